@@ -1,0 +1,151 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/**
+ * Versioned migrations, in order. Names sort lexically; never edit a released one, add a new one.
+ * `json` columns get a validity check on SQLite and the jsonb type on PostgreSQL.
+ */
+export function colonyMigrations(dialect: SqlDialectName): Record<string, Migration> {
+  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  const jsonCheck = (column: string) => (dialect === 'sqlite' ? sql`json_valid(${sql.ref(column)})` : sql`true`);
+  const id = (table: string) =>
+    dialect === 'postgres'
+      ? sql.raw(`create table ${table} (id bigserial primary key`)
+      : sql.raw(`create table ${table} (id integer primary key autoincrement`);
+  const ts = dialect === 'postgres' ? 'bigint' : 'integer';
+
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('agents')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('idle','busy','paused','error','terminated')`))
+          .addColumn('health', 'text', (c) => c.notNull().check(sql`health in ('healthy','degraded','unhealthy')`))
+          .addColumn('capabilities', json, (c) => c.notNull().check(jsonCheck('capabilities')))
+          .addColumn('config', json, (c) => c.notNull().check(jsonCheck('config')))
+          .addColumn('current_tasks', json, (c) => c.notNull().check(jsonCheck('current_tasks')))
+          .addColumn('max_concurrency', 'integer', (c) => c.notNull().check(sql`max_concurrency >= 1`))
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addColumn('terminated_at', ts)
+          .execute();
+        await db.schema.createIndex('idx_agents_status').on('agents').column('status').execute();
+        await db.schema.createIndex('idx_agents_type').on('agents').column('type').execute();
+
+        await db.schema
+          .createTable('workflows')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('source', 'text')
+          .addColumn('definition_hash', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('running','completed','failed','cancelled')`))
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addColumn('completed_at', ts)
+          .execute();
+        await db.schema.createIndex('idx_workflows_hash').on('workflows').columns(['definition_hash', 'status']).execute();
+
+        await db.schema
+          .createTable('swarms')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('topology', 'text', (c) => c.notNull())
+          .addColumn('objective', 'text')
+          .addColumn('config', json, (c) => c.notNull().check(jsonCheck('config')))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0).check(sql`progress >= 0 and progress <= 1`))
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('idx_swarms_status').on('swarms').column('status').execute();
+
+        await db.schema
+          .createTable('tasks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) =>
+            c.notNull().check(sql`status in ('pending','queued','running','completed','failed','cancelled')`),
+          )
+          .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(50))
+          .addColumn('input', json, (c) => c.notNull().check(jsonCheck('input')))
+          .addColumn('dependencies', json, (c) => c.notNull().check(jsonCheck('dependencies')))
+          .addColumn('parent_id', 'text', (c) => c.references('tasks.id').onDelete('set null'))
+          .addColumn('workflow_id', 'text', (c) => c.references('workflows.id').onDelete('cascade'))
+          .addColumn('swarm_id', 'text', (c) => c.references('swarms.id').onDelete('cascade'))
+          .addColumn('requirements', json, (c) => c.notNull().check(jsonCheck('requirements')))
+          .addColumn('assigned_agent', 'text', (c) => c.references('agents.id').onDelete('set null'))
+          .addColumn('timeout_ms', 'integer')
+          .addColumn('max_retries', 'integer', (c) => c.notNull().check(sql`max_retries >= 0`))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull().check(sql`max_attempts >= 1`))
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('result', json, (c) => c.check(sql`result is null or ${jsonCheck('result')}`))
+          .addColumn('error', json, (c) => c.check(sql`error is null or ${jsonCheck('error')}`))
+          .addColumn('runner_id', 'text')
+          .addColumn('not_before', ts)
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addColumn('started_at', ts)
+          .addColumn('completed_at', ts)
+          .execute();
+        await db.schema.createIndex('idx_tasks_status_priority').on('tasks').columns(['status', 'priority desc', 'id']).execute();
+        await db.schema.createIndex('idx_tasks_workflow').on('tasks').columns(['workflow_id', 'status']).execute();
+        await db.schema.createIndex('idx_tasks_parent').on('tasks').column('parent_id').execute();
+        await db.schema.createIndex('idx_tasks_agent').on('tasks').column('assigned_agent').execute();
+        await db.schema.createIndex('idx_tasks_runner').on('tasks').columns(['runner_id', 'status']).execute();
+        await db.schema.createIndex('idx_tasks_swarm').on('tasks').column('swarm_id').execute();
+
+        await db.schema
+          .createTable('task_dependencies')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('depends_on', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addPrimaryKeyConstraint('pk_task_dependencies', ['task_id', 'depends_on'])
+          .execute();
+        await db.schema.createIndex('idx_task_dependencies_depends_on').on('task_dependencies').column('depends_on').execute();
+
+        await db.schema
+          .createTable('memory')
+          .addColumn('namespace', 'text', (c) => c.notNull().defaultTo('default'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('value', json, (c) => c.notNull().check(jsonCheck('value')))
+          .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('expires_at', ts)
+          .addColumn('tags', json, (c) => c.notNull().check(jsonCheck('tags')))
+          .addColumn('metadata', json, (c) => c.notNull().check(jsonCheck('metadata')))
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addColumn('accessed_at', ts, (c) => c.notNull())
+          .addColumn('access_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('pk_memory', ['namespace', 'key'])
+          .execute();
+        await db.schema.createIndex('idx_memory_expires').on('memory').column('expires_at').execute();
+
+        await sql`${id('events')}, type text not null, source text not null, data ${json} not null check (${jsonCheck('data')}), correlation_id text, timestamp ${sql.raw(ts)} not null)`.execute(db);
+        await db.schema.createIndex('idx_events_type').on('events').column('type').execute();
+        await db.schema.createIndex('idx_events_source').on('events').column('source').execute();
+        await db.schema.createIndex('idx_events_correlation').on('events').column('correlation_id').execute();
+        await db.schema.createIndex('idx_events_timestamp').on('events').column('timestamp').execute();
+
+        await sql`${id('metrics')}, entity_type text not null, entity_id text not null, metric_name text not null, metric_value real not null, metadata ${json} check (metadata is null or ${jsonCheck('metadata')}), timestamp ${sql.raw(ts)} not null)`.execute(db);
+        await db.schema.createIndex('idx_metrics_entity').on('metrics').columns(['entity_type', 'entity_id']).execute();
+        await db.schema.createIndex('idx_metrics_name').on('metrics').column('metric_name').execute();
+        await db.schema.createIndex('idx_metrics_timestamp').on('metrics').column('timestamp').execute();
+
+        await db.schema
+          .createTable('runners')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('hostname', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('started_at', ts, (c) => c.notNull())
+          .addColumn('heartbeat_at', ts, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { AgentRecord, AgentTrackRecord } from '../domain/agent.js';
+import type { TaskRequirements } from '../domain/task.js';
+
+/** Weights of the selection score; success dominates, then spare capacity, then speed. */
+export const SELECTION_WEIGHTS = { success: 1.0, load: 0.5, latency: 0.2 } as const;
+
+export function satisfies(agent: AgentRecord, requirements: TaskRequirements): boolean {
+  if (requirements.agentType && agent.type !== requirements.agentType) return false;
+  const have = new Set(agent.capabilities);
+  return (requirements.capabilities ?? []).every((c) => have.has(c));
+}
+
+export function hasCapacity(agent: AgentRecord): boolean {
+  return (
+    (agent.status === 'idle' || agent.status === 'busy') &&
+    agent.health !== 'unhealthy' &&
+    agent.currentTasks.length < agent.maxConcurrency
+  );
+}
+
+/**
+ * Scores an agent for a task: Laplace-smoothed success rate (a new agent starts at 0.5, not 0 or 1),
+ * minus its load, minus its mean latency relative to the slowest candidate.
+ */
+export function scoreAgent(agent: AgentRecord, record: AgentTrackRecord | undefined, slowestMeanMs: number): number {
+  const done = record?.tasksCompleted ?? 0;
+  const failed = record?.tasksFailed ?? 0;
+  const successRate = (done + 1) / (done + failed + 2);
+  const load = agent.currentTasks.length / agent.maxConcurrency;
+  const latency = record?.meanDurationMs && slowestMeanMs > 0 ? record.meanDurationMs / slowestMeanMs : 0;
+  return SELECTION_WEIGHTS.success * successRate - SELECTION_WEIGHTS.load * load - SELECTION_WEIGHTS.latency * latency;
+}
+
+/** Picks the best agent with the required capabilities and spare capacity, or undefined. */
+export function selectAgent(
+  agents: readonly AgentRecord[],
+  requirements: TaskRequirements,
+  records: ReadonlyMap<string, AgentTrackRecord>,
+): AgentRecord | undefined {
+  const candidates = agents.filter((a) => satisfies(a, requirements) && hasCapacity(a));
+  if (candidates.length === 0) return undefined;
+  const slowest = Math.max(0, ...candidates.map((a) => records.get(a.id)?.meanDurationMs ?? 0));
+  let best: AgentRecord | undefined;
+  let bestScore = -Infinity;
+  for (const agent of candidates) {
+    const score = scoreAgent(agent, records.get(agent.id), slowest);
+    if (score > bestScore) {
+      best = agent;
+      bestScore = score;
+    }
+  }
+  return best;
+}

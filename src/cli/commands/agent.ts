@@ -1,0 +1,74 @@
+import type { AgentRecord, AgentStatus } from '../../domain/agent.js';
+import { AGENT_STATUSES } from '../../domain/agent.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { GlobalOptions } from '../cli-context.js';
+import { withColony } from '../cli-context.js';
+import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
+
+export async function agentSpawnCommand(type: string, options: GlobalOptions & { name?: string; capability?: string[] }): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const agent = await colony.agents.spawn({ type, name: options.name, capabilities: options.capability });
+    if (options.json) return printJson(agent);
+    println(`${color.green('✓')} spawned ${agent.name} (${agent.id}), type ${agent.type}`);
+    println(`  capabilities: ${agent.capabilities.join(', ') || '-'}`);
+  });
+}
+
+export async function agentListCommand(options: GlobalOptions & { status?: string; type?: string; all?: boolean; limit: number }): Promise<void> {
+  if (options.status && !AGENT_STATUSES.includes(options.status as AgentStatus)) {
+    throw new ValidationError(`option --status: expected one of ${AGENT_STATUSES.join(', ')}, got "${options.status}"`);
+  }
+  await withColony(options, 'cli', async (colony) => {
+    const agents = await colony.agents.list({
+      status: options.status as AgentStatus | undefined,
+      type: options.type,
+      excludeTerminated: !options.all && !options.status,
+      limit: options.limit,
+    });
+    if (options.json) return printJson(agents);
+    printTable(
+      ['ID', 'NAME', 'TYPE', 'STATUS', 'HEALTH', 'LOAD', 'CREATED'],
+      agents.map((a) => [a.id, a.name, a.type, statusColor(a.status), statusColor(a.health), `${a.currentTasks.length}/${a.maxConcurrency}`, isoTime(a.createdAt)]),
+    );
+  });
+}
+
+export async function agentShowCommand(id: string, options: GlobalOptions): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const report = await colony.agents.health(id);
+    if (options.json) return printJson(report);
+    printAgent(report.agent);
+    const t = report.trackRecord;
+    println(`  track record  ${t.tasksCompleted} completed, ${t.tasksFailed} failed${t.meanDurationMs === null ? '' : `, mean ${Math.round(t.meanDurationMs)}ms`}`);
+  });
+}
+
+export async function agentTerminateCommand(id: string, options: GlobalOptions & { reason?: string }): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const agent = await colony.agents.terminate(id, options.reason);
+    if (options.json) return printJson(agent);
+    println(`${color.green('✓')} terminated ${agent.name} (${agent.id})`);
+  });
+}
+
+export async function agentTypesCommand(options: GlobalOptions & { capability?: string[] }): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const wanted = options.capability ?? [];
+    const types = colony.agents.types().filter((t) => wanted.every((c) => t.capabilities.includes(c)));
+    if (options.json) return printJson(types.map(({ systemPrompt, ...rest }) => ({ ...rest, systemPromptLines: systemPrompt.split('\n').length })));
+    printTable(
+      ['TYPE', 'CAPABILITIES', 'MODEL', 'SOURCE', 'DESCRIPTION'],
+      types.map((t) => [t.name, t.capabilities.join(','), t.model ?? '-', t.source, truncate(t.description, 60)]),
+    );
+    for (const p of colony.catalogProblems) println(color.yellow(`warning: skipped ${p.path}: ${p.message}`));
+  });
+}
+
+function printAgent(a: AgentRecord): void {
+  println(`${color.bold(a.name)} ${color.dim(a.id)}`);
+  println(`  type          ${a.type}`);
+  println(`  status        ${statusColor(a.status)}   health ${statusColor(a.health)}`);
+  println(`  capabilities  ${a.capabilities.join(', ') || '-'}`);
+  println(`  load          ${a.currentTasks.length}/${a.maxConcurrency}${a.currentTasks.length ? ` (${a.currentTasks.join(', ')})` : ''}`);
+  println(`  created       ${isoTime(a.createdAt)}${a.terminatedAt ? `   terminated ${isoTime(a.terminatedAt)}` : ''}`);
+}

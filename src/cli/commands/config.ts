@@ -1,0 +1,13 @@
+import { loadConfig } from '../../core/config.js';
+import type { GlobalOptions } from '../cli-context.js';
+import { color, printJson, println } from '../output.js';
+import { stringify } from 'yaml';
+
+/** Shows the effective configuration (defaults, file, environment and flags merged) and its file. */
+export async function configShowCommand(options: GlobalOptions): Promise<void> {
+  const overrides = options.db ? { database: { path: options.db } } : {};
+  const { config, file } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  if (options.json) return printJson({ file: file ?? null, config });
+  println(color.dim(`# effective configuration${file ? `; file: ${file}` : '; no config file (defaults)'}`));
+  process.stdout.write(stringify(config));
+}

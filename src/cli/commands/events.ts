@@ -1,0 +1,14 @@
+import type { GlobalOptions } from '../cli-context.js';
+import { withColony } from '../cli-context.js';
+import { isoTime, printJson, printTable, truncate } from '../output.js';
+
+export async function eventsCommand(options: GlobalOptions & { type?: string[]; correlation?: string; after?: number; limit: number }): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const events = await colony.store.listEvents({ types: options.type, correlationId: options.correlation, afterId: options.after, limit: options.limit });
+    if (options.json) return printJson(events);
+    printTable(
+      ['ID', 'TIME', 'TYPE', 'SOURCE', 'CORRELATION', 'DATA'],
+      events.map((e) => [String(e.id), isoTime(e.timestamp), e.type, e.source, e.correlationId ?? '-', truncate(JSON.stringify(e.data), 70)]),
+    );
+  });
+}

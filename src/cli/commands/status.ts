@@ -1,0 +1,57 @@
+import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { GlobalOptions } from '../cli-context.js';
+import { withColony } from '../cli-context.js';
+import { color, isoTime, printJson, printTable, println, statusColor } from '../output.js';
+
+/** Reports what is actually there: live runner processes, task and agent counts, the database. */
+export async function statusCommand(options: GlobalOptions): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const [runners, tasks, agents, workflows, schema] = await Promise.all([
+      colony.runners.liveRunners(),
+      colony.tasks.countByStatus(),
+      colony.agents.list({ excludeTerminated: true }),
+      colony.store.listWorkflows({ status: 'running', limit: 20 }),
+      colony.store.schemaVersion(),
+    ]);
+    const path = colony.config.database.path;
+    let sizeBytes: number | null = null;
+    try {
+      sizeBytes = statSync(path).size;
+    } catch {
+      sizeBytes = null;
+    }
+    const agentCounts: Record<string, number> = {};
+    for (const a of agents) agentCounts[a.status] = (agentCounts[a.status] ?? 0) + 1;
+    const others = runners.filter((r) => r.id !== colony.runners.id);
+    const status = {
+      projectDir: colony.config.projectDir,
+      database: { path, sizeBytes, schemaVersion: schema },
+      runners: others.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: isoTime(r.startedAt), heartbeatAt: isoTime(r.heartbeatAt) })),
+      tasks,
+      agents: { active: agents.length, byStatus: agentCounts },
+      workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
+    };
+    if (options.json) return printJson(status);
+
+    println(color.bold('Colony status'));
+    println(`  project   ${status.projectDir}`);
+    println(`  database  ${path}${sizeBytes === null ? '' : ` (${(sizeBytes / 1024).toFixed(0)} KiB, schema ${schema})`}`);
+    println(`  host      ${hostname()}`);
+    println();
+    println(color.bold(`Runners (${others.length} live)`));
+    if (others.length === 0) println(color.dim('  none: no Colony process is running tasks now'));
+    else printTable(['ID', 'KIND', 'PID', 'HOST', 'STARTED'], others.map((r) => [r.id, r.kind, String(r.pid), r.hostname, isoTime(r.startedAt)]));
+    println();
+    println(color.bold('Tasks'));
+    println(`  ${Object.entries(tasks).map(([s, n]) => `${statusColor(s)} ${n}`).join('  ')}`);
+    println();
+    println(color.bold(`Agents (${agents.length} active)`));
+    println(`  ${Object.entries(agentCounts).map(([s, n]) => `${statusColor(s)} ${n}`).join('  ') || color.dim('none')}`);
+    if (workflows.length > 0) {
+      println();
+      println(color.bold('Unfinished workflow runs'));
+      for (const w of workflows) println(`  ${w.id}  ${w.name}  started ${isoTime(w.createdAt)}`);
+    }
+  });
+}

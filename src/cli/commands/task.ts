@@ -1,0 +1,157 @@
+import type { Colony } from '../../core/colony.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { JsonValue } from '../../domain/json.js';
+import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../domain/task.js';
+import { formatDuration } from '../../tasks/duration.js';
+import type { GlobalOptions } from '../cli-context.js';
+import { withColony } from '../cli-context.js';
+import { EXIT } from '../exit-codes.js';
+import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
+import { runUntilDone } from '../run-until-done.js';
+
+export interface TaskCreateOptions extends GlobalOptions {
+  type: string;
+  command?: string;
+  input?: unknown;
+  name?: string;
+  description?: string;
+  priority?: string;
+  dependsOn?: string[];
+  parent?: string;
+  timeout?: string;
+  retries?: number;
+  capability?: string[];
+  agentType?: string;
+  wait?: boolean;
+}
+
+export async function taskCreateCommand(options: TaskCreateOptions): Promise<number> {
+  let input: JsonValue = (options.input as JsonValue) ?? {};
+  if (options.command !== undefined) {
+    if (options.type !== 'shell') throw new ValidationError('option --command is for shell tasks; use --input for other types');
+    input = { ...(typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}), command: options.command };
+  }
+  const priority = options.priority === undefined ? undefined : /^\d+$/.test(options.priority) ? Number(options.priority) : options.priority;
+  const spec = {
+    type: options.type,
+    name: options.name,
+    description: options.description ?? options.command ?? '',
+    input,
+    priority,
+    dependencies: options.dependsOn ?? [],
+    parentId: options.parent,
+    timeoutMs: options.timeout,
+    maxRetries: options.retries,
+    requirements: { ...(options.capability?.length ? { capabilities: options.capability } : {}), ...(options.agentType ? { agentType: options.agentType } : {}) },
+  };
+  return withColony(options, options.wait ? 'run' : 'cli', async (colony) => {
+    const deps = await Promise.all((options.dependsOn ?? []).map((d) => colony.tasks.resolveId(d).catch(() => d)));
+    const parent = options.parent ? await colony.tasks.resolveId(options.parent) : undefined;
+    const [task] = (await colony.tasks.submit([{ ...spec, dependencies: deps, parentId: parent }])) as [TaskRecord];
+    if (!options.wait) {
+      if (options.json) printJson(task);
+      else {
+        println(`${color.green('✓')} created task ${task.id} (${task.status})`);
+        println(color.dim('  it runs when a Colony process runs tasks: `colony worker`, or create it with --wait'));
+      }
+      return EXIT.ok;
+    }
+    return waitAndReport(colony, task.id, options);
+  });
+}
+
+async function waitAndReport(colony: Colony, id: string, options: GlobalOptions): Promise<number> {
+  const outcome = await runUntilDone(colony, {}, (signal) => colony.tasks.waitFor([id], signal));
+  if (outcome.interrupted) return EXIT.interrupted;
+  const [done] = outcome.value as [TaskRecord];
+  if (options.json) printJson(done);
+  else printTask(done);
+  return done.status === 'completed' ? EXIT.ok : EXIT.failed;
+}
+
+export async function taskListCommand(
+  options: GlobalOptions & { status?: string[]; type?: string; workflow?: string; limit: number; offset: number },
+): Promise<void> {
+  const bad = (options.status ?? []).find((s) => !TASK_STATUSES.includes(s as TaskStatus));
+  if (bad) throw new ValidationError(`option --status: expected one of ${TASK_STATUSES.join(', ')}, got "${bad}"`);
+  await withColony(options, 'cli', async (colony) => {
+    const tasks = await colony.tasks.list({
+      status: options.status?.length ? (options.status as TaskStatus[]) : undefined,
+      type: options.type,
+      workflowId: options.workflow,
+      limit: options.limit,
+      offset: options.offset,
+    });
+    if (options.json) return printJson(tasks);
+    printTable(
+      ['ID', 'NAME', 'TYPE', 'STATUS', 'PRI', 'TRIES', 'DURATION', 'DESCRIPTION'],
+      tasks.map((t) => [
+        t.id,
+        t.name ?? '-',
+        t.type,
+        statusColor(t.status),
+        String(t.priority),
+        `${t.attempts}/${t.maxAttempts}`,
+        t.startedAt && t.completedAt ? formatDuration(t.completedAt - t.startedAt) : '-',
+        truncate(t.description, 48),
+      ]),
+    );
+  });
+}
+
+export async function taskShowCommand(id: string, options: GlobalOptions): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const task = await colony.tasks.get(id);
+    if (options.json) return printJson(task);
+    printTask(task);
+  });
+}
+
+export async function taskCancelCommand(id: string, options: GlobalOptions & { reason?: string }): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const task = await colony.tasks.cancel(id, options.reason);
+    if (options.json) return printJson(task);
+    println(`${color.green('✓')} cancelled ${task.id}; tasks that depend on it are cancelled too`);
+  });
+}
+
+export async function taskRetryCommand(id: string, options: GlobalOptions & { wait?: boolean }): Promise<number> {
+  return withColony(options, options.wait ? 'run' : 'cli', async (colony) => {
+    const task = await colony.tasks.retry(id);
+    if (options.wait) return waitAndReport(colony, task.id, options);
+    if (options.json) printJson(task);
+    else println(`${color.green('✓')} task ${task.id} is ${task.status} again (${task.maxAttempts - task.attempts} more attempts)`);
+    return EXIT.ok;
+  });
+}
+
+function printTask(t: TaskRecord): void {
+  println(`${color.bold(t.name ?? t.id)} ${color.dim(t.id)}`);
+  println(`  type          ${t.type}`);
+  println(`  status        ${statusColor(t.status)}   attempts ${t.attempts}/${t.maxAttempts}   priority ${t.priority}`);
+  if (t.description) println(`  description   ${truncate(t.description, 100)}`);
+  if (t.dependencies.length) println(`  depends on    ${t.dependencies.join(', ')}`);
+  if (t.parentId) println(`  parent        ${t.parentId}`);
+  if (t.workflowId) println(`  workflow      ${t.workflowId}`);
+  if (t.assignedAgent) println(`  agent         ${t.assignedAgent}`);
+  println(`  created       ${isoTime(t.createdAt)}`);
+  if (t.startedAt) println(`  started       ${isoTime(t.startedAt)}`);
+  if (t.completedAt) println(`  finished      ${isoTime(t.completedAt)}${t.startedAt ? ` (${formatDuration(t.completedAt - t.startedAt)})` : ''}`);
+  if (t.error) println(`  error         ${color.red(`${t.error.code}: ${t.error.message}`)}`);
+  if (t.result !== null) {
+    const r = t.result as Record<string, unknown>;
+    if (typeof r === 'object' && r && 'stdout' in r) {
+      const out = String(r.stdout).trimEnd();
+      const err = String(r.stderr ?? '').trimEnd();
+      println(`  exit code     ${String(r.exitCode)}`);
+      if (out) println(`  stdout\n${indent(out)}`);
+      if (err) println(`  stderr\n${indent(err)}`);
+    } else println(`  result        ${JSON.stringify(t.result)}`);
+  }
+}
+
+function indent(text: string): string {
+  const lines = text.split('\n');
+  const shown = lines.slice(-20).map((l) => `    ${l}`);
+  return (lines.length > 20 ? `    … ${lines.length - 20} more lines\n` : '') + shown.join('\n');
+}

@@ -1,0 +1,36 @@
+import type { ErrorCode } from '../domain/errors.js';
+
+/** Exit codes, stable for scripts: documented in the README's CLI reference. */
+export const EXIT = {
+  ok: 0,
+  /** The work ran and failed (a task or workflow failed). */
+  failed: 1,
+  /** Bad input: usage, validation or configuration. */
+  usage: 2,
+  notFound: 3,
+  /** The request conflicts with the current state (illegal transition, pool full). */
+  conflict: 4,
+  /** Storage or internal failure. */
+  internal: 5,
+  interrupted: 130,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'validation':
+    case 'config':
+      return EXIT.usage;
+    case 'not_found':
+      return EXIT.notFound;
+    case 'conflict':
+    case 'capacity':
+      return EXIT.conflict;
+    case 'execution':
+    case 'timeout':
+    case 'cancelled':
+    case 'provider':
+      return EXIT.failed;
+    default:
+      return EXIT.internal;
+  }
+}

@@ -1,0 +1,192 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { intOption, jsonOption, listOption } from './parse-options.js';
+
+/**
+ * The `colony` command. Each command's implementation is imported only when it runs, so that
+ * `colony --help` starts about as fast as Node itself.
+ */
+function buildProgram(outcome: { code: number }): Command {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const program = new Command('colony')
+    .description('Colony: multi-agent orchestration. Runs task DAGs, agents and workflows on an embedded SQLite store.')
+    .version(pkg.version, '-v, --version')
+    .option('--project <dir>', 'project directory (default: the current directory)')
+    .option('--db <path>', 'database file (default: .colony/colony.db in the project)')
+    .option('--config <file>', 'config file (default: .colony/config.yaml if present)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--json', 'print machine-readable JSON on stdout')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  // Options arrive untyped from commander; each command validates what it uses.
+  const g = (cmd: Command) => cmd.optsWithGlobals() as never;
+  // Commands that have an outcome (a workflow, a waited-for task) return their exit code.
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
+    async (...args: A) => {
+      const code = await fn(...args);
+      if (typeof code === 'number') outcome.code = code;
+    };
+
+  program
+    .command('init')
+    .description('create .colony/ (config, agents folder, database) in the project')
+    .option('--force', 'replace existing files, keeping a timestamped backup of each')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/init.js')).initCommand(g(cmd))));
+
+  program
+    .command('status')
+    .description('show live runner processes, task and agent counts, and the database')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/status.js')).statusCommand(g(cmd))));
+
+  program
+    .command('run <workflow>')
+    .description('run a YAML workflow of tasks with dependencies, in parallel, with live progress (re-run to resume)')
+    .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
+    .option('--fresh', 'start a new run even if an unfinished run of this workflow exists')
+    .option('-q, --quiet', 'no progress display')
+    .action(act(async (file: string, _o, cmd: Command) => (await import('./commands/run.js')).runCommand(file, g(cmd))));
+
+  program
+    .command('worker')
+    .description('run queued tasks in the foreground until interrupted')
+    .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
+    .option('--until-idle', 'exit when no task is left to run')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/worker.js')).workerCommand(g(cmd))));
+
+  const agent = program.command('agent').description('spawn, list, inspect and terminate agents');
+  agent
+    .command('spawn <type>')
+    .description('spawn an agent of a catalog type (see `colony agent types`)')
+    .option('--name <name>', 'a name for the agent')
+    .option('--capability <list>', 'extra capabilities, comma-separated', listOption)
+    .action(act(async (type: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentSpawnCommand(type, g(cmd))));
+  agent
+    .command('list')
+    .description('list agents (terminated ones with --all)')
+    .option('--status <status>', 'only agents with this status')
+    .option('--type <type>', 'only agents of this type')
+    .option('--all', 'include terminated agents')
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentListCommand(g(cmd))));
+  agent
+    .command('show <id>')
+    .description('show an agent with its health and track record (a unique id prefix is enough)')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentShowCommand(id, g(cmd))));
+  agent
+    .command('terminate <id>')
+    .description('terminate an agent; its running tasks are retried on another agent')
+    .option('--reason <text>', 'why, for the record')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentTerminateCommand(id, g(cmd))));
+  agent
+    .command('types')
+    .description('list the agent types in the catalog (built-in, .claude/agents, .colony/agents)')
+    .option('--capability <list>', 'only types with these capabilities', listOption)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentTypesCommand(g(cmd))));
+
+  const task = program.command('task').description('create, list, inspect, cancel and retry tasks');
+  task
+    .command('create')
+    .description('create a task (a shell command by default)')
+    .option('--type <type>', 'task type', 'shell')
+    .option('--command <cmd>', 'the shell command (for --type shell)')
+    .option('--input <json>', 'task input as JSON', jsonOption('--input'))
+    .option('--name <name>', 'a short name')
+    .option('--description <text>', 'what the task is for')
+    .option('--priority <p>', 'low, normal, high, critical, or 0-1000')
+    .option('--depends-on <ids>', 'ids of tasks it waits for, comma-separated', listOption)
+    .option('--parent <id>', 'parent task id')
+    .option('--timeout <duration>', 'e.g. 30s, 5m')
+    .option('--retries <n>', 'retries after a failed attempt', intOption('--retries', 0, 100))
+    .option('--capability <list>', 'run on an agent with these capabilities', listOption)
+    .option('--agent-type <type>', 'run on an agent of this type')
+    .option('--wait', 'run it in this process and wait for the result')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/task.js')).taskCreateCommand(g(cmd))));
+  task
+    .command('list')
+    .description('list tasks')
+    .option('--status <list>', 'only these statuses, comma-separated', listOption)
+    .option('--type <type>', 'only this type')
+    .option('--workflow <id>', 'only this workflow run')
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .option('--offset <n>', 'skip this many', intOption('--offset', 0, 10_000_000), 0)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/task.js')).taskListCommand(g(cmd))));
+  task
+    .command('show <id>')
+    .description('show a task with its result or error (a unique id prefix is enough)')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskShowCommand(id, g(cmd))));
+  task
+    .command('cancel <id>')
+    .description('cancel a task and every task that depends on it')
+    .option('--reason <text>', 'why, for the record')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskCancelCommand(id, g(cmd))));
+  task
+    .command('retry <id>')
+    .description('run a failed or cancelled task again (its cancelled dependents wait for it again)')
+    .option('--wait', 'run it in this process and wait for the result')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskRetryCommand(id, g(cmd))));
+
+  program
+    .command('events')
+    .description('list recorded events, oldest first')
+    .option('--type <list>', 'only these types (task.* style prefixes allowed for listing: exact types)', listOption)
+    .option('--correlation <id>', 'only events of this workflow, task or agent')
+    .option('--after <id>', 'only events after this event id', intOption('--after', 0, Number.MAX_SAFE_INTEGER))
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/events.js')).eventsCommand(g(cmd))));
+
+  const config = program.command('config').description('configuration');
+  config
+    .command('show')
+    .description('show the effective configuration and where it came from')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/config.js')).configShowCommand(g(cmd))));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const outcome = { code: EXIT.ok as number };
+  const program = buildProgram(outcome);
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv);
+    return outcome.code;
+  } catch (error) {
+    return report(error, json);
+  }
+}
+
+function report(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander; they already printed.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    if (error.exitCode === 0) return EXIT.ok;
+    const cause = (error as { cause?: unknown }).cause ?? (error as { nestedError?: unknown }).nestedError;
+    if (cause && typeof cause === 'object' && 'code' in cause) return report(cause, json);
+    return EXIT.usage;
+  }
+  const e = error as { code?: string; message?: string; name?: string; details?: unknown };
+  const known = typeof e?.code === 'string' && e.name !== undefined && /Error$/.test(e.name) && isColonyCode(e.code);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'internal', message: e?.message ?? String(error), ...(known && e.details ? { details: e.details } : {}) } }, null, 2)}\n`);
+  } else {
+    process.stderr.write(`colony: ${known ? '' : 'unexpected error: '}${e?.message ?? String(error)}\n`);
+    if (!known && process.env.COLONY_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  }
+  return known ? exitCodeFor(e.code as never) : EXIT.internal;
+}
+
+function isColonyCode(code: string): boolean {
+  return ['validation', 'not_found', 'conflict', 'config', 'timeout', 'cancelled', 'capacity', 'execution', 'storage', 'internal', 'provider'].includes(code);
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`colony: unexpected error: ${(error as Error).message}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

@@ -1,0 +1,26 @@
+import { ValidationError } from '../domain/errors.js';
+
+/** Commander gives strings; these turn them into checked values with errors naming the option. */
+export function intOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min || n > max) {
+      throw new ValidationError(`option ${name}: expected a whole number from ${min} to ${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function listOption(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function jsonOption(name: string) {
+  return (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch (error) {
+      throw new ValidationError(`option ${name}: not valid JSON (${(error as Error).message})`);
+    }
+  };
+}

@@ -1,0 +1,44 @@
+import type { Colony } from '../core/colony.js';
+import { CancelledError } from '../domain/errors.js';
+import type { SchedulerScope } from '../tasks/task-scheduler.js';
+
+export interface RunOutcome<T> {
+  interrupted: boolean;
+  signal?: NodeJS.Signals;
+  value?: T;
+}
+
+/**
+ * Runs the engine in this process until `wait` resolves. SIGINT or SIGTERM stops claiming new work
+ * and drains running tasks (up to the configured drain timeout); a second signal stops at once, and
+ * the interrupted tasks go back to the queue for the next run.
+ */
+export async function runUntilDone<T>(colony: Colony, scope: SchedulerScope, wait: (signal: AbortSignal) => Promise<T>): Promise<RunOutcome<T>> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      process.stderr.write('\nstopping now; interrupted tasks will run again next time\n');
+      void colony.stop({ drainTimeoutMs: 0 });
+      return;
+    }
+    received = signal;
+    const seconds = Math.round(colony.config.tasks.drainTimeoutMs / 1000);
+    process.stderr.write(`\n${signal}: letting running tasks finish (up to ${seconds}s); send it again to stop now\n`);
+    controller.abort(new CancelledError(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await colony.start({ scope });
+    const value = await wait(controller.signal);
+    return { interrupted: false, value };
+  } catch (error) {
+    if (received) return { interrupted: true, signal: received };
+    throw error;
+  } finally {
+    await colony.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

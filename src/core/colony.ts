@@ -1,0 +1,188 @@
+import { AgentManager } from '../agents/agent-manager.js';
+import { builtinAgentsDir, loadAgentCatalog } from '../agents/catalog/load-agent-catalog.js';
+import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
+import type { AgentTypeDefinition } from '../domain/agent.js';
+import { createIdGenerator, type IdKind } from '../domain/ids.js';
+import type { Store } from '../ports/store.js';
+import { createShellExecutor } from '../tasks/executors/shell-executor.js';
+import { TaskEngine } from '../tasks/task-engine.js';
+import type { TaskExecutor } from '../tasks/task-executor.js';
+import { TaskScheduler, type SchedulerScope } from '../tasks/task-scheduler.js';
+import { TaskTransitions } from '../tasks/task-transitions.js';
+import { loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
+import { DEFAULTS } from './constants.js';
+import { EventBus } from './event-bus.js';
+import { createLogger, type Logger } from './logger.js';
+import { RunnerRegistry } from './runner-registry.js';
+
+export interface CreateColonyOptions {
+  /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
+  projectDir?: string;
+  /** Configuration overrides, highest precedence. */
+  config?: ConfigInput;
+  /** An explicit config file; otherwise `<dataDir>/config.yaml` if present. */
+  configFile?: string;
+  /** Environment to read COLONY_* variables from. Default: none (a library caller passes process.env if wanted). */
+  env?: NodeJS.ProcessEnv;
+  /** A store to use instead of the configured SQLite file. */
+  store?: Store;
+  logger?: Logger;
+  /** What this process is, for `colony status`: `run`, `worker`, `server`, `library`. */
+  kind?: string;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface StartOptions {
+  scope?: SchedulerScope;
+}
+
+/**
+ * The composition root: builds the whole engine from configuration. Nothing in Colony is a singleton;
+ * two colonies in one process (as tests make) share nothing.
+ */
+export interface Colony {
+  readonly config: ColonyConfig;
+  readonly configFile: string | undefined;
+  readonly store: Store;
+  readonly events: EventBus;
+  readonly agents: AgentManager;
+  readonly tasks: TaskEngine;
+  readonly runners: RunnerRegistry;
+  readonly logger: Logger;
+  /** Problems found in agent files (a malformed user file is skipped, not fatal). */
+  readonly catalogProblems: readonly { path: string; message: string }[];
+  newId(kind: IdKind): string;
+  now(): number;
+  registerExecutor(executor: TaskExecutor): void;
+  /** Registers this process as a runner, recovers crashed work, and starts running tasks. */
+  start(options?: StartOptions): Promise<void>;
+  /** Stops running tasks, draining in-flight ones up to the timeout; the colony can be started again. */
+  stop(options?: { drainTimeoutMs?: number }): Promise<{ drained: boolean }>;
+  /** Stops and closes the store. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+export async function createColony(options: CreateColonyOptions = {}): Promise<Colony> {
+  const { config, file: configFile } = loadConfig({
+    projectDir: options.projectDir ?? process.cwd(),
+    file: options.configFile,
+    env: options.env,
+    overrides: options.config,
+  });
+  const logger = options.logger ?? createLogger(config.log.level);
+  const now = options.now ?? Date.now;
+  const newId = createIdGenerator();
+  const ownsStore = !options.store;
+  const store = options.store ?? new SqliteStore({ path: config.database.path, busyTimeoutMs: config.database.busyTimeoutMs });
+  try {
+    await store.migrate();
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+
+  const catalog = await loadAgentCatalog({ builtinDir: builtinAgentsDir(), projectDir: config.projectDir });
+  for (const p of catalog.problems) logger.warn({ path: p.path }, `agent file skipped: ${p.message}`);
+  const types: ReadonlyMap<string, AgentTypeDefinition> = catalog.types;
+
+  const events = new EventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
+  const runners = new RunnerRegistry({
+    store,
+    id: `${newId('runner')}`,
+    kind: options.kind ?? 'library',
+    heartbeatMs: DEFAULTS.runnerHeartbeatMs,
+    leaseMs: DEFAULTS.runnerLeaseMs,
+    now,
+  });
+  const agents = new AgentManager({ store, events, catalog: () => types, maxAgents: config.agents.maxAgents, newId, now });
+  const executors = new Map<string, TaskExecutor>();
+  const transitions = new TaskTransitions(store, events, now);
+  const scheduler = new TaskScheduler({
+    store,
+    transitions,
+    agents,
+    runners,
+    executors,
+    logger,
+    workspace: config.projectDir,
+    concurrency: config.tasks.concurrency,
+    defaultTimeoutMs: config.tasks.defaultTimeoutMs,
+    retry: { baseDelayMs: config.tasks.retryBaseDelayMs, maxDelayMs: config.tasks.retryMaxDelayMs, jitter: config.tasks.retryJitter },
+    pollIntervalMs: config.tasks.pollIntervalMs,
+    now,
+    random: options.random ?? Math.random,
+  });
+  const tasks = new TaskEngine({
+    store,
+    events,
+    transitions,
+    scheduler,
+    executors,
+    newId,
+    now,
+    defaultMaxRetries: config.tasks.defaultMaxRetries,
+    pollIntervalMs: config.tasks.pollIntervalMs,
+  });
+  tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs }));
+
+  // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.
+  events.subscribe({ types: ['agent.terminated'] }, (event) => {
+    scheduler.abortAgentTasks((event.data as { agentId: string }).agentId);
+  });
+
+  let started = false;
+  let stopping: Promise<{ drained: boolean }> | null = null;
+  let closed = false;
+  const colony: Colony = {
+    config,
+    configFile,
+    store,
+    events,
+    agents,
+    tasks,
+    runners,
+    logger,
+    catalogProblems: catalog.problems,
+    newId,
+    now,
+    registerExecutor: (executor) => tasks.registerExecutor(executor),
+    async start(startOptions = {}) {
+      if (started) return;
+      started = true;
+      await runners.register();
+      events.publish('colony.started', { runnerId: runners.id, pid: process.pid }, { source: 'colony', correlationId: runners.id });
+      await scheduler.start(startOptions.scope ?? {});
+    },
+    async stop(stopOptions = {}) {
+      if (stopping) {
+        // Already draining: a second stop asks to stop now.
+        if (stopOptions.drainTimeoutMs === 0) await scheduler.stop(0);
+        return stopping;
+      }
+      if (!started) return { drained: true };
+      stopping = (async () => {
+        const result = await scheduler.stop(stopOptions.drainTimeoutMs ?? config.tasks.drainTimeoutMs);
+        events.publish('colony.stopped', { runnerId: runners.id, drained: result.drained }, { source: 'colony', correlationId: runners.id });
+        await events.flush();
+        await runners.unregister();
+        return result;
+      })();
+      try {
+        return await stopping;
+      } finally {
+        started = false;
+        stopping = null;
+      }
+    },
+    async close(closeOptions = {}) {
+      if (closed) return;
+      await colony.stop(closeOptions);
+      await events.flush();
+      closed = true;
+      if (ownsStore) await store.close();
+    },
+  };
+
+  return colony;
+}

@@ -1,0 +1,246 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../domain/errors.js';
+import { DEFAULTS } from './constants.js';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const configSchema = z
+  .object({
+    /** Directory the CLI treats as the project (the workspace for shell tasks). */
+    projectDir: z.string().min(1),
+    dataDir: z.string().min(1),
+    database: z
+      .object({
+        path: z.string().min(1),
+        busyTimeoutMs: positiveInt,
+      })
+      .strict(),
+    tasks: z
+      .object({
+        concurrency: positiveInt.max(10_000),
+        defaultTimeoutMs: positiveInt,
+        defaultMaxRetries: nonNegativeInt.max(100),
+        retryBaseDelayMs: nonNegativeInt,
+        retryMaxDelayMs: nonNegativeInt,
+        retryJitter: z.number().min(0).max(1),
+        pollIntervalMs: positiveInt,
+        drainTimeoutMs: nonNegativeInt,
+      })
+      .strict(),
+    agents: z
+      .object({
+        maxAgents: positiveInt.max(100_000),
+      })
+      .strict(),
+    shell: z
+      .object({
+        timeoutMs: positiveInt,
+        maxOutputBytes: positiveInt,
+      })
+      .strict(),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ColonyConfig = z.infer<typeof configSchema>;
+
+/** A partial configuration as a file, the environment or flags may give it. */
+export type ConfigInput = DeepPartial<ColonyConfig>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const;
+
+export function defaultConfig(projectDir: string): ColonyConfig {
+  const dataDir = resolve(projectDir, DEFAULTS.dataDir);
+  return {
+    projectDir,
+    dataDir,
+    database: { path: resolve(dataDir, DEFAULTS.databaseFile), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
+    tasks: {
+      concurrency: DEFAULTS.taskConcurrency,
+      defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
+      defaultMaxRetries: DEFAULTS.taskMaxRetries,
+      retryBaseDelayMs: DEFAULTS.retryBaseDelayMs,
+      retryMaxDelayMs: DEFAULTS.retryMaxDelayMs,
+      retryJitter: DEFAULTS.retryJitter,
+      pollIntervalMs: DEFAULTS.schedulerPollMs,
+      drainTimeoutMs: DEFAULTS.drainTimeoutMs,
+    },
+    agents: { maxAgents: DEFAULTS.maxAgents },
+    shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
+    log: { level: 'warn' },
+  };
+}
+
+/** Environment variables Colony reads, each mapped to one configuration key. */
+export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' | 'float' }> = {
+  COLONY_DB: { path: ['database', 'path'], type: 'string' },
+  COLONY_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  COLONY_CONCURRENCY: { path: ['tasks', 'concurrency'], type: 'int' },
+  COLONY_TASK_TIMEOUT_MS: { path: ['tasks', 'defaultTimeoutMs'], type: 'int' },
+  COLONY_TASK_RETRIES: { path: ['tasks', 'defaultMaxRetries'], type: 'int' },
+  COLONY_MAX_AGENTS: { path: ['agents', 'maxAgents'], type: 'int' },
+  COLONY_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+};
+
+export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (spec.type !== 'string') {
+      value = Number(raw);
+      if (!Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value))) {
+        throw new ConfigError(`environment variable ${name}: expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got "${raw}"`, {
+          details: { key: name },
+        });
+      }
+    }
+    setPath(out, spec.path, value);
+  }
+  return out as ConfigInput;
+}
+
+export function readConfigFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path}: expected a mapping of settings at the top level`);
+  }
+  return parsed as ConfigInput;
+}
+
+/** Finds the project's config file in its data directory, if there is one. */
+export function findConfigFile(dataDir: string): string | undefined {
+  return CONFIG_FILE_NAMES.map((n) => resolve(dataDir, n)).find((p) => existsSync(p));
+}
+
+export interface ConfigSources {
+  projectDir: string;
+  /** An explicit config file (flag); otherwise `<dataDir>/config.yaml` is used if present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest precedence: command-line flags or a library caller's overrides. */
+  overrides?: ConfigInput;
+}
+
+/**
+ * Merges defaults < config file < environment < overrides, then validates. Relative paths are
+ * resolved against the project directory. Errors name the offending key and where it came from.
+ */
+export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file: string | undefined } {
+  const projectDir = resolve(sources.projectDir);
+  const env = sources.env ? configFromEnv(sources.env) : {};
+  const overrides = sources.overrides ?? {};
+  const dataDirHint = resolve(projectDir, String(overrides.dataDir ?? env.dataDir ?? DEFAULTS.dataDir));
+  const file = sources.file ? resolve(projectDir, sources.file) : findConfigFile(dataDirHint);
+  if (sources.file && !existsSync(file as string)) throw new ConfigError(`config file not found: ${file}`);
+  const fromFile = file ? readConfigFile(file) : {};
+
+  const layers: [string, ConfigInput][] = [
+    [file ?? 'config file', fromFile],
+    ['environment', env],
+    ['options', overrides],
+  ];
+  let merged: Record<string, unknown> = defaultConfig(projectDir) as unknown as Record<string, unknown>;
+  for (const [origin, layer] of layers) {
+    checkKnownKeys(layer as Record<string, unknown>, configSchema, [], origin);
+    merged = deepMerge(merged, layer as Record<string, unknown>);
+  }
+  // A data dir given without a database path moves the database along with it.
+  const dataDirGiven = layers.some(([, l]) => l.dataDir !== undefined);
+  const dbGiven = layers.some(([, l]) => l.database?.path !== undefined);
+  const dataDir = resolve(projectDir, String(merged.dataDir));
+  merged.dataDir = dataDir;
+  merged.projectDir = projectDir;
+  const database = merged.database as Record<string, unknown>;
+  if (dataDirGiven && !dbGiven) database.path = resolve(dataDir, DEFAULTS.databaseFile);
+  else if (typeof database.path === 'string' && database.path !== ':memory:') database.path = resolve(projectDir, database.path);
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    const key = issue.path.join('.');
+    const origin = layers.find(([, l]) => hasPath(l as Record<string, unknown>, issue.path as string[]))?.[0];
+    throw new ConfigError(`invalid config key "${key}"${origin ? ` (from ${origin})` : ''}: ${issue.message}`, {
+      details: { key, origin: origin ?? null },
+    });
+  }
+  return { config: result.data, file };
+}
+
+function checkKnownKeys(layer: Record<string, unknown>, schema: z.ZodType, path: string[], origin: string): void {
+  if (!(schema instanceof z.ZodObject)) return;
+  const shape = schema.shape as Record<string, z.ZodType>;
+  for (const [key, value] of Object.entries(layer)) {
+    const child = shape[key];
+    const name = [...path, key].join('.');
+    if (!child) {
+      throw new ConfigError(`unknown config key "${name}" (from ${origin}); known keys here: ${Object.keys(shape).join(', ')}`, {
+        details: { key: name, origin },
+      });
+    }
+    if (child instanceof z.ZodObject) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ConfigError(`invalid config key "${name}" (from ${origin}): expected a mapping`, { details: { key: name, origin } });
+      }
+      checkKnownKeys(value as Record<string, unknown>, child, [...path, key], origin);
+    }
+  }
+}
+
+function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
+        ? deepMerge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  path.slice(0, -1).forEach((key) => {
+    node[key] = (node[key] as Record<string, unknown>) ?? {};
+    node = node[key] as Record<string, unknown>;
+  });
+  node[path[path.length - 1] as string] = value;
+}
+
+function hasPath(layer: Record<string, unknown>, path: string[]): boolean {
+  let node: unknown = layer;
+  for (const key of path) {
+    if (!node || typeof node !== 'object' || !(key in (node as object))) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
+}
+

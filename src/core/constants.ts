@@ -1,0 +1,32 @@
+/**
+ * Every timeout, retry and concurrency default in one place. Configuration can override most of
+ * them; those it cannot are internal cadences.
+ */
+export const DEFAULTS = {
+  dataDir: '.colony',
+  databaseFile: 'colony.db',
+  sqliteBusyTimeoutMs: 5_000,
+
+  taskConcurrency: 8,
+  taskTimeoutMs: 10 * 60_000,
+  taskMaxRetries: 2,
+  retryBaseDelayMs: 500,
+  retryMaxDelayMs: 30_000,
+  /** Fraction of the backoff delay randomised each way ("equal jitter" around the exponential value). */
+  retryJitter: 0.25,
+  /** How often an engine looks in the store for work submitted by other processes. */
+  schedulerPollMs: 250,
+  drainTimeoutMs: 30_000,
+
+  maxAgents: 50,
+
+  shellTimeoutMs: 5 * 60_000,
+  shellMaxOutputBytes: 1024 * 1024,
+
+  runnerHeartbeatMs: 2_000,
+  /** A runner whose heartbeat is older than this is considered dead by other hosts. */
+  runnerLeaseMs: 15_000,
+
+  /** Events buffered per subscriber before the oldest are dropped (a slow subscriber never blocks). */
+  subscriberBufferSize: 10_000,
+} as const;

@@ -1,0 +1,168 @@
+import type { ColonyEvent, ColonyEventMap, ColonyEventType } from '../domain/events.js';
+import type { JsonValue } from '../domain/json.js';
+import type { NewEvent } from '../ports/store.js';
+import type { Logger } from './logger.js';
+
+export interface EventFilter {
+  /** Exact types, or a prefix ending in `.*` (e.g. `task.*`). Empty or absent: every type. */
+  types?: readonly string[];
+  correlationId?: string;
+  source?: string;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+  /** Events this subscriber missed because its buffer was full. */
+  readonly dropped: number;
+}
+
+export type EventHandler = (event: ColonyEvent) => void | Promise<void>;
+
+export interface EventBusOptions {
+  /** Persists a batch and returns the ids it assigned; absent: ids are a local sequence. */
+  persist?: (events: readonly NewEvent[]) => Promise<number[]>;
+  logger: Logger;
+  bufferSize: number;
+  now?: () => number;
+}
+
+export interface PublishMeta {
+  source: string;
+  correlationId?: string | null;
+}
+
+/**
+ * In-process typed event bus. `publish` never waits and never throws: events are persisted in batches
+ * (one per turn of the event loop) and then delivered in order. Each subscriber has its own bounded
+ * buffer and is fed one event at a time; a slow one falls behind (and past its buffer, loses the
+ * oldest events, counted in `dropped`) but never holds up the publisher or other subscribers.
+ */
+export class EventBus {
+  private readonly options: EventBusOptions;
+  private readonly subscribers = new Set<Subscriber>();
+  private pending: ColonyEvent[] = [];
+  private scheduled = false;
+  private tail: Promise<void> = Promise.resolve();
+  private localSeq = 0;
+
+  constructor(options: EventBusOptions) {
+    this.options = options;
+  }
+
+  publish<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta): void {
+    const event = {
+      id: 0,
+      type,
+      source: meta.source,
+      data,
+      correlationId: meta.correlationId ?? null,
+      timestamp: (this.options.now ?? Date.now)(),
+    } as ColonyEvent;
+    this.pending.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.persistBatch());
+    }
+  }
+
+  subscribe(filter: EventFilter, handler: EventHandler): Subscription {
+    const subscriber = new Subscriber(filter, handler, this.options.bufferSize, this.options.logger);
+    this.subscribers.add(subscriber);
+    return {
+      unsubscribe: () => {
+        subscriber.closed = true;
+        this.subscribers.delete(subscriber);
+      },
+      get dropped() {
+        return subscriber.dropped;
+      },
+    };
+  }
+
+  /** Resolves when every event published so far is persisted and handed to subscribers. */
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) this.persistBatch();
+    await this.tail;
+    await Promise.all([...this.subscribers].map((s) => s.idle()));
+  }
+
+  private persistBatch(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    this.tail = this.tail.then(async () => {
+      const { persist, logger } = this.options;
+      if (persist) {
+        try {
+          const ids = await persist(
+            batch.map((e) => ({ type: e.type, source: e.source, data: e.data as unknown as JsonValue, correlationId: e.correlationId, timestamp: e.timestamp })),
+          );
+          batch.forEach((e, i) => {
+            e.id = ids[i] ?? 0;
+          });
+        } catch (error) {
+          // Delivery goes on without ids: losing the audit row must not silence live subscribers.
+          logger.error({ err: error, count: batch.length }, 'events could not be persisted');
+        }
+      } else {
+        for (const e of batch) e.id = ++this.localSeq;
+      }
+      for (const event of batch) {
+        for (const subscriber of this.subscribers) subscriber.offer(event);
+      }
+    });
+  }
+}
+
+class Subscriber {
+  closed = false;
+  dropped = 0;
+  private readonly queue: ColonyEvent[] = [];
+  private draining: Promise<void> | null = null;
+  private readonly filter: EventFilter;
+  private readonly handler: EventHandler;
+  private readonly bufferSize: number;
+  private readonly logger: Logger;
+
+  constructor(filter: EventFilter, handler: EventHandler, bufferSize: number, logger: Logger) {
+    this.filter = filter;
+    this.handler = handler;
+    this.bufferSize = bufferSize;
+    this.logger = logger;
+  }
+
+  offer(event: ColonyEvent): void {
+    if (this.closed || !matches(this.filter, event)) return;
+    if (this.queue.length >= this.bufferSize) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.queue.push(event);
+    if (!this.draining) this.draining = this.drain();
+  }
+
+  idle(): Promise<void> {
+    return this.draining ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve();
+    while (this.queue.length > 0 && !this.closed) {
+      const event = this.queue.shift() as ColonyEvent;
+      try {
+        await this.handler(event);
+      } catch (error) {
+        this.logger.error({ err: error, eventType: event.type }, 'event subscriber failed');
+      }
+    }
+    this.draining = null;
+  }
+}
+
+export function matches(filter: EventFilter, event: ColonyEvent): boolean {
+  if (filter.correlationId !== undefined && event.correlationId !== filter.correlationId) return false;
+  if (filter.source !== undefined && event.source !== filter.source) return false;
+  if (!filter.types || filter.types.length === 0) return true;
+  return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
+}

@@ -1,0 +1,56 @@
+import type { AgentHealth, AgentStatus } from './agent.js';
+import type { JsonValue } from './json.js';
+import type { TaskErrorInfo, TaskStatus } from './task.js';
+import type { WorkflowStatus } from './workflow.js';
+
+/** Every event Colony publishes, named noun then action, with its payload. */
+export interface ColonyEventMap {
+  'colony.started': { runnerId: string; pid: number };
+  'colony.stopped': { runnerId: string; drained: boolean };
+  'task.created': { taskId: string; name: string | null; type: string; priority: number; workflowId: string | null; dependencies: string[] };
+  'task.queued': { taskId: string; name: string | null };
+  'task.started': { taskId: string; name: string | null; type: string; attempt: number; agentId: string | null; runnerId: string };
+  'task.completed': { taskId: string; name: string | null; attempt: number; durationMs: number };
+  'task.failed': { taskId: string; name: string | null; attempt: number; error: TaskErrorInfo; willRetry: boolean; retryInMs: number | null };
+  'task.cancelled': { taskId: string; name: string | null; reason: string; from: TaskStatus };
+  'task.retried': { taskId: string; name: string | null; by: 'user' };
+  'task.recovered': { taskId: string; name: string | null; deadRunnerId: string | null };
+  'task.rolledback': { taskId: string; name: string | null; ok: boolean; error: string | null };
+  'agent.spawned': { agentId: string; name: string; type: string; capabilities: string[] };
+  'agent.updated': { agentId: string; status: AgentStatus; health: AgentHealth; previous: AgentStatus };
+  'agent.assigned': { agentId: string; taskId: string };
+  'agent.released': { agentId: string; taskId: string; success: boolean };
+  'agent.terminated': { agentId: string; reason: string };
+  'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };
+  'workflow.finished': { workflowId: string; name: string; status: WorkflowStatus; counts: Record<string, number> };
+}
+
+export type ColonyEventType = keyof ColonyEventMap;
+export const EVENT_TYPES = [
+  'colony.started', 'colony.stopped',
+  'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback',
+  'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
+  'workflow.started', 'workflow.finished',
+] as const satisfies readonly ColonyEventType[];
+
+export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {
+  /** Assigned by the store when persisted; increases monotonically within one database. */
+  id: number;
+  type: T;
+  /** The component that published it, e.g. `task-engine` or `agent-manager`. */
+  source: string;
+  data: ColonyEventMap[T];
+  /** Ties together events of one unit of work: a workflow id, a swarm id, or a task id. */
+  correlationId: string | null;
+  timestamp: number;
+}
+
+/** An event as stored, before the domain type is known (for reading back from the store). */
+export interface StoredEvent {
+  id: number;
+  type: string;
+  source: string;
+  data: JsonValue;
+  correlationId: string | null;
+  timestamp: number;
+}

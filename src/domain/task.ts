@@ -1,0 +1,62 @@
+import type { JsonValue } from './json.js';
+
+export const TASK_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+/** Named priorities; any integer in [PRIORITY_MIN, PRIORITY_MAX] is accepted too. Higher runs first. */
+export const PRIORITIES = { low: 25, normal: 50, high: 75, critical: 100 } as const;
+export type PriorityName = keyof typeof PRIORITIES;
+export const PRIORITY_MIN = 0;
+export const PRIORITY_MAX = 1000;
+
+export interface TaskErrorInfo {
+  code: string;
+  message: string;
+  /** Which attempt produced this error (1-based). */
+  attempt: number;
+}
+
+export interface TaskRequirements {
+  /** Capabilities the executing agent must have; when set, an agent is selected for the task. */
+  capabilities?: string[];
+  /** A specific agent type to run the task. */
+  agentType?: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  /** A short name unique within its workflow (the id used in a workflow file). */
+  name: string | null;
+  type: string;
+  description: string;
+  status: TaskStatus;
+  priority: number;
+  input: JsonValue;
+  dependencies: string[];
+  parentId: string | null;
+  workflowId: string | null;
+  requirements: TaskRequirements;
+  assignedAgent: string | null;
+  timeoutMs: number | null;
+  maxRetries: number;
+  /** Attempts allowed in total before the task fails for good; a manual retry raises it. */
+  maxAttempts: number;
+  /** Attempts started so far; also the fencing token for state changes. */
+  attempts: number;
+  result: JsonValue | null;
+  error: TaskErrorInfo | null;
+  /** The runner (process) that holds the task while it runs. */
+  runnerId: string | null;
+  /** Epoch ms before which a queued task must not start (retry backoff). */
+  notBefore: number | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_TASK_STATUSES.has(status);
+}

@@ -1,0 +1,22 @@
+/**
+ * Colony as a library: `createColony(options)` builds the engine; register executors for your task
+ * types, submit task DAGs, subscribe to events, spawn agents. The CLI is a thin layer over this API.
+ */
+export { createColony, type Colony, type CreateColonyOptions, type StartOptions } from './core/colony.js';
+export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './core/config.js';
+export { DEFAULTS } from './core/constants.js';
+export type { EventBus, EventFilter, EventHandler, Subscription } from './core/event-bus.js';
+export * from './domain/errors.js';
+export type { ColonyEvent, ColonyEventMap, ColonyEventType, StoredEvent } from './domain/events.js';
+export { EVENT_TYPES } from './domain/events.js';
+export type { AgentRecord, AgentStatus, AgentHealth, AgentTypeDefinition, AgentTrackRecord } from './domain/agent.js';
+export type { TaskRecord, TaskStatus, TaskRequirements, TaskErrorInfo } from './domain/task.js';
+export { PRIORITIES, TASK_STATUSES } from './domain/task.js';
+export type { WorkflowRecord, WorkflowStatus } from './domain/workflow.js';
+export type { JsonValue } from './domain/json.js';
+export type { Store, TaskQuery, AgentQuery, EventQuery } from './ports/store.js';
+export { SqliteStore } from './adapters/storage/sqlite/sqlite-store.js';
+export type { TaskExecutor, TaskContext, RollbackContext } from './tasks/task-executor.js';
+export type { TaskSpecInput } from './tasks/task-spec.js';
+export { parseWorkflow, readWorkflowFile, type LoadedWorkflow } from './workflow/workflow-file.js';
+export { prepareWorkflowRun, runWorkflow, type WorkflowRunResult } from './workflow/workflow-runner.js';

@@ -1,0 +1,144 @@
+import type { AgentRecord, AgentStatus, AgentTrackRecord } from '../domain/agent.js';
+import type { StoredEvent } from '../domain/events.js';
+import type { JsonValue } from '../domain/json.js';
+import type { TaskRecord, TaskStatus } from '../domain/task.js';
+import type { WorkflowRecord, WorkflowStatus } from '../domain/workflow.js';
+
+/**
+ * The Store port: Colony's durable state. Adapters: `adapters/storage/sqlite` (embedded default).
+ * Every adapter runs the conformance suite in `test/store-conformance.ts`.
+ *
+ * Contract:
+ * - A write's promise resolves only after the write is durable (committed); adapters may group
+ *   concurrent writes into one transaction, but never acknowledge a write before its commit.
+ * - Conditional updates (`updateTask`) are compare-and-set on (status, attempts), so that several
+ *   processes sharing one database never both win the same task.
+ * - Reads see every write whose promise has resolved.
+ */
+export interface Store {
+  /** Human-readable description for status output, e.g. the database file path. */
+  readonly location: string;
+  /** Applies pending migrations; idempotent and safe when several processes open the same database. */
+  migrate(): Promise<void>;
+  schemaVersion(): Promise<string | null>;
+  close(): Promise<void>;
+
+  // Tasks
+  /** Inserts tasks and their dependency edges atomically: all or none. */
+  insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
+  /** Writes `next` if the stored task still has `expected` status and attempts; returns whether it did. */
+  updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean>;
+  getTask(id: string): Promise<TaskRecord | undefined>;
+  /** Tasks whose id starts with `prefix` (at most `limit`), for abbreviated ids typed by people. */
+  findTaskIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
+  listTasks(query: TaskQuery): Promise<TaskRecord[]>;
+  countTasks(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>): Promise<number>;
+  countTasksByStatus(query?: { workflowId?: string }): Promise<Record<TaskStatus, number>>;
+  /** Ids of the tasks that depend on `id`. */
+  listDependents(id: string): Promise<string[]>;
+  /** Pending tasks all of whose dependencies have completed. */
+  listPromotableTasks(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]>;
+  /** Pending tasks with at least one failed or cancelled dependency. */
+  listBlockedTasks(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]>;
+
+  // Workflows
+  insertWorkflow(workflow: WorkflowRecord): Promise<void>;
+  updateWorkflowStatus(id: string, status: WorkflowStatus, at: number): Promise<void>;
+  getWorkflow(id: string): Promise<WorkflowRecord | undefined>;
+  findWorkflow(query: { definitionHash: string; status?: WorkflowStatus }): Promise<WorkflowRecord | undefined>;
+  listWorkflows(query: { status?: WorkflowStatus; limit: number }): Promise<WorkflowRecord[]>;
+
+  // Agents
+  insertAgent(agent: AgentRecord): Promise<void>;
+  /** Replaces the stored agent if it is not terminated; returns whether it did. */
+  updateAgent(agent: AgentRecord): Promise<boolean>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  findAgentIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
+  listAgents(query: AgentQuery): Promise<AgentRecord[]>;
+  countAgents(query: { excludeTerminated?: boolean }): Promise<number>;
+
+  // Events
+  /** Appends events in order; returns their ids. */
+  appendEvents(events: readonly NewEvent[]): Promise<number[]>;
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
+
+  // Metrics
+  recordMetrics(metrics: readonly MetricSample[]): Promise<void>;
+  listMetrics(query: MetricQuery): Promise<MetricSample[]>;
+  /** Task outcomes per agent from the metrics table: the selector's track record. */
+  agentTrackRecords(agentIds: readonly string[]): Promise<Map<string, AgentTrackRecord>>;
+
+  // Runners: processes that run tasks, with heartbeats, so crash recovery knows who is alive.
+  upsertRunner(runner: RunnerRecord): Promise<void>;
+  deleteRunner(id: string): Promise<void>;
+  listRunners(): Promise<RunnerRecord[]>;
+  /** Running tasks held by any of the given runners. */
+  listTasksHeldBy(runnerIds: readonly string[]): Promise<TaskRecord[]>;
+  /** Ids of runners that hold a running task. */
+  listRunnerIdsHoldingTasks(): Promise<string[]>;
+}
+
+export interface TaskQuery {
+  status?: TaskStatus | readonly TaskStatus[];
+  type?: string;
+  workflowId?: string;
+  parentId?: string;
+  assignedAgent?: string;
+  limit?: number;
+  offset?: number;
+  /** Default: creation order. `priority` lists the highest priority first. */
+  order?: 'created' | 'created_desc' | 'priority';
+}
+
+export interface AgentQuery {
+  status?: AgentStatus | readonly AgentStatus[];
+  type?: string;
+  excludeTerminated?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface NewEvent {
+  type: string;
+  source: string;
+  data: JsonValue;
+  correlationId: string | null;
+  timestamp: number;
+}
+
+export interface EventQuery {
+  afterId?: number;
+  types?: readonly string[];
+  correlationId?: string;
+  source?: string;
+  limit?: number;
+  /** Newest first instead of oldest first. */
+  newestFirst?: boolean;
+}
+
+export interface MetricSample {
+  entityType: string;
+  entityId: string;
+  name: string;
+  value: number;
+  metadata: Record<string, JsonValue> | null;
+  timestamp: number;
+}
+
+export interface MetricQuery {
+  entityType?: string;
+  entityId?: string;
+  name?: string;
+  since?: number;
+  limit?: number;
+}
+
+export interface RunnerRecord {
+  id: string;
+  pid: number;
+  hostname: string;
+  /** What kind of process: `run` (a workflow run), `worker`, `server`. */
+  kind: string;
+  startedAt: number;
+  heartbeatAt: number;
+}

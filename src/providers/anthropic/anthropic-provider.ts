@@ -1,0 +1,79 @@
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { ColonyError, ConfigError } from '../../domain/errors.js';
+import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
+import { ANTHROPIC_DEFAULT_BASE_URL, DEFAULT_PROVIDER_TIMEOUT_MS } from '../provider-defaults.js';
+import { cancelledError, providerErrorFromHttp, providerErrorFromTransport } from '../provider-errors.js';
+import { Secret } from '../secret.js';
+import { fromAnthropicMessage, toAnthropicParams } from './anthropic-mapping.js';
+import { translateAnthropicStream } from './anthropic-stream.js';
+
+export interface AnthropicProviderOptions {
+  apiKey: Secret | string | null | undefined;
+  /** Without /v1 (the SDK appends /v1/messages), as ANTHROPIC_BASE_URL. */
+  baseUrl?: string;
+  /** SDK-level backstop; the resilient wrapper enforces the real per-attempt timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * The Anthropic Messages API through the official SDK. The SDK never retries (maxRetries 0: the
+ * resilient wrapper is the one retry layer) and never logs (logLevel off: failures surface as
+ * ProviderError, and nothing the SDK prints can carry the key). The base URL is always passed
+ * explicitly so that environment variables are read in one place, provider-config.
+ */
+export class AnthropicProvider implements Provider {
+  readonly id = 'anthropic';
+  readonly #client: Anthropic;
+  readonly #apiKey: Secret;
+
+  constructor(options: AnthropicProviderOptions) {
+    if (options.apiKey === null || options.apiKey === undefined || options.apiKey === '') {
+      throw new ConfigError('anthropic: no API key; set ANTHROPIC_API_KEY or providers.anthropic.apiKey');
+    }
+    this.#apiKey = options.apiKey instanceof Secret ? options.apiKey : new Secret(options.apiKey);
+    this.#client = new Anthropic({
+      apiKey: this.#apiKey.reveal(),
+      baseURL: options.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+      timeout: options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS,
+      maxRetries: 0,
+      logLevel: 'off',
+    });
+  }
+
+  async complete(request: CompletionRequest): Promise<CompletionResponse> {
+    try {
+      const message = await this.#client.messages.create({ ...toAnthropicParams(request), stream: false }, { signal: request.signal });
+      return fromAnthropicMessage(message);
+    } catch (error) {
+      throw this.#toColonyError(error, request.signal);
+    }
+  }
+
+  async *stream(request: CompletionRequest): AsyncGenerator<StreamEvent> {
+    try {
+      const events = await this.#client.messages.create({ ...toAnthropicParams(request), stream: true }, { signal: request.signal });
+      yield* translateAnthropicStream(events, this.id);
+    } catch (error) {
+      throw this.#toColonyError(error, request.signal);
+    }
+  }
+
+  #toColonyError(error: unknown, signal: AbortSignal | undefined): ColonyError {
+    // First: an aborted SDK stream just ends, which the translator reports as incomplete.
+    if (error instanceof APIUserAbortError || signal?.aborted === true) return cancelledError(this.id);
+    if (error instanceof ColonyError) return error;
+    const secrets = [this.#apiKey];
+    if (error instanceof APIError && !(error instanceof APIConnectionError)) {
+      return providerErrorFromHttp({
+        provider: this.id,
+        status: typeof error.status === 'number' ? error.status : null,
+        headers: error.headers,
+        message: error.apiMessage ?? error.message,
+        errorType: error.type,
+        requestId: error.requestID ?? null,
+        secrets,
+      });
+    }
+    return providerErrorFromTransport(error, this.id, secrets);
+  }
+}

@@ -1,0 +1,312 @@
+import type { EventBus } from '../core/event-bus.js';
+import { resolveIdPrefix } from '../core/resolve-id.js';
+import { validateDag } from '../domain/dag.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { IdKind } from '../domain/ids.js';
+import { isTerminal, type TaskRecord, type TaskStatus } from '../domain/task.js';
+import type { Store, TaskQuery } from '../ports/store.js';
+import { cancelDependents, restoreDependents } from './task-cascade.js';
+import type { TaskExecutor } from './task-executor.js';
+import type { TaskScheduler } from './task-scheduler.js';
+import { parseTaskSpecs } from './task-spec.js';
+import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
+
+export interface TaskEngineOptions {
+  store: Store;
+  events: EventBus;
+  transitions: TaskTransitions;
+  scheduler: TaskScheduler;
+  executors: Map<string, TaskExecutor>;
+  newId: (kind: IdKind) => string;
+  now: () => number;
+  defaultMaxRetries: number;
+  pollIntervalMs: number;
+}
+
+export interface SubmitOptions {
+  workflowId?: string | null;
+}
+
+/**
+ * The task API: submit validated task DAGs, read, cancel and retry them, and wait for them. Running
+ * is the scheduler's job; this class never changes a task's state except through TaskTransitions.
+ */
+export class TaskEngine {
+  private readonly o: TaskEngineOptions;
+
+  constructor(options: TaskEngineOptions) {
+    this.o = options;
+  }
+
+  registerExecutor(executor: TaskExecutor): void {
+    if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(executor.type)) throw new ValidationError(`invalid task type "${executor.type}"`);
+    this.o.executors.set(executor.type, executor);
+  }
+
+  executorTypes(): string[] {
+    return [...this.o.executors.keys()].sort();
+  }
+
+  /**
+   * Submits tasks atomically. Dependencies name tasks of the same batch (by `name`) or existing task
+   * ids; unknown ones and cycles are rejected with an error naming them, and nothing is stored.
+   */
+  async submit(specs: readonly unknown[], options: SubmitOptions = {}): Promise<TaskRecord[]> {
+    const { records, existing } = await this.build(specs, options);
+    await this.o.store.insertTasks(records);
+    for (const r of records) {
+      const correlationId = this.o.transitions.correlation(r);
+      this.o.events.publish(
+        'task.created',
+        { taskId: r.id, name: r.name, type: r.type, priority: r.priority, workflowId: r.workflowId, dependencies: r.dependencies },
+        { source: TASK_EVENT_SOURCE, correlationId },
+      );
+      if (r.status === 'queued') this.o.events.publish('task.queued', { taskId: r.id, name: r.name }, { source: TASK_EVENT_SOURCE, correlationId });
+    }
+    // Dependencies that already failed: the new task can never run.
+    for (const dep of new Set([...existing.values()].filter((d) => d && (d.status === 'failed' || d.status === 'cancelled')))) {
+      await cancelDependents(this.o.store, this.o.transitions, dep as TaskRecord);
+    }
+    if (this.o.scheduler.isRunning) this.o.scheduler.admit(records);
+    return records;
+  }
+
+  /** Checks specs exactly as `submit` would, without storing anything. */
+  async validate(specs: readonly unknown[]): Promise<void> {
+    await this.build(specs, {});
+  }
+
+  private async build(
+    specs: readonly unknown[],
+    options: SubmitOptions,
+  ): Promise<{ records: TaskRecord[]; existing: Map<string, TaskRecord | undefined> }> {
+    if (specs.length === 0) throw new ValidationError('no tasks to submit');
+    const parsed = parseTaskSpecs([...specs]);
+    const now = this.o.now();
+    const byName = new Map<string, string>();
+    const ids = parsed.map((spec) => {
+      const id = this.o.newId('task');
+      if (spec.name !== undefined) {
+        if (byName.has(spec.name)) throw new ValidationError(`duplicate task name "${spec.name}" in one submission`);
+        byName.set(spec.name, id);
+      }
+      return id;
+    });
+    const existing = new Map<string, TaskRecord | undefined>();
+    const lookup = async (ref: string): Promise<TaskRecord | undefined> => {
+      if (!existing.has(ref)) existing.set(ref, await this.o.store.getTask(ref));
+      return existing.get(ref);
+    };
+
+    const records: TaskRecord[] = [];
+    for (const [index, spec] of parsed.entries()) {
+      const label = spec.name ?? `#${index + 1}`;
+      const executor = this.o.executors.get(spec.type);
+      if (!executor) {
+        throw new ValidationError(`task ${label}: unknown task type "${spec.type}"; known types: ${this.executorTypes().join(', ')}`);
+      }
+      let input = spec.input;
+      if (executor.validateInput) {
+        try {
+          input = executor.validateInput(input);
+        } catch (error) {
+          throw new ValidationError(`task ${label}: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      const dependencies: string[] = [];
+      for (const ref of spec.dependencies) {
+        const id = byName.get(ref) ?? ((await lookup(ref)) ? ref : undefined);
+        dependencies.push(id ?? ref);
+      }
+      let parentId: string | null = null;
+      if (spec.parentId !== undefined) {
+        parentId = byName.get(spec.parentId) ?? ((await lookup(spec.parentId)) ? spec.parentId : null);
+        if (parentId === null) throw new ValidationError(`task ${label}: unknown parent task "${spec.parentId}"`);
+      }
+      const maxRetries = spec.maxRetries ?? this.o.defaultMaxRetries;
+      records.push({
+        id: ids[index] as string,
+        name: spec.name ?? null,
+        type: spec.type,
+        description: spec.description,
+        status: 'pending',
+        priority: spec.priority,
+        input,
+        dependencies: [...new Set(dependencies)],
+        parentId,
+        workflowId: options.workflowId ?? null,
+        requirements: spec.requirements,
+        assignedAgent: null,
+        timeoutMs: spec.timeoutMs ?? null,
+        maxRetries,
+        maxAttempts: maxRetries + 1,
+        attempts: 0,
+        result: null,
+        error: null,
+        runnerId: null,
+        notBefore: null,
+        createdAt: now,
+        updatedAt: now,
+        startedAt: null,
+        completedAt: null,
+      });
+    }
+    const nameOf = new Map(records.map((r) => [r.id, r.name ?? r.id]));
+    try {
+      validateDag(
+        records.map((r) => ({ id: r.id, dependencies: r.dependencies })),
+        (id) => existing.get(id) !== undefined,
+      );
+    } catch (error) {
+      // Speak in the names the caller used, not in freshly minted ids.
+      const message = (error as Error).message.replace(/tsk_[0-9a-z]+/g, (id) => nameOf.get(id) ?? id);
+      throw new ValidationError(message, { cause: error });
+    }
+
+    for (const record of records) {
+      const deps = record.dependencies.map((d) => existing.get(d));
+      if (record.dependencies.length === 0 || deps.every((d) => d?.status === 'completed')) record.status = 'queued';
+    }
+    return { records, existing };
+  }
+
+  async get(idOrPrefix: string): Promise<TaskRecord> {
+    const id = await this.resolveId(idOrPrefix);
+    const task = await this.o.store.getTask(id);
+    if (!task) throw new NotFoundError('task', idOrPrefix);
+    return task;
+  }
+
+  resolveId(idOrPrefix: string): Promise<string> {
+    return resolveIdPrefix('task', idOrPrefix, (p, n) => this.o.store.findTaskIdsByPrefix(p, n));
+  }
+
+  list(query: TaskQuery = {}): Promise<TaskRecord[]> {
+    return this.o.store.listTasks(query);
+  }
+
+  count(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'> = {}): Promise<number> {
+    return this.o.store.countTasks(query);
+  }
+
+  countByStatus(query: { workflowId?: string } = {}): Promise<Record<TaskStatus, number>> {
+    return this.o.store.countTasksByStatus(query);
+  }
+
+  /** Cancels a task and, transitively, every task that depends on it. */
+  async cancel(idOrPrefix: string, reason = 'cancelled by user'): Promise<TaskRecord> {
+    const task = await this.get(idOrPrefix);
+    if (isTerminal(task.status)) throw new ConflictError(`task ${task.id} is already ${task.status}`, { details: { status: task.status } });
+    const done = await this.o.transitions.apply(task, 'cancelled', {
+      error: { code: 'cancelled', message: reason, attempt: task.attempts },
+      completedAt: this.o.now(),
+    });
+    if (!done) throw new ConflictError(`task ${task.id} changed while cancelling; try again`);
+    this.o.events.publish(
+      'task.cancelled',
+      { taskId: done.id, name: done.name, reason, from: task.status },
+      { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(done) },
+    );
+    await this.o.scheduler.refresh(done);
+    await cancelDependents(this.o.store, this.o.transitions, done);
+    return done;
+  }
+
+  /**
+   * Runs a failed or cancelled task again with a fresh retry budget; dependents that were cancelled
+   * because of it go back to waiting for it.
+   */
+  async retry(idOrPrefix: string): Promise<TaskRecord> {
+    const task = await this.get(idOrPrefix);
+    if (task.status !== 'failed' && task.status !== 'cancelled') {
+      throw new ConflictError(`task ${task.id} is ${task.status}; only failed or cancelled tasks can be retried`, { details: { status: task.status } });
+    }
+    const deps = await Promise.all(task.dependencies.map((d) => this.o.store.getTask(d)));
+    const broken = deps.find((d) => d && (d.status === 'failed' || d.status === 'cancelled'));
+    if (broken) throw new ConflictError(`task ${task.id} depends on ${broken.name ?? broken.id}, which is ${broken.status}: retry that one first`);
+    const ready = deps.every((d) => d?.status === 'completed');
+    const next = await this.o.transitions.apply(task, ready ? 'queued' : 'pending', {
+      maxAttempts: task.attempts + task.maxRetries + 1,
+      error: null,
+      result: null,
+      runnerId: null,
+      notBefore: null,
+      completedAt: null,
+    });
+    if (!next) throw new ConflictError(`task ${task.id} changed while retrying; try again`);
+    this.o.events.publish('task.retried', { taskId: next.id, name: next.name, by: 'user' }, { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(next) });
+    if (next.workflowId) await this.o.store.updateWorkflowStatus(next.workflowId, 'running', this.o.now());
+    const restored = await restoreDependents(this.o.store, this.o.transitions, next);
+    if (this.o.scheduler.isRunning) this.o.scheduler.admit([next, ...restored]);
+    return next;
+  }
+
+  /** Resolves with the tasks once every one of them has reached a terminal state. */
+  async waitFor(taskIds: readonly string[], signal?: AbortSignal): Promise<TaskRecord[]> {
+    const check = async () => {
+      const tasks = await Promise.all(taskIds.map((id) => this.o.store.getTask(id)));
+      return tasks.every((t) => t && isTerminal(t.status)) ? (tasks as TaskRecord[]) : undefined;
+    };
+    return this.waitUntil(check, signal);
+  }
+
+  /** Resolves with the final counts once no task of the workflow is pending, queued or running. */
+  async waitForWorkflow(workflowId: string, signal?: AbortSignal): Promise<Record<TaskStatus, number>> {
+    const check = async () => {
+      const counts = await this.o.store.countTasksByStatus({ workflowId });
+      return counts.pending + counts.queued + counts.running === 0 ? counts : undefined;
+    };
+    return this.waitUntil(check, signal);
+  }
+
+  /**
+   * Re-checks on each local task settling (coalesced per turn of the event loop) and on a timer for
+   * changes made by other processes.
+   */
+  private waitUntil<T>(check: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let checking = false;
+      let again = false;
+      let finished = false;
+      const finish = (fn: () => void) => {
+        finished = true;
+        clearInterval(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const run = async () => {
+        if (finished) return;
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        try {
+          do {
+            again = false;
+            const result = await check();
+            if (result !== undefined) return finish(() => resolve(result));
+          } while (again && !finished);
+        } catch (error) {
+          finish(() => reject(error));
+        } finally {
+          checking = false;
+        }
+      };
+      let queued = false;
+      const unsubscribe = this.o.scheduler.onTerminal(() => {
+        if (queued) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          void run();
+        });
+      });
+      const timer = setInterval(() => void run(), this.o.pollIntervalMs);
+      const onAbort = () => finish(() => reject(signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void run();
+    });
+  }
+}

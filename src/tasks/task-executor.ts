@@ -1,0 +1,37 @@
+import type { AgentRecord } from '../domain/agent.js';
+import type { JsonValue } from '../domain/json.js';
+import type { TaskRecord } from '../domain/task.js';
+import type { Logger } from '../core/logger.js';
+
+export interface TaskContext {
+  task: TaskRecord;
+  /** 1-based. */
+  attempt: number;
+  /** Aborted on timeout, cancellation or shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  /** The agent selected for the task, when the task has requirements. */
+  agent: AgentRecord | null;
+  /** The project directory: the workspace tasks run in. */
+  workspace: string;
+  logger: Logger;
+}
+
+export interface RollbackContext {
+  task: TaskRecord;
+  error: { code: string; message: string };
+  workspace: string;
+  logger: Logger;
+}
+
+/**
+ * Runs tasks of one type. `execute` resolves with the task's result (JSON) or throws; a thrown
+ * ColonyError with `retryable: false` (e.g. ValidationError) fails the task without retrying.
+ */
+export interface TaskExecutor {
+  readonly type: string;
+  execute(context: TaskContext): Promise<JsonValue>;
+  /** Checks and normalises a task's input when it is submitted; throws ValidationError. */
+  validateInput?(input: JsonValue): JsonValue;
+  /** Undoes a failed task's side effects; called once when the task fails for good. */
+  rollback?(context: RollbackContext): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { ValidationError } from '../domain/errors.js';
+import type { JsonValue } from '../domain/json.js';
+import { PRIORITIES, PRIORITY_MAX, PRIORITY_MIN } from '../domain/task.js';
+import { parseDuration } from './duration.js';
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+export const prioritySchema = z.union([
+  z.enum(Object.keys(PRIORITIES) as [keyof typeof PRIORITIES, ...(keyof typeof PRIORITIES)[]]).transform((p) => PRIORITIES[p]),
+  z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX),
+]);
+
+const durationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  try {
+    return typeof value === 'number' ? value : parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const taskNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a name is 1-128 letters, digits, dot, dash or underscore, starting with a letter or digit');
+
+/** What a caller submits. Shared by the library API, the CLI, REST and MCP. */
+export const taskSpecSchema = z
+  .object({
+    type: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'a task type is lower-case letters, digits, dot, dash or underscore'),
+    name: taskNameSchema.optional(),
+    description: z.string().max(100_000).default(''),
+    priority: prioritySchema.default(PRIORITIES.normal),
+    input: jsonValue.default({}),
+    /** Ids of existing tasks, or names of tasks submitted in the same batch. */
+    dependencies: z.array(z.string().min(1)).max(10_000).default([]),
+    parentId: z.string().min(1).optional(),
+    timeoutMs: durationSchema.optional(),
+    maxRetries: z.number().int().min(0).max(100).optional(),
+    requirements: z
+      .object({
+        capabilities: z.array(z.string().min(1)).optional(),
+        agentType: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type TaskSpecInput = z.input<typeof taskSpecSchema>;
+export type TaskSpec = z.output<typeof taskSpecSchema>;
+
+/** Validates specs, naming the offending task and field in the error. */
+export function parseTaskSpecs(input: unknown[]): TaskSpec[] {
+  return input.map((raw, index) => {
+    const result = taskSpecSchema.safeParse(raw);
+    if (!result.success) {
+      const issue = result.error.issues[0] as z.core.$ZodIssue;
+      const label = (raw as { name?: unknown })?.name ?? `#${index + 1}`;
+      const field = issue.path.join('.') || '(task)';
+      throw new ValidationError(`task ${String(label)}: ${field}: ${issue.message}`, { details: { index, field } });
+    }
+    return result.data;
+  });
+}

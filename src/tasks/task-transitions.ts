@@ -1,0 +1,34 @@
+import type { EventBus } from '../core/event-bus.js';
+import { assertTransition } from '../domain/task-state-machine.js';
+import type { TaskRecord, TaskStatus } from '../domain/task.js';
+import type { Store } from '../ports/store.js';
+
+export const TASK_EVENT_SOURCE = 'task-engine';
+
+/**
+ * The one way a task's state changes: checks the state machine, then writes compare-and-set on
+ * (status, attempts) so that a change made meanwhile by another process is never overwritten.
+ * Returns the new record, or undefined if the stored task had moved on.
+ */
+export class TaskTransitions {
+  private readonly store: Store;
+  private readonly now: () => number;
+  readonly events: EventBus;
+
+  constructor(store: Store, events: EventBus, now: () => number) {
+    this.store = store;
+    this.events = events;
+    this.now = now;
+  }
+
+  async apply(task: TaskRecord, to: TaskStatus, patch: Partial<TaskRecord> = {}): Promise<TaskRecord | undefined> {
+    assertTransition(task.id, task.status, to);
+    const next: TaskRecord = { ...task, ...patch, status: to, updatedAt: this.now() };
+    const ok = await this.store.updateTask(next, { status: task.status, attempts: task.attempts });
+    return ok ? next : undefined;
+  }
+
+  correlation(task: TaskRecord): string {
+    return task.workflowId ?? task.id;
+  }
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ValidationError } from '../domain/errors.js';
+import type { JsonValue } from '../domain/json.js';
+import { prioritySchema, taskNameSchema, type TaskSpecInput } from '../tasks/task-spec.js';
+
+const duration = z.union([z.number().int().positive(), z.string().min(1)]);
+
+const workflowTaskSchema = z
+  .object({
+    id: taskNameSchema,
+    /** Shorthand for a `shell` task: the command to run. */
+    run: z.string().min(1).optional(),
+    type: z.string().min(1).optional(),
+    description: z.string().optional(),
+    input: z.record(z.string(), z.unknown()).optional(),
+    depends_on: z.union([z.array(taskNameSchema), taskNameSchema]).optional(),
+    priority: prioritySchema.optional(),
+    timeout: duration.optional(),
+    retries: z.number().int().min(0).max(100).optional(),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    rollback: z.string().min(1).optional(),
+    capabilities: z.array(z.string().min(1)).optional(),
+    agent: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((t) => t.run !== undefined || t.type !== undefined, { message: 'a task needs `run` (a shell command) or a `type`' });
+
+export const workflowSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/, 'a workflow name is 1-128 letters, digits, space, dot, dash or underscore'),
+    description: z.string().optional(),
+    /** How many tasks may run at once (defaults to the configured concurrency). */
+    concurrency: z.number().int().positive().max(10_000).optional(),
+    defaults: z
+      .object({ timeout: duration.optional(), retries: z.number().int().min(0).max(100).optional(), priority: prioritySchema.optional() })
+      .strict()
+      .optional(),
+    tasks: z.array(workflowTaskSchema).min(1, 'a workflow needs at least one task').max(100_000),
+  })
+  .strict();
+
+export type WorkflowDefinition = z.output<typeof workflowSchema>;
+
+export interface LoadedWorkflow {
+  definition: WorkflowDefinition;
+  specs: TaskSpecInput[];
+  /** Identifies the definition: running the same file again resumes its unfinished run. */
+  hash: string;
+  source: string | null;
+}
+
+export function readWorkflowFile(path: string): LoadedWorkflow {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ValidationError(code === 'ENOENT' ? `workflow file not found: ${path}` : `cannot read workflow file ${path}: ${code}`);
+  }
+  return parseWorkflow(text, path);
+}
+
+export function parseWorkflow(text: string, source: string | null = null): LoadedWorkflow {
+  const where = source ?? 'workflow';
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
+    throw new ValidationError(`${where} is not valid YAML: ${detail}`);
+  }
+  const result = workflowSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    throw new ValidationError(`${where}: ${describePath(raw, issue.path as (string | number)[])}: ${issue.message}`, {
+      details: { path: issue.path },
+    });
+  }
+  const definition = result.data;
+  const specs = definition.tasks.map((t): TaskSpecInput => {
+    const isShell = t.run !== undefined;
+    const input: Record<string, JsonValue> = { ...((t.input ?? {}) as Record<string, JsonValue>) };
+    if (isShell) {
+      input.command = t.run as string;
+      if (t.cwd) input.cwd = t.cwd;
+      if (t.env) input.env = Object.fromEntries(Object.entries(t.env).map(([k, v]) => [k, String(v)]));
+      if (t.rollback) input.rollback = t.rollback;
+    }
+    const deps = t.depends_on === undefined ? [] : Array.isArray(t.depends_on) ? t.depends_on : [t.depends_on];
+    const timeout = t.timeout ?? definition.defaults?.timeout;
+    return {
+      type: t.type ?? 'shell',
+      name: t.id,
+      description: t.description ?? t.run ?? '',
+      input,
+      dependencies: deps,
+      priority: t.priority ?? definition.defaults?.priority,
+      timeoutMs: timeout,
+      maxRetries: t.retries ?? definition.defaults?.retries,
+      requirements: { ...(t.capabilities ? { capabilities: t.capabilities } : {}), ...(t.agent ? { agentType: t.agent } : {}) },
+    };
+  });
+  const hash = createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 32);
+  return { definition, specs, hash, source };
+}
+
+/** "tasks[2] (build).timeout" rather than "tasks.2.timeout". */
+function describePath(raw: unknown, path: (string | number)[]): string {
+  if (path.length === 0) return '(top level)';
+  let out = '';
+  let node: unknown = raw;
+  for (const key of path) {
+    if (typeof key === 'number') {
+      node = Array.isArray(node) ? node[key] : undefined;
+      const id = node && typeof node === 'object' ? (node as { id?: unknown }).id : undefined;
+      out += `[${key}]${typeof id === 'string' ? ` (${id})` : ''}`;
+    } else {
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+      out += out ? `.${key}` : key;
+    }
+  }
+  return out;
+}
