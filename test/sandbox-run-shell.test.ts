@@ -133,6 +133,20 @@ describe('runShell', () => {
     expect(seen).toEqual(['stdout:one\n', 'stderr:two\n']);
   });
 
+  it('ends the group and rejects with the observer error when onOutput throws', async () => {
+    let childPid = 0;
+    const run = runShell({
+      ...base(),
+      command: 'sleep 30 & echo $!; wait',
+      onOutput: (_stream, chunk) => {
+        childPid = Number(chunk.trim());
+        throw new Error('observer broke');
+      },
+    });
+    await expect(run).rejects.toThrow('observer broke');
+    expect(isRunning(childPid)).toBe(false);
+  });
+
   it('refuses bad options with ValidationError', async () => {
     await expect(runShell({ ...base(), command: '  ' })).rejects.toBeInstanceOf(ValidationError);
     await expect(runShell({ ...base(), command: 'true', timeoutMs: 0 })).rejects.toBeInstanceOf(ValidationError);

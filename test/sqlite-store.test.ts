@@ -169,6 +169,15 @@ describe('SqliteStore specifics', () => {
     expect((await b.getTask('tsk_1'))?.runnerId).toBe(winner);
   });
 
+  it('lets several stores migrate one new file at the same time', async () => {
+    const stores = [open(), open(), open(), open()];
+    await Promise.all(stores.map((s) => s.migrate()));
+    const versions = await Promise.all(stores.map((s) => s.schemaVersion()));
+    expect(new Set(versions)).toEqual(new Set([Object.keys(colonyMigrations('sqlite')).sort().at(-1)]));
+    await (stores[0] as SqliteStore).insertTasks([task('tsk_1')]);
+    expect(await (stores[3] as SqliteStore).getTask('tsk_1')).toBeDefined();
+  });
+
   it('reopens a database and migrates it again cleanly', async () => {
     const first = open();
     await first.migrate();

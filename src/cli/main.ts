@@ -7,7 +7,7 @@ import { intOption, jsonOption, listOption } from './parse-options.js';
  * The `colony` command. Each command's implementation is imported only when it runs, so that
  * `colony --help` starts about as fast as Node itself.
  */
-function buildProgram(outcome: { code: number }): Command {
+function buildProgram(outcome: { code: number }, json: boolean): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('colony')
     .description('Colony: multi-agent orchestration. Runs task DAGs, agents and workflows on an embedded SQLite store.')
@@ -18,6 +18,8 @@ function buildProgram(outcome: { code: number }): Command {
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--json', 'print machine-readable JSON on stdout')
     .showHelpAfterError('(run with --help for usage)')
+    // With --json a usage error is reported as JSON on stdout (see `report`), not as commander's text.
+    .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) })
     .exitOverride();
   // Options arrive untyped from commander; each command validates what it uses.
   const g = (cmd: Command) => cmd.optsWithGlobals() as never;
@@ -147,8 +149,8 @@ function buildProgram(outcome: { code: number }): Command {
 
 async function main(argv: string[]): Promise<number> {
   const outcome = { code: EXIT.ok as number };
-  const program = buildProgram(outcome);
   const json = argv.includes('--json');
+  const program = buildProgram(outcome, json);
   try {
     await program.parseAsync(argv);
     return outcome.code;
@@ -164,6 +166,7 @@ function report(error: unknown, json: boolean): number {
     if (error.exitCode === 0) return EXIT.ok;
     const cause = (error as { cause?: unknown }).cause ?? (error as { nestedError?: unknown }).nestedError;
     if (cause && typeof cause === 'object' && 'code' in cause) return report(cause, json);
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'validation', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
     return EXIT.usage;
   }
   const e = error as { code?: string; message?: string; name?: string; details?: unknown };

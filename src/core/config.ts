@@ -185,7 +185,8 @@ export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;
     const key = issue.path.join('.');
-    const origin = layers.find(([, l]) => hasPath(l as Record<string, unknown>, issue.path as string[]))?.[0];
+    // The highest-precedence layer holding the key is the one whose value was checked.
+    const origin = layers.findLast(([, l]) => hasPath(l as Record<string, unknown>, issue.path as string[]))?.[0];
     throw new ConfigError(`invalid config key "${key}"${origin ? ` (from ${origin})` : ''}: ${issue.message}`, {
       details: { key, origin: origin ?? null },
     });

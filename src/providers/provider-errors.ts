@@ -12,10 +12,10 @@ import { redactSecrets, type Secret } from './secret.js';
  */
 
 /** Error `type`s that arrive without an HTTP status (an SSE `error` event mid-stream). */
-const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error', 'server_error']);
+const RETRYABLE_ERROR_TYPES: ReadonlySet<string> = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error', 'server_error']);
 
 /** Node/undici error codes that mean the connection, not the request, failed. */
-const NETWORK_ERROR_CODES = new Set([
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',

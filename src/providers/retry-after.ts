@@ -11,7 +11,8 @@ export function parseRetryAfterMs(headers: Headers | null | undefined, now: numb
   if (!value) return null;
   const seconds = parseNonNegativeNumber(value);
   if (seconds !== null) return Math.ceil(seconds * 1000);
-  const date = Date.parse(value);
+  // An HTTP date always names its weekday and month; Date.parse alone would take "-5" as a year.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 

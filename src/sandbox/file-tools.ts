@@ -133,9 +133,10 @@ export class FileTools {
     if (bytes > FILE_WRITE_MAX_BYTES) throw new ValidationError(`content is ${bytes} bytes, over the ${FILE_WRITE_MAX_BYTES}-byte limit`, { details: { bytes } });
     const absolute = await this.#guard.resolve(path, 'write');
     const shown = await this.#guard.toRelative(absolute);
-    const existed = await exists(absolute, shown);
+    const existing = await lstatOrUndefined(absolute, shown);
+    if (existing?.isDirectory() === true) throw new ValidationError(`${shown} is a directory, not a file`, { details: { path: shown } });
     await this.#write(absolute, shown, content);
-    return { path: shown, bytes, created: !existed };
+    return { path: shown, bytes, created: existing === undefined };
   }
 
   /** Replaces `oldText` by `newText`: it must occur exactly once, or at least once with `replaceAll`. */
@@ -306,12 +307,11 @@ async function requireDirectory(path: string, shown: string): Promise<void> {
   if (!(await statOrThrow(path, shown)).isDirectory()) throw new ValidationError(`${shown} is not a directory`, { details: { path: shown } });
 }
 
-async function exists(path: string, shown: string): Promise<boolean> {
+async function lstatOrUndefined(path: string, shown: string): Promise<Stats | undefined> {
   try {
-    await lstat(path);
-    return true;
+    return await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw toToolError(error, shown);
   }
 }

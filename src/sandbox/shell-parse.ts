@@ -42,7 +42,7 @@ type Token =
 const OPERATORS = ['&>>', '<<<', '<<-', ';;&', '&&', '||', ';;', ';&', '|&', '&>', '>>', '>&', '>|', '<<', '<&', '<>', '&', '|', ';', '(', ')', '<', '>'];
 const OPERATOR_CHARS = new Set(['&', '|', ';', '(', ')', '<', '>']);
 const BLANKS = new Set([' ', '\t', '\r']);
-export const REDIRECT_OPERATORS: ReadonlySet<string> = new Set(['&>>', '<<<', '<<-', '&>', '>>', '>&', '>|', '<<', '<&', '<>', '<', '>']);
+const REDIRECT_OPERATORS: ReadonlySet<string> = new Set(['&>>', '<<<', '<<-', '&>', '>>', '>&', '>|', '<<', '<&', '<>', '<', '>']);
 const CASE_SEPARATORS = new Set([';;', ';&', ';;&']);
 
 /** Splits `source` into pipelines. Throws ValidationError for unterminated quotes or substitutions. */

@@ -243,11 +243,24 @@ export class TaskEngine {
 
   /** Resolves with the tasks once every one of them has reached a terminal state. */
   async waitFor(taskIds: readonly string[], signal?: AbortSignal): Promise<TaskRecord[]> {
+    // Ids settle locally (reported by the scheduler) or elsewhere (seen on a store check); only the
+    // ones still open are ever read again, so waiting on 10,000 tasks costs O(n) reads overall.
+    const open = new Set(taskIds);
+    const settledLocally = this.o.scheduler.onTerminal((task) => open.delete(task.id));
     const check = async () => {
+      for (const id of [...open]) {
+        const task = await this.o.store.getTask(id);
+        if (!task || !isTerminal(task.status)) return undefined;
+        open.delete(id);
+      }
       const tasks = await Promise.all(taskIds.map((id) => this.o.store.getTask(id)));
-      return tasks.every((t) => t && isTerminal(t.status)) ? (tasks as TaskRecord[]) : undefined;
+      return tasks as TaskRecord[];
     };
-    return this.waitUntil(check, signal);
+    try {
+      return await this.waitUntil(check, signal);
+    } finally {
+      settledLocally();
+    }
   }
 
   /** Resolves with the final counts once no task of the workflow is pending, queued or running. */

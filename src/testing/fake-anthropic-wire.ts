@@ -8,7 +8,7 @@ import { JSON_PIECE_CHARS, TEXT_PIECE_CHARS, pieces, sseData, type FakeWire } fr
  * message_stop), and errors as { type: 'error', error: { type, message } }.
  */
 
-const ERROR_TYPES: Record<number, string> = {
+const ERROR_TYPES: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   402: 'billing_error',

@@ -8,14 +8,14 @@ import { JSON_PIECE_CHARS, TEXT_PIECE_CHARS, pieces, sseData, type FakeWire } fr
  * is set, then `data: [DONE]`), and errors as { error: { message, type, param, code } }.
  */
 
-const FINISH_REASONS: Record<FakeStopReason, string> = {
+const FINISH_REASONS: Readonly<Record<FakeStopReason, string>> = {
   end_turn: 'stop',
   stop_sequence: 'stop',
   tool_use: 'tool_calls',
   max_tokens: 'length',
 };
 
-const ERRORS: Record<number, { type: string; code: string | null }> = {
+const ERRORS: Readonly<Record<number, { type: string; code: string | null }>> = {
   400: { type: 'invalid_request_error', code: null },
   401: { type: 'invalid_request_error', code: 'invalid_api_key' },
   403: { type: 'invalid_request_error', code: 'unsupported_country_region_territory' },

@@ -20,7 +20,14 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
     if (!options.json) process.stderr.write(`${color.bold('worker')} ${colony.runners.id} running tasks (Ctrl-C to stop)\n`);
     const outcome = await runUntilDone(colony, {}, async (signal) => {
       if (!options.untilIdle) {
-        await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        // The engine's timers are unref'd (a library must not hold its host process open), so the
+        // worker holds the event loop itself until a signal arrives; otherwise it would exit at once.
+        const keepAlive = setInterval(() => undefined, 1 << 30);
+        try {
+          await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        } finally {
+          clearInterval(keepAlive);
+        }
       }
       for (;;) {
         const counts = await colony.tasks.countByStatus();

@@ -40,6 +40,9 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** Tries of `migrate` when another process is migrating the same file at the same moment. */
+const MIGRATE_ATTEMPTS = 5;
+
 const TASK_COLUMNS =
   'id, name, type, description, status, priority, input, dependencies, parent_id, workflow_id, swarm_id, requirements, assigned_agent, timeout_ms, max_retries, max_attempts, attempts, result, error, runner_id, not_before, created_at, updated_at, started_at, completed_at';
 
@@ -72,14 +75,22 @@ export class SqliteStore implements Store {
       db: this.kysely,
       provider: { getMigrations: async () => colonyMigrations('sqlite') },
     });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw mapSqliteError(error, `migration ${failed ?? ''} failed`.trim());
+    // Kysely's SQLite adapter takes no migration lock, so two processes migrating one new file at the
+    // same time collide: the loser's transaction fails and rolls back. Running again finds the work done.
+    for (let attempt = 1; ; attempt++) {
+      const { error, results } = await migrator.migrateToLatest();
+      if (!error) return;
+      if (attempt >= MIGRATE_ATTEMPTS) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+        throw mapSqliteError(error, `migration ${failed ?? ''} failed`.trim());
+      }
+      await new Promise((done) => setTimeout(done, 20 * attempt));
     }
   }
 
   async schemaVersion(): Promise<string | null> {
+    const table = this.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'`);
+    if (table.length === 0) return null; // Never migrated.
     const rows = this.all(
       `SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1`,
     ) as { name: string }[];
@@ -176,7 +187,8 @@ export class SqliteStore implements Store {
     q = applyTaskFilter(q, query);
     if (query.order === 'priority') q = q.orderBy('priority', 'desc').orderBy('id', 'asc');
     else q = q.orderBy('id', query.order === 'created_desc' ? 'desc' : 'asc');
-    if (query.limit !== undefined) q = q.limit(query.limit);
+    // SQLite accepts OFFSET only after LIMIT; a negative limit means none.
+    if (query.limit !== undefined || query.offset !== undefined) q = q.limit(query.limit ?? -1);
     if (query.offset !== undefined) q = q.offset(query.offset);
     const rows = await q.execute();
     return rows.map((r) => taskFromRow(r as TaskRow));
@@ -334,7 +346,8 @@ export class SqliteStore implements Store {
     if (query.type !== undefined) q = q.where('type', '=', query.type);
     if (query.excludeTerminated) q = q.where('status', '<>', 'terminated');
     q = q.orderBy('id', 'asc');
-    if (query.limit !== undefined) q = q.limit(query.limit);
+    // SQLite accepts OFFSET only after LIMIT; a negative limit means none.
+    if (query.limit !== undefined || query.offset !== undefined) q = q.limit(query.limit ?? -1);
     if (query.offset !== undefined) q = q.offset(query.offset);
     return (await q.execute()).map((r) => agentFromRow(r as AgentRow));
   }

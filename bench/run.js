@@ -1,0 +1,14 @@
+// `npm run bench`: runs every benchmark suite (or those named on the command line), prints a table
+// per suite and writes bench/results/<suite>.json.
+const SUITES = { 'core-engine': () => import('./core-engine.bench.js') };
+
+const wanted = process.argv.slice(2);
+for (const name of wanted.length ? wanted : Object.keys(SUITES)) {
+  const load = SUITES[name];
+  if (!load) {
+    console.error(`unknown bench suite "${name}"; known: ${Object.keys(SUITES).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n## ${name}\n`);
+  await (await load()).run();
+}
