@@ -121,6 +121,10 @@ export class AgentManager {
     return this.serial(async () => {
       const agent = await this.get(idOrPrefix);
       const next = status === 'idle' && agent.currentTasks.length > 0 ? 'busy' : status;
+      // The state machine has no paused -> busy edge: resume an agent still holding tasks via idle.
+      if (next === 'busy' && !canAgentTransition(agent.status, 'busy')) {
+        return this.change(await this.change(agent, { status: 'idle' }), { status: 'busy' });
+      }
       return this.change(agent, { status: next });
     });
   }

@@ -246,15 +246,18 @@ export class TaskEngine {
     // Ids settle locally (reported by the scheduler) or elsewhere (seen on a store check); only the
     // ones still open are ever read again, so waiting on 10,000 tasks costs O(n) reads overall.
     const open = new Set(taskIds);
-    const settledLocally = this.o.scheduler.onTerminal((task) => open.delete(task.id));
+    const settled = new Map<string, TaskRecord>();
+    const settledLocally = this.o.scheduler.onTerminal((task) => {
+      if (open.delete(task.id)) settled.set(task.id, task);
+    });
     const check = async () => {
       for (const id of [...open]) {
         const task = await this.o.store.getTask(id);
         if (!task || !isTerminal(task.status)) return undefined;
         open.delete(id);
+        settled.set(id, task);
       }
-      const tasks = await Promise.all(taskIds.map((id) => this.o.store.getTask(id)));
-      return tasks as TaskRecord[];
+      return taskIds.map((id) => settled.get(id) as TaskRecord);
     };
     try {
       return await this.waitUntil(check, signal);

@@ -322,7 +322,7 @@ export class TaskScheduler {
     }
     const durationMs = this.o.now() - started;
     try {
-      if (failure) await this.failed(entry, failure, durationMs);
+      if (failure) await this.failed(entry, failure);
       else await this.completed(task, result, durationMs);
     } catch (error) {
       this.o.logger.error({ err: error, taskId: task.id }, 'could not record task outcome');
@@ -343,16 +343,13 @@ export class TaskScheduler {
       { taskId: done.id, name: done.name, attempt: done.attempts, durationMs },
       { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(done) },
     );
-    void this.o.store
-      .recordMetrics([{ entityType: 'task', entityId: done.id, name: 'task.duration_ms', value: durationMs, metadata: { type: done.type, status: 'completed' }, timestamp: this.o.now() }])
-      .catch(() => undefined);
     this.known.set(done.id, done);
     this.settled(done);
     await this.promoteDependents(done.id);
     this.known.delete(done.id);
   }
 
-  private async failed(entry: Running, error: ColonyError, durationMs: number): Promise<void> {
+  private async failed(entry: Running, error: ColonyError): Promise<void> {
     const task = entry.task;
     const kind = entry.abortKind;
     const info = { code: error.code, message: error.message, attempt: task.attempts };
@@ -407,9 +404,6 @@ export class TaskScheduler {
       { taskId: task.id, name: task.name, attempt: task.attempts, error: info, willRetry: false, retryInMs: null },
       { source: TASK_EVENT_SOURCE, correlationId },
     );
-    void this.o.store
-      .recordMetrics([{ entityType: 'task', entityId: done.id, name: 'task.duration_ms', value: durationMs, metadata: { type: done.type, status: 'failed' }, timestamp: this.o.now() }])
-      .catch(() => undefined);
     this.settled(done);
     await this.rollback(done, info);
     await cancelDependents(this.o.store, this.o.transitions, done);

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicWire } from './fake-anthropic-wire.js';
-import { DEFAULT_FAKE_EMBEDDING_DIMENSIONS, fakeEmbedding, toBase64Float32 } from './fake-embeddings.js';
+import { embeddingsResponse, modelsResponse } from './fake-catalog.js';
+import { DEFAULT_FAKE_EMBEDDING_DIMENSIONS } from './fake-embeddings.js';
 import {
   isFault,
   type FakeFault,
@@ -14,7 +15,7 @@ import {
   type ResolvedReply,
 } from './fake-llm-types.js';
 import { openaiWire } from './fake-openai-wire.js';
-import { sseData, type FakeWire } from './fake-wire.js';
+import { estimateTokens, sseData, type FakeWire } from './fake-wire.js';
 
 export * from './fake-llm-types.js';
 export { fakeEmbedding } from './fake-embeddings.js';
@@ -40,8 +41,6 @@ const DEFAULT_REPLY: FakeMessageReply = { text: 'ok' };
 const DEFAULT_DROP_TEXT = 'This answer is cut off before it ends';
 const DEFAULT_SLOW_TEXT = 'a slow answer';
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
-/** Roughly four characters per token, as the APIs' own rules of thumb. */
-const CHARS_PER_TOKEN = 4;
 const WAIT_FOR_REQUESTS_TIMEOUT_MS = 5_000;
 
 export class FakeLlmServer {
@@ -182,10 +181,17 @@ export class FakeLlmServer {
         return this.#answerChat(record, res, anthropicWire);
       case 'openai':
         return this.#answerChat(record, res, openaiWire);
-      case 'models':
-        return this.#answerModels(record, res);
-      case 'embeddings':
-        return this.#answerEmbeddings(record, res);
+      case 'models': {
+        // The Anthropic SDK always sends anthropic-version; answer each client in its own shape.
+        const { status, body: models } = modelsResponse(this.#models, record.headers['anthropic-version'] !== undefined);
+        writeJson(res, status, models);
+        return;
+      }
+      case 'embeddings': {
+        const { status, body: embeddings } = embeddingsResponse(isObject(body) ? body : {}, this.#embeddingDimensions);
+        writeJson(res, status, embeddings);
+        return;
+      }
       default:
         writeJson(res, 404, openaiWire.errorBody(404, `no route for ${record.method} ${path}`, 'req_fake'));
     }
@@ -292,45 +298,10 @@ export class FakeLlmServer {
       toolCalls,
       stopReason: reply.stopReason ?? (toolCalls.length > 0 ? 'tool_use' : 'end_turn'),
       usage: {
-        inputTokens: reply.usage?.inputTokens ?? estimateTokens(JSON.stringify([body.system ?? '', body.messages ?? []])),
-        outputTokens: reply.usage?.outputTokens ?? estimateTokens('x'.repeat(outputChars)),
+        inputTokens: reply.usage?.inputTokens ?? estimateTokens(JSON.stringify([body.system ?? '', body.messages ?? []]).length),
+        outputTokens: reply.usage?.outputTokens ?? estimateTokens(outputChars),
       },
     };
-  }
-
-  #answerModels(record: RecordedRequest, res: ServerResponse): void {
-    // The Anthropic SDK always sends anthropic-version; answer each client in its own shape.
-    if (record.headers['anthropic-version'] !== undefined) {
-      const data = this.#models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' }));
-      writeJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
-      return;
-    }
-    writeJson(res, 200, {
-      object: 'list',
-      data: this.#models.map((id) => ({ id, object: 'model', created: 1_767_225_600, owned_by: 'colony-fake' })),
-    });
-  }
-
-  #answerEmbeddings(record: RecordedRequest, res: ServerResponse): void {
-    const body = isObject(record.body) ? record.body : {};
-    const input = body.input;
-    const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((item) => typeof item === 'string') ? input : null;
-    if (texts === null || texts.length === 0) {
-      writeJson(res, 400, openaiWire.errorBody(400, "'input' must be a string or a non-empty array of strings", 'req_fake'));
-      return;
-    }
-    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : this.#embeddingDimensions;
-    const base64 = body.encoding_format === 'base64';
-    const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0);
-    writeJson(res, 200, {
-      object: 'list',
-      data: texts.map((text, index) => {
-        const vector = fakeEmbedding(text, dimensions);
-        return { object: 'embedding', index, embedding: base64 ? toBase64Float32(vector) : vector };
-      }),
-      model: typeof body.model === 'string' ? body.model : 'fake-embedding',
-      usage: { prompt_tokens: tokens, total_tokens: tokens },
-    });
   }
 
   /** Writes SSE frames, waiting `gapMs` before each; stops if the client goes away. */
@@ -413,8 +384,4 @@ function tryParseJson(text: string): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
 }

@@ -31,3 +31,10 @@ export function pieces(text: string, size: number): string[] {
 export function sseData(data: unknown, event?: string): string {
   return `${event === undefined ? '' : `event: ${event}\n`}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 }
+
+/** Roughly four characters per token, the APIs' own rule of thumb. */
+const CHARS_PER_TOKEN = 4;
+
+export function estimateTokens(characters: number): number {
+  return Math.max(1, Math.ceil(characters / CHARS_PER_TOKEN));
+}

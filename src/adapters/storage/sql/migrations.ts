@@ -93,11 +93,20 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           .addColumn('started_at', ts)
           .addColumn('completed_at', ts)
           .execute();
-        await db.schema.createIndex('idx_tasks_status_priority').on('tasks').columns(['status', 'priority desc', 'id']).execute();
-        await db.schema.createIndex('idx_tasks_workflow').on('tasks').columns(['workflow_id', 'status']).execute();
+        // Every state change rewrites the index entries of the columns it changes, so the status
+        // indexes are kept lean: partial indexes for the ready queue and for running tasks, which
+        // are only touched when a task enters or leaves that state.
+        await db.schema.createIndex('idx_tasks_status').on('tasks').column('status').execute();
+        await db.schema
+          .createIndex('idx_tasks_ready')
+          .on('tasks')
+          .columns(['priority desc', 'id'])
+          .where(sql.ref('status'), '=', 'queued')
+          .execute();
+        await db.schema.createIndex('idx_tasks_workflow').on('tasks').column('workflow_id').execute();
         await db.schema.createIndex('idx_tasks_parent').on('tasks').column('parent_id').execute();
         await db.schema.createIndex('idx_tasks_agent').on('tasks').column('assigned_agent').execute();
-        await db.schema.createIndex('idx_tasks_runner').on('tasks').columns(['runner_id', 'status']).execute();
+        await db.schema.createIndex('idx_tasks_running').on('tasks').column('runner_id').where(sql.ref('status'), '=', 'running').execute();
         await db.schema.createIndex('idx_tasks_swarm').on('tasks').column('swarm_id').execute();
 
         await db.schema

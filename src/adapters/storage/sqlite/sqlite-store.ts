@@ -144,7 +144,19 @@ export class SqliteStore implements Store {
   }
 
   updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean> {
-    const row = taskToRow(next);
+    // Only the mutable columns are serialised: input, dependencies and requirements never change.
+    const row = {
+      ...next,
+      assigned_agent: next.assignedAgent,
+      max_attempts: next.maxAttempts,
+      result: next.result === null ? null : JSON.stringify(next.result),
+      error: next.error === null ? null : JSON.stringify(next.error),
+      runner_id: next.runnerId,
+      not_before: next.notBefore,
+      updated_at: next.updatedAt,
+      started_at: next.startedAt,
+      completed_at: next.completedAt,
+    };
     return this.write(`update task ${next.id}`, () => {
       const result = this.stmt(
         `UPDATE tasks SET status = ?, priority = ?, assigned_agent = ?, max_attempts = ?, attempts = ?, result = ?, error = ?,
