@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import { EventBus, type EventFilter, type EventHandler } from '../src/core/event-bus.js';
 import { createLogger } from '../src/core/logger.js';
-import type { ColonyEvent } from '../src/domain/events.js';
+import type { ColonyEvent, ColonyEventMap } from '../src/domain/events.js';
 
 const logger = createLogger('silent');
 const T = 1_750_000_000_000;
@@ -19,8 +19,8 @@ async function until(predicate: () => boolean, turns = 2_000): Promise<void> {
   throw new Error('condition not reached');
 }
 
-function created(taskId: string): { taskId: string; name: null; type: string; priority: number; workflowId: null; dependencies: string[] } {
-  return { taskId, name: null, type: 'noop', priority: 50, workflowId: null, dependencies: [] };
+function created(taskId: string): ColonyEventMap['task.created'] {
+  return { taskId, name: null, type: 'noop', priority: 50, workflowId: null, dependencies: [], status: 'queued' };
 }
 
 describe('EventBus', () => {

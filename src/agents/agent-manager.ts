@@ -121,11 +121,10 @@ export class AgentManager {
     return this.serial(async () => {
       const agent = await this.get(idOrPrefix);
       const next = status === 'idle' && agent.currentTasks.length > 0 ? 'busy' : status;
-      // The state machine has no paused -> busy edge: resume an agent still holding tasks via idle.
-      if (next === 'busy' && !canAgentTransition(agent.status, 'busy')) {
-        return this.change(await this.change(agent, { status: 'idle' }), { status: 'busy' });
-      }
-      return this.change(agent, { status: next });
+      if (status !== 'idle') return this.change(agent, { status: next });
+      // Resuming is also how an operator clears an unhealthy mark: the agent gets a fresh start.
+      this.failureStreak.set(agent.id, 0);
+      return this.change(agent, { status: next, health: 'healthy' });
     });
   }
 

@@ -3,6 +3,9 @@ import type { JsonValue } from '../domain/json.js';
 import type { NewEvent } from '../ports/store.js';
 import type { Logger } from './logger.js';
 
+/** How long `flush` waits for subscribers to work through their buffers (a stuck one must not hang shutdown). */
+export const FLUSH_SUBSCRIBER_WAIT_MS = 2_000;
+
 export interface EventFilter {
   /** Exact types, or a prefix ending in `.*` (e.g. `task.*`). Empty or absent: every type. */
   types?: readonly string[];
@@ -79,11 +82,22 @@ export class EventBus {
     };
   }
 
-  /** Resolves when every event published so far is persisted and handed to subscribers. */
-  async flush(): Promise<void> {
+  /**
+   * Resolves when every event published so far is persisted and handed to subscribers, and the
+   * subscribers have worked through them, waiting for a stuck subscriber no longer than `maxWaitMs`.
+   */
+  async flush(maxWaitMs = FLUSH_SUBSCRIBER_WAIT_MS): Promise<void> {
     if (this.pending.length > 0) this.persistBatch();
     await this.tail;
-    await Promise.all([...this.subscribers].map((s) => s.idle()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.subscribers].map((s) => s.idle())),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, maxWaitMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private persistBatch(): void {
@@ -134,6 +148,12 @@ class Subscriber {
 
   offer(event: ColonyEvent): void {
     if (this.closed || !matches(this.filter, event)) return;
+    if (!this.draining && this.queue.length === 0) {
+      // Idle subscriber: hand the event over now. A synchronous handler never queues (so it never
+      // drops, whatever the batch size); an async one switches the subscriber to buffered delivery.
+      this.draining = this.deliver(event);
+      return;
+    }
     if (this.queue.length >= this.bufferSize) {
       this.queue.shift();
       this.dropped++;
@@ -144,6 +164,24 @@ class Subscriber {
 
   idle(): Promise<void> {
     return this.draining ?? Promise.resolve();
+  }
+
+  private deliver(event: ColonyEvent): Promise<void> | null {
+    let pending: unknown;
+    try {
+      pending = this.handler(event);
+    } catch (error) {
+      this.logger.error({ err: error, eventType: event.type }, 'event subscriber failed');
+      return null;
+    }
+    if (!pending || typeof (pending as Promise<void>).then !== 'function') return null;
+    return (pending as Promise<void>).then(
+      () => this.drain(),
+      (error) => {
+        this.logger.error({ err: error, eventType: event.type }, 'event subscriber failed');
+        return this.drain();
+      },
+    );
   }
 
   private async drain(): Promise<void> {

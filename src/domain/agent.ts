@@ -46,7 +46,7 @@ export interface AgentRecord {
 const AGENT_TRANSITIONS: Record<AgentStatus, readonly AgentStatus[]> = {
   idle: ['busy', 'paused', 'error', 'terminated'],
   busy: ['idle', 'paused', 'error', 'terminated'],
-  paused: ['idle', 'terminated'],
+  paused: ['idle', 'busy', 'terminated'],
   error: ['idle', 'terminated'],
   terminated: [],
 };

@@ -7,7 +7,7 @@ import type { WorkflowStatus } from './workflow.js';
 export interface ColonyEventMap {
   'colony.started': { runnerId: string; pid: number };
   'colony.stopped': { runnerId: string; drained: boolean };
-  'task.created': { taskId: string; name: string | null; type: string; priority: number; workflowId: string | null; dependencies: string[] };
+  'task.created': { taskId: string; name: string | null; type: string; priority: number; workflowId: string | null; dependencies: string[]; status: TaskStatus };
   'task.queued': { taskId: string; name: string | null };
   'task.started': { taskId: string; name: string | null; type: string; attempt: number; agentId: string | null; runnerId: string };
   'task.completed': { taskId: string; name: string | null; attempt: number; durationMs: number };

@@ -28,6 +28,11 @@ export interface Store {
   insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
   /** Writes `next` if the stored task still has `expected` status and attempts; returns whether it did. */
   updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean>;
+  /**
+   * Several compare-and-set updates applied together: if any expectation fails, none is written and
+   * the result is false. (A task's completion and its dependents' promotion commit as one.)
+   */
+  updateTasks(changes: readonly { next: TaskRecord; expected: { status: TaskStatus; attempts: number } }[]): Promise<boolean>;
   getTask(id: string): Promise<TaskRecord | undefined>;
   /** Tasks whose id starts with `prefix` (at most `limit`), for abbreviated ids typed by people. */
   findTaskIdsByPrefix(prefix: string, limit: number): Promise<string[]>;

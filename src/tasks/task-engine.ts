@@ -58,10 +58,9 @@ export class TaskEngine {
       const correlationId = this.o.transitions.correlation(r);
       this.o.events.publish(
         'task.created',
-        { taskId: r.id, name: r.name, type: r.type, priority: r.priority, workflowId: r.workflowId, dependencies: r.dependencies },
+        { taskId: r.id, name: r.name, type: r.type, priority: r.priority, workflowId: r.workflowId, dependencies: r.dependencies, status: r.status },
         { source: TASK_EVENT_SOURCE, correlationId },
       );
-      if (r.status === 'queued') this.o.events.publish('task.queued', { taskId: r.id, name: r.name }, { source: TASK_EVENT_SOURCE, correlationId });
     }
     // Dependencies that already failed: the new task can never run.
     for (const dep of new Set([...existing.values()].filter((d) => d && (d.status === 'failed' || d.status === 'cancelled')))) {

@@ -70,6 +70,8 @@ export class TaskScheduler {
   private scope: SchedulerScope = {};
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  /** The last poll found a full page of queued tasks: there may be more in the store. */
+  private moreQueued = false;
   private polls = 0;
 
   constructor(options: SchedulerOptions) {
@@ -228,7 +230,11 @@ export class TaskScheduler {
   private pump(): void {
     while (this.state === 'running' && this.activeCount < this.o.concurrency) {
       const id = this.ready.pop();
-      if (id === undefined) return;
+      if (id === undefined) {
+        // Out of known work but the store had more: fetch the next page now, not at the next tick.
+        if (this.moreQueued && !this.polling) void this.poll(false);
+        return;
+      }
       const task = this.known.get(id);
       if (!task || task.status !== 'queued') continue;
       this.launching.add(id);
@@ -336,17 +342,42 @@ export class TaskScheduler {
   }
 
   private async completed(task: TaskRecord, result: JsonValue, durationMs: number): Promise<void> {
-    const done = await this.o.transitions.apply(task, 'completed', { result, error: null, completedAt: this.o.now() });
-    if (!done) return this.lostTask(task);
+    // The completion and the promotion of dependents it makes ready commit together: one write.
+    const ready = this.readyDependents(task.id);
+    const completion = { result, error: null, completedAt: this.o.now() };
+    const changes = [{ task, to: 'completed' as const, patch: completion }, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
+    let written = await this.o.transitions.applyAll(changes);
+    if (!written && ready.length > 0) {
+      // A dependent changed meanwhile (cancelled, or promoted by a poll): complete alone.
+      const alone = await this.o.transitions.apply(task, 'completed', completion);
+      written = alone ? [alone] : undefined;
+    }
+    if (!written) return this.lostTask(task);
+    const [done, ...promoted] = written as [TaskRecord, ...TaskRecord[]];
     this.o.transitions.events.publish(
       'task.completed',
       { taskId: done.id, name: done.name, attempt: done.attempts, durationMs },
       { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(done) },
     );
-    this.known.set(done.id, done);
+    this.dependents.delete(done.id);
     this.settled(done);
-    await this.promoteDependents(done.id);
-    this.known.delete(done.id);
+    for (const queued of promoted) this.promoted(queued);
+    if (promoted.length < ready.length || written.length === 1) {
+      for (const d of ready) if (!promoted.some((p) => p.id === d.id)) await this.promote(d);
+    }
+  }
+
+  /** Pending dependents of `id` (known here) whose last open dependency is `id`. */
+  private readyDependents(id: string): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const dependentId of this.dependents.get(id) ?? []) {
+      const open = this.remaining.get(dependentId);
+      const task = this.known.get(dependentId);
+      if (!open || !task || task.status !== 'pending') continue;
+      open.delete(id);
+      if (open.size === 0) out.push(task);
+    }
+    return out;
   }
 
   private async failed(entry: Running, error: ColonyError): Promise<void> {
@@ -437,22 +468,6 @@ export class TaskScheduler {
     for (const listener of this.terminalListeners) listener(task);
   }
 
-  private async promoteDependents(id: string): Promise<void> {
-    const waiting = this.dependents.get(id);
-    this.dependents.delete(id);
-    if (!waiting) return;
-    const promotions: Promise<void>[] = [];
-    for (const dependentId of waiting) {
-      const open = this.remaining.get(dependentId);
-      if (!open) continue;
-      open.delete(id);
-      if (open.size > 0) continue;
-      const task = this.known.get(dependentId);
-      if (task && task.status === 'pending') promotions.push(this.promote(task));
-    }
-    await Promise.all(promotions);
-  }
-
   private async promote(task: TaskRecord): Promise<void> {
     const queued = await this.o.transitions.apply(task, 'queued');
     if (!queued) {
@@ -462,6 +477,10 @@ export class TaskScheduler {
       else if (!fresh || isTerminal(fresh.status)) this.forget(task.id);
       return;
     }
+    this.promoted(queued);
+  }
+
+  private promoted(queued: TaskRecord): void {
     this.o.transitions.events.publish(
       'task.queued',
       { taskId: queued.id, name: queued.name },
@@ -503,7 +522,13 @@ export class TaskScheduler {
         if (this.inScope(task)) await this.promote(task);
       }
       const queued = await this.o.store.listTasks({ status: 'queued', workflowId: this.scope.workflowId, order: 'priority', limit: POLL_BATCH });
-      for (const task of queued) if (!this.known.has(task.id)) this.track(task);
+      let fresh = 0;
+      for (const task of queued) {
+        if (this.known.has(task.id)) continue;
+        this.track(task);
+        fresh++;
+      }
+      this.moreQueued = queued.length === POLL_BATCH && fresh > 0;
       if (initial) {
         const pending = await this.o.store.listTasks({ status: 'pending', workflowId: this.scope.workflowId, limit: POLL_BATCH * 10 });
         for (const task of pending) if (!this.known.has(task.id)) this.track(task);

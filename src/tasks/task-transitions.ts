@@ -28,6 +28,16 @@ export class TaskTransitions {
     return ok ? next : undefined;
   }
 
+  /** Applies several transitions atomically: all are written, or none (returns undefined). */
+  async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord> }[]): Promise<TaskRecord[] | undefined> {
+    const now = this.now();
+    const nexts = changes.map(({ task, to, patch }) => {
+      assertTransition(task.id, task.status, to);
+      return { next: { ...task, ...patch, status: to, updatedAt: now }, expected: { status: task.status, attempts: task.attempts } };
+    });
+    return (await this.store.updateTasks(nexts)) ? nexts.map((n) => n.next) : undefined;
+  }
+
   correlation(task: TaskRecord): string {
     return task.workflowId ?? task.id;
   }

@@ -40,6 +40,9 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** Thrown inside a savepoint to undo a group of updates when one expectation fails. */
+const STALE = Symbol('stale');
+
 /** Tries of `migrate` when another process is migrating the same file at the same moment. */
 const MIGRATE_ATTEMPTS = 5;
 
@@ -144,43 +147,47 @@ export class SqliteStore implements Store {
   }
 
   updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean> {
-    // Only the mutable columns are serialised: input, dependencies and requirements never change.
-    const row = {
-      ...next,
-      assigned_agent: next.assignedAgent,
-      max_attempts: next.maxAttempts,
-      result: next.result === null ? null : JSON.stringify(next.result),
-      error: next.error === null ? null : JSON.stringify(next.error),
-      runner_id: next.runnerId,
-      not_before: next.notBefore,
-      updated_at: next.updatedAt,
-      started_at: next.startedAt,
-      completed_at: next.completedAt,
-    };
-    return this.write(`update task ${next.id}`, () => {
-      const result = this.stmt(
-        `UPDATE tasks SET status = ?, priority = ?, assigned_agent = ?, max_attempts = ?, attempts = ?, result = ?, error = ?,
-           runner_id = ?, not_before = ?, updated_at = ?, started_at = ?, completed_at = ?
-         WHERE id = ? AND status = ? AND attempts = ?`,
-      ).run(
-        row.status,
-        row.priority,
-        row.assigned_agent,
-        row.max_attempts,
-        row.attempts,
-        row.result,
-        row.error,
-        row.runner_id,
-        row.not_before,
-        row.updated_at,
-        row.started_at,
-        row.completed_at,
-        row.id,
-        expected.status,
-        expected.attempts,
-      );
-      return Number(result.changes) === 1;
+    return this.write(`update task ${next.id}`, () => this.casTask(next, expected));
+  }
+
+  updateTasks(changes: readonly { next: TaskRecord; expected: { status: TaskStatus; attempts: number } }[]): Promise<boolean> {
+    return this.write('update tasks', () => {
+      try {
+        return this.writes.atomically(() => {
+          for (const c of changes) if (!this.casTask(c.next, c.expected)) throw STALE;
+          return true;
+        });
+      } catch (error) {
+        if (error === STALE) return false;
+        throw error;
+      }
     });
+  }
+
+  /** Compare-and-set on (status, attempts); only the mutable columns are written. */
+  private casTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): boolean {
+    const result = this.stmt(
+      `UPDATE tasks SET status = ?, priority = ?, assigned_agent = ?, max_attempts = ?, attempts = ?, result = ?, error = ?,
+         runner_id = ?, not_before = ?, updated_at = ?, started_at = ?, completed_at = ?
+       WHERE id = ? AND status = ? AND attempts = ?`,
+    ).run(
+      next.status,
+      next.priority,
+      next.assignedAgent,
+      next.maxAttempts,
+      next.attempts,
+      next.result === null ? null : JSON.stringify(next.result),
+      next.error === null ? null : JSON.stringify(next.error),
+      next.runnerId,
+      next.notBefore,
+      next.updatedAt,
+      next.startedAt,
+      next.completedAt,
+      next.id,
+      expected.status,
+      expected.attempts,
+    );
+    return Number(result.changes) === 1;
   }
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
