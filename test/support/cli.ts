@@ -217,7 +217,7 @@ export function processesIn(dir: string): { pid: number; cmdline: string }[] {
       continue; // gone, a zombie, or not ours to see
     }
     if ((cwd === dir || cwd.startsWith(dir + sep)) && isAlive(pid)) {
-      let cmdline = '';
+      let cmdline: string;
       try {
         cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       } catch {
