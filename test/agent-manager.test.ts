@@ -76,14 +76,14 @@ describe('AgentManager (through createColony)', () => {
   describe('catalog', () => {
     it('ships at least 50 builtin agent types, listed by name, plus the project types', async () => {
       const colony = await newColony();
-      expect(colony.catalogProblems).toEqual([]);
-      const types = colony.agents.types();
+      expect(await colony.agents.catalogProblems()).toEqual([]);
+      const types = await colony.agents.types();
       const builtin = types.filter((t) => t.source === 'builtin');
       expect(builtin.length).toBeGreaterThanOrEqual(50);
       const names = types.map((t) => t.name);
       expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
-      expect(colony.agents.type('probe-pair')).toMatchObject({ source: 'project', capabilities: ['probe-x', 'probe-y'], maxConcurrency: 2 });
-      expect(colony.agents.type('coder').source).toBe('builtin');
+      expect(await colony.agents.type('probe-pair')).toMatchObject({ source: 'project', capabilities: ['probe-x', 'probe-y'], maxConcurrency: 2 });
+      expect((await colony.agents.type('coder')).source).toBe('builtin');
     });
   });
 
@@ -122,7 +122,7 @@ describe('AgentManager (through createColony)', () => {
       const colony = await newColony();
       const agent = await colony.agents.spawn({ type: 'coder' });
       expect(agent.name.startsWith('coder-')).toBe(true);
-      expect(agent.capabilities).toEqual(colony.agents.type('coder').capabilities);
+      expect(agent.capabilities).toEqual((await colony.agents.type('coder')).capabilities);
     });
 
     it('rejects an unknown type, naming it, and stores nothing', async () => {

@@ -349,7 +349,9 @@ describe.concurrent('errors that need their own project', { timeout: 60_000 }, (
     // Nothing was created by the failed commands.
     expect(listFiles(project.dir)).toEqual(['.colony/config.yaml', 'other.yaml']);
     project.write('.colony/config.yaml', 'tasks:\n  concurrency: 3\n');
-    expect(await taskList(project)).toEqual([]);
+    // A read-only command on a project without a database says so, and does not create one.
+    expectCleanError(await runCli(['task', 'list'], { cwd: project.dir }), 3, ['no Colony database', 'colony init']);
+    expect(listFiles(project.dir)).toEqual(['.colony/config.yaml', 'other.yaml']);
   });
 });
 
@@ -712,10 +714,17 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
 
   it('status and config show --json have the documented shape', async () => {
     const project = tempProject();
+    // Before anything exists, status says so and creates nothing.
+    const empty = await runJson<Record<string, unknown>>(['status'], { cwd: project.dir });
+    expect(empty.code).toBe(0);
+    expect(empty.data).toEqual({ projectDir: project.dir, initialized: false, database: { path: project.path('.colony', 'colony.db') } });
+    expect(listFiles(project.dir)).toEqual([]);
+    expect((await runCli(['init'], { cwd: project.dir })).code).toBe(0);
     const [status, defaults] = await Promise.all([runJson<StatusJson>(['status'], { cwd: project.dir }), runJson<{ file: string | null; config: Record<string, unknown> }>(['config', 'show'], { cwd: project.dir })]);
     expect(status.code).toBe(0);
     expect(status.data).toEqual({
       projectDir: project.dir,
+      initialized: true,
       database: { path: project.path('.colony', 'colony.db'), sizeBytes: expect.any(Number), schemaVersion: expect.any(String) },
       runners: [],
       tasks: Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])),
@@ -723,7 +732,8 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       workflowsRunning: [],
     });
     expect(defaults.code).toBe(0);
-    expect(defaults.data.file).toBeNull();
+    // `init` wrote the commented template: it is the config file, and every value is still the default.
+    expect(defaults.data.file).toBe(project.path('.colony', 'config.yaml'));
     expect(defaults.data.config).toMatchObject({ projectDir: project.dir, database: { path: project.path('.colony', 'colony.db') }, tasks: { concurrency: 8 } });
 
     project.write('.colony/config.yaml', 'tasks:\n  concurrency: 3\n');

@@ -4,7 +4,7 @@ import { ColonyError } from '../src/domain/errors.js';
 import { TASK_STATUSES, type TaskRecord } from '../src/domain/task.js';
 import type { WorkflowRecord } from '../src/domain/workflow.js';
 import type { JsonValue } from '../src/domain/json.js';
-import type { MetricSample, NewEvent, RunnerRecord, Store } from '../src/ports/store.js';
+import type { MetricSample, NewAgentTurn, NewEvent, RunnerRecord, Store } from '../src/ports/store.js';
 
 /**
  * The Store port's conformance suite: every Store adapter runs it (SQLite now, PostgreSQL later).
@@ -510,6 +510,113 @@ export function runStoreConformance(
       });
     });
 
+    describe('agent transcripts', () => {
+      it('appends turns and lists them in order, per task and per attempt', async () => {
+        await store.insertTasks([task('tsk_1'), task('tsk_2')]);
+        const first = await store.appendTurns([
+          turn('tsk_1', 1, 0, 'system', [{ type: 'text', text: 'You are a coder.' }]),
+          turn('tsk_1', 1, 0, 'user', [{ type: 'text', text: 'Fix the bug — ünïcödé' }]),
+          turn('tsk_1', 1, 1, 'assistant', [
+            { type: 'text', text: 'Reading it.' },
+            { type: 'tool_use', id: 'tu_1', name: 'read_file', input: { path: 'a.ts', nested: [1, null, { x: true }] } },
+          ], { usage: { inputTokens: 120, outputTokens: 30 }, model: 'claude-sonnet-4-5', provider: 'anthropic' }),
+          turn('tsk_1', 1, 1, 'tool', [{ type: 'tool_result', toolUseId: 'tu_1', content: 'no such file', isError: true }]),
+        ]);
+        const second = await store.appendTurns([turn('tsk_1', 2, 0, 'user', [{ type: 'text', text: 'again' }]), turn('tsk_2', 1, 0, 'user', [{ type: 'text', text: 'other' }])]);
+        expect(first).toHaveLength(4);
+        const all = [...first, ...second];
+        for (let i = 1; i < all.length; i++) expect(all[i] as number).toBeGreaterThan(all[i - 1] as number);
+        expect(await store.appendTurns([])).toEqual([]);
+
+        const listed = await store.listTurns({ taskId: 'tsk_1' });
+        expect(listed.map((t) => t.id)).toEqual([...first, second[0]]);
+        expect(listed[2]).toEqual({
+          id: first[2],
+          ...turn('tsk_1', 1, 1, 'assistant', [
+            { type: 'text', text: 'Reading it.' },
+            { type: 'tool_use', id: 'tu_1', name: 'read_file', input: { path: 'a.ts', nested: [1, null, { x: true }] } },
+          ], { usage: { inputTokens: 120, outputTokens: 30 }, model: 'claude-sonnet-4-5', provider: 'anthropic' }),
+        });
+        expect(listed[3]?.content).toEqual([{ type: 'tool_result', toolUseId: 'tu_1', content: 'no such file', isError: true }]);
+        expect(listed[0]?.usage).toBeNull();
+        expect((await store.listTurns({ taskId: 'tsk_1', attempt: 1 })).map((t) => t.role)).toEqual(['system', 'user', 'assistant', 'tool']);
+        expect((await store.listTurns({ taskId: 'tsk_1', attempt: 2 })).map((t) => t.id)).toEqual([second[0]]);
+        expect(await store.listTurns({ taskId: 'tsk_1', attempt: 3 })).toEqual([]);
+        expect(await store.listTurns({ taskId: 'tsk_unknown' })).toEqual([]);
+      });
+
+      it('refuses turns of an unknown task, writing none of the batch', async () => {
+        await store.insertTasks([task('tsk_1')]);
+        const error = await store
+          .appendTurns([turn('tsk_1', 1, 0, 'user', [{ type: 'text', text: 'ok' }]), turn('tsk_ghost', 1, 0, 'user', [{ type: 'text', text: 'no' }])])
+          .catch((e: unknown) => e);
+        expectColonyError(error, ['conflict', 'validation', 'storage']);
+        expect(await store.listTurns({ taskId: 'tsk_1' })).toEqual([]);
+      });
+    });
+
+    describe('file journals', () => {
+      it('saves, replaces, reads and deletes a task journal', async () => {
+        await store.insertTasks([task('tsk_1'), task('tsk_2')]);
+        expect(await store.getJournal('tsk_1')).toBeUndefined();
+        const journal = { version: 1, entries: [{ kind: 'absent', path: '/w/new.txt', createdDirectories: [] }] };
+        await store.saveJournal('tsk_1', journal, T);
+        expect(await store.getJournal('tsk_1')).toEqual(journal);
+        const bigger = { version: 1, entries: [...journal.entries, { kind: 'file', path: '/w/a.txt', bytes: 2, mode: 420, content: 'aGk=' }] };
+        await store.saveJournal('tsk_1', bigger, T + 1);
+        expect(await store.getJournal('tsk_1')).toEqual(bigger);
+        expect(await store.getJournal('tsk_2')).toBeUndefined();
+
+        await store.deleteJournal('tsk_1');
+        expect(await store.getJournal('tsk_1')).toBeUndefined();
+        await store.deleteJournal('tsk_1'); // no error when there is none
+      });
+
+      it('refuses a journal of an unknown task', async () => {
+        const error = await store.saveJournal('tsk_ghost', { version: 1, entries: [] }, T).catch((e: unknown) => e);
+        expectColonyError(error, ['conflict', 'validation', 'storage']);
+        expect(await store.getJournal('tsk_ghost')).toBeUndefined();
+      });
+    });
+
+    describe('agent messages', () => {
+      it('delivers messages to the addressee, oldest first, and marks them read', async () => {
+        await store.insertTasks([task('tsk_1')]);
+        const a = await store.sendMessage({ fromAgent: 'agt_a', toAgent: 'agt_b', taskId: 'tsk_1', body: 'first — ü', createdAt: T });
+        const b = await store.sendMessage({ fromAgent: 'agt_c', toAgent: 'agt_b', taskId: null, body: 'second', createdAt: T + 1 });
+        await store.sendMessage({ fromAgent: 'agt_b', toAgent: 'agt_a', taskId: null, body: 'to a', createdAt: T + 2 });
+        expect(a).toEqual({ id: a.id, fromAgent: 'agt_a', toAgent: 'agt_b', taskId: 'tsk_1', body: 'first — ü', createdAt: T, readAt: null });
+        expect(b.id).toBeGreaterThan(a.id);
+
+        // Peeking does not mark anything read.
+        expect(await store.readInbox('agt_b', { limit: 10 })).toEqual([a, b]);
+        expect(await store.readInbox('agt_b', { limit: 1 })).toEqual([a]);
+
+        const read = await store.readInbox('agt_b', { limit: 1, markRead: true, readAt: T + 5 });
+        expect(read).toEqual([{ ...a, readAt: T + 5 }]);
+        expect(await store.readInbox('agt_b', { limit: 10, markRead: true, readAt: T + 6 })).toEqual([{ ...b, readAt: T + 6 }]);
+        expect(await store.readInbox('agt_b', { limit: 10, markRead: true, readAt: T + 7 })).toEqual([]);
+        expect((await store.readInbox('agt_a', { limit: 10 })).map((m) => m.body)).toEqual(['to a']);
+        expect(await store.readInbox('agt_nobody', { limit: 10 })).toEqual([]);
+      });
+
+      it('hands each message to one of two concurrent readers', async () => {
+        for (let i = 0; i < 6; i++) await store.sendMessage({ fromAgent: 'agt_a', toAgent: 'agt_b', taskId: null, body: `m${i}`, createdAt: T + i });
+        const [x, y] = await Promise.all([
+          store.readInbox('agt_b', { limit: 4, markRead: true, readAt: T + 10 }),
+          store.readInbox('agt_b', { limit: 4, markRead: true, readAt: T + 11 }),
+        ]);
+        const bodies = [...(x ?? []), ...(y ?? [])].map((m) => m.body).sort();
+        expect(bodies).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+      });
+
+      it('refuses a message naming an unknown task', async () => {
+        const error = await store.sendMessage({ fromAgent: 'agt_a', toAgent: 'agt_b', taskId: 'tsk_ghost', body: 'x', createdAt: T }).catch((e: unknown) => e);
+        expectColonyError(error, ['conflict', 'validation', 'storage']);
+        expect(await store.readInbox('agt_b', { limit: 10 })).toEqual([]);
+      });
+    });
+
     describe('runners', () => {
       it('upserts (updating the heartbeat), lists and deletes runners', async () => {
         const a = runner('run_a', { startedAt: T, heartbeatAt: T });
@@ -630,6 +737,17 @@ function metric(
   metadata: Record<string, JsonValue> | null = null,
 ): MetricSample {
   return { entityType, entityId, name, value, timestamp, metadata };
+}
+
+function turn(
+  taskId: string,
+  attempt: number,
+  n: number,
+  role: NewAgentTurn['role'],
+  content: NewAgentTurn['content'],
+  extra: Partial<NewAgentTurn> = {},
+): NewAgentTurn {
+  return { taskId, agentId: 'agt_1', attempt, turn: n, role, content, usage: null, model: null, provider: null, createdAt: T + n, ...extra };
 }
 
 function runner(id: string, overrides: Partial<RunnerRecord> = {}): RunnerRecord {

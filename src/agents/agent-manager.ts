@@ -14,10 +14,16 @@ export const HEALTH_THRESHOLDS = { degraded: 3, unhealthy: 5 } as const;
 export interface AgentManagerOptions {
   store: Store;
   events: EventBus;
-  catalog: () => ReadonlyMap<string, AgentTypeDefinition>;
+  /** Loads the catalog on first use (parsing 60-odd files is not free) and memoises it. */
+  catalog: () => Promise<AgentCatalog>;
   maxAgents: number;
   newId: (kind: IdKind) => string;
   now: () => number;
+}
+
+export interface AgentCatalog {
+  types: ReadonlyMap<string, AgentTypeDefinition>;
+  problems: readonly { path: string; message: string }[];
 }
 
 export interface SpawnInput {
@@ -51,12 +57,17 @@ export class AgentManager {
     this.options = options;
   }
 
-  types(): AgentTypeDefinition[] {
-    return [...this.options.catalog().values()].sort((a, b) => a.name.localeCompare(b.name));
+  async types(): Promise<AgentTypeDefinition[]> {
+    return [...(await this.options.catalog()).types.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  type(name: string): AgentTypeDefinition {
-    const def = this.options.catalog().get(name);
+  /** Agent files that were skipped, each with the reason. */
+  async catalogProblems(): Promise<readonly { path: string; message: string }[]> {
+    return (await this.options.catalog()).problems;
+  }
+
+  async type(name: string): Promise<AgentTypeDefinition> {
+    const def = (await this.options.catalog()).types.get(name);
     if (!def) throw new ValidationError(`unknown agent type "${name}"; see \`colony agent types\` for the list`, { details: { type: name } });
     return def;
   }
@@ -66,7 +77,7 @@ export class AgentManager {
   }
 
   private async spawnNow(input: SpawnInput): Promise<AgentRecord> {
-    const def = this.type(input.type);
+    const def = await this.type(input.type);
     if (input.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/.test(input.name)) {
       throw new ValidationError(`invalid agent name "${input.name}": 1-64 letters, digits, space, dot, dash or underscore`);
     }
@@ -158,7 +169,7 @@ export class AgentManager {
       const eligible = agents.filter((a) => satisfies(a, requirements));
       let agent = selectAgent(eligible, requirements, await this.trackRecords(eligible.map((a) => a.id)));
       if (!agent) {
-        const type = this.typeFor(requirements);
+        const type = await this.typeFor(requirements);
         const active = await this.options.store.countAgents({ excludeTerminated: true });
         if (!type || active >= this.options.maxAgents) return undefined;
         agent = await this.spawnNow({ type: type.name });
@@ -199,10 +210,10 @@ export class AgentManager {
   }
 
   /** The most specialised catalog type that meets the requirements (fewest extra capabilities). */
-  private typeFor(requirements: TaskRequirements): AgentTypeDefinition | undefined {
-    if (requirements.agentType) return this.options.catalog().get(requirements.agentType);
+  private async typeFor(requirements: TaskRequirements): Promise<AgentTypeDefinition | undefined> {
+    if (requirements.agentType) return (await this.options.catalog()).types.get(requirements.agentType);
     const wanted = requirements.capabilities ?? [];
-    return this.types()
+    return (await this.types())
       .filter((t) => wanted.every((c) => t.capabilities.includes(c)))
       .sort((a, b) => a.capabilities.length - b.capabilities.length)[0];
   }

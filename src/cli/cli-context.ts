@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createColony, type Colony } from '../core/colony.js';
-import type { ConfigInput } from '../core/config.js';
+import { loadConfig, type ConfigInput } from '../core/config.js';
+import { ColonyError } from '../domain/errors.js';
 
 /** Options every command accepts (defined once on the program). */
 export interface GlobalOptions {
@@ -10,11 +12,27 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+export interface OpenOptions {
+  /**
+   * The command only reads or changes existing records: refuse to run (and create an empty
+   * database) where there is none yet.
+   */
+  mustExist?: boolean;
+}
+
 /** Opens the project's colony as the global options describe it. */
-export async function openColony(options: GlobalOptions, kind: string, extra: ConfigInput = {}): Promise<Colony> {
+export async function openColony(options: GlobalOptions, kind: string, extra: ConfigInput = {}, open: OpenOptions = {}): Promise<Colony> {
   const overrides: ConfigInput = { ...extra };
   if (options.db) overrides.database = { ...extra.database, path: options.db };
   if (options.logLevel) overrides.log = { level: options.logLevel as 'info' };
+  if (open.mustExist) {
+    const { config } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+    if (!existsSync(config.database.path)) {
+      throw new ColonyError('not_found', `no Colony database at ${config.database.path}: run \`colony init\` first, or start work with \`colony run\` or \`colony task create\``, {
+        details: { database: config.database.path },
+      });
+    }
+  }
   return createColony({
     projectDir: options.project ?? process.cwd(),
     configFile: options.config,
@@ -25,8 +43,14 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
 }
 
 /** Runs `fn` with an opened colony and always closes it, so no command leaves work behind. */
-export async function withColony<T>(options: GlobalOptions, kind: string, fn: (colony: Colony) => Promise<T>, extra: ConfigInput = {}): Promise<T> {
-  const colony = await openColony(options, kind, extra);
+export async function withColony<T>(
+  options: GlobalOptions,
+  kind: string,
+  fn: (colony: Colony) => Promise<T>,
+  extra: ConfigInput = {},
+  open: OpenOptions = {},
+): Promise<T> {
+  const colony = await openColony(options, kind, extra, open);
   try {
     return await fn(colony);
   } finally {

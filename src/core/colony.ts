@@ -1,7 +1,5 @@
-import { AgentManager } from '../agents/agent-manager.js';
-import { builtinAgentsDir, loadAgentCatalog } from '../agents/catalog/load-agent-catalog.js';
+import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
 import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
-import type { AgentTypeDefinition } from '../domain/agent.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
@@ -50,8 +48,6 @@ export interface Colony {
   readonly tasks: TaskEngine;
   readonly runners: RunnerRegistry;
   readonly logger: Logger;
-  /** Problems found in agent files (a malformed user file is skipped, not fatal). */
-  readonly catalogProblems: readonly { path: string; message: string }[];
   newId(kind: IdKind): string;
   now(): number;
   registerExecutor(executor: TaskExecutor): void;
@@ -82,9 +78,16 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     throw error;
   }
 
-  const catalog = await loadAgentCatalog({ builtinDir: builtinAgentsDir(), projectDir: config.projectDir });
-  for (const p of catalog.problems) logger.warn({ path: p.path }, `agent file skipped: ${p.message}`);
-  const types: ReadonlyMap<string, AgentTypeDefinition> = catalog.types;
+  let catalog: Promise<AgentCatalog> | null = null;
+  const loadCatalog = (): Promise<AgentCatalog> => {
+    catalog ??= (async () => {
+      const { builtinAgentsDir, loadAgentCatalog } = await import('../agents/catalog/load-agent-catalog.js');
+      const loaded = await loadAgentCatalog({ builtinDir: builtinAgentsDir(), projectDir: config.projectDir });
+      for (const p of loaded.problems) logger.warn({ path: p.path }, `agent file skipped: ${p.message}`);
+      return loaded;
+    })();
+    return catalog;
+  };
 
   const events = new EventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
   const runners = new RunnerRegistry({
@@ -95,7 +98,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     leaseMs: DEFAULTS.runnerLeaseMs,
     now,
   });
-  const agents = new AgentManager({ store, events, catalog: () => types, maxAgents: config.agents.maxAgents, newId, now });
+  const agents = new AgentManager({ store, events, catalog: loadCatalog, maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
   const transitions = new TaskTransitions(store, events, now);
   const scheduler = new TaskScheduler({
@@ -143,7 +146,6 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     tasks,
     runners,
     logger,
-    catalogProblems: catalog.problems,
     newId,
     now,
     registerExecutor: (executor) => tasks.registerExecutor(executor),

@@ -21,6 +21,24 @@ export interface ColonyEventMap {
   'agent.assigned': { agentId: string; taskId: string };
   'agent.released': { agentId: string; taskId: string; success: boolean };
   'agent.terminated': { agentId: string; reason: string };
+  /** A message of an agent's tool-use loop was recorded (see Store.listTurns for the full content). */
+  'agent.turn': {
+    taskId: string;
+    agentId: string | null;
+    attempt: number;
+    turn: number;
+    role: 'user' | 'assistant' | 'tool';
+    /** The turn's text (tool results for a `tool` turn), cut to a preview. */
+    text: string;
+    /** Names of the tools called (assistant turn) or answered (tool turn). */
+    toolCalls: string[];
+    usage: { inputTokens: number; outputTokens: number } | null;
+  };
+  'agent.tool_called': { taskId: string; agentId: string | null; turn: number; tool: string; ok: boolean; error?: string };
+  /** Streamed model text, coalesced (at most one event per short interval or a few KB). */
+  'agent.output': { taskId: string; agentId: string | null; text: string };
+  /** One LLM call's token usage; costUsd is null when the model's price is not known. */
+  'llm.usage': { taskId: string; agentId: string | null; provider: string; model: string; inputTokens: number; outputTokens: number; costUsd: number | null };
   'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };
   'workflow.finished': { workflowId: string; name: string; status: WorkflowStatus; counts: Record<string, number> };
 }
@@ -30,6 +48,7 @@ export const EVENT_TYPES = [
   'colony.started', 'colony.stopped',
   'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback',
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
+  'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
   'workflow.started', 'workflow.finished',
 ] as const satisfies readonly ColonyEventType[];
 

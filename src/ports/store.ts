@@ -3,6 +3,7 @@ import type { StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord, TaskStatus } from '../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../domain/workflow.js';
+import type { ContentPart, TokenUsage } from './provider.js';
 
 /**
  * The Store port: Colony's durable state. Adapters: `adapters/storage/sqlite` (embedded default).
@@ -81,6 +82,71 @@ export interface Store {
   listTasksHeldBy(runnerIds: readonly string[]): Promise<TaskRecord[]>;
   /** Ids of runners that hold a running task. */
   listRunnerIdsHoldingTasks(): Promise<string[]>;
+
+  // Agent transcripts: every message of an agent's tool-use loop, per task attempt.
+  /** Appends turns in order; returns their ids. The task must exist. */
+  appendTurns(turns: readonly NewAgentTurn[]): Promise<number[]>;
+  /** A task's turns in the order they were appended, optionally of one attempt only. */
+  listTurns(query: { taskId: string; attempt?: number }): Promise<AgentTurn[]>;
+
+  // File journals: what a task's file writes replaced, so that the task can be rolled back.
+  /** Stores (or replaces) the task's serialised FileJournal. The task must exist. */
+  saveJournal(taskId: string, journal: JsonValue, updatedAt: number): Promise<void>;
+  getJournal(taskId: string): Promise<JsonValue | undefined>;
+  /** Removes the task's journal; no error when there is none. */
+  deleteJournal(taskId: string): Promise<void>;
+
+  // Agent-to-agent messages.
+  sendMessage(message: NewAgentMessage): Promise<AgentMessage>;
+  /**
+   * Unread messages to `agentId`, oldest first, at most `limit`. With `markRead` they are marked read
+   * at `readAt` in the same write, so two concurrent readers never both receive one message.
+   */
+  readInbox(agentId: string, options: InboxOptions): Promise<AgentMessage[]>;
+}
+
+/** Who speaks in a transcript turn: `tool` holds the results of the assistant's tool calls. */
+export type AgentTurnRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface NewAgentTurn {
+  taskId: string;
+  agentId: string | null;
+  /** The task attempt (1-based) the turn belongs to. */
+  attempt: number;
+  /** The model round-trip it belongs to: 0 for the system prompt and the task prompt, then 1, 2, ... */
+  turn: number;
+  role: AgentTurnRole;
+  content: ContentPart[];
+  /** Token usage of the model call that produced an assistant turn; null otherwise. */
+  usage: TokenUsage | null;
+  model: string | null;
+  provider: string | null;
+  createdAt: number;
+}
+
+export interface AgentTurn extends NewAgentTurn {
+  id: number;
+}
+
+export interface NewAgentMessage {
+  fromAgent: string;
+  toAgent: string;
+  /** The task the sender was working on, if any. */
+  taskId: string | null;
+  body: string;
+  createdAt: number;
+}
+
+export interface AgentMessage extends NewAgentMessage {
+  id: number;
+  readAt: number | null;
+}
+
+export interface InboxOptions {
+  limit: number;
+  markRead?: boolean;
+  /** When the messages are marked read (epoch ms); required with `markRead`. */
+  readAt?: number;
 }
 
 export interface TaskQuery {

@@ -150,7 +150,7 @@ export class TaskEngine {
         completedAt: null,
       });
     }
-    const nameOf = new Map(records.map((r) => [r.id, r.name ?? r.id]));
+    const nameOf = new Map(records.map((r, i) => [r.id, r.name ?? `#${i + 1}`]));
     try {
       validateDag(
         records.map((r) => ({ id: r.id, dependencies: r.dependencies })),

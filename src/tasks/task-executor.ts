@@ -32,6 +32,9 @@ export interface TaskExecutor {
   execute(context: TaskContext): Promise<JsonValue>;
   /** Checks and normalises a task's input when it is submitted; throws ValidationError. */
   validateInput?(input: JsonValue): JsonValue;
-  /** Undoes a failed task's side effects; called once when the task fails for good. */
-  rollback?(context: RollbackContext): Promise<void>;
+  /**
+   * Undoes a failed task's side effects; called once when the task fails for good. Resolving with
+   * `false` says there was nothing to undo (no `task.rolledback` event is published then).
+   */
+  rollback?(context: RollbackContext): Promise<boolean | void>;
 }

@@ -2,7 +2,8 @@ import type { AgentManager } from '../agents/agent-manager.js';
 import type { Logger } from '../core/logger.js';
 import type { RunnerRegistry } from '../core/runner-registry.js';
 import type { AgentRecord } from '../domain/agent.js';
-import { CancelledError, ColonyError, TimeoutError, toColonyError } from '../domain/errors.js';
+import type { ColonyError} from '../domain/errors.js';
+import { CancelledError, TimeoutError, toColonyError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
@@ -31,6 +32,8 @@ export interface SchedulerOptions {
 export interface SchedulerScope {
   /** Run only this workflow's tasks (a `colony run`); absent: every task this process can execute. */
   workflowId?: string;
+  /** Run only these tasks and the subtasks they create (`colony task create --wait`). */
+  taskIds?: readonly string[];
 }
 
 /** Why a running task's signal was aborted; decides what becomes of the task. */
@@ -68,6 +71,7 @@ export class TaskScheduler {
   private readonly terminalListeners = new Set<(task: TaskRecord) => void>();
   private state: 'stopped' | 'running' | 'draining' = 'stopped';
   private scope: SchedulerScope = {};
+  private scopeTasks: Set<string> | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
   /** The last poll found a full page of queued tasks: there may be more in the store. */
@@ -94,6 +98,7 @@ export class TaskScheduler {
   async start(scope: SchedulerScope): Promise<void> {
     if (this.state !== 'stopped') return;
     this.scope = scope;
+    this.scopeTasks = scope.taskIds ? new Set(scope.taskIds) : null;
     this.state = 'running';
     await this.poll(true);
     this.pollTimer = setInterval(() => void this.poll(false), this.o.pollIntervalMs);
@@ -161,7 +166,15 @@ export class TaskScheduler {
   }
 
   private inScope(task: TaskRecord): boolean {
-    return (!this.scope.workflowId || task.workflowId === this.scope.workflowId) && this.o.executors.has(task.type);
+    if (!this.o.executors.has(task.type)) return false;
+    if (this.scope.workflowId && task.workflowId !== this.scope.workflowId) return false;
+    if (this.scopeTasks) {
+      if (this.scopeTasks.has(task.id)) return true;
+      // A subtask of a task in scope is in scope too (and so are its own subtasks).
+      if (task.parentId === null || !this.scopeTasks.has(task.parentId)) return false;
+      this.scopeTasks.add(task.id);
+    }
+    return true;
   }
 
   private track(task: TaskRecord): void {
@@ -445,7 +458,8 @@ export class TaskScheduler {
     if (!executor?.rollback) return;
     let problem: string | null = null;
     try {
-      await executor.rollback({ task, error, workspace: this.o.workspace, logger: this.o.logger.child({ taskId: task.id }) });
+      const didSomething = await executor.rollback({ task, error, workspace: this.o.workspace, logger: this.o.logger.child({ taskId: task.id }) });
+      if (didSomething === false) return;
     } catch (e) {
       problem = (e as Error).message;
       this.o.logger.warn({ err: e, taskId: task.id }, 'rollback failed');

@@ -8,10 +8,15 @@ const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
-export const prioritySchema = z.union([
-  z.enum(Object.keys(PRIORITIES) as [keyof typeof PRIORITIES, ...(keyof typeof PRIORITIES)[]]).transform((p) => PRIORITIES[p]),
-  z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX),
-]);
+const PRIORITY_HELP = `expected ${Object.keys(PRIORITIES).join(', ')} or a whole number from ${PRIORITY_MIN} to ${PRIORITY_MAX}`;
+
+export const prioritySchema = z.union(
+  [
+    z.enum(Object.keys(PRIORITIES) as [keyof typeof PRIORITIES, ...(keyof typeof PRIORITIES)[]]).transform((p) => PRIORITIES[p]),
+    z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX),
+  ],
+  { error: (issue) => `${PRIORITY_HELP}, got ${JSON.stringify(issue.input)}` },
+);
 
 const durationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   try {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { AgentRecord, AgentStatus } from '../../domain/agent.js';
 import { AGENT_STATUSES } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -30,7 +31,7 @@ export async function agentListCommand(options: GlobalOptions & { status?: strin
       ['ID', 'NAME', 'TYPE', 'STATUS', 'HEALTH', 'LOAD', 'CREATED'],
       agents.map((a) => [a.id, a.name, a.type, statusColor(a.status), statusColor(a.health), `${a.currentTasks.length}/${a.maxConcurrency}`, isoTime(a.createdAt)]),
     );
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function agentShowCommand(id: string, options: GlobalOptions): Promise<void> {
@@ -40,7 +41,7 @@ export async function agentShowCommand(id: string, options: GlobalOptions): Prom
     printAgent(report.agent);
     const t = report.trackRecord;
     println(`  track record  ${t.tasksCompleted} completed, ${t.tasksFailed} failed${t.meanDurationMs === null ? '' : `, mean ${Math.round(t.meanDurationMs)}ms`}`);
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function agentTerminateCommand(id: string, options: GlobalOptions & { reason?: string }): Promise<void> {
@@ -48,20 +49,23 @@ export async function agentTerminateCommand(id: string, options: GlobalOptions &
     const agent = await colony.agents.terminate(id, options.reason);
     if (options.json) return printJson(agent);
     println(`${color.green('✓')} terminated ${agent.name} (${agent.id})`);
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function agentTypesCommand(options: GlobalOptions & { capability?: string[] }): Promise<void> {
-  await withColony(options, 'cli', async (colony) => {
-    const wanted = options.capability ?? [];
-    const types = colony.agents.types().filter((t) => wanted.every((c) => t.capabilities.includes(c)));
-    if (options.json) return printJson(types.map(({ systemPrompt, ...rest }) => ({ ...rest, systemPromptLines: systemPrompt.split('\n').length })));
-    printTable(
-      ['TYPE', 'CAPABILITIES', 'MODEL', 'SOURCE', 'DESCRIPTION'],
-      types.map((t) => [t.name, t.capabilities.join(','), t.model ?? '-', t.source, truncate(t.description, 60)]),
-    );
-    for (const p of colony.catalogProblems) println(color.yellow(`warning: skipped ${p.path}: ${p.message}`));
-  });
+  // The catalog is files, not database state: listing it needs no database.
+  const { builtinAgentsDir, loadAgentCatalog } = await import('../../agents/catalog/load-agent-catalog.js');
+  const catalog = await loadAgentCatalog({ builtinDir: builtinAgentsDir(), projectDir: resolve(options.project ?? process.cwd()) });
+  const wanted = options.capability ?? [];
+  const types = [...catalog.types.values()]
+    .filter((t) => wanted.every((c) => t.capabilities.includes(c)))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (options.json) return printJson(types.map(({ systemPrompt, ...rest }) => ({ ...rest, systemPromptLines: systemPrompt.split('\n').length })));
+  printTable(
+    ['TYPE', 'CAPABILITIES', 'MODEL', 'SOURCE', 'DESCRIPTION'],
+    types.map((t) => [t.name, t.capabilities.join(','), t.model ?? '-', t.source, truncate(t.description, 60)]),
+  );
+  for (const p of catalog.problems) process.stderr.write(`${color.yellow(`warning: skipped ${p.path}: ${p.message}`)}\n`);
 }
 
 function printAgent(a: AgentRecord): void {

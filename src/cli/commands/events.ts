@@ -10,5 +10,5 @@ export async function eventsCommand(options: GlobalOptions & { type?: string[]; 
       ['ID', 'TIME', 'TYPE', 'SOURCE', 'CORRELATION', 'DATA'],
       events.map((e) => [String(e.id), isoTime(e.timestamp), e.type, e.source, e.correlationId ?? '-', truncate(JSON.stringify(e.data), 70)]),
     );
-  });
+  }, {}, { mustExist: true });
 }

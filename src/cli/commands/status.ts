@@ -1,11 +1,20 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { loadConfig } from '../../core/config.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
 import { color, isoTime, printJson, printTable, println, statusColor } from '../output.js';
 
 /** Reports what is actually there: live runner processes, task and agent counts, the database. */
 export async function statusCommand(options: GlobalOptions): Promise<void> {
+  const overrides = options.db ? { database: { path: options.db } } : {};
+  const { config } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  if (!existsSync(config.database.path)) {
+    // Nothing here yet: say so, without creating a database as a side effect of looking.
+    if (options.json) return printJson({ projectDir: config.projectDir, initialized: false, database: { path: config.database.path } });
+    println(`no Colony database at ${config.database.path} yet: \`colony init\` creates one`);
+    return;
+  }
   await withColony(options, 'cli', async (colony) => {
     const [runners, tasks, agents, workflows, schema] = await Promise.all([
       colony.runners.liveRunners(),
@@ -15,17 +24,13 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       colony.store.schemaVersion(),
     ]);
     const path = colony.config.database.path;
-    let sizeBytes: number | null = null;
-    try {
-      sizeBytes = statSync(path).size;
-    } catch {
-      sizeBytes = null;
-    }
+    const sizeBytes = existsSync(path) ? statSync(path).size : null;
     const agentCounts: Record<string, number> = {};
     for (const a of agents) agentCounts[a.status] = (agentCounts[a.status] ?? 0) + 1;
     const others = runners.filter((r) => r.id !== colony.runners.id);
     const status = {
       projectDir: colony.config.projectDir,
+      initialized: true,
       database: { path, sizeBytes, schemaVersion: schema },
       runners: others.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: isoTime(r.startedAt), heartbeatAt: isoTime(r.heartbeatAt) })),
       tasks,

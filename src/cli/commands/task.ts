@@ -61,7 +61,8 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
 }
 
 async function waitAndReport(colony: Colony, id: string, options: GlobalOptions): Promise<number> {
-  const outcome = await runUntilDone(colony, {}, (signal) => colony.tasks.waitFor([id], signal));
+  // Only this task (and subtasks it creates) runs here: other queued work is not this command's business.
+  const outcome = await runUntilDone(colony, { taskIds: [id] }, (signal) => colony.tasks.waitFor([id], signal));
   if (outcome.interrupted) return EXIT.interrupted;
   const [done] = outcome.value as [TaskRecord];
   if (options.json) printJson(done);
@@ -96,7 +97,7 @@ export async function taskListCommand(
         truncate(t.description, 48),
       ]),
     );
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function taskShowCommand(id: string, options: GlobalOptions): Promise<void> {
@@ -104,7 +105,7 @@ export async function taskShowCommand(id: string, options: GlobalOptions): Promi
     const task = await colony.tasks.get(id);
     if (options.json) return printJson(task);
     printTask(task);
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function taskCancelCommand(id: string, options: GlobalOptions & { reason?: string }): Promise<void> {
@@ -112,7 +113,7 @@ export async function taskCancelCommand(id: string, options: GlobalOptions & { r
     const task = await colony.tasks.cancel(id, options.reason);
     if (options.json) return printJson(task);
     println(`${color.green('✓')} cancelled ${task.id}; tasks that depend on it are cancelled too`);
-  });
+  }, {}, { mustExist: true });
 }
 
 export async function taskRetryCommand(id: string, options: GlobalOptions & { wait?: boolean }): Promise<number> {
@@ -122,7 +123,7 @@ export async function taskRetryCommand(id: string, options: GlobalOptions & { wa
     if (options.json) printJson(task);
     else println(`${color.green('✓')} task ${task.id} is ${task.status} again (${task.maxAttempts - task.attempts} more attempts)`);
     return EXIT.ok;
-  });
+  }, {}, { mustExist: true });
 }
 
 function printTask(t: TaskRecord): void {

@@ -71,11 +71,12 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
       }
       return summary(result);
     },
-    async rollback(context: RollbackContext): Promise<void> {
+    async rollback(context: RollbackContext): Promise<boolean> {
       const input = parse(context.task.input);
-      if (!input.rollback) return;
+      if (!input.rollback) return false;
       const result = await run(input.rollback, input, context.workspace, options.defaultTimeoutMs);
       if (result.exitCode !== 0) throw new ExecutionError(`rollback command exited with code ${result.exitCode}`);
+      return true;
     },
   };
 }

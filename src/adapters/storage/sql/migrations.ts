@@ -157,5 +157,24 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           .execute();
       },
     },
+
+    '0002_agent_runtime': {
+      async up(db: Kysely<unknown>) {
+        // The transcript of each agent run: one row per message of the tool-use loop.
+        await sql`${id('agent_turns')}, task_id text not null references tasks (id) on delete cascade, agent_id text, attempt integer not null check (attempt >= 0), turn integer not null check (turn >= 0), role text not null check (role in ('system','user','assistant','tool')), content ${json} not null check (${jsonCheck('content')}), usage ${json} check (usage is null or ${jsonCheck('usage')}), model text, provider text, created_at ${sql.raw(ts)} not null)`.execute(db);
+        await db.schema.createIndex('idx_agent_turns_task').on('agent_turns').columns(['task_id', 'attempt', 'turn']).execute();
+
+        // What a task's file writes replaced, saved before each first write, for rollback after a crash.
+        await db.schema
+          .createTable('task_journals')
+          .addColumn('task_id', 'text', (c) => c.primaryKey().references('tasks.id').onDelete('cascade'))
+          .addColumn('journal', json, (c) => c.notNull().check(jsonCheck('journal')))
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .execute();
+
+        await sql`${id('agent_messages')}, from_agent text not null, to_agent text not null, task_id text references tasks (id) on delete set null, body text not null, created_at ${sql.raw(ts)} not null, read_at ${sql.raw(ts)})`.execute(db);
+        await db.schema.createIndex('idx_agent_messages_inbox').on('agent_messages').columns(['to_agent', 'read_at']).execute();
+      },
+    },
   };
 }

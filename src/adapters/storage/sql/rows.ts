@@ -3,8 +3,9 @@ import type { StoredEvent } from '../../../domain/events.js';
 import type { JsonValue } from '../../../domain/json.js';
 import type { TaskErrorInfo, TaskRecord, TaskRequirements, TaskStatus } from '../../../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../../../domain/workflow.js';
-import type { MetricSample, RunnerRecord } from '../../../ports/store.js';
-import type { AgentRow, EventRow, MetricRow, RunnerRow, TaskRow, WorkflowRow } from './schema.js';
+import type { ContentPart, TokenUsage } from '../../../ports/provider.js';
+import type { AgentMessage, AgentTurn, AgentTurnRole, MetricSample, RunnerRecord } from '../../../ports/store.js';
+import type { AgentMessageRow, AgentRow, AgentTurnRow, EventRow, MetricRow, RunnerRow, TaskRow, WorkflowRow } from './schema.js';
 
 /** JSON columns arrive as text from SQLite and as parsed values from PostgreSQL's jsonb. */
 export function readJson<T>(value: unknown): T {
@@ -160,5 +161,33 @@ export function runnerFromRow(row: RunnerRow): RunnerRecord {
     kind: row.kind,
     startedAt: num(row.started_at),
     heartbeatAt: num(row.heartbeat_at),
+  };
+}
+
+export function agentTurnFromRow(row: Omit<AgentTurnRow, 'id'> & { id: number | bigint }): AgentTurn {
+  return {
+    id: num(row.id),
+    taskId: row.task_id,
+    agentId: row.agent_id,
+    attempt: num(row.attempt),
+    turn: num(row.turn),
+    role: row.role as AgentTurnRole,
+    content: readJson<ContentPart[]>(row.content),
+    usage: readNullableJson<TokenUsage>(row.usage),
+    model: row.model,
+    provider: row.provider,
+    createdAt: num(row.created_at),
+  };
+}
+
+export function agentMessageFromRow(row: Omit<AgentMessageRow, 'id'> & { id: number | bigint }): AgentMessage {
+  return {
+    id: num(row.id),
+    fromAgent: row.from_agent,
+    toAgent: row.to_agent,
+    taskId: row.task_id,
+    body: row.body,
+    createdAt: num(row.created_at),
+    readAt: nullableNum(row.read_at),
   };
 }

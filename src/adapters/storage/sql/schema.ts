@@ -14,6 +14,9 @@ export interface ColonyTables {
   events: EventRow;
   metrics: MetricRow;
   runners: RunnerRow;
+  agent_turns: AgentTurnRow;
+  task_journals: TaskJournalRow;
+  agent_messages: AgentMessageRow;
 }
 
 export interface AgentRow {
@@ -122,4 +125,34 @@ export interface RunnerRow {
   kind: string;
   started_at: number;
   heartbeat_at: number;
+}
+
+export interface AgentTurnRow {
+  id: Generated<number>;
+  task_id: string;
+  agent_id: string | null;
+  attempt: number;
+  turn: number;
+  role: string;
+  content: string;
+  usage: string | null;
+  model: string | null;
+  provider: string | null;
+  created_at: number;
+}
+
+export interface TaskJournalRow {
+  task_id: string;
+  journal: string;
+  updated_at: number;
+}
+
+export interface AgentMessageRow {
+  id: Generated<number>;
+  from_agent: string;
+  to_agent: string;
+  task_id: string | null;
+  body: string;
+  created_at: number;
+  read_at: number | null;
 }

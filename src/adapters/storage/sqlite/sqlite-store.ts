@@ -1,34 +1,52 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import type { AgentRecord, AgentTrackRecord } from '../../../domain/agent.js';
+import { ValidationError } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/json.js';
 import type { StoredEvent } from '../../../domain/events.js';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../../../domain/workflow.js';
 import type {
+  AgentMessage,
   AgentQuery,
+  AgentTurn,
   EventQuery,
+  InboxOptions,
   MetricQuery,
   MetricSample,
+  NewAgentMessage,
+  NewAgentTurn,
   NewEvent,
   RunnerRecord,
   Store,
   TaskQuery,
 } from '../../../ports/store.js';
-import { colonyMigrations } from '../sql/migrations.js';
+import {
+  agentTrackRecordsQuery,
+  countTasksQuery,
+  listAgentsQuery,
+  listEventsQuery,
+  listMetricsQuery,
+  listTasksQuery,
+  sqlitePlaceholder as ph,
+  type SqlQuery,
+} from '../sql/list-queries.js';
+import { LATEST_MIGRATION } from '../sql/migration-latest.js';
 import {
   agentFromRow,
+  agentMessageFromRow,
   agentToRow,
+  agentTurnFromRow,
   eventFromRow,
   metricFromRow,
+  readJson,
   runnerFromRow,
   taskFromRow,
   taskToRow,
   workflowFromRow,
 } from '../sql/rows.js';
-import type { AgentRow, ColonyTables, TaskRow, WorkflowRow } from '../sql/schema.js';
-import { kyselyDatabaseFor } from './node-sqlite-kysely.js';
+import type { AgentRow, EventRow, MetricRow, TaskRow, WorkflowRow } from '../sql/schema.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -52,12 +70,11 @@ const TASK_COLUMNS =
 /**
  * The embedded store: one SQLite file in WAL mode, shared safely by every Colony process of a
  * project (CLI, server, MCP server). Hot paths use cached prepared statements; listing and migrations
- * go through Kysely, whose queries the PostgreSQL adapter shares.
+ * use SQL shared with the PostgreSQL adapter; migrations run on Kysely, loaded only when needed.
  */
 export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: DatabaseSync;
-  private readonly kysely: Kysely<ColonyTables>;
   private readonly writes: WriteBatcher;
   private readonly statements = new Map<string, StatementSync>();
   private closed = false;
@@ -70,12 +87,20 @@ export class SqliteStore implements Store {
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA foreign_keys = ON');
     this.writes = new WriteBatcher(this.db);
-    this.kysely = new Kysely<ColonyTables>({ dialect: new SqliteDialect({ database: kyselyDatabaseFor(this.db) }) });
   }
 
   async migrate(): Promise<void> {
+    if ((await this.schemaVersion()) === LATEST_MIGRATION) return;
+    // Kysely and the migrations load only when the schema is behind: a short CLI command on an
+    // up-to-date database does not pay for them.
+    const [{ Kysely, Migrator, SqliteDialect }, { colonyMigrations }, { kyselyDatabaseFor }] = await Promise.all([
+      import('kysely'),
+      import('../sql/migrations.js'),
+      import('./node-sqlite-kysely.js'),
+    ]);
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: kyselyDatabaseFor(this.db) }) });
     const migrator = new Migrator({
-      db: this.kysely,
+      db: kysely,
       provider: { getMigrations: async () => colonyMigrations('sqlite') },
     });
     // Kysely's SQLite adapter takes no migration lock, so two processes migrating one new file at the
@@ -114,6 +139,10 @@ export class SqliteStore implements Store {
       this.statements.set(text, statement);
     }
     return statement;
+  }
+
+  private query(q: SqlQuery): Row[] {
+    return this.all(q.text, ...q.params);
   }
 
   private all(text: string, ...params: SQLInputValue[]): Row[] {
@@ -202,22 +231,11 @@ export class SqliteStore implements Store {
   }
 
   async listTasks(query: TaskQuery): Promise<TaskRecord[]> {
-    let q = this.kysely.selectFrom('tasks').selectAll();
-    q = applyTaskFilter(q, query);
-    if (query.order === 'priority') q = q.orderBy('priority', 'desc').orderBy('id', 'asc');
-    else q = q.orderBy('id', query.order === 'created_desc' ? 'desc' : 'asc');
-    // SQLite accepts OFFSET only after LIMIT; a negative limit means none.
-    if (query.limit !== undefined || query.offset !== undefined) q = q.limit(query.limit ?? -1);
-    if (query.offset !== undefined) q = q.offset(query.offset);
-    const rows = await q.execute();
-    return rows.map((r) => taskFromRow(r as TaskRow));
+    return (this.query(listTasksQuery(TASK_COLUMNS, query, ph)) as unknown as TaskRow[]).map(taskFromRow);
   }
 
   async countTasks(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>): Promise<number> {
-    let q = this.kysely.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n'));
-    q = applyTaskFilter(q, query);
-    const row = await q.executeTakeFirst();
-    return Number(row?.n ?? 0);
+    return Number(this.query(countTasksQuery(query, ph))[0]?.n ?? 0);
   }
 
   async countTasksByStatus(query: { workflowId?: string } = {}): Promise<Record<TaskStatus, number>> {
@@ -357,18 +375,7 @@ export class SqliteStore implements Store {
   }
 
   async listAgents(query: AgentQuery): Promise<AgentRecord[]> {
-    let q = this.kysely.selectFrom('agents').selectAll();
-    if (query.status !== undefined) {
-      const statuses = typeof query.status === 'string' ? [query.status] : [...query.status];
-      q = q.where('status', 'in', statuses);
-    }
-    if (query.type !== undefined) q = q.where('type', '=', query.type);
-    if (query.excludeTerminated) q = q.where('status', '<>', 'terminated');
-    q = q.orderBy('id', 'asc');
-    // SQLite accepts OFFSET only after LIMIT; a negative limit means none.
-    if (query.limit !== undefined || query.offset !== undefined) q = q.limit(query.limit ?? -1);
-    if (query.offset !== undefined) q = q.offset(query.offset);
-    return (await q.execute()).map((r) => agentFromRow(r as AgentRow));
+    return (this.query(listAgentsQuery(query, ph)) as unknown as AgentRow[]).map(agentFromRow);
   }
 
   async countAgents(query: { excludeTerminated?: boolean }): Promise<number> {
@@ -390,14 +397,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(query: EventQuery): Promise<StoredEvent[]> {
-    let q = this.kysely.selectFrom('events').selectAll();
-    if (query.afterId !== undefined) q = q.where('id', '>', query.afterId);
-    if (query.types && query.types.length > 0) q = q.where('type', 'in', [...query.types]);
-    if (query.correlationId !== undefined) q = q.where('correlation_id', '=', query.correlationId);
-    if (query.source !== undefined) q = q.where('source', '=', query.source);
-    q = q.orderBy('id', query.newestFirst ? 'desc' : 'asc');
-    if (query.limit !== undefined) q = q.limit(query.limit);
-    return (await q.execute()).map((r) => eventFromRow(r));
+    return (this.query(listEventsQuery(query, ph)) as unknown as (Omit<EventRow, 'id'> & { id: number })[]).map((r) => eventFromRow(r));
   }
 
   // ---- metrics ----
@@ -414,34 +414,14 @@ export class SqliteStore implements Store {
   }
 
   async listMetrics(query: MetricQuery): Promise<MetricSample[]> {
-    let q = this.kysely.selectFrom('metrics').selectAll();
-    if (query.entityType !== undefined) q = q.where('entity_type', '=', query.entityType);
-    if (query.entityId !== undefined) q = q.where('entity_id', '=', query.entityId);
-    if (query.name !== undefined) q = q.where('metric_name', '=', query.name);
-    if (query.since !== undefined) q = q.where('timestamp', '>=', query.since);
-    q = q.orderBy('id', 'asc');
-    if (query.limit !== undefined) q = q.limit(query.limit);
-    return (await q.execute()).map((r) => metricFromRow(r));
+    return (this.query(listMetricsQuery(query, ph)) as unknown as MetricRow[]).map((r) => metricFromRow(r));
   }
 
   async agentTrackRecords(agentIds: readonly string[]): Promise<Map<string, AgentTrackRecord>> {
     const records = new Map<string, AgentTrackRecord>();
     if (agentIds.length === 0) return records;
-    const rows = await this.kysely
-      .selectFrom('metrics')
-      .select([
-        'entity_id',
-        sql<number>`sum(case when metric_name = 'task.completed' then 1 else 0 end)`.as('completed'),
-        sql<number>`sum(case when metric_name = 'task.failed' then 1 else 0 end)`.as('failed'),
-        sql<number | null>`avg(case when metric_name = 'task.completed' then metric_value end)`.as('mean'),
-      ])
-      .where('entity_type', '=', 'agent')
-      .where('entity_id', 'in', [...agentIds])
-      .where('metric_name', 'in', ['task.completed', 'task.failed'])
-      .groupBy('entity_id')
-      .execute();
-    for (const r of rows) {
-      records.set(r.entity_id, {
+    for (const r of this.query(agentTrackRecordsQuery(agentIds, ph))) {
+      records.set(r.entity_id as string, {
         tasksCompleted: Number(r.completed),
         tasksFailed: Number(r.failed),
         meanDurationMs: r.mean === null ? null : Number(r.mean),
@@ -484,6 +464,98 @@ export class SqliteStore implements Store {
       (r) => r.runner_id as string,
     );
   }
+
+  // ---- agent transcripts ----
+
+  appendTurns(turns: readonly NewAgentTurn[]): Promise<number[]> {
+    return this.write('append agent turns', () =>
+      this.writes.atomically(() => {
+        const insert = this.stmt(
+          `INSERT INTO agent_turns (task_id, agent_id, attempt, turn, role, content, usage, model, provider, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        return turns.map((t) =>
+          Number(
+            insert.run(
+              t.taskId,
+              t.agentId,
+              t.attempt,
+              t.turn,
+              t.role,
+              JSON.stringify(t.content),
+              t.usage === null ? null : JSON.stringify(t.usage),
+              t.model,
+              t.provider,
+              t.createdAt,
+            ).lastInsertRowid,
+          ),
+        );
+      }),
+    );
+  }
+
+  async listTurns(query: { taskId: string; attempt?: number }): Promise<AgentTurn[]> {
+    const rows =
+      query.attempt === undefined
+        ? this.all('SELECT * FROM agent_turns WHERE task_id = ? ORDER BY id', query.taskId)
+        : this.all('SELECT * FROM agent_turns WHERE task_id = ? AND attempt = ? ORDER BY id', query.taskId, query.attempt);
+    return (rows as never[]).map(agentTurnFromRow);
+  }
+
+  // ---- file journals ----
+
+  saveJournal(taskId: string, journal: JsonValue, updatedAt: number): Promise<void> {
+    const text = JSON.stringify(journal);
+    return this.write(`save journal of task ${taskId}`, () => {
+      this.stmt(
+        `INSERT INTO task_journals (task_id, journal, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (task_id) DO UPDATE SET journal = excluded.journal, updated_at = excluded.updated_at`,
+      ).run(taskId, text, updatedAt);
+    });
+  }
+
+  async getJournal(taskId: string): Promise<JsonValue | undefined> {
+    const row = this.stmt('SELECT journal FROM task_journals WHERE task_id = ?').get(taskId) as { journal: string } | undefined;
+    return row ? readJson<JsonValue>(row.journal) : undefined;
+  }
+
+  deleteJournal(taskId: string): Promise<void> {
+    return this.write(`delete journal of task ${taskId}`, () => {
+      this.stmt('DELETE FROM task_journals WHERE task_id = ?').run(taskId);
+    });
+  }
+
+  // ---- agent messages ----
+
+  sendMessage(message: NewAgentMessage): Promise<AgentMessage> {
+    return this.write('send agent message', () => {
+      const result = this.stmt(
+        'INSERT INTO agent_messages (from_agent, to_agent, task_id, body, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(message.fromAgent, message.toAgent, message.taskId, message.body, message.createdAt);
+      return { ...message, id: Number(result.lastInsertRowid), readAt: null };
+    });
+  }
+
+  async readInbox(agentId: string, options: InboxOptions): Promise<AgentMessage[]> {
+    const select = (): AgentMessage[] =>
+      (
+        this.all(
+          'SELECT * FROM agent_messages WHERE to_agent = ? AND read_at IS NULL ORDER BY id LIMIT ?',
+          agentId,
+          options.limit,
+        ) as never[]
+      ).map(agentMessageFromRow);
+    if (options.markRead !== true) return select();
+    const readAt = options.readAt;
+    if (readAt === undefined) throw new ValidationError('readInbox: markRead needs readAt');
+    // Select and mark in one write, so that a message is handed to one reader only.
+    return this.write(`read inbox of ${agentId}`, () => {
+      const messages = select();
+      const mark = this.stmt('UPDATE agent_messages SET read_at = ? WHERE id = ?');
+      for (const m of messages) mark.run(readAt, m.id);
+      return messages.map((m) => ({ ...m, readAt }));
+    });
+  }
 }
 
 function prefixed(alias: string): string {
@@ -511,19 +583,5 @@ function parentsFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
     const done = new Set(next.map((t) => t.id));
     rest = rest.filter((t) => !done.has(t.id));
   }
-  return out;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function applyTaskFilter<Q extends { where: (...args: any[]) => Q }>(q: Q, query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>): Q {
-  let out = q;
-  if (query.status !== undefined) {
-    const statuses = typeof query.status === 'string' ? [query.status] : [...query.status];
-    out = out.where('status', 'in', statuses);
-  }
-  if (query.type !== undefined) out = out.where('type', '=', query.type);
-  if (query.workflowId !== undefined) out = out.where('workflow_id', '=', query.workflowId);
-  if (query.parentId !== undefined) out = out.where('parent_id', '=', query.parentId);
-  if (query.assignedAgent !== undefined) out = out.where('assigned_agent', '=', query.assignedAgent);
   return out;
 }

@@ -1,0 +1,89 @@
+import type { AgentTool } from './tools/agent-tool.js';
+import { editFileTool, listFilesTool, readFileTool, searchFilesTool, writeFileTool } from './tools/file-tools.js';
+import { readInboxTool, sendMessageTool } from './tools/message-tools.js';
+import { reportResultTool } from './tools/report-tool.js';
+import { runShellTool } from './tools/shell-tool.js';
+import { createSubtaskTool } from './tools/subtask-tool.js';
+
+/**
+ * Which tools an agent gets. Agent files use Claude Code's tool names (`tools: Read, Grep, Bash`);
+ * they map onto Colony's tools here. Colony's own names are accepted too. Names with no Colony
+ * equivalent (WebFetch, WebSearch, TodoWrite, ...) are reported as unsupported and skipped.
+ *
+ * - An empty list means the default set: every workspace tool, the shell and subtasks.
+ * - `report_result` is always available.
+ * - The messaging tools are offered whenever the run has an agent identity (they are Colony's own
+ *   coordination, with no Claude Code name).
+ * - `create_subtask` is offered only when the run can submit subtasks.
+ */
+
+/** Every tool, in the order they are presented to the model. */
+export const AGENT_TOOLS: readonly AgentTool[] = [
+  readFileTool,
+  writeFileTool,
+  editFileTool,
+  listFilesTool,
+  searchFilesTool,
+  runShellTool,
+  createSubtaskTool,
+  sendMessageTool,
+  readInboxTool,
+  reportResultTool,
+];
+
+/** Claude Code tool name → Colony tools. */
+export const CLAUDE_CODE_TOOL_NAMES: Readonly<Record<string, readonly string[]>> = {
+  Read: ['read_file'],
+  NotebookRead: ['read_file'],
+  Write: ['write_file'],
+  Edit: ['edit_file'],
+  MultiEdit: ['edit_file'],
+  Glob: ['list_files'],
+  LS: ['list_files'],
+  Grep: ['search_files'],
+  Bash: ['run_shell'],
+  Task: ['create_subtask'],
+  Agent: ['create_subtask'],
+};
+
+export const DEFAULT_TOOL_NAMES: readonly string[] = ['read_file', 'write_file', 'edit_file', 'list_files', 'search_files', 'run_shell', 'create_subtask'];
+
+const MESSAGING_TOOL_NAMES = ['send_message', 'read_inbox'];
+const ALWAYS = 'report_result';
+
+export interface ToolAvailability {
+  /** The run has an agent identity, so it can send and receive messages. */
+  messaging: boolean;
+  /** The run can submit child tasks. */
+  subtasks: boolean;
+}
+
+export interface SelectedTools {
+  tools: AgentTool[];
+  /** Declared names that map to no Colony tool. */
+  unsupported: string[];
+}
+
+/** Colony tool names for a declared list (Claude Code or Colony names; `Bash(git:*)`-style rules count as `Bash`). */
+export function mapToolNames(declared: readonly string[]): { names: string[]; unsupported: string[] } {
+  if (declared.length === 0) return { names: [...DEFAULT_TOOL_NAMES], unsupported: [] };
+  const known = new Set(AGENT_TOOLS.map((tool) => tool.name));
+  const names = new Set<string>();
+  const unsupported: string[] = [];
+  for (const raw of declared) {
+    const name = raw.trim().replace(/\(.*\)$/s, '').trim();
+    const mapped = CLAUDE_CODE_TOOL_NAMES[name] ?? (known.has(name) ? [name] : undefined);
+    if (mapped === undefined) unsupported.push(raw);
+    else for (const m of mapped) names.add(m);
+  }
+  return { names: [...names], unsupported };
+}
+
+export function selectAgentTools(declared: readonly string[], availability: ToolAvailability): SelectedTools {
+  const { names, unsupported } = mapToolNames(declared);
+  const wanted = new Set([...names, ALWAYS]);
+  if (availability.messaging) for (const name of MESSAGING_TOOL_NAMES) wanted.add(name);
+  else for (const name of MESSAGING_TOOL_NAMES) wanted.delete(name);
+  if (!availability.subtasks) wanted.delete('create_subtask');
+  return { tools: AGENT_TOOLS.filter((tool) => wanted.has(tool.name)), unsupported };
+}
