@@ -13,18 +13,24 @@ export interface RunOutcome<T> {
  * and drains running tasks (up to the configured drain timeout); a second signal stops at once, and
  * the interrupted tasks go back to the queue for the next run.
  */
-export async function runUntilDone<T>(colony: Colony, scope: SchedulerScope, wait: (signal: AbortSignal) => Promise<T>): Promise<RunOutcome<T>> {
+export async function runUntilDone<T>(
+  colony: Colony,
+  scope: SchedulerScope,
+  wait: (signal: AbortSignal) => Promise<T>,
+  /** Where notices go; a live display passes its own so they are not drawn over. */
+  say: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<RunOutcome<T>> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (received) {
-      process.stderr.write('\nstopping now; interrupted tasks will run again next time\n');
+      say('stopping now; interrupted tasks will run again next time');
       void colony.stop({ drainTimeoutMs: 0 });
       return;
     }
     received = signal;
     const seconds = Math.round(colony.config.tasks.drainTimeoutMs / 1000);
-    process.stderr.write(`\n${signal}: letting running tasks finish (up to ${seconds}s); send it again to stop now\n`);
+    say(`${signal}: letting running tasks finish (up to ${seconds}s); send it again to stop now`);
     controller.abort(new CancelledError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);

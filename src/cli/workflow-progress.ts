@@ -119,7 +119,7 @@ export class WorkflowProgress {
   }
 
   /** A permanent line: above the live block on a terminal, plain otherwise. */
-  private log(line: string): void {
+  log(line: string): void {
     if (!this.tty) {
       this.out.write(`${line}\n`);
       return;
@@ -130,7 +130,8 @@ export class WorkflowProgress {
   }
 
   private clear(): void {
-    if (this.drawn > 0) this.out.write(`\u001b[${this.drawn}A\u001b[0J`);
+    // \r first: a ^C echoed by the terminal leaves the cursor mid-line.
+    if (this.drawn > 0) this.out.write(`\r\u001b[${this.drawn}A\u001b[0J`);
     this.drawn = 0;
   }
 

@@ -33,7 +33,12 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       process.stderr.write(`${color.bold(workflow.name)}: ${verb}, up to ${colony.config.tasks.concurrency} tasks at once\n`);
     }
     progress?.attach(colony, workflow.id);
-    const outcome = await runUntilDone(colony, { workflowId: workflow.id }, (signal) => runWorkflow(colony, prepared, signal));
+    const outcome = await runUntilDone(
+      colony,
+      { workflowId: workflow.id },
+      (signal) => runWorkflow(colony, prepared, signal),
+      progress ? (line) => progress.log(color.yellow(line)) : undefined,
+    );
     progress?.detach();
     if (outcome.interrupted || !outcome.value) {
       process.stderr.write(`interrupted; run the same command again to resume ${workflow.id}\n`);

@@ -1,0 +1,71 @@
+import { ValidationError } from '../domain/errors.js';
+import type { Provider } from '../ports/provider.js';
+import { createProvider } from './create-provider.js';
+import type { ResolvedProvidersConfig } from './provider-config.js';
+import type { BreakerState, ResilienceEvent } from './resilient-provider.js';
+
+export const PROVIDER_IDS = ['anthropic', 'openai'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export interface ProviderChoice {
+  provider: Provider;
+  providerId: ProviderId;
+  model: string;
+}
+
+export interface ProviderInfo {
+  id: ProviderId;
+  baseUrl: string | null;
+  model: string | null;
+  /** Whether an API key is configured; the key itself is never shown. */
+  keyConfigured: boolean;
+  /** Null until the provider has been used in this process. */
+  breaker: BreakerState | null;
+}
+
+/**
+ * The configured LLM providers of one colony, each created on first use with its own circuit breaker
+ * and concurrency limit (so a failing provider never drags down another).
+ */
+export class ProviderRegistry {
+  private readonly config: ResolvedProvidersConfig;
+  private readonly onEvent: (event: ResilienceEvent) => void;
+  private readonly defaultId: ProviderId;
+  private readonly created = new Map<ProviderId, ReturnType<typeof createProvider>>();
+
+  constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, onEvent: (event: ResilienceEvent) => void) {
+    this.config = config;
+    this.defaultId = defaultId;
+    this.onEvent = onEvent;
+  }
+
+  /** The provider to use for `id` (default: the configured default) and the model (default: its model). */
+  get(id?: string, model?: string): ProviderChoice {
+    const providerId = parseProviderId(id ?? this.defaultId);
+    let provider = this.created.get(providerId);
+    if (!provider) {
+      provider = createProvider(this.config[providerId], { onEvent: this.onEvent });
+      this.created.set(providerId, provider);
+    }
+    return { provider, providerId, model: model ?? this.config[providerId].model };
+  }
+
+  list(): ProviderInfo[] {
+    return PROVIDER_IDS.map((id) => ({
+      id,
+      baseUrl: this.config[id].baseUrl,
+      model: this.config[id].model,
+      keyConfigured: this.config[id].apiKey !== null,
+      breaker: this.created.get(id)?.breakerState() ?? null,
+    }));
+  }
+
+  get defaultProvider(): ProviderId {
+    return this.defaultId;
+  }
+}
+
+export function parseProviderId(id: string): ProviderId {
+  if ((PROVIDER_IDS as readonly string[]).includes(id)) return id as ProviderId;
+  throw new ValidationError(`unknown provider "${id}"; known providers: ${PROVIDER_IDS.join(', ')}`, { details: { provider: id } });
+}
