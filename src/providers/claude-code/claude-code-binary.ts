@@ -146,7 +146,7 @@ export function findModernNode(searchRoots: string[]): string | null {
 function nodeMajor(executable: string): number | null {
   const cached = nodeVersionCache.get(executable);
   if (cached !== undefined) return cached;
-  let major: number | null = null;
+  let major: number | null;
   try {
     const version = execFileSync(executable, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
     major = majorOf(version.trim().replace(/^v/, ''));
