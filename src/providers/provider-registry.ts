@@ -1,10 +1,11 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Provider } from '../ports/provider.js';
+import { createClaudeCodeProvider } from './claude-code/create-claude-code-provider.js';
 import { createProvider } from './create-provider.js';
 import type { ResolvedProvidersConfig } from './provider-config.js';
-import type { BreakerState, ResilienceEvent } from './resilient-provider.js';
+import type { BreakerState, ResilienceEvent, ResilientProvider } from './resilient-provider.js';
 
-export const PROVIDER_IDS = ['anthropic', 'openai'] as const;
+export const PROVIDER_IDS = ['anthropic', 'openai', 'claude-code'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export interface ProviderChoice {
@@ -15,6 +16,7 @@ export interface ProviderChoice {
 
 export interface ProviderInfo {
   id: ProviderId;
+  /** The API endpoint, or for claude-code the binary that is run. */
   baseUrl: string | null;
   model: string | null;
   /** Whether an API key is configured; the key itself is never shown. */
@@ -31,7 +33,7 @@ export class ProviderRegistry {
   private readonly config: ResolvedProvidersConfig;
   private readonly onEvent: (event: ResilienceEvent) => void;
   private readonly defaultId: ProviderId;
-  private readonly created = new Map<ProviderId, ReturnType<typeof createProvider>>();
+  private readonly created = new Map<ProviderId, ResilientProvider>();
 
   constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, onEvent: (event: ResilienceEvent) => void) {
     this.config = config;
@@ -44,18 +46,32 @@ export class ProviderRegistry {
     const providerId = parseProviderId(id ?? this.defaultId);
     let provider = this.created.get(providerId);
     if (!provider) {
-      provider = createProvider(this.config[providerId], { onEvent: this.onEvent });
+      provider =
+        providerId === 'claude-code'
+          ? createClaudeCodeProvider(this.config, {}, { onEvent: this.onEvent })
+          : createProvider(this.config[providerId], { onEvent: this.onEvent });
       this.created.set(providerId, provider);
     }
-    return { provider, providerId, model: model ?? this.config[providerId].model };
+    return { provider, providerId, model: model ?? this.defaultModel(providerId) };
+  }
+
+  /** Claude Code picks its own model unless one is configured ('default' tells it to). */
+  defaultModel(id: ProviderId): string {
+    return id === 'claude-code' ? (this.config['claude-code'].model ?? 'default') : this.config[id].model;
+  }
+
+  /** The resolved configuration, for adapters built per task (e.g. Claude Code in a workspace). */
+  get resolved(): ResolvedProvidersConfig {
+    return this.config;
   }
 
   list(): ProviderInfo[] {
     return PROVIDER_IDS.map((id) => ({
       id,
-      baseUrl: this.config[id].baseUrl,
-      model: this.config[id].model,
-      keyConfigured: this.config[id].apiKey !== null,
+      baseUrl: id === 'claude-code' ? this.config[id].binary : this.config[id].baseUrl,
+      model: id === 'claude-code' ? this.config[id].model : this.config[id].model,
+      // Claude Code uses the Anthropic key (or its own login when there is none).
+      keyConfigured: (id === 'claude-code' ? this.config.anthropic.apiKey : this.config[id].apiKey) !== null,
       breaker: this.created.get(id)?.breakerState() ?? null,
     }));
   }

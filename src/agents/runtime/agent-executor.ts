@@ -1,0 +1,187 @@
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, sep } from 'node:path';
+import { z } from 'zod';
+import type { EventBus } from '../../core/event-bus.js';
+import type { AgentTypeDefinition } from '../../domain/agent.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { JsonValue } from '../../domain/json.js';
+import type { TaskRecord } from '../../domain/task.js';
+import type { Provider } from '../../ports/provider.js';
+import type { Store } from '../../ports/store.js';
+import { FileJournal } from '../../sandbox/file-journal.js';
+import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
+import type { TaskSpecInput } from '../../tasks/task-spec.js';
+import { runAgent, type AgentLimits } from './agent-runtime.js';
+import {
+  AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
+  AGENT_DEFAULT_MAX_TOKENS,
+  AGENT_DEFAULT_MAX_TURNS,
+  AGENT_DEFAULT_TYPE,
+} from './runtime-defaults.js';
+import type { ShellSettings, SubmitSubtask, SubtaskRequest } from './tools/agent-tool.js';
+
+/** The task type this executor runs. */
+export const AGENT_TASK_TYPE = 'agent';
+
+const agentInputSchema = z.strictObject({
+  prompt: z.string().min(1, 'prompt must not be empty').max(200_000),
+  /** A provider id (`anthropic`, `openai`, ...); default: the colony's default provider. */
+  provider: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  /** The agent type when the engine assigns no agent; default `coder`. */
+  agentType: z.string().min(1).optional(),
+  /** Extra context for the model, e.g. what earlier tasks found. */
+  context: z.string().max(200_000).optional(),
+  maxTurns: z.number().int().min(1).max(1_000).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+});
+
+export type AgentTaskInput = z.infer<typeof agentInputSchema>;
+
+export interface ResolvedProvider {
+  provider: Provider;
+  providerId: string;
+  model: string;
+}
+
+export interface AgentExecutorDeps {
+  store: Store;
+  events: EventBus;
+  /**
+   * The provider for an id (undefined: the default one) and the model to use. `agentModel` is the
+   * agent type's `model` (a Claude Code alias such as `sonnet`, or null), for resolvers that map it.
+   */
+  resolveProvider(id: string | undefined, hints: { agentModel: string | null }): ResolvedProvider;
+  /** The agent type definition for a name; throws (ValidationError) for an unknown one. */
+  agentType(name: string): AgentTypeDefinition | Promise<AgentTypeDefinition>;
+  /** Defaults for tasks that set no limits of their own. */
+  limits?: Partial<AgentLimits>;
+  shell: ShellSettings;
+  submitSubtask?: SubmitSubtask;
+  /** Extra context for a task's model (memories, ...), appended to the input's own context. */
+  context?(task: TaskRecord, agentType: AgentTypeDefinition): Promise<string | undefined>;
+  now?: () => number;
+}
+
+/**
+ * Task type `agent`: an agent works on the task's prompt in the workspace through the tool-use loop
+ * (see agent-runtime.ts). The agent type is the assigned agent's type, else the input's
+ * `agentType`, else the task's required agent type, else `coder`.
+ *
+ * The task's result is `{ result, stopReason, turns, usage, provider, model, agentType }`, where
+ * `result` is what the agent reported. The file journal is kept after success (so that a result
+ * rejected later can still be undone) and removed by rollback or with the task.
+ */
+export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
+  const now = deps.now ?? Date.now;
+  const limits: AgentLimits = {
+    maxTurns: deps.limits?.maxTurns ?? AGENT_DEFAULT_MAX_TURNS,
+    maxTokens: deps.limits?.maxTokens ?? AGENT_DEFAULT_MAX_TOKENS,
+    maxOutputTokensPerTurn: deps.limits?.maxOutputTokensPerTurn ?? AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
+  };
+
+  return {
+    type: AGENT_TASK_TYPE,
+    validateInput(input) {
+      return parseAgentInput(input) as unknown as JsonValue;
+    },
+    async execute(context: TaskContext): Promise<JsonValue> {
+      const input = parseAgentInput(context.task.input);
+      const typeName = context.agent?.type ?? input.agentType ?? context.task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
+      const agentType = await deps.agentType(typeName);
+      const resolved = deps.resolveProvider(input.provider, { agentModel: agentType.model });
+      const model = input.model ?? resolved.model;
+      const extra = await deps.context?.(context.task, agentType);
+      const run = await runAgent({
+        provider: resolved.provider,
+        providerId: resolved.providerId,
+        model,
+        agentType,
+        agent: context.agent,
+        task: context.task,
+        attempt: context.attempt,
+        prompt: input.prompt,
+        ...joinContext(input.context, extra),
+        workspace: context.workspace,
+        store: deps.store,
+        events: deps.events,
+        limits: { ...limits, maxTurns: input.maxTurns ?? limits.maxTurns, maxTokens: input.maxTokens ?? limits.maxTokens },
+        shell: deps.shell,
+        signal: context.signal,
+        ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
+        now,
+      });
+      return {
+        result: run.result,
+        stopReason: run.stopReason,
+        turns: run.turns,
+        usage: { ...run.usage },
+        provider: resolved.providerId,
+        model,
+        agentType: agentType.name,
+      };
+    },
+    async rollback(context: RollbackContext): Promise<void> {
+      await rollbackAgentTask(deps.store, context.task.id, context.workspace, now);
+    },
+  };
+}
+
+/**
+ * Puts back every file the task's tools wrote, from the journal in the store, then removes the
+ * journal. When some files cannot be restored, the rest are, what failed stays in the journal (for
+ * another try) and the error is thrown.
+ */
+export async function rollbackAgentTask(store: Store, taskId: string, workspace: string, now: () => number = Date.now): Promise<void> {
+  const saved = await store.getJournal(taskId);
+  if (saved === undefined) return;
+  const journal = FileJournal.fromJSON(saved);
+  await assertInsideWorkspace(journal, workspace);
+  try {
+    await journal.rollback();
+  } catch (error) {
+    await store.saveJournal(taskId, journal.toJSON() as unknown as JsonValue, now());
+    throw error;
+  }
+  await store.deleteJournal(taskId);
+}
+
+/** The task spec that `create_subtask` requests become: an `agent` task, child of the requesting one. */
+export function agentSubtaskSpec(request: SubtaskRequest): TaskSpecInput {
+  const requirements: { agentType?: string; capabilities?: string[] } = {};
+  if (request.agentType !== undefined) requirements.agentType = request.agentType;
+  if (request.capabilities !== undefined && request.capabilities.length > 0) requirements.capabilities = request.capabilities;
+  return {
+    type: AGENT_TASK_TYPE,
+    description: request.description,
+    parentId: request.parentId,
+    ...(request.priority === undefined ? {} : { priority: request.priority }),
+    input: { prompt: request.prompt, ...(request.agentType === undefined ? {} : { agentType: request.agentType }) },
+    requirements,
+  };
+}
+
+function parseAgentInput(input: unknown): AgentTaskInput {
+  const parsed = agentInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`agent task input: ${issue?.path.map(String).join('.') || 'input'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+function joinContext(own: string | undefined, extra: string | undefined): { context?: string } {
+  const parts = [own, extra].filter((part): part is string => part !== undefined && part.trim() !== '');
+  return parts.length === 0 ? {} : { context: parts.join('\n\n') };
+}
+
+/** A journal read back from the store names absolute paths: refuse any outside the workspace. */
+async function assertInsideWorkspace(journal: FileJournal, workspace: string): Promise<void> {
+  const root = await realpath(workspace);
+  for (const entry of journal.entries()) {
+    const rel = relative(root, entry.path);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new ValidationError(`the task's file journal names ${entry.path}, outside the workspace ${root}; not rolling back`);
+    }
+  }
+}

@@ -1,0 +1,302 @@
+import type { EventBus } from '../../core/event-bus.js';
+import type { AgentRecord, AgentTypeDefinition } from '../../domain/agent.js';
+import { CancelledError, ColonyError, ExecutionError, ProviderError } from '../../domain/errors.js';
+import type { JsonValue } from '../../domain/json.js';
+import type { TaskRecord } from '../../domain/task.js';
+import {
+  isInvalidToolInput,
+  type CompletionRequest,
+  type CompletionResponse,
+  type ContentPart,
+  type Message,
+  type Provider,
+  type ToolResultPart,
+  type ToolUsePart,
+} from '../../ports/provider.js';
+import type { Store } from '../../ports/store.js';
+import { FileJournal } from '../../sandbox/file-journal.js';
+import { FileTools } from '../../sandbox/file-tools.js';
+import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
+import { OutputCoalescer } from './output-coalescer.js';
+import { RunRecorder } from './run-recorder.js';
+import {
+  INVALID_JSON_QUOTE_CHARS,
+  OUTPUT_EVENT_INTERVAL_MS,
+  OUTPUT_EVENT_MAX_BYTES,
+  TOOL_RESULT_MAX_CHARS,
+  TURN_EVENT_TEXT_MAX_CHARS,
+} from './runtime-defaults.js';
+import { buildSystemPrompt, buildTaskMessage } from './system-prompt.js';
+import { selectAgentTools } from './tool-names.js';
+import type { AgentTool, AgentToolContext, ShellSettings, SubmitSubtask } from './tools/agent-tool.js';
+
+/**
+ * The agent runtime: one agent works on one task through the provider's tool-use loop.
+ *
+ * Each turn streams the model's reply (text is published live as `agent.output`), runs the tool
+ * calls it makes in order, and sends the results back. Every message is persisted to the transcript
+ * (agent_turns) before the loop goes on; usage and cost go to the metrics table and `llm.usage`.
+ *
+ * The run ends when the model calls report_result (its argument is the result), or answers without
+ * calling a tool (its text is the result). It fails with a non-retryable ExecutionError when it
+ * exceeds its turns or its token budget, with the provider's error (and its retryable flag) when the
+ * model cannot be reached, and with the signal's reason (CancelledError, TimeoutError) when aborted.
+ * Bad model output never crashes it: unknown tools, invalid or unparsable arguments and failing
+ * tools become error results the model can react to.
+ */
+
+export interface AgentLimits {
+  maxTurns: number;
+  /** Token budget of the task: input plus output tokens over all turns. */
+  maxTokens: number;
+  maxOutputTokensPerTurn: number;
+}
+
+export interface RunAgentOptions {
+  provider: Provider;
+  providerId: string;
+  model: string;
+  agentType: AgentTypeDefinition;
+  agent: AgentRecord | null;
+  task: TaskRecord;
+  /** The task attempt, for the transcript; default: the task's attempts count (at least 1). */
+  attempt?: number;
+  prompt: string;
+  /** Extra context for the model, e.g. memories or the results of dependencies. */
+  context?: string;
+  workspace: string;
+  store: Store;
+  events: EventBus;
+  limits: AgentLimits;
+  shell: ShellSettings;
+  signal: AbortSignal;
+  submitSubtask?: SubmitSubtask;
+  now: () => number;
+}
+
+export type AgentStopReason = 'report_result' | 'end_turn';
+
+export interface AgentUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Null when the price of a model used is not known. */
+  costUsd: number | null;
+}
+
+export interface AgentRunResult {
+  result: JsonValue;
+  /** Model calls made. */
+  turns: number;
+  usage: AgentUsage;
+  stopReason: AgentStopReason;
+}
+
+const CONTINUE_AFTER_MAX_TOKENS = 'Your reply was cut off at the output limit. Continue where you stopped, or call report_result if you are done.';
+
+export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult> {
+  const { task, signal, limits } = options;
+  throwIfAborted(signal);
+  const attempt = options.attempt ?? Math.max(1, task.attempts);
+  const guard = new WorkspaceGuard(options.workspace);
+  const journal = await loadJournal(options.store, task.id);
+  const files = new FileTools({ guard, journal });
+  const { tools } = selectAgentTools(options.agentType.tools, { messaging: options.agent !== null, subtasks: options.submitSubtask !== undefined });
+  const toolsByName = new Map(tools.map((tool) => [tool.name, tool]));
+  const recorder = new RunRecorder({
+    store: options.store,
+    events: options.events,
+    task,
+    agent: options.agent,
+    attempt,
+    providerId: options.providerId,
+    model: options.model,
+    now: options.now,
+  });
+
+  let reported: { value: JsonValue } | undefined;
+  const toolContext: Omit<AgentToolContext, 'turn'> = {
+    task,
+    agent: options.agent,
+    attempt,
+    workspace: guard.root,
+    guard,
+    files,
+    async journalBeforeWrite(path) {
+      const absolute = await guard.resolve(path, 'write');
+      const before = journal.entries().length;
+      await journal.beforeWrite(absolute);
+      if (journal.entries().length !== before) await options.store.saveJournal(task.id, journal.toJSON() as unknown as JsonValue, options.now());
+    },
+    shell: options.shell,
+    store: options.store,
+    signal,
+    now: options.now,
+    ...(options.submitSubtask === undefined ? {} : { submitSubtask: options.submitSubtask }),
+    report(value) {
+      reported = { value };
+    },
+  };
+
+  const system = buildSystemPrompt({ agentType: options.agentType, agent: options.agent, task, workspace: guard.root, tools, limits });
+  const first: ContentPart[] = [{ type: 'text', text: buildTaskMessage(options.prompt, options.context) }];
+  const messages: Message[] = [{ role: 'user', content: first }];
+  await recorder.turns([
+    { turn: 0, role: 'system', content: [{ type: 'text', text: system }] },
+    { turn: 0, role: 'user', content: first },
+  ]);
+
+  const usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 as number | null };
+  const used = (): number => usage.inputTokens + usage.outputTokens;
+  const result = (value: JsonValue, turns: number, stopReason: AgentStopReason): AgentRunResult => ({
+    result: value,
+    turns,
+    usage: { ...usage },
+    stopReason,
+  });
+  const failure = (message: string, turns: number): ExecutionError =>
+    new ExecutionError(message, { retryable: false, details: { taskId: task.id, turns, usage: { ...usage } } });
+
+  for (let turn = 1; ; turn++) {
+    throwIfAborted(signal);
+    if (turn > limits.maxTurns) throw failure(`agent did not finish within ${limits.maxTurns} turns`, turn - 1);
+    const remaining = limits.maxTokens - used();
+    if (remaining <= 0) throw budgetError(limits.maxTokens, used(), failure, turn - 1);
+
+    const response = await streamTurn(options, recorder, {
+      model: options.model,
+      system,
+      messages,
+      tools: tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
+      maxTokens: Math.min(limits.maxOutputTokensPerTurn, remaining),
+      signal,
+    });
+    usage.inputTokens += response.usage.inputTokens;
+    usage.outputTokens += response.usage.outputTokens;
+    const cost = await recorder.usage(turn, response.model || options.model, response.usage);
+    usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
+    await recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]);
+    messages.push({ role: 'assistant', content: response.content });
+
+    const calls = response.content.filter((part): part is ToolUsePart => part.type === 'tool_use');
+    if (calls.length === 0) {
+      const text = textOf(response.content);
+      if (response.stopReason !== 'max_tokens') return result(text, turn, 'end_turn');
+      // Cut off mid-answer: ask for the rest (within the same turn and token limits).
+      const nudge: ContentPart[] = [{ type: 'text', text: CONTINUE_AFTER_MAX_TOKENS }];
+      await recorder.turns([{ turn, role: 'user', content: nudge }]);
+      messages.push({ role: 'user', content: nudge });
+      continue;
+    }
+    // Over budget: the calls are not run, unless the model is finishing anyway.
+    if (used() >= limits.maxTokens && !calls.some((call) => call.name === 'report_result')) {
+      throw budgetError(limits.maxTokens, used(), failure, turn);
+    }
+
+    const results: ToolResultPart[] = [];
+    for (const call of calls) {
+      if (reported !== undefined) {
+        results.push({ type: 'tool_result', toolUseId: call.id, content: 'not run: report_result already ended the task', isError: true });
+        continue;
+      }
+      throwIfAborted(signal);
+      const output = await runToolCall(call, toolsByName, { ...toolContext, turn }, signal);
+      recorder.toolCalled(turn, call.name, output.isError !== true, output.isError === true ? output.content : undefined);
+      results.push({ type: 'tool_result', toolUseId: call.id, content: output.content, ...(output.isError === true ? { isError: true } : {}) });
+    }
+    await recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
+    if (reported !== undefined) return result(reported.value, turn, 'report_result');
+    messages.push({ role: 'user', content: results });
+  }
+}
+
+/** One model call, streamed: text deltas are published (coalesced) as they arrive. */
+async function streamTurn(options: RunAgentOptions, recorder: RunRecorder, request: CompletionRequest): Promise<CompletionResponse> {
+  const output = new OutputCoalescer((text) => recorder.output(text), { intervalMs: OUTPUT_EVENT_INTERVAL_MS, maxBytes: OUTPUT_EVENT_MAX_BYTES });
+  let response: CompletionResponse | undefined;
+  try {
+    for await (const event of options.provider.stream(request)) {
+      if (event.type === 'text_delta') output.push(event.text);
+      else if (event.type === 'message_end') response = event.response;
+    }
+  } catch (error) {
+    if (options.signal.aborted) throw abortError(options.signal);
+    throw error;
+  } finally {
+    output.flush();
+  }
+  if (response === undefined) {
+    throw new ProviderError(`${options.providerId}: the stream ended without a final message`, { provider: options.providerId, retryable: true });
+  }
+  return response;
+}
+
+/** Runs one tool call; whatever goes wrong (short of cancellation) becomes an error result. */
+async function runToolCall(
+  call: ToolUsePart,
+  tools: ReadonlyMap<string, AgentTool>,
+  context: AgentToolContext,
+  signal: AbortSignal,
+): Promise<{ content: string; isError?: boolean }> {
+  const tool = tools.get(call.name);
+  if (tool === undefined) {
+    return { isError: true, content: `unknown tool ${JSON.stringify(call.name)}. Available tools: ${[...tools.keys()].join(', ')}` };
+  }
+  if (isInvalidToolInput(call.input)) {
+    const raw = call.input.__invalidJson;
+    const quoted = raw.length > INVALID_JSON_QUOTE_CHARS ? `${raw.slice(0, INVALID_JSON_QUOTE_CHARS)}…` : raw;
+    return {
+      isError: true,
+      content: `the arguments for ${call.name} are not valid JSON (${jsonParseMessage(raw)}), so nothing was run. Call it again with the arguments as one JSON object. Received: ${quoted}`,
+    };
+  }
+  try {
+    const output = await tool.run(call.input, context);
+    return { ...output, content: capToolResult(output.content) };
+  } catch (error) {
+    if (signal.aborted) throw abortError(signal);
+    const message = error instanceof Error ? error.message : String(error);
+    return { isError: true, content: capToolResult(`${call.name} failed: ${message}`) };
+  }
+}
+
+async function loadJournal(store: Store, taskId: string): Promise<FileJournal> {
+  const saved = await store.getJournal(taskId);
+  // A journal from an earlier attempt is kept: it holds the files' state from before the task began.
+  return saved === undefined ? new FileJournal() : FileJournal.fromJSON(saved);
+}
+
+function budgetError(budget: number, used: number, failure: (message: string, turns: number) => ExecutionError, turns: number): ExecutionError {
+  return failure(`agent exceeded its token budget of ${budget} tokens (used ${used})`, turns);
+}
+
+function textOf(content: readonly ContentPart[]): string {
+  return content
+    .filter((part) => part.type === 'text')
+    .map((part) => part.text)
+    .join('\n');
+}
+
+function capToolResult(content: string): string {
+  if (content.length <= TOOL_RESULT_MAX_CHARS) return content;
+  return `${content.slice(0, TOOL_RESULT_MAX_CHARS)}\n[cut: ${content.length - TOOL_RESULT_MAX_CHARS} more characters not shown]`;
+}
+
+function jsonParseMessage(raw: string): string {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return `expected an object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
+  } catch (error) {
+    return (error as Error).message.slice(0, TURN_EVENT_TEXT_MAX_CHARS);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError(signal);
+}
+
+/** The signal's reason when it is one of ours (CancelledError, TimeoutError), else a CancelledError. */
+function abortError(signal: AbortSignal): ColonyError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ColonyError) return reason;
+  return new CancelledError('agent run cancelled', { cause: reason });
+}
