@@ -82,6 +82,15 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--reason <text>', 'why, for the record')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentTerminateCommand(id, g(cmd))));
   agent
+    .command('run <type> <task...>')
+    .description('run an agent of a catalog type on a task in this process, streaming its work (exit 1 if it fails)')
+    .option('--provider <id>', 'anthropic, openai or claude-code (default: agents.defaultProvider)')
+    .option('--model <model>', 'model name (default: the provider\'s configured model)')
+    .option('--max-turns <n>', 'model turns at most', intOption('--max-turns', 1, 10_000))
+    .option('--max-tokens <n>', 'token budget for the task', intOption('--max-tokens', 1, 100_000_000))
+    .option('--retries <n>', 'retries after a failed attempt', intOption('--retries', 0, 100), 0)
+    .action(act(async (type: string, words: string[], _o, cmd: Command) => (await import('./commands/agent-run.js')).agentRunCommand(type, words, g(cmd))));
+  agent
     .command('types')
     .description('list the agent types in the catalog (built-in, .claude/agents, .colony/agents)')
     .option('--capability <list>', 'only types with these capabilities', listOption)
@@ -128,6 +137,23 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .description('run a failed or cancelled task again (its cancelled dependents wait for it again)')
     .option('--wait', 'run it in this process and wait for the result')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskRetryCommand(id, g(cmd))));
+
+  task
+    .command('transcript <id>')
+    .description('show an agent task\'s transcript: every model turn, tool call and result, with usage')
+    .option('--attempt <n>', 'only this attempt', intOption('--attempt', 1, 1_000))
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/transcript.js')).taskTranscriptCommand(id, g(cmd))));
+
+  const providers = program.command('providers').description('LLM providers: anthropic, openai (any OpenAI-compatible server), claude-code');
+  providers
+    .command('list')
+    .description('list configured providers (whether a key is set, never the key)')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/providers.js')).providersListCommand(g(cmd))));
+  providers
+    .command('test [id]')
+    .description('send one small completion to a provider and report latency and usage (exit 1 if it fails)')
+    .option('--model <model>', 'model to test (default: the configured one)')
+    .action(act(async (id: string | undefined, _o, cmd: Command) => (await import('./commands/providers.js')).providersTestCommand(id, g(cmd))));
 
   program
     .command('events')
@@ -182,6 +208,14 @@ function report(error: unknown, json: boolean): number {
 
 function isColonyCode(code: string): boolean {
   return ['validation', 'not_found', 'conflict', 'config', 'timeout', 'cancelled', 'capacity', 'execution', 'storage', 'internal', 'provider'].includes(code);
+}
+
+// A reader that goes away (`colony task list | head`) is not an error: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
 }
 
 main(process.argv).then(

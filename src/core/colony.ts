@@ -2,6 +2,9 @@ import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
 import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
+import { agentSubtaskSpec, createAgentExecutor } from '../agents/runtime/agent-executor.js';
+import { resolveProvidersConfig } from '../providers/provider-config.js';
+import { ProviderRegistry, parseProviderId } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
@@ -20,7 +23,10 @@ export interface CreateColonyOptions {
   config?: ConfigInput;
   /** An explicit config file; otherwise `<dataDir>/config.yaml` if present. */
   configFile?: string;
-  /** Environment to read COLONY_* variables from. Default: none (a library caller passes process.env if wanted). */
+  /**
+   * Environment to read COLONY_* and the providers' conventional variables (ANTHROPIC_API_KEY, ...)
+   * from. Default: process.env; pass `{}` to ignore the environment.
+   */
   env?: NodeJS.ProcessEnv;
   /** A store to use instead of the configured SQLite file. */
   store?: Store;
@@ -46,6 +52,8 @@ export interface Colony {
   readonly events: EventBus;
   readonly agents: AgentManager;
   readonly tasks: TaskEngine;
+  /** The configured LLM providers (each created on first use). */
+  readonly providers: ProviderRegistry;
   readonly runners: RunnerRegistry;
   readonly logger: Logger;
   newId(kind: IdKind): string;
@@ -60,10 +68,11 @@ export interface Colony {
 }
 
 export async function createColony(options: CreateColonyOptions = {}): Promise<Colony> {
+  const env = options.env ?? process.env;
   const { config, file: configFile } = loadConfig({
     projectDir: options.projectDir ?? process.cwd(),
     file: options.configFile,
-    env: options.env,
+    env,
     overrides: options.config,
   });
   const logger = options.logger ?? createLogger(config.log.level);
@@ -129,6 +138,44 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   });
   tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs }));
 
+  const providers = new ProviderRegistry(resolveProvidersConfig(config.providers, env), config.agents.defaultProvider, (event) => {
+    if (event.type === 'breaker') {
+      events.publish('provider.state_changed', { provider: event.provider, state: event.state }, { source: 'providers', correlationId: event.provider });
+    } else {
+      events.publish(
+        'provider.retried',
+        { provider: event.provider, attempt: event.attempt, delayMs: event.delayMs, error: event.error.message },
+        { source: 'providers', correlationId: event.provider },
+      );
+    }
+  });
+  tasks.registerExecutor(
+    createAgentExecutor({
+      store,
+      events,
+      resolveProvider: (id, hints) => {
+        // Claude Code is an agent itself: it works in the workspace with the agent type's tools.
+        if (parseProviderId(id ?? providers.defaultProvider) === 'claude-code') {
+          return providers.claudeCodeFor(hints.workspace, hints.agentTools, hints.agentModel ?? undefined);
+        }
+        return providers.get(id);
+      },
+      agentType: (name) => agents.type(name),
+      limits: { maxTurns: config.agents.maxTurns, maxTokens: config.agents.maxTokensPerTask },
+      shell: {
+        timeoutMs: config.shell.timeoutMs,
+        maxOutputBytes: config.shell.maxOutputBytes,
+        policy: { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) },
+      },
+      submitSubtask: async (request) => {
+        const parent = await store.getTask(request.parentId);
+        const [child] = await tasks.submit([agentSubtaskSpec(request)], { workflowId: parent?.workflowId ?? null });
+        return { id: (child as { id: string }).id };
+      },
+      now,
+    }),
+  );
+
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.
   events.subscribe({ types: ['agent.terminated'] }, (event) => {
     scheduler.abortAgentTasks((event.data as { agentId: string }).agentId);
@@ -144,6 +191,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     events,
     agents,
     tasks,
+    providers,
     runners,
     logger,
     newId,

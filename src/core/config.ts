@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
+import { providersConfigSchema } from '../providers/provider-config.js';
+import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/runtime/runtime-defaults.js';
 import { DEFAULTS } from './constants.js';
 
 const positiveInt = z.number().int().positive();
@@ -34,12 +36,21 @@ export const configSchema = z
     agents: z
       .object({
         maxAgents: positiveInt.max(100_000),
+        /** The provider agent tasks use unless they name one. */
+        defaultProvider: z.enum(['anthropic', 'openai', 'claude-code']),
+        maxTurns: positiveInt.max(10_000),
+        /** Token budget (input + output) of one agent task. */
+        maxTokensPerTask: positiveInt,
       })
       .strict(),
+    providers: providersConfigSchema,
     shell: z
       .object({
         timeoutMs: positiveInt,
         maxOutputBytes: positiveInt,
+        /** Command policy for agents' shell tool: program names allowed (all if absent) and denied. */
+        allow: z.array(z.string().min(1)).optional(),
+        deny: z.array(z.string().min(1)).optional(),
       })
       .strict(),
     log: z
@@ -74,7 +85,8 @@ export function defaultConfig(projectDir: string): ColonyConfig {
       pollIntervalMs: DEFAULTS.schedulerPollMs,
       drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     },
-    agents: { maxAgents: DEFAULTS.maxAgents },
+    agents: { maxAgents: DEFAULTS.maxAgents, defaultProvider: 'anthropic', maxTurns: AGENT_DEFAULT_MAX_TURNS, maxTokensPerTask: AGENT_DEFAULT_MAX_TOKENS },
+    providers: {},
     shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
     log: { level: 'warn' },
   };
@@ -88,6 +100,7 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' |
   COLONY_TASK_TIMEOUT_MS: { path: ['tasks', 'defaultTimeoutMs'], type: 'int' },
   COLONY_TASK_RETRIES: { path: ['tasks', 'defaultMaxRetries'], type: 'int' },
   COLONY_MAX_AGENTS: { path: ['agents', 'maxAgents'], type: 'int' },
+  COLONY_PROVIDER: { path: ['agents', 'defaultProvider'], type: 'string' },
   COLONY_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
 };
 

@@ -39,6 +39,8 @@ export interface ColonyEventMap {
   'agent.output': { taskId: string; agentId: string | null; text: string };
   /** One LLM call's token usage; costUsd is null when the model's price is not known. */
   'llm.usage': { taskId: string; agentId: string | null; provider: string; model: string; inputTokens: number; outputTokens: number; costUsd: number | null };
+  'provider.state_changed': { provider: string; state: 'closed' | 'open' | 'half-open' };
+  'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
   'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };
   'workflow.finished': { workflowId: string; name: string; status: WorkflowStatus; counts: Record<string, number> };
 }
@@ -49,6 +51,7 @@ export const EVENT_TYPES = [
   'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback',
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
+  'provider.state_changed', 'provider.retried',
   'workflow.started', 'workflow.finished',
 ] as const satisfies readonly ColonyEventType[];
 

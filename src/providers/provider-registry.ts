@@ -1,7 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Provider } from '../ports/provider.js';
-import { createClaudeCodeProvider } from './claude-code/create-claude-code-provider.js';
-import { createProvider } from './create-provider.js';
 import type { ResolvedProvidersConfig } from './provider-config.js';
 import type { BreakerState, ResilienceEvent, ResilientProvider } from './resilient-provider.js';
 
@@ -41,18 +39,38 @@ export class ProviderRegistry {
     this.onEvent = onEvent;
   }
 
-  /** The provider to use for `id` (default: the configured default) and the model (default: its model). */
-  get(id?: string, model?: string): ProviderChoice {
+  /**
+   * The provider to use for `id` (default: the configured default) and the model (default: its
+   * model). Adapters load on first use: the SDKs cost a few hundred ms to import.
+   */
+  async get(id?: string, model?: string): Promise<ProviderChoice> {
     const providerId = parseProviderId(id ?? this.defaultId);
     let provider = this.created.get(providerId);
     if (!provider) {
-      provider =
-        providerId === 'claude-code'
-          ? createClaudeCodeProvider(this.config, {}, { onEvent: this.onEvent })
-          : createProvider(this.config[providerId], { onEvent: this.onEvent });
+      if (providerId === 'claude-code') {
+        const { createClaudeCodeProvider } = await import('./claude-code/create-claude-code-provider.js');
+        provider = createClaudeCodeProvider(this.config, {}, { onEvent: this.onEvent });
+      } else {
+        const { createProvider } = await import('./create-provider.js');
+        provider = createProvider(this.config[providerId], { onEvent: this.onEvent });
+      }
       this.created.set(providerId, provider);
     }
     return { provider, providerId, model: model ?? this.defaultModel(providerId) };
+  }
+
+  /**
+   * A Claude Code provider for one task: it runs in the workspace with the agent type's tools
+   * (Claude Code's own tool loop does the work), sharing the registry's event reporting.
+   */
+  async claudeCodeFor(workspace: string, allowedTools: readonly string[], model?: string): Promise<ProviderChoice> {
+    const { createClaudeCodeProvider } = await import('./claude-code/create-claude-code-provider.js');
+    const provider = createClaudeCodeProvider(
+      this.config,
+      { cwd: workspace, allowedTools: [...allowedTools], permissionMode: allowedTools.length > 0 ? 'acceptEdits' : undefined },
+      { onEvent: this.onEvent },
+    );
+    return { provider, providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
   }
 
   /** Claude Code picks its own model unless one is configured ('default' tells it to). */

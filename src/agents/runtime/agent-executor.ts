@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
+import { PROVIDER_IDS } from '../../providers/provider-registry.js';
 import type { EventBus } from '../../core/event-bus.js';
 import type { AgentTypeDefinition } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -26,7 +27,7 @@ export const AGENT_TASK_TYPE = 'agent';
 const agentInputSchema = z.strictObject({
   prompt: z.string().min(1, 'prompt must not be empty').max(200_000),
   /** A provider id (`anthropic`, `openai`, ...); default: the colony's default provider. */
-  provider: z.string().min(1).optional(),
+  provider: z.enum(PROVIDER_IDS, { error: (i) => `unknown provider ${JSON.stringify(i.input)}; known providers: ${PROVIDER_IDS.join(', ')}` }).optional(),
   model: z.string().min(1).optional(),
   /** The agent type when the engine assigns no agent; default `coder`. */
   agentType: z.string().min(1).optional(),
@@ -44,6 +45,13 @@ export interface ResolvedProvider {
   model: string;
 }
 
+/** What a resolver may use to build a provider for one task (Claude Code runs in the workspace with the agent's tools). */
+export interface ProviderHints {
+  agentModel: string | null;
+  agentTools: readonly string[];
+  workspace: string;
+}
+
 export interface AgentExecutorDeps {
   store: Store;
   events: EventBus;
@@ -51,7 +59,7 @@ export interface AgentExecutorDeps {
    * The provider for an id (undefined: the default one) and the model to use. `agentModel` is the
    * agent type's `model` (a Claude Code alias such as `sonnet`, or null), for resolvers that map it.
    */
-  resolveProvider(id: string | undefined, hints: { agentModel: string | null }): ResolvedProvider;
+  resolveProvider(id: string | undefined, hints: ProviderHints): ResolvedProvider | Promise<ResolvedProvider>;
   /** The agent type definition for a name; throws (ValidationError) for an unknown one. */
   agentType(name: string): AgentTypeDefinition | Promise<AgentTypeDefinition>;
   /** Defaults for tasks that set no limits of their own. */
@@ -89,7 +97,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const input = parseAgentInput(context.task.input);
       const typeName = context.agent?.type ?? input.agentType ?? context.task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
       const agentType = await deps.agentType(typeName);
-      const resolved = deps.resolveProvider(input.provider, { agentModel: agentType.model });
+      const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace: context.workspace });
       const model = input.model ?? resolved.model;
       const extra = await deps.context?.(context.task, agentType);
       const run = await runAgent({
