@@ -25,7 +25,7 @@ export function nowMs() {
 
 export async function withTempColony(config, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'colony-bench-'));
-  const colony = await createColony({ projectDir: dir, config: { log: { level: 'silent' }, ...config } });
+  const colony = await createColony({ projectDir: dir, env: {}, config: { log: { level: 'silent' }, ...config } });
   try {
     return await fn(colony, dir);
   } finally {

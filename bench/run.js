@@ -1,6 +1,9 @@
 // `npm run bench`: runs every benchmark suite (or those named on the command line), prints a table
 // per suite and writes bench/results/<suite>.json.
-const SUITES = { 'core-engine': () => import('./core-engine.bench.js') };
+const SUITES = {
+  'core-engine': () => import('./core-engine.bench.js'),
+  'agent-runtime': () => import('./agent-runtime.bench.js'),
+};
 
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : Object.keys(SUITES)) {

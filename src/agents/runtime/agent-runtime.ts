@@ -172,9 +172,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     });
     usage.inputTokens += response.usage.inputTokens;
     usage.outputTokens += response.usage.outputTokens;
-    const cost = await recorder.usage(turn, response.model || options.model, response.usage);
+    // Usage metrics and the assistant turn are written in the same turn of the event loop, so they
+    // share one commit (group commit) instead of paying for two.
+    const [cost] = await Promise.all([
+      recorder.usage(turn, response.model || options.model, response.usage),
+      recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]),
+    ]);
     usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
-    await recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]);
     messages.push({ role: 'assistant', content: response.content });
 
     const calls = response.content.filter((part): part is ToolUsePart => part.type === 'tool_use');
