@@ -149,6 +149,7 @@ describe('help and version', () => {
     'agent list',
     'agent show',
     'agent terminate',
+    'agent run',
     'agent types',
     'task',
     'task create',
@@ -156,6 +157,10 @@ describe('help and version', () => {
     'task show',
     'task cancel',
     'task retry',
+    'task transcript',
+    'providers',
+    'providers list',
+    'providers test',
     'events',
     'config',
     'config show',
@@ -197,7 +202,7 @@ describe('help and version', () => {
     const result = await runCli(['help', 'task'], { cwd: project.dir });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: colony task /);
-    expect(commandsIn(result.stdout)).toEqual(['create', 'list', 'show', 'cancel', 'retry']);
+    expect(commandsIn(result.stdout)).toEqual(['create', 'list', 'show', 'cancel', 'retry', 'transcript']);
   });
 
   it('prints the package.json version with --version and -v', async () => {

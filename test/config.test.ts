@@ -1,3 +1,4 @@
+import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../src/agents/runtime/runtime-defaults.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,8 @@ describe('loadConfig', () => {
         pollIntervalMs: DEFAULTS.schedulerPollMs,
         drainTimeoutMs: DEFAULTS.drainTimeoutMs,
       },
-      agents: { maxAgents: DEFAULTS.maxAgents },
+      agents: { maxAgents: DEFAULTS.maxAgents, defaultProvider: 'anthropic', maxTurns: AGENT_DEFAULT_MAX_TURNS, maxTokensPerTask: AGENT_DEFAULT_MAX_TOKENS },
+      providers: {},
       shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
       log: { level: 'warn' },
     });

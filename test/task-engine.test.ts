@@ -257,7 +257,7 @@ describe('task engine', () => {
     const { colony } = await colonyWith();
     colony.registerExecutor(scripted('ok').executor);
     const bad: [unknown[], RegExp][] = [
-      [[{ type: 'nope' }], /unknown task type "nope"; known types: ok, shell/],
+      [[{ type: 'nope' }], /unknown task type "nope"; known types: agent, ok, shell/],
       [[{ type: 'ok', name: 'a', dependencies: ['b'] }, { type: 'ok', name: 'b', dependencies: ['a'] }], /dependency cycle: (a -> b -> a|b -> a -> b)/],
       [[{ type: 'ok', name: 'a', dependencies: ['ghost'] }], /unknown dependencies: a -> ghost/],
       [[{ type: 'shell', name: 'sh', input: { command: '' } }], /task sh: shell task input: command: command must not be empty/],
