@@ -74,6 +74,30 @@ describe.each(['anthropic', 'openai'] as const)('agent run through %s', (provide
   });
 });
 
+describe('agent run through claude-code', () => {
+  it('runs the real Claude Code CLI in the workspace with the agent type\'s tools', async () => {
+    const project = tempProject();
+    server.reset();
+    server.setDefaultReply({ text: 'Reviewed: nothing to change.' });
+    const run = await runCli(['agent', 'run', 'reviewer', '--provider', 'claude-code', 'Review', 'the', 'project'], {
+      cwd: project.dir,
+      env: { ...envFor('anthropic'), HOME: project.path('.home') },
+      timeoutMs: 120_000,
+    });
+    const messages = server.requests.filter((r) => r.path === '/v1/messages');
+    server.reset();
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Reviewed: nothing to change.');
+    expect(run.stderr).toMatch(/claude-code\//);
+    // Claude Code itself called the Anthropic API, offering the reviewer's tools (Read, Grep, Glob).
+    expect(messages.length).toBeGreaterThan(0);
+    const tools = ((messages[0]!.body as { tools?: { name: string }[] }).tools ?? []).map((t) => t.name);
+    expect(tools).toEqual(expect.arrayContaining(['Read', 'Grep', 'Glob']));
+    expect(tools).not.toContain('Write');
+  });
+});
+
 describe('agent run: bad input', () => {
   it('an unknown agent type or provider is a usage error, and stores nothing', async () => {
     const project = tempProject();

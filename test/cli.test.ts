@@ -735,6 +735,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       tasks: Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])),
       agents: { active: 0, byStatus: {} },
       workflowsRunning: [],
+      providers: [],
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.

@@ -16,13 +16,20 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, schema] = await Promise.all([
+    const [runners, tasks, agents, workflows, schema, breakerEvents] = await Promise.all([
       colony.runners.liveRunners(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
       colony.store.listWorkflows({ status: 'running', limit: 20 }),
       colony.store.schemaVersion(),
+      colony.store.listEvents({ types: ['provider.state_changed'], newestFirst: true, limit: 100 }),
     ]);
+    // Breakers live in the processes that call providers; their last reported state is in the event log.
+    const providers = new Map<string, { provider: string; circuit: string; since: string }>();
+    for (const e of breakerEvents) {
+      const d = e.data as { provider: string; state: string };
+      if (!providers.has(d.provider)) providers.set(d.provider, { provider: d.provider, circuit: d.state, since: isoTime(e.timestamp) });
+    }
     const path = colony.config.database.path;
     const sizeBytes = existsSync(path) ? statSync(path).size : null;
     const agentCounts: Record<string, number> = {};
@@ -36,6 +43,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       tasks,
       agents: { active: agents.length, byStatus: agentCounts },
       workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
+      providers: [...providers.values()],
     };
     if (options.json) return printJson(status);
 
@@ -53,6 +61,11 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     println();
     println(color.bold(`Agents (${agents.length} active)`));
     println(`  ${Object.entries(agentCounts).map(([s, n]) => `${statusColor(s)} ${n}`).join('  ') || color.dim('none')}`);
+    if (providers.size > 0) {
+      println();
+      println(color.bold('Provider circuits (last reported)'));
+      for (const p of providers.values()) println(`  ${p.provider}  ${p.circuit === 'closed' ? color.green(p.circuit) : color.yellow(p.circuit)}  since ${p.since}`);
+    }
     if (workflows.length > 0) {
       println();
       println(color.bold('Unfinished workflow runs'));
