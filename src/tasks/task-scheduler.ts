@@ -48,7 +48,7 @@ interface Running {
 
 /** Tasks loaded from the store per poll at most; the rest come on later polls. */
 const POLL_BATCH = 1_000;
-/** Number of recovery passes that use the local pid check before a poll repeats it. */
+/** Every how many polls the thorough reconciliation runs (dead runners, dependencies settled elsewhere). */
 const RECOVERY_EVERY_POLLS = 4;
 
 /**
@@ -524,16 +524,21 @@ export class TaskScheduler {
     if (this.polling || this.state !== 'running') return;
     this.polling = true;
     try {
-      if (initial || this.polls++ % RECOVERY_EVERY_POLLS === 0) await this.recoverDeadRunners();
-      const scope = { workflowId: this.scope.workflowId, limit: POLL_BATCH };
-      for (const task of await this.o.store.listBlockedTasks(scope)) {
-        const dep = (await Promise.all(task.dependencies.map((d) => this.o.store.getTask(d)))).find(
-          (d) => d && (d.status === 'failed' || d.status === 'cancelled'),
-        );
-        if (dep) await cancelDependents(this.o.store, this.o.transitions, dep);
-      }
-      for (const task of await this.o.store.listPromotableTasks(scope)) {
-        if (this.inScope(task)) await this.promote(task);
+      // The slower reconciliations (dead runners, and dependencies settled by other processes: this
+      // process settles its own in memory) run every few polls; picking up queued work runs every poll.
+      const thorough = initial || this.polls++ % RECOVERY_EVERY_POLLS === 0;
+      if (thorough) {
+        await this.recoverDeadRunners();
+        const scope = { workflowId: this.scope.workflowId, limit: POLL_BATCH };
+        for (const task of await this.o.store.listBlockedTasks(scope)) {
+          const dep = (await Promise.all(task.dependencies.map((d) => this.o.store.getTask(d)))).find(
+            (d) => d && (d.status === 'failed' || d.status === 'cancelled'),
+          );
+          if (dep) await cancelDependents(this.o.store, this.o.transitions, dep);
+        }
+        for (const task of await this.o.store.listPromotableTasks(scope)) {
+          if (this.inScope(task)) await this.promote(task);
+        }
       }
       const queued = await this.o.store.listTasks({ status: 'queued', workflowId: this.scope.workflowId, order: 'priority', limit: POLL_BATCH });
       let fresh = 0;
