@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { providersConfigSchema } from '../providers/provider-config.js';
@@ -66,6 +67,8 @@ export type ColonyConfig = z.infer<typeof configSchema>;
 /** A partial configuration as a file, the environment or flags may give it. */
 export type ConfigInput = DeepPartial<ColonyConfig>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+type YamlModule = typeof Yaml;
 
 export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const;
 
@@ -135,7 +138,7 @@ export function readConfigFile(path: string): ConfigInput {
   let parsed: unknown;
   try {
     // yaml is loaded only when there is a YAML file to read: most commands never need it.
-    parsed = path.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+    parsed = path.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as YamlModule).parse(text);
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
       cause: error,
