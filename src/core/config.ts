@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { providersConfigSchema } from '../providers/provider-config.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/runtime/runtime-defaults.js';
+import { MEMORY_DEFAULTS } from '../memory/memory-defaults.js';
 import { DEFAULTS } from './constants.js';
 
 const positiveInt = z.number().int().positive();
@@ -59,6 +60,37 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
       })
       .strict(),
+    /** The tiered memory: L1 in process, L2 Redis (when a URL is set), L3 the database. */
+    memory: z
+      .object({
+        /** `redis://host:port`; null: no L2 (memory runs on L1 and the database). */
+        redisUrl: z.string().regex(/^rediss?:\/\//, 'a Redis URL starts with redis:// or rediss://').nullable(),
+        l1MaxBytes: positiveInt,
+        l1TtlMs: positiveInt,
+        l2TtlMs: positiveInt,
+        gcIntervalMs: nonNegativeInt,
+        /** `local`: the built-in hashing embedder (lexical, no download); `openai`: providers.openai's /embeddings. */
+        embedder: z.enum(['local', 'openai']),
+        embeddingModel: z.string().min(1),
+        embeddingDimensions: positiveInt.max(8_192),
+        /** Memories retrieved into an agent's context for a task (0: none). */
+        contextMemories: nonNegativeInt.max(100),
+      })
+      .strict(),
+    /** The REST API and WebSocket server run by `colony up`. */
+    server: z
+      .object({
+        host: z.string().min(1),
+        /** 0 picks a free port. */
+        port: z.number().int().min(0).max(65_535),
+        /** Origins allowed to call the API from a browser (CORS); none by default besides same-origin. */
+        corsOrigins: z.array(z.url({ protocol: /^https?$/ }).or(z.literal('*'))),
+        /** HS256 secret for JWT bearer tokens (a `role` claim: admin, operator or viewer). */
+        jwtSecret: z.string().min(32, 'a JWT secret needs at least 32 characters').optional(),
+        rateLimit: z.object({ max: positiveInt, windowMs: positiveInt }).strict(),
+        bodyLimitBytes: positiveInt,
+      })
+      .strict(),
   })
   .strict();
 
@@ -92,6 +124,24 @@ export function defaultConfig(projectDir: string): ColonyConfig {
     providers: {},
     shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
     log: { level: 'warn' },
+    memory: {
+      redisUrl: null,
+      l1MaxBytes: MEMORY_DEFAULTS.l1MaxBytes,
+      l1TtlMs: MEMORY_DEFAULTS.l1TtlMs,
+      l2TtlMs: MEMORY_DEFAULTS.l2TtlMs,
+      gcIntervalMs: MEMORY_DEFAULTS.gcIntervalMs,
+      embedder: 'local',
+      embeddingModel: DEFAULTS.openaiEmbeddingModel,
+      embeddingDimensions: DEFAULTS.openaiEmbeddingDimensions,
+      contextMemories: DEFAULTS.agentContextMemories,
+    },
+    server: {
+      host: DEFAULTS.serverHost,
+      port: DEFAULTS.serverPort,
+      corsOrigins: [],
+      rateLimit: { max: DEFAULTS.serverRateLimitMax, windowMs: DEFAULTS.serverRateLimitWindowMs },
+      bodyLimitBytes: DEFAULTS.serverBodyLimitBytes,
+    },
   };
 }
 
@@ -105,6 +155,11 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' |
   COLONY_MAX_AGENTS: { path: ['agents', 'maxAgents'], type: 'int' },
   COLONY_PROVIDER: { path: ['agents', 'defaultProvider'], type: 'string' },
   COLONY_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  COLONY_REDIS_URL: { path: ['memory', 'redisUrl'], type: 'string' },
+  COLONY_EMBEDDER: { path: ['memory', 'embedder'], type: 'string' },
+  COLONY_HOST: { path: ['server', 'host'], type: 'string' },
+  COLONY_PORT: { path: ['server', 'port'], type: 'int' },
+  COLONY_JWT_SECRET: { path: ['server', 'jwtSecret'], type: 'string' },
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {

@@ -19,6 +19,11 @@ export const DEFAULTS = {
   drainTimeoutMs: 30_000,
 
   maxAgents: 50,
+  /** Memories retrieved into an agent's context for each task. */
+  agentContextMemories: 5,
+  /** Embedding model used with `memory.embedder: openai`. */
+  openaiEmbeddingModel: 'text-embedding-3-small',
+  openaiEmbeddingDimensions: 1536,
 
   shellTimeoutMs: 5 * 60_000,
   shellMaxOutputBytes: 1024 * 1024,
@@ -29,4 +34,13 @@ export const DEFAULTS = {
 
   /** Events buffered per subscriber before the oldest are dropped (a slow subscriber never blocks). */
   subscriberBufferSize: 10_000,
+
+  /** The REST API and WebSocket server (`colony up`). Loopback by default: binding elsewhere needs auth. */
+  serverHost: '127.0.0.1',
+  serverPort: 3000,
+  /** Requests per window per API key (or per address for anonymous requests) before a 429. */
+  serverRateLimitMax: 600,
+  serverRateLimitWindowMs: 60_000,
+  /** Largest request body accepted (413 beyond): room for a batch of a few thousand task specs. */
+  serverBodyLimitBytes: 1024 * 1024,
 } as const;

@@ -43,6 +43,11 @@ export interface ColonyEventMap {
   'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
   'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };
   'workflow.finished': { workflowId: string; name: string; status: WorkflowStatus; counts: Record<string, number> };
+  /** A memory entry was written (the value itself is not in the event: read it from memory). */
+  'memory.stored': { namespace: string; key: string; version: number };
+  'memory.deleted': { namespace: string; key: string };
+  /** The memory GC removed expired entries (the store reports how many, not which). */
+  'memory.expired': { count: number };
 }
 
 export type ColonyEventType = keyof ColonyEventMap;
@@ -53,6 +58,7 @@ export const EVENT_TYPES = [
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
   'provider.state_changed', 'provider.retried',
   'workflow.started', 'workflow.finished',
+  'memory.stored', 'memory.deleted', 'memory.expired',
 ] as const satisfies readonly ColonyEventType[];
 
 export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {

@@ -12,11 +12,27 @@ import type { JsonValue } from '../domain/json.js';
  * - Expired entries (expiresAt <= now) are never returned by reads or searches, even before GC.
  * - Values are stored however the adapter likes (compressed, deduplicated by content hash); callers
  *   always get back exactly the JSON they stored.
+ * - Input is checked before anything is written (namespace, key, value, tags, metadata, times: see the
+ *   limits below); bad input rejects with ValidationError naming the problem and changes nothing.
+ * - An expired entry counts as absent for writes too: `put` with `expectedVersion: null` succeeds over
+ *   it and starts again at version 1, as after a delete.
+ * - `list` returns entries ordered by namespace, then key.
+ * - `searchText` takes plain words, not a query language: punctuation is ignored, any word may match
+ *   (BM25 ranks entries matching more and rarer words first); a query without words finds nothing.
+ * - An entry's embedding belongs to one version of its value. Writing a different value drops the
+ *   entry's embeddings (it shows up in `listUnembedded` again); rewriting the same value with other
+ *   tags or metadata keeps them. `setEmbedding` for a version that is no longer current (or for an
+ *   entry that is gone) is ignored: the caller embedded stale text. A model's vectors all have one
+ *   length; a vector of another length, empty, with a non-finite component, or all zeros, is refused.
  */
 export interface MemoryStore {
   get(namespace: string, key: string, now: number): Promise<MemoryEntry | undefined>;
   put(entry: MemoryWrite, expectedVersion?: number | null): Promise<MemoryEntry>;
-  /** Deletes; with `expectedVersion`, only that version (ConflictError otherwise). Returns whether it existed. */
+  /**
+   * Deletes; with `expectedVersion`, only that version (ConflictError otherwise). Returns whether it
+   * existed. A delete takes no clock: an entry that has expired but is not yet collected is removed
+   * too (and counts as existing).
+   */
   delete(namespace: string, key: string, expectedVersion?: number): Promise<boolean>;
   list(query: MemoryListQuery): Promise<MemoryEntry[]>;
   count(query: Omit<MemoryListQuery, 'limit' | 'offset'>): Promise<number>;
@@ -27,12 +43,28 @@ export interface MemoryStore {
   /** Nearest neighbours of `vector` among entries embedded with `model`, best first. */
   searchVector(vector: Float32Array, model: string, filter: MemorySearchFilter): Promise<MemorySearchHit[]>;
   setEmbedding(namespace: string, key: string, version: number, model: string, vector: Float32Array): Promise<void>;
-  /** Entries (namespace, key, version, text) that have no embedding for `model` yet. */
+  /**
+   * Entries (namespace, key, version, text) that have no embedding for `model` yet, least recently
+   * written first. `text` is the value's strings, one per line (the key when the value has none).
+   * Takes no clock: expired entries not yet collected may be listed.
+   */
   listUnembedded(model: string, limit: number): Promise<{ namespace: string; key: string; version: number; text: string }[]>;
   /** Removes up to `limit` expired entries; returns how many. */
   deleteExpired(now: number, limit: number): Promise<number>;
   stats(now: number): Promise<MemoryStoreStats>;
 }
+
+/** Namespaces: lowercase letters, digits and `_ . : -`, starting with a letter or digit, at most 64. */
+export const MEMORY_NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
+/** Keys: 1 to this many characters (code points), no control characters. */
+export const MAX_MEMORY_KEY_LENGTH = 512;
+/** Largest value accepted: bytes of its JSON text (UTF-8). */
+export const MAX_MEMORY_VALUE_BYTES = 1024 * 1024;
+/** Tags per entry; each tag is 1 to MAX_MEMORY_TAG_LENGTH characters without control characters. */
+export const MAX_MEMORY_TAGS = 64;
+export const MAX_MEMORY_TAG_LENGTH = 128;
+/** Largest metadata object accepted: bytes of its JSON text. */
+export const MAX_MEMORY_METADATA_BYTES = 64 * 1024;
 
 export interface MemoryWrite {
   namespace: string;
@@ -73,7 +105,7 @@ export interface MemoryListQuery {
 
 export interface MemorySearchFilter {
   namespace?: string;
-  /** Several namespaces (e.g. a swarm's own plus `shared`); ignored when `namespace` is set. */
+  /** Several namespaces (e.g. a swarm's own plus `shared`); ignored when `namespace` is set; `[]` matches nothing. */
   namespaces?: readonly string[];
   tags?: readonly string[];
   now: number;
@@ -87,12 +119,19 @@ export interface MemorySearchHit {
 }
 
 export interface MemoryStoreStats {
+  /** Live entries (not expired). */
   entries: number;
+  /** Expired entries not yet removed by `deleteExpired`. */
   expired: number;
-  /** Bytes of values as stored (after compression and deduplication). */
+  /**
+   * Bytes of values as stored (after compression and deduplication). Both byte counts include
+   * expired entries not yet removed, so their ratio is the storage saving.
+   */
   storedBytes: number;
-  /** Bytes of values as callers see them. */
+  /** Bytes of values as callers see them (each entry's JSON, counted once per entry). */
   logicalBytes: number;
+  /** Live entries per namespace, ordered by namespace. */
   namespaces: { namespace: string; entries: number }[];
+  /** Stored vectors, over all models. */
   embeddings: number;
 }

@@ -41,6 +41,32 @@ class Where {
     this.clauses.push(`${column} IN (${marks.join(', ')})`);
   }
 
+  /**
+   * Event types: exact names, or prefixes ending in `.*`, matched as a range on the type index
+   * (`task.*` is `type >= 'task.' AND type < 'task/'`) rather than with LIKE, which needs escaping.
+   */
+  types(types: readonly string[]): void {
+    const exact = types.filter((t) => !t.endsWith('.*'));
+    const prefixes = [...new Set(types.filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -1)))];
+    const alternatives: string[] = [];
+    if (exact.length > 0) {
+      const marks = exact.map((t) => {
+        this.params.push(t);
+        return this.ph(this.params.length);
+      });
+      alternatives.push(`type IN (${marks.join(', ')})`);
+    }
+    for (const prefix of prefixes) {
+      // The prefix ends in '.', so the next code point after it bounds the range.
+      this.params.push(prefix);
+      const low = this.ph(this.params.length);
+      this.params.push(`${prefix.slice(0, -1)}/`);
+      const high = this.ph(this.params.length);
+      alternatives.push(`(type >= ${low} AND type < ${high})`);
+    }
+    this.clauses.push(alternatives.length === 1 ? (alternatives[0] as string) : `(${alternatives.join(' OR ')})`);
+  }
+
   raw(clause: string): void {
     this.clauses.push(clause);
   }
@@ -82,18 +108,29 @@ export function countTasksQuery(query: Omit<TaskQuery, 'limit' | 'offset' | 'ord
   return { text: `SELECT count(*) AS n FROM tasks${w}`, params: w.params };
 }
 
-export function listAgentsQuery(query: AgentQuery, ph: Placeholder): SqlQuery {
+function agentWhere(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>, ph: Placeholder): Where {
   const w = new Where(ph);
   if (query.status !== undefined) w.in('status', list(query.status));
   if (query.type !== undefined) w.add('type', '=', query.type);
   if (query.excludeTerminated) w.raw(`status <> 'terminated'`);
-  return { text: `SELECT * FROM agents${w} ORDER BY id ASC${w.page(query.limit, query.offset)}`, params: w.params };
+  return w;
+}
+
+export function listAgentsQuery(query: AgentQuery, ph: Placeholder): SqlQuery {
+  const w = agentWhere(query, ph);
+  const order = query.order === 'created_desc' ? 'id DESC' : 'id ASC';
+  return { text: `SELECT * FROM agents${w} ORDER BY ${order}${w.page(query.limit, query.offset)}`, params: w.params };
+}
+
+export function countAgentsQuery(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>, ph: Placeholder): SqlQuery {
+  const w = agentWhere(query, ph);
+  return { text: `SELECT count(*) AS n FROM agents${w}`, params: w.params };
 }
 
 export function listEventsQuery(query: EventQuery, ph: Placeholder): SqlQuery {
   const w = new Where(ph);
   if (query.afterId !== undefined) w.add('id', '>', query.afterId);
-  if (query.types && query.types.length > 0) w.in('type', query.types);
+  if (query.types && query.types.length > 0) w.types(query.types);
   if (query.correlationId !== undefined) w.add('correlation_id', '=', query.correlationId);
   if (query.source !== undefined) w.add('source', '=', query.source);
   return {

@@ -176,5 +176,92 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await db.schema.createIndex('idx_agent_messages_inbox').on('agent_messages').columns(['to_agent', 'read_at']).execute();
       },
     },
+
+    '0003_memory': {
+      async up(db: Kysely<unknown>) {
+        // The durable tier of memory. 0001's `memory` table was a placeholder that no released code
+        // wrote to; it is replaced rather than altered. Values live in a content-addressed table, so
+        // that identical values are stored once; the adapter compresses large ones.
+        await db.schema.dropTable('memory').execute();
+        const bytes = dialect === 'postgres' ? sql`bytea` : sql`blob`;
+        await sql`create table memory_blobs (
+          hash text primary key,
+          data ${bytes} not null,
+          compressed integer not null check (compressed in (0, 1)),
+          size integer not null check (size >= 0),
+          refcount integer not null check (refcount >= 0)
+        )`.execute(db);
+
+        // SQLite: fts_rowid is the entry's row in memory_fts. PostgreSQL: the adapter writes the
+        // entry's searchable text (key, value strings, tags) into the tsvector column `search`.
+        const search = dialect === 'postgres' ? sql`search tsvector not null` : sql`fts_rowid integer`;
+        await sql`create table memory (
+          namespace text not null,
+          key text not null,
+          version integer not null check (version >= 1),
+          value_ref text not null references memory_blobs (hash),
+          tags ${json} not null check (${jsonCheck('tags')}),
+          metadata ${json} not null check (${jsonCheck('metadata')}),
+          expires_at ${sql.raw(ts)},
+          created_at ${sql.raw(ts)} not null,
+          updated_at ${sql.raw(ts)} not null,
+          accessed_at ${sql.raw(ts)} not null,
+          access_count integer not null default 0,
+          ${search},
+          primary key (namespace, key)
+        )`.execute(db);
+        // The primary key's index serves lookups and listing by namespace (and key prefix); the
+        // garbage collector finds expired entries through this partial index.
+        await db.schema.createIndex('idx_memory_expires').on('memory').column('expires_at').where(sql.ref('expires_at'), 'is not', null).execute();
+        await db.schema.createIndex('idx_memory_value_ref').on('memory').column('value_ref').execute();
+        if (dialect === 'postgres') {
+          await sql`create index idx_memory_search on memory using gin (search)`.execute(db);
+          await sql`create index idx_memory_tags on memory using gin (tags jsonb_path_ops)`.execute(db);
+        } else {
+          await db.schema.createIndex('idx_memory_fts_rowid').on('memory').column('fts_rowid').unique().execute();
+          // Contentless (the text is not stored twice: the value is in memory_blobs); rows are
+          // deleted by rowid. Porter stemming so that "caching" finds "cache".
+          await sql`create virtual table memory_fts using fts5(
+            namespace, key, text, tags,
+            content = '', contentless_delete = 1,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+          )`.execute(db);
+        }
+
+        // Which entries have a vector for which embedding model. The vectors themselves: on SQLite in
+        // sqlite-vec vec0 tables created by the adapter on first use (memory_vec_<dims>, rowid = id),
+        // because migrations run without the extension loaded; on PostgreSQL in a pgvector table
+        // that a later adapter adds.
+        await sql`${id('memory_embeddings')},
+          namespace text not null,
+          key text not null,
+          version integer not null check (version >= 1),
+          model text not null,
+          dims integer not null check (dims > 0),
+          created_at ${sql.raw(ts)} not null,
+          unique (namespace, key, model),
+          foreign key (namespace, key) references memory (namespace, key) on delete cascade
+        )`.execute(db);
+        await db.schema.createIndex('idx_memory_embeddings_model').on('memory_embeddings').columns(['model', 'dims']).execute();
+      },
+    },
+
+    '0004_api_keys': {
+      async up(db: Kysely<unknown>) {
+        // API keys for the REST API and the WebSocket stream. Only a SHA-256 hash of each key is
+        // stored (the key is shown once, when created); `id` is the public prefix the key carries,
+        // so that a presented key is found by primary key and then compared in constant time.
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('admin','operator','viewer')`))
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('last_used_at', ts)
+          .addColumn('revoked_at', ts)
+          .execute();
+      },
+    },
   };
 }

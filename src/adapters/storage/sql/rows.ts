@@ -4,8 +4,11 @@ import type { JsonValue } from '../../../domain/json.js';
 import type { TaskErrorInfo, TaskRecord, TaskRequirements, TaskStatus } from '../../../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../../../domain/workflow.js';
 import type { ContentPart, TokenUsage } from '../../../ports/provider.js';
+import type { MemoryEntry } from '../../../ports/memory-store.js';
 import type { AgentMessage, AgentTurn, AgentTurnRole, MetricSample, RunnerRecord } from '../../../ports/store.js';
-import type { AgentMessageRow, AgentRow, AgentTurnRow, EventRow, MetricRow, RunnerRow, TaskRow, WorkflowRow } from './schema.js';
+import type { ApiKeyRole, StoredApiKey } from '../../../ports/store.js';
+import type { ApiKeyRow } from './schema.js';
+import type { AgentMessageRow, AgentRow, AgentTurnRow, EventRow, MemoryRow, MetricRow, RunnerRow, TaskRow, WorkflowRow } from './schema.js';
 
 /** JSON columns arrive as text from SQLite and as parsed values from PostgreSQL's jsonb. */
 export function readJson<T>(value: unknown): T {
@@ -189,5 +192,39 @@ export function agentMessageFromRow(row: Omit<AgentMessageRow, 'id'> & { id: num
     body: row.body,
     createdAt: num(row.created_at),
     readAt: nullableNum(row.read_at),
+  };
+}
+
+/** A memory row plus its value, already decoded from memory_blobs by the adapter. */
+export function memoryEntryFromRow(
+  row: Pick<MemoryRow, 'namespace' | 'key' | 'version' | 'tags' | 'metadata' | 'expires_at' | 'created_at' | 'updated_at' | 'accessed_at' | 'access_count'>,
+  value: JsonValue,
+  size: number,
+): MemoryEntry {
+  return {
+    namespace: row.namespace,
+    key: row.key,
+    value,
+    version: num(row.version),
+    tags: readJson<string[]>(row.tags),
+    metadata: readJson<Record<string, JsonValue>>(row.metadata),
+    expiresAt: nullableNum(row.expires_at),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    accessedAt: num(row.accessed_at),
+    accessCount: num(row.access_count),
+    size: num(size),
+  };
+}
+
+export function apiKeyFromRow(row: ApiKeyRow): StoredApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as ApiKeyRole,
+    hash: row.hash,
+    createdAt: num(row.created_at),
+    lastUsedAt: nullableNum(row.last_used_at),
+    revokedAt: nullableNum(row.revoked_at),
   };
 }

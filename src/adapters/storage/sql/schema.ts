@@ -11,12 +11,15 @@ export interface ColonyTables {
   workflows: WorkflowRow;
   swarms: SwarmRow;
   memory: MemoryRow;
+  memory_blobs: MemoryBlobRow;
+  memory_embeddings: MemoryEmbeddingRow;
   events: EventRow;
   metrics: MetricRow;
   runners: RunnerRow;
   agent_turns: AgentTurnRow;
   task_journals: TaskJournalRow;
   agent_messages: AgentMessageRow;
+  api_keys: ApiKeyRow;
 }
 
 export interface AgentRow {
@@ -85,18 +88,46 @@ export interface SwarmRow {
   updated_at: number;
 }
 
+/** A memory entry; its value lives in memory_blobs under `value_ref` (migration 0003). */
 export interface MemoryRow {
   namespace: string;
   key: string;
-  value: string;
   version: number;
-  expires_at: number | null;
+  value_ref: string;
   tags: string;
   metadata: string;
+  expires_at: number | null;
   created_at: number;
   updated_at: number;
   accessed_at: number;
   access_count: number;
+  /** SQLite only: the entry's row in the memory_fts full-text table. */
+  fts_rowid?: number | null;
+  /** PostgreSQL only: the entry's tsvector for keyword search. */
+  search?: string;
+}
+
+/** A memory value, content-addressed: `hash` is the SHA-256 (hex) of the value's JSON text. */
+export interface MemoryBlobRow {
+  hash: string;
+  /** The JSON text as UTF-8, gzip-compressed when `compressed` is 1. */
+  data: Uint8Array;
+  compressed: number;
+  /** Bytes of the JSON text before compression. */
+  size: number;
+  /** How many memory rows point at this blob; a blob at 0 is deleted. */
+  refcount: number;
+}
+
+/** One entry's vector for one embedding model (the vector itself is in a vec0 table on SQLite). */
+export interface MemoryEmbeddingRow {
+  id: Generated<number>;
+  namespace: string;
+  key: string;
+  version: number;
+  model: string;
+  dims: number;
+  created_at: number;
 }
 
 export interface EventRow {
@@ -155,4 +186,15 @@ export interface AgentMessageRow {
   body: string;
   created_at: number;
   read_at: number | null;
+}
+
+/** An API key (migration 0004): only the SHA-256 of the key is stored. */
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: string;
+  hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
 }

@@ -7,6 +7,7 @@ import type { JsonValue } from '../../../domain/json.js';
 import type { StoredEvent } from '../../../domain/events.js';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../../../domain/workflow.js';
+import type { MemoryStore } from '../../../ports/memory-store.js';
 import type {
   AgentMessage,
   AgentQuery,
@@ -20,10 +21,12 @@ import type {
   NewEvent,
   RunnerRecord,
   Store,
+  StoredApiKey,
   TaskQuery,
 } from '../../../ports/store.js';
 import {
   agentTrackRecordsQuery,
+  countAgentsQuery,
   countTasksQuery,
   listAgentsQuery,
   listEventsQuery,
@@ -38,6 +41,7 @@ import {
   agentMessageFromRow,
   agentToRow,
   agentTurnFromRow,
+  apiKeyFromRow,
   eventFromRow,
   metricFromRow,
   readJson,
@@ -46,8 +50,10 @@ import {
   taskToRow,
   workflowFromRow,
 } from '../sql/rows.js';
-import type { AgentRow, EventRow, MetricRow, TaskRow, WorkflowRow } from '../sql/schema.js';
+import type { AgentRow, ApiKeyRow, EventRow, MetricRow, TaskRow, WorkflowRow } from '../sql/schema.js';
 import { mapSqliteError } from './sqlite-errors.js';
+import { SqliteMemoryStore } from './sqlite-memory-store.js';
+import { loadSqliteVec } from './sqlite-vec-loader.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export interface SqliteStoreOptions {
@@ -77,16 +83,30 @@ export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly writes: WriteBatcher;
   private readonly statements = new Map<string, StatementSync>();
+  private memoryStore: SqliteMemoryStore | undefined;
   private closed = false;
 
   constructor(options: SqliteStoreOptions) {
     this.location = options.path;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs });
+    // Extensions are allowed at open only so that sqlite-vec can be loaded (by `memory`); loading
+    // stays switched off except for that moment.
+    this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs, allowExtension: true });
+    this.db.enableLoadExtension(false);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA foreign_keys = ON');
     this.writes = new WriteBatcher(this.db);
+  }
+
+  /**
+   * Memory's durable tier on this same file and write batcher. Created on first use, which is also
+   * when sqlite-vec is loaded (once per connection): commands that never touch memory do not pay
+   * for it. If it cannot be loaded, vector search says so and everything else works.
+   */
+  get memory(): MemoryStore {
+    this.memoryStore ??= new SqliteMemoryStore(this.db, this.writes, { vectors: loadSqliteVec(this.db) });
+    return this.memoryStore;
   }
 
   async migrate(): Promise<void> {
@@ -378,11 +398,8 @@ export class SqliteStore implements Store {
     return (this.query(listAgentsQuery(query, ph)) as unknown as AgentRow[]).map(agentFromRow);
   }
 
-  async countAgents(query: { excludeTerminated?: boolean }): Promise<number> {
-    const row = query.excludeTerminated
-      ? this.stmt(`SELECT count(*) AS n FROM agents WHERE status <> 'terminated'`).get()
-      : this.stmt('SELECT count(*) AS n FROM agents').get();
-    return Number((row as Row).n);
+  async countAgents(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>): Promise<number> {
+    return Number(this.query(countAgentsQuery(query, ph))[0]?.n ?? 0);
   }
 
   // ---- events ----
@@ -555,6 +572,51 @@ export class SqliteStore implements Store {
       for (const m of messages) mark.run(readAt, m.id);
       return messages.map((m) => ({ ...m, readAt }));
     });
+  }
+
+  // ---- API keys ----
+
+  insertApiKey(key: StoredApiKey): Promise<void> {
+    return this.write('insert API key', () => {
+      this.stmt('INSERT INTO api_keys (id, name, role, hash, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        key.id,
+        key.name,
+        key.role,
+        key.hash,
+        key.createdAt,
+        key.lastUsedAt,
+        key.revokedAt,
+      );
+    });
+  }
+
+  async getApiKey(id: string): Promise<StoredApiKey | undefined> {
+    const row = this.stmt('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow | undefined;
+    return row ? apiKeyFromRow(row) : undefined;
+  }
+
+  async listApiKeys(query: { includeRevoked?: boolean }): Promise<StoredApiKey[]> {
+    const rows = query.includeRevoked
+      ? this.all('SELECT * FROM api_keys ORDER BY created_at, id')
+      : this.all('SELECT * FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id');
+    return (rows as unknown as ApiKeyRow[]).map(apiKeyFromRow);
+  }
+
+  revokeApiKey(id: string, at: number): Promise<boolean> {
+    return this.write(`revoke API key ${id}`, () => {
+      const result = this.stmt('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+      return Number(result.changes) === 1;
+    });
+  }
+
+  touchApiKey(id: string, at: number): Promise<void> {
+    return this.write(`touch API key ${id}`, () => {
+      this.stmt('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+    });
+  }
+
+  async countActiveApiKeys(): Promise<number> {
+    return Number((this.stmt('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL').get() as Row).n);
   }
 }
 
