@@ -61,7 +61,7 @@ export interface Store {
   getAgent(id: string): Promise<AgentRecord | undefined>;
   findAgentIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
   listAgents(query: AgentQuery): Promise<AgentRecord[]>;
-  countAgents(query: { excludeTerminated?: boolean }): Promise<number>;
+  countAgents(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>): Promise<number>;
 
   // Events
   /** Appends events in order; returns their ids. */
@@ -103,6 +103,36 @@ export interface Store {
    * at `readAt` in the same write, so two concurrent readers never both receive one message.
    */
   readInbox(agentId: string, options: InboxOptions): Promise<AgentMessage[]>;
+
+  // API keys: credentials of the REST API. Only a hash of each key is stored.
+  insertApiKey(key: StoredApiKey): Promise<void>;
+  getApiKey(id: string): Promise<StoredApiKey | undefined>;
+  /** Oldest first; revoked keys only with `includeRevoked`. */
+  listApiKeys(query: { includeRevoked?: boolean }): Promise<StoredApiKey[]>;
+  /** Marks the key revoked at `at`; false when there is no such key or it is already revoked. */
+  revokeApiKey(id: string, at: number): Promise<boolean>;
+  /** Records when the key was last used. */
+  touchApiKey(id: string, at: number): Promise<void>;
+  /** Keys that are not revoked. */
+  countActiveApiKeys(): Promise<number>;
+}
+
+/** What an API key allows; see src/security/roles.ts. */
+export type ApiKeyRole = 'admin' | 'operator' | 'viewer';
+
+export interface ApiKeyRecord {
+  /** The public part of the key (`colony_<id>_<secret>`), safe to show and log. */
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface StoredApiKey extends ApiKeyRecord {
+  /** SHA-256 (hex) of the whole key. */
+  hash: string;
 }
 
 /** Who speaks in a transcript turn: `tool` holds the results of the assistant's tool calls. */
@@ -167,6 +197,8 @@ export interface AgentQuery {
   excludeTerminated?: boolean;
   limit?: number;
   offset?: number;
+  /** Default: creation order. */
+  order?: 'created' | 'created_desc';
 }
 
 export interface NewEvent {
@@ -179,6 +211,7 @@ export interface NewEvent {
 
 export interface EventQuery {
   afterId?: number;
+  /** Exact types, or prefixes ending in `.*` (e.g. `task.*`), as the EventBus filter takes them. */
   types?: readonly string[];
   correlationId?: string;
   source?: string;
