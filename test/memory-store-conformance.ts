@@ -127,6 +127,33 @@ export function runMemoryStoreConformance(
         expect(await store.count({ now: T })).toBe(1);
       });
 
+      it('restore writes an exported entry exactly: version, dates and access count', async () => {
+        const exported = {
+          namespace: 'default',
+          key: 'restored',
+          value: { kept: ['exactly'] },
+          version: 7,
+          tags: ['imported'],
+          metadata: { source: 'export' },
+          expiresAt: null,
+          createdAt: T - 1_000,
+          updatedAt: T - 500,
+          accessedAt: T - 100,
+          accessCount: 42,
+          size: JSON.stringify({ kept: ['exactly'] }).length,
+        };
+        expect(await store.restore(exported, 'skip', T)).toEqual(exported);
+        expect(await store.get('default', 'restored', T)).toEqual(exported);
+        // Over a live entry: skip leaves it; overwrite goes above the current version.
+        expect(await store.restore({ ...exported, value: 'other', version: 1 }, 'skip', T)).toBeNull();
+        expect((await store.get('default', 'restored', T))?.value).toEqual({ kept: ['exactly'] });
+        const over = await store.restore({ ...exported, value: 'other', version: 3 }, 'overwrite', T);
+        expect(over).toMatchObject({ value: 'other', version: 8 });
+        // Searchable like any write.
+        expect((await store.searchText('other', { now: T, limit: 5 })).map((h) => h.entry.key)).toContain('restored');
+        await expect(store.restore({ ...exported, key: 'bad', version: 0 }, 'skip', T)).rejects.toThrow(/version/);
+      });
+
       it('deletes only the expected version', async () => {
         await put({ key: 'k' });
         await put({ key: 'k' });

@@ -1,6 +1,6 @@
 import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
-import { ColonyError, ConfigError, ConflictError, ValidationError } from '../domain/errors.js';
+import { ColonyError, ConfigError, ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import type { Cache } from '../ports/cache.js';
 import type { Embedder } from '../ports/embedder.js';
@@ -399,22 +399,14 @@ export class MemoryManager {
     for (let i = 0; i < writable.length; i += IMPORT_CONCURRENCY) {
       const outcomes = await Promise.allSettled(
         writable.slice(i, i + IMPORT_CONCURRENCY).map(async ({ entry, valueJson }) => {
-          const write = {
-            namespace: entry.namespace,
-            key: entry.key,
-            value: entry.value,
-            tags: entry.tags,
-            metadata: entry.metadata,
-            expiresAt: entry.expiresAt,
-            at: entry.updatedAt,
-          };
-          try {
-            await this.afterWrite(await this.l3.put(write, options.mode === 'skip' ? null : undefined), valueJson);
-            result.imported++;
-          } catch (error) {
-            if (options.mode === 'skip' && error instanceof ConflictError) result.skipped++;
-            else throw error;
+          // restore keeps the exported version, timestamps and access count: a round trip loses nothing.
+          const written = await this.l3.restore(entry, options.mode, now);
+          if (written === null) {
+            result.skipped++;
+            return;
           }
+          await this.afterWrite(written, valueJson);
+          result.imported++;
         }),
       );
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');

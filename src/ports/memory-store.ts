@@ -29,6 +29,12 @@ export interface MemoryStore {
   get(namespace: string, key: string, now: number): Promise<MemoryEntry | undefined>;
   put(entry: MemoryWrite, expectedVersion?: number | null): Promise<MemoryEntry>;
   /**
+   * Writes an entry exactly as exported (an import): value, version, timestamps and access count.
+   * Over a live entry, `skip` leaves it and resolves null; `overwrite` replaces it with a version
+   * above the current one (so writers holding the old version still conflict).
+   */
+  restore(entry: MemoryEntry, mode: 'skip' | 'overwrite', now: number): Promise<MemoryEntry | null>;
+  /**
    * Deletes; with `expectedVersion`, only that version (ConflictError otherwise). Returns whether it
    * existed. A delete takes no clock: an entry that has expired but is not yet collected is removed
    * too (and counts as existing).

@@ -1,3 +1,4 @@
+import type { MemoryStore } from './memory-store.js';
 import type { AgentRecord, AgentStatus, AgentTrackRecord } from '../domain/agent.js';
 import type { StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
@@ -19,6 +20,8 @@ import type { ContentPart, TokenUsage } from './provider.js';
 export interface Store {
   /** Human-readable description for status output, e.g. the database file path. */
   readonly location: string;
+  /** Memory's durable tier (L3), in the same database. */
+  readonly memory: MemoryStore;
   /** Applies pending migrations; idempotent and safe when several processes open the same database. */
   migrate(): Promise<void>;
   schemaVersion(): Promise<string | null>;

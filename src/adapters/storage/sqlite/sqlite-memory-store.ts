@@ -255,8 +255,37 @@ export class SqliteMemoryStore implements MemoryStore {
   // ---- writes ----
 
   async put(entry: MemoryWrite, expectedVersion?: number | null): Promise<MemoryEntry> {
-    const checked = checkMemoryWrite(entry);
     checkExpectedVersion(expectedVersion);
+    return (await this.writeEntry(entry, expectedVersion, undefined)) as MemoryEntry;
+  }
+
+  async restore(entry: MemoryEntry, mode: 'skip' | 'overwrite', now: number): Promise<MemoryEntry | null> {
+    const write: MemoryWrite = {
+      namespace: entry.namespace,
+      key: entry.key,
+      value: entry.value,
+      tags: entry.tags,
+      metadata: entry.metadata,
+      expiresAt: entry.expiresAt,
+      at: entry.updatedAt,
+    };
+    for (const [name, n] of [['version', entry.version], ['accessCount', entry.accessCount]] as const) {
+      if (!Number.isInteger(n) || n < (name === 'version' ? 1 : 0)) throw new ValidationError(`restore: ${name} must be a whole number, got ${n}`);
+    }
+    return this.writeEntry(write, undefined, { entry, mode, now });
+  }
+
+  /**
+   * The one write path. A restore keeps the entry's own version and history (created/accessed times,
+   * access count); over a live entry it skips, or overwrites with a version above the current one so
+   * that optimistic writers holding the old version still conflict.
+   */
+  private async writeEntry(
+    entry: MemoryWrite,
+    expectedVersion: number | null | undefined,
+    restoring: { entry: MemoryEntry; mode: 'skip' | 'overwrite'; now: number } | undefined,
+  ): Promise<MemoryEntry | null> {
+    const checked = checkMemoryWrite(entry);
     const { namespace, key, at } = entry;
     const hash = hashValueJson(checked.json);
     const tagsJson = JSON.stringify(checked.tags);
@@ -269,9 +298,10 @@ export class SqliteMemoryStore implements MemoryStore {
     return this.write(`put memory ${namespace}/${key}`, () =>
       this.writes.atomically(() => {
         const current = this.stored(namespace, key);
-        const live = current !== undefined && isLive(current.expires_at, at);
+        const live = current !== undefined && isLive(current.expires_at, restoring?.now ?? at);
         const actual = live ? current.version : null;
         if (expectedVersion !== undefined && expectedVersion !== actual) throw conflict(namespace, key, expectedVersion, actual);
+        if (restoring && live && restoring.mode === 'skip') return null;
 
         const sameValue = current !== undefined && current.value_ref === hash;
         if (!sameValue) this.retainBlob(hash, () => (encoded ??= encodeValue(checked.json, hash)));
@@ -285,10 +315,11 @@ export class SqliteMemoryStore implements MemoryStore {
           );
         }
 
-        const version = live ? current.version + 1 : 1;
-        const createdAt = live ? current.created_at : at;
-        const accessedAt = live ? current.accessed_at : at;
-        const accessCount = live ? current.access_count : 0;
+        const r = restoring?.entry;
+        const version = r ? (live ? Math.max(r.version, current.version + 1) : r.version) : live ? current.version + 1 : 1;
+        const createdAt = r ? r.createdAt : live ? current.created_at : at;
+        const accessedAt = r ? r.accessedAt : live ? current.accessed_at : at;
+        const accessCount = r ? r.accessCount : live ? current.access_count : 0;
         if (current === undefined) {
           this.stmt(
             `INSERT INTO memory (namespace, key, version, value_ref, tags, metadata, expires_at, created_at, updated_at, accessed_at, access_count, fts_rowid)

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { RedisCache } from '../adapters/cache/redis/redis-cache.js';
+import type { ColonyConfig } from '../core/config.js';
+import type { EventBus } from '../core/event-bus.js';
+import type { Logger } from '../core/logger.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { Store } from '../ports/store.js';
+import { resolveProvidersConfig } from '../providers/provider-config.js';
+import { LocalEmbedder } from './embedders/local-embedder.js';
+import { openAIEmbedderFromConfig } from './embedders/openai-embedder.js';
+import { MemoryManager } from './memory-manager.js';
+
+export interface MemoryWiring {
+  config: ColonyConfig;
+  store: Store;
+  events: EventBus;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+}
+
+/**
+ * Builds the colony's MemoryManager from configuration: L3 is the store's memory tier; L2 is Redis
+ * when `memory.redisUrl` is set (keys prefixed per database, so several projects can share one
+ * Redis); the embedder is the built-in local one unless `memory.embedder` is `openai`.
+ */
+export interface ColonyMemory {
+  manager: MemoryManager;
+  /** Stops the manager's background work, then closes its Redis connections (the manager leaves them open). */
+  close(): Promise<void>;
+}
+
+export function createMemoryManager(wiring: MemoryWiring): ColonyMemory {
+  const { config, store, events, logger, env, now } = wiring;
+  const m = config.memory;
+  const project = createHash('sha256').update(config.database.path).digest('hex').slice(0, 12);
+  const cache = m.redisUrl ? new RedisCache({ url: m.redisUrl, keyPrefix: `colony:${project}:`, logger }) : undefined;
+  if (!cache) logger.info('memory: no Redis configured (memory.redisUrl); running on L1 and the database');
+  const embedder: Embedder =
+    m.embedder === 'openai'
+      ? openAIEmbedderFromConfig(resolveProvidersConfig(config.providers, env).openai, { model: m.embeddingModel, dimensions: m.embeddingDimensions })
+      : new LocalEmbedder();
+  const manager = new MemoryManager({
+    store: store.memory,
+    ...(cache ? { cache } : {}),
+    embedder,
+    events,
+    logger,
+    tuning: { l1MaxBytes: m.l1MaxBytes, l1TtlMs: m.l1TtlMs, l2TtlMs: m.l2TtlMs, gcIntervalMs: m.gcIntervalMs },
+    now,
+  });
+  return {
+    manager,
+    close: async () => {
+      await manager.close();
+      await cache?.close();
+    },
+  };
+}
