@@ -21,6 +21,7 @@ import { Secret } from '../src/providers/secret.js';
 import { parseTaskSpecs } from '../src/tasks/task-spec.js';
 import { FakeLlmServer, type FakeLlmServerAddress, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
+import { rejectionOf } from './support/rejection.js';
 
 const T = 1_750_000_000_000;
 
@@ -148,14 +149,6 @@ function toolNamesIn(request: RecordedRequest): string[] {
   return tools.map((tool) => String(request.protocol === 'anthropic' ? tool.name : (tool.function as { name: string }).name));
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each(protocols)('agent runtime over $name', (protocol) => {
   const server = new FakeLlmServer();

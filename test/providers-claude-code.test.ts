@@ -17,6 +17,7 @@ import { createClaudeCodeProvider } from '../src/providers/claude-code/create-cl
 import { resolveProvidersConfig } from '../src/providers/provider-config.js';
 import { Secret } from '../src/providers/secret.js';
 import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
+import { rejectionOf } from './support/rejection.js';
 
 /**
  * The claude-code provider against the REAL Claude Code CLI (the @anthropic-ai/claude-code devDependency,
@@ -78,14 +79,6 @@ function toolNames(body: Record<string, unknown>): string[] {
   return Array.isArray(body.tools) ? body.tools.map((tool: { name: string }) => tool.name) : [];
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function isAlive(pid: number): boolean {
   try {

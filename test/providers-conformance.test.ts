@@ -4,6 +4,7 @@ import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } fro
 import { AnthropicProvider } from '../src/providers/anthropic/anthropic-provider.js';
 import { OpenAIProvider } from '../src/providers/openai/openai-provider.js';
 import { FakeLlmServer, type FakeLlmServerAddress } from '../src/testing/fake-llm-server.js';
+import { rejectionOf } from './support/rejection.js';
 
 /**
  * The Provider port's conformance suite, run by every adapter against the fake server over real
@@ -45,14 +46,6 @@ function endOf(events: StreamEvent[]): CompletionResponse {
   return last.response;
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each(adapters)('Provider conformance: $name', ({ name, create, path }) => {
   const server = new FakeLlmServer();

@@ -5,6 +5,7 @@ import { AnthropicProvider } from '../src/providers/anthropic/anthropic-provider
 import { OpenAIProvider } from '../src/providers/openai/openai-provider.js';
 import { ResilientProvider, type ResilienceEvent, type ResilienceOptions } from '../src/providers/resilient-provider.js';
 import { FakeLlmServer, type FakeLlmServerAddress } from '../src/testing/fake-llm-server.js';
+import { rejectionOf } from './support/rejection.js';
 
 /**
  * The resilient wrapper against the fake server: real SDKs, real sockets, scripted faults. Delays
@@ -28,14 +29,6 @@ async function collect(stream: AsyncIterable<StreamEvent>, onEvent?: (event: Str
   return events;
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
