@@ -3,6 +3,7 @@
 const SUITES = {
   'core-engine': () => import('./core-engine.bench.js'),
   'agent-runtime': () => import('./agent-runtime.bench.js'),
+  api: () => import('./api.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -164,6 +164,11 @@ describe('help and version', () => {
     'events',
     'config',
     'config show',
+    'up',
+    'keys',
+    'keys create',
+    'keys list',
+    'keys revoke',
   ];
 
   /** Command names listed in a help text's "Commands:" section, except `help`. */

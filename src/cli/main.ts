@@ -164,6 +164,31 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
     .action(act(async (_o, cmd: Command) => (await import('./commands/events.js')).eventsCommand(g(cmd))));
 
+  program
+    .command('up')
+    .description('start the REST API, WebSocket event stream and docs, with the engine running tasks, until interrupted')
+    .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1; elsewhere needs auth set up)')
+    .option('--port <n>', 'port to listen on (default: server.port, 3000; 0 picks a free one)', intOption('--port', 0, 65_535))
+    .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
+    .action(act(async (_o, cmd: Command) => (await import('./commands/up.js')).upCommand(g(cmd))));
+
+  const keys = program.command('keys').description('API keys for the REST API (stored hashed; a key is shown only when created)');
+  keys
+    .command('create')
+    .description('create an API key and print it (once)')
+    .addOption(new Option('--role <role>', 'what the key may do').choices(['admin', 'operator', 'viewer']).makeOptionMandatory())
+    .option('--name <name>', 'a name to recognise it by')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/keys.js')).keysCreateCommand(g(cmd))));
+  keys
+    .command('list')
+    .description('list API keys (never the keys themselves)')
+    .option('--all', 'include revoked keys')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/keys.js')).keysListCommand(g(cmd))));
+  keys
+    .command('revoke <id>')
+    .description('revoke an API key (a running server refuses it at once)')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/keys.js')).keysRevokeCommand(id, g(cmd))));
+
   const config = program.command('config').description('configuration');
   config
     .command('show')

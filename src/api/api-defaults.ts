@@ -1,0 +1,49 @@
+/** The REST API's and the event stream's fixed limits and cadences (server config is in core/constants.ts). */
+
+export const API_PREFIX = '/api/v2';
+
+/** Page size when a list request names none, and the largest one accepted. */
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 1_000;
+export const MAX_PAGE_OFFSET = 10_000_000;
+/** Task specs accepted in one `POST /tasks` batch (the body limit bounds it too). */
+export const MAX_TASKS_PER_REQUEST = 1_000;
+/** Values in one comma-separated filter (`?status=a,b,c`). */
+export const MAX_FILTER_VALUES = 50;
+
+/** An `x-request-id` sent by the client is echoed if it looks like one; otherwise a fresh UUID is used. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The WebSocket event stream (`GET /api/v2/events/stream`). */
+export const EVENT_STREAM = {
+  /** A ping goes to every client this often; a client that has not answered the previous one is dropped. */
+  heartbeatMs: 30_000,
+  /** Bytes queued for one client (not yet taken by its socket) beyond which it is disconnected as too slow. */
+  maxBufferedBytes: 1024 * 1024,
+  /** Messages handed to one client's socket and not yet written, beyond which it is disconnected. */
+  maxPendingMessages: 10_000,
+  /** A slow client asked to close is cut off after this long if it does not complete the close. */
+  closeGraceMs: 5_000,
+  /** On shutdown, clients that do not complete the close within this time are cut off. */
+  shutdownGraceMs: 1_000,
+  /** A client that connects without filters in the URL must send its subscription within this time. */
+  subscribeTimeoutMs: 10_000,
+  /** Events read from the store per page while replaying from `lastEventId`. */
+  replayPageSize: 500,
+  /** How often the store is checked for events written by other processes (a CLI, a worker). */
+  pollMs: 250,
+  /** Largest message a client may send (a subscription). */
+  maxIncomingMessageBytes: 64 * 1024,
+} as const;
+
+export type EventStreamLimits = { -readonly [K in keyof typeof EVENT_STREAM]: number };
+
+/** Close codes of the event stream, beside the standard 1000 (normal) and 1001 (server going away). */
+export const STREAM_CLOSE = {
+  /** The client did not read fast enough: its buffer passed the limit. */
+  slowConsumer: 4008,
+  /** The subscription message was not valid. */
+  badSubscription: 4400,
+  /** No subscription arrived in time. */
+  subscribeTimeout: 4408,
+} as const;

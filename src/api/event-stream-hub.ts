@@ -1,0 +1,312 @@
+import type { WebSocket } from 'ws';
+import type { EventBus, Subscription } from '../core/event-bus.js';
+import type { Logger } from '../core/logger.js';
+import type { StoredEvent } from '../domain/events.js';
+import type { Store } from '../ports/store.js';
+import { STREAM_CLOSE, type EventStreamLimits } from './api-defaults.js';
+
+/** What a stream client asked for. Types are exact (`task.created`) or prefixes (`task.*`). */
+export interface StreamFilter {
+  types?: string[];
+  /** A workflow, swarm, task or agent id that events are correlated with. */
+  correlationId?: string;
+  /** Events about one agent: correlated with it, or carrying it as `data.agentId`. */
+  agentId?: string;
+}
+
+export function streamFilterMatches(filter: StreamFilter, event: StoredEvent): boolean {
+  if (filter.correlationId !== undefined && event.correlationId !== filter.correlationId) return false;
+  if (filter.agentId !== undefined && event.correlationId !== filter.agentId) {
+    const data = event.data as { agentId?: unknown } | null;
+    if (!data || typeof data !== 'object' || data.agentId !== filter.agentId) return false;
+  }
+  if (!filter.types || filter.types.length === 0) return true;
+  return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
+}
+
+const OPEN = 1;
+
+/** One connected client: its filter, how far it has been sent, and its share of the socket's buffer. */
+class StreamClient {
+  readonly ws: WebSocket;
+  readonly filter: StreamFilter;
+  /** Id of the last event this client has been sent or has skipped (its position in the event log). */
+  lastId = 0;
+  /** Receives events from the hub's live dispatch (replay done). */
+  live = false;
+  closed = false;
+  /** Answered the last ping. */
+  alive = true;
+  /** Messages handed to the socket whose write has not completed. */
+  pending = 0;
+  private readonly limits: EventStreamLimits;
+  private waiters: (() => void)[] = [];
+
+  constructor(ws: WebSocket, filter: StreamFilter, limits: EventStreamLimits) {
+    this.ws = ws;
+    this.filter = filter;
+    this.limits = limits;
+  }
+
+  /** Whether another message may be queued without passing the limits. */
+  fits(bytes: number): boolean {
+    return this.ws.bufferedAmount + bytes <= this.limits.maxBufferedBytes && this.pending < this.limits.maxPendingMessages;
+  }
+
+  /** Below half the limits: a replay may send more. */
+  private roomy(): boolean {
+    return this.ws.bufferedAmount <= this.limits.maxBufferedBytes / 2 && this.pending <= this.limits.maxPendingMessages / 2;
+  }
+
+  /** Resolves when the socket has drained below half its limits, or the client is gone. */
+  whenRoomy(): Promise<void> {
+    if (this.closed || this.roomy()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  write(text: string): void {
+    this.pending++;
+    this.ws.send(text, () => {
+      this.pending--;
+      if (this.waiters.length > 0 && (this.closed || this.roomy())) this.release();
+    });
+  }
+
+  release(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+export interface EventStreamHubOptions {
+  store: Store;
+  events: EventBus;
+  logger: Logger;
+  limits: EventStreamLimits;
+}
+
+/**
+ * Fans the event log out to WebSocket clients. The store's events table is the single source: the hub
+ * follows it with a cursor (nudged by this process's event bus, and polled for events written by other
+ * processes), so every client sees events in id order, from every process, without gaps. A client
+ * that asks for `lastEventId` is first replayed from the store, page by page at the pace its socket
+ * drains, and joins the live dispatch only at a moment when nothing is left between the two: no gap,
+ * and no duplicate (a live event at or below its position is skipped).
+ *
+ * Each event is serialised once for all clients. A client whose socket buffer passes the limits
+ * (bytes or messages) is disconnected with close code 4008, so a client that stops reading costs a
+ * bounded amount of memory; heartbeats drop peers that stop answering pings.
+ */
+export class EventStreamHub {
+  private readonly o: EventStreamHubOptions;
+  private readonly clients = new Set<StreamClient>();
+  private cursor = 0;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private subscription: Subscription | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: EventStreamHubOptions) {
+    this.o = options;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  async start(): Promise<void> {
+    this.cursor = await this.latestId();
+    this.subscription = this.o.events.subscribe({}, (event) => this.onLocalEvent(event as StoredEvent));
+    this.pollTimer = setInterval(() => {
+      if (this.clients.size > 0) this.schedulePump();
+    }, this.o.limits.pollMs);
+    this.pollTimer.unref();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.limits.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /**
+   * Streams events matching `filter` to `ws`: those after `lastEventId` first (from the store), then
+   * live ones. Without `lastEventId`, from now on.
+   */
+  async attach(ws: WebSocket, filter: StreamFilter, lastEventId?: number): Promise<void> {
+    if (this.closed) {
+      ws.close(1001, 'server shutting down');
+      return;
+    }
+    const client = new StreamClient(ws, filter, this.o.limits);
+    const wasIdle = this.clients.size === 0;
+    this.clients.add(client);
+    ws.on('close', () => this.detach(client));
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    try {
+      if (wasIdle && !this.pumping) this.cursor = Math.max(this.cursor, await this.latestId());
+      client.lastId = lastEventId ?? Math.max(this.cursor, await this.latestId());
+      this.control(client, { type: 'subscribed', filter, lastEventId: client.lastId, replay: lastEventId !== undefined });
+      await this.replay(client, lastEventId !== undefined);
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'event stream: subscription failed');
+      this.drop(client, 1011, 'internal error');
+    }
+  }
+
+  /** Closes every client (1001) and stops following the log. */
+  close(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const client of [...this.clients]) this.drop(client, 1001, 'server shutting down', this.o.limits.shutdownGraceMs);
+  }
+
+  private async latestId(): Promise<number> {
+    const [last] = await this.o.store.listEvents({ newestFirst: true, limit: 1 });
+    return last?.id ?? 0;
+  }
+
+  private onLocalEvent(event: StoredEvent): void {
+    if (this.clients.size === 0) {
+      // Nobody to send to: keep the cursor at the head of the log so that the next client starts there.
+      if (!this.pumping && event.id > this.cursor) this.cursor = event.id;
+      return;
+    }
+    // The next event of the log, with nothing of another process's before it: send it as it is.
+    if (!this.pumping && event.id === this.cursor + 1) {
+      this.dispatch(event);
+      this.cursor = event.id;
+      return;
+    }
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const page = await this.o.store.listEvents({ afterId: this.cursor, limit: this.o.limits.replayPageSize });
+          for (const event of page) {
+            this.dispatch(event);
+            this.cursor = event.id;
+          }
+          if (page.length < this.o.limits.replayPageSize || this.closed) break;
+        }
+      } while (this.again && !this.closed);
+    } catch (error) {
+      this.o.logger.warn({ err: error }, 'event stream: reading the event log failed; retrying at the next poll');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private dispatch(event: StoredEvent): void {
+    let text: string | undefined;
+    for (const client of this.clients) {
+      if (!client.live || event.id <= client.lastId || !streamFilterMatches(client.filter, event)) continue;
+      text ??= eventMessage(event);
+      client.lastId = event.id;
+      this.send(client, text);
+    }
+  }
+
+  /** Live delivery never waits for a client: one that cannot keep up is cut off. */
+  private send(client: StreamClient, text: string): void {
+    if (client.closed || client.ws.readyState !== OPEN) return;
+    if (!client.fits(text.length)) {
+      this.drop(
+        client,
+        STREAM_CLOSE.slowConsumer,
+        `slow consumer: more than ${this.o.limits.maxBufferedBytes} bytes or ${this.o.limits.maxPendingMessages} messages unread`,
+      );
+      return;
+    }
+    client.write(text);
+  }
+
+  private async replay(client: StreamClient, announce: boolean): Promise<void> {
+    const { store, limits } = this.o;
+    const types = client.filter.types?.includes('*') ? undefined : client.filter.types;
+    let count = 0;
+    while (!client.closed) {
+      const head = this.cursor;
+      const page = await store.listEvents({ afterId: client.lastId, types, correlationId: client.filter.correlationId, limit: limits.replayPageSize });
+      for (const event of page) {
+        if (client.closed) return;
+        if (streamFilterMatches(client.filter, event)) {
+          await client.whenRoomy();
+          if (client.closed || client.ws.readyState !== OPEN) return;
+          client.write(eventMessage(event));
+          count++;
+        }
+        client.lastId = event.id;
+      }
+      if (page.length === limits.replayPageSize) continue;
+      // The read saw the whole log up to the hub's cursor, and the hub has dispatched nothing since:
+      // from here on the live dispatch has exactly what comes next.
+      if (this.cursor === head) {
+        client.live = true;
+        if (announce) this.control(client, { type: 'replayed', count, lastEventId: client.lastId });
+        return;
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const client of [...this.clients]) {
+      if (!client.alive) {
+        this.detach(client);
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      if (client.ws.readyState === OPEN) client.ws.ping();
+    }
+  }
+
+  private control(client: StreamClient, message: Record<string, unknown>): void {
+    if (client.closed || client.ws.readyState !== OPEN) return;
+    client.write(JSON.stringify(message));
+  }
+
+  private detach(client: StreamClient): void {
+    client.closed = true;
+    this.clients.delete(client);
+    client.release();
+  }
+
+  /** Closes a client with a code and reason; one that does not complete the close is cut off. */
+  private drop(client: StreamClient, code: number, reason: string, graceMs = this.o.limits.closeGraceMs): void {
+    this.detach(client);
+    const ws = client.ws;
+    if (ws.readyState === OPEN) ws.close(code, reason.slice(0, 120));
+    const timer = setTimeout(() => ws.terminate(), graceMs);
+    timer.unref();
+    ws.once('close', () => clearTimeout(timer));
+  }
+}
+
+function eventMessage(event: StoredEvent): string {
+  return `{"type":"event","event":${JSON.stringify({
+    id: event.id,
+    type: event.type,
+    source: event.source,
+    data: event.data,
+    correlationId: event.correlationId,
+    timestamp: event.timestamp,
+  })}}`;
+}

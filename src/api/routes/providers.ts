@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { NotFoundError } from '../../domain/errors.js';
+import { PROVIDER_IDS } from '../../providers/provider-registry.js';
+import { API_PREFIX } from '../api-defaults.js';
+import type { ApiContext } from '../api-context.js';
+import { ERROR_RESPONSES } from '../schemas.js';
+
+const providerParams = z.strictObject({ id: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a provider id, e.g. anthropic') });
+const testBody = z.strictObject({ model: z.string().min(1).max(200).optional() }).nullish();
+
+/** A provider test asks for a handful of tokens: enough to prove the round trip. */
+const TEST_MAX_TOKENS = 32;
+const TEST_PROMPT = 'Reply with the single word: ready';
+
+const providerSchema = z.object({
+  id: z.enum(PROVIDER_IDS),
+  baseUrl: z.string().nullable(),
+  model: z.string().nullable(),
+  keyConfigured: z.boolean(),
+  breaker: z.enum(['closed', 'open', 'half-open']).nullable(),
+  default: z.boolean(),
+});
+
+const tags = ['providers'];
+
+export function registerProviderRoutes(app: FastifyInstance, { colony }: ApiContext): void {
+  app.get(
+    `${API_PREFIX}/providers`,
+    {
+      schema: {
+        tags,
+        summary: 'Configured LLM providers (whether a key is set, never the key) and their circuit breakers in this process',
+        response: { 200: z.object({ items: z.array(providerSchema) }), ...ERROR_RESPONSES },
+      },
+    },
+    async () => ({ items: colony.providers.list().map((p) => ({ ...p, default: p.id === colony.providers.defaultProvider })) }),
+  );
+
+  app.post(
+    `${API_PREFIX}/providers/:id/test`,
+    {
+      schema: {
+        tags,
+        summary: 'Send one small completion through the full stack (timeouts, retries, breaker); reports latency and usage, or the error',
+        params: providerParams,
+        body: testBody,
+        response: { ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as z.output<typeof providerParams>;
+      if (!(PROVIDER_IDS as readonly string[]).includes(id)) throw new NotFoundError('provider', id);
+      const body = request.body as z.output<typeof testBody>;
+      const { provider, providerId, model } = await colony.providers.get(id, body?.model);
+      const started = performance.now();
+      try {
+        const response = await provider.complete({
+          model,
+          maxTokens: TEST_MAX_TOKENS,
+          messages: [{ role: 'user', content: [{ type: 'text', text: TEST_PROMPT }] }],
+        });
+        const text = response.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('').trim();
+        return { provider: providerId, model: response.model, ok: true, latencyMs: Math.round(performance.now() - started), usage: response.usage, reply: text };
+      } catch (error) {
+        const e = error as { code?: string; message: string };
+        return { provider: providerId, model, ok: false, latencyMs: Math.round(performance.now() - started), error: { code: e.code ?? 'internal', message: e.message } };
+      }
+    },
+  );
+}

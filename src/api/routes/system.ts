@@ -1,0 +1,206 @@
+import type { FastifyInstance } from 'fastify';
+import { existsSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { LATEST_MIGRATION } from '../../adapters/storage/sql/migration-latest.js';
+import type { Colony } from '../../core/colony.js';
+import { API_PREFIX } from '../api-defaults.js';
+import type { ApiContext } from '../api-context.js';
+import { ERROR_RESPONSES } from '../schemas.js';
+
+const noBody = z.strictObject({}).nullish();
+const healthSchema = z.object({ status: z.enum(['ok', 'degraded', 'down']), components: z.record(z.string(), z.unknown()) });
+const tags = ['system'];
+
+interface StoreCheck {
+  ok: boolean;
+  location: string;
+  schemaVersion: string | null;
+  latestSchema: string;
+  latencyMs: number;
+  error?: string;
+}
+
+/** Reachable (a read answers) and migrated to the latest schema. */
+export async function checkStore(colony: Colony): Promise<StoreCheck> {
+  const started = performance.now();
+  try {
+    const schemaVersion = await colony.store.schemaVersion();
+    return {
+      ok: schemaVersion === LATEST_MIGRATION,
+      location: colony.store.location,
+      schemaVersion,
+      latestSchema: LATEST_MIGRATION,
+      latencyMs: round(performance.now() - started),
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      location: colony.store.location,
+      schemaVersion: null,
+      latestSchema: LATEST_MIGRATION,
+      latencyMs: round(performance.now() - started),
+      error: (error as Error).message,
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** The last circuit state each provider reported (from any process), from the event log. */
+async function reportedCircuits(colony: Colony): Promise<{ provider: string; state: string; at: number }[]> {
+  const events = await colony.store.listEvents({ types: ['provider.state_changed'], newestFirst: true, limit: 100 });
+  const seen = new Map<string, { provider: string; state: string; at: number }>();
+  for (const e of events) {
+    const d = e.data as { provider: string; state: string };
+    if (!seen.has(d.provider)) seen.set(d.provider, { provider: d.provider, state: d.state, at: e.timestamp });
+  }
+  return [...seen.values()];
+}
+
+export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { colony } = ctx;
+
+  app.get(
+    `${API_PREFIX}/system/status`,
+    { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { ...ERROR_RESPONSES } } },
+    async () => {
+      const [runners, tasks, agents, workflows, schemaVersion, authRequired] = await Promise.all([
+        colony.runners.liveRunners(),
+        colony.tasks.countByStatus(),
+        colony.agents.list({ excludeTerminated: true }),
+        colony.store.listWorkflows({ status: 'running', limit: 20 }),
+        colony.store.schemaVersion(),
+        ctx.auth.required(),
+      ]);
+      const byStatus: Record<string, number> = {};
+      for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+      const path = colony.config.database.path;
+      return {
+        version: ctx.version,
+        projectDir: colony.config.projectDir,
+        server: {
+          pid: process.pid,
+          startedAt: ctx.startedAt,
+          uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+          runnerId: colony.runners.id,
+          authRequired,
+          eventStreamClients: ctx.hub.size,
+        },
+        database: { path, sizeBytes: existsSync(path) ? statSync(path).size : null, schemaVersion },
+        runners: runners.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: r.startedAt, heartbeatAt: r.heartbeatAt })),
+        tasks,
+        agents: { active: agents.length, byStatus },
+        workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: w.createdAt })),
+      };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/system/health`,
+    {
+      schema: {
+        tags,
+        summary: 'Component health: 200 when the store answers at the latest schema, 503 otherwise',
+        response: { 200: healthSchema, 503: healthSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (_request, reply) => {
+      const [store, live] = await Promise.all([checkStore(colony), colony.runners.liveRunners().catch(() => [])]);
+      const engineRunning = live.some((r) => r.id === colony.runners.id);
+      const providers = colony.providers.list().map((p) => ({ id: p.id, breaker: p.breaker }));
+      const degraded = !engineRunning || providers.some((p) => p.breaker === 'open');
+      const status = !store.ok ? 'down' : degraded ? 'degraded' : 'ok';
+      reply.code(store.ok ? 200 : 503);
+      return { status, components: { store, engine: { running: engineRunning, runnerId: colony.runners.id }, providers, eventStream: { clients: ctx.hub.size } } };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/system/metrics`,
+    { schema: { tags, summary: 'Prometheus metrics (text exposition format)' } },
+    async (_request, reply) => {
+      const text = await ctx.metrics.render();
+      return reply.header('content-type', ctx.metrics.contentType).send(text);
+    },
+  );
+
+  app.post(
+    `${API_PREFIX}/system/diagnostics`,
+    {
+      schema: {
+        tags,
+        summary: 'Run diagnostic checks: store and schema, runners and orphaned work, engine, providers\' circuits, agent catalog, executors',
+        body: noBody,
+        response: { ...ERROR_RESPONSES },
+      },
+    },
+    async () => {
+      const started = performance.now();
+      const checks: { name: string; ok: boolean; detail: string; data?: unknown }[] = [];
+      const run = async (name: string, fn: () => Promise<{ ok: boolean; detail: string; data?: unknown }>) => {
+        try {
+          checks.push({ name, ...(await fn()) });
+        } catch (error) {
+          checks.push({ name, ok: false, detail: `check failed: ${(error as Error).message}` });
+        }
+      };
+      await run('store', async () => {
+        const s = await checkStore(colony);
+        return {
+          ok: s.ok,
+          detail: s.error
+            ? `store not reachable: ${s.error}`
+            : s.ok
+              ? `reachable in ${s.latencyMs} ms, schema ${s.schemaVersion} (latest)`
+              : `schema ${s.schemaVersion ?? 'none'} is behind ${s.latestSchema}`,
+          data: s,
+        };
+      });
+      await run('runners', async () => {
+        const [live, orphaned] = await Promise.all([colony.runners.liveRunners(), colony.runners.deadRunnersHoldingTasks()]);
+        return {
+          ok: orphaned.length === 0,
+          detail:
+            orphaned.length === 0
+              ? `${live.length} live runner(s); no running task is held by a dead one`
+              : `${orphaned.length} dead runner(s) still hold running tasks; the next engine start recovers them`,
+          data: { live: live.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, heartbeatAt: r.heartbeatAt })), deadHoldingTasks: orphaned },
+        };
+      });
+      await run('engine', async () => {
+        const live = await colony.runners.liveRunners();
+        const running = live.some((r) => r.id === colony.runners.id);
+        return {
+          ok: running,
+          detail: running ? `this process runs tasks as runner ${colony.runners.id}` : 'this process does not run tasks (the engine is not started)',
+          data: { runnerId: colony.runners.id, concurrency: colony.config.tasks.concurrency },
+        };
+      });
+      await run('providers', async () => {
+        const here = colony.providers.list().map((p) => ({ id: p.id, keyConfigured: p.keyConfigured, breaker: p.breaker }));
+        const reported = await reportedCircuits(colony);
+        const open = [...here.filter((p) => p.breaker === 'open').map((p) => p.id), ...reported.filter((r) => r.state === 'open').map((r) => r.provider)];
+        return {
+          ok: open.length === 0,
+          detail: open.length === 0 ? 'no provider circuit is open' : `open circuit(s): ${[...new Set(open)].join(', ')}`,
+          data: { inThisProcess: here, lastReported: reported, default: colony.providers.defaultProvider },
+        };
+      });
+      await run('agent-catalog', async () => {
+        const [types, problems] = await Promise.all([colony.agents.types(), colony.agents.catalogProblems()]);
+        return {
+          ok: problems.length === 0,
+          detail: problems.length === 0 ? `${types.length} agent types` : `${types.length} agent types; ${problems.length} file(s) skipped`,
+          data: { types: types.length, problems },
+        };
+      });
+      await run('executors', async () => {
+        const types = colony.tasks.executorTypes();
+        return { ok: types.length > 0, detail: `task types: ${types.join(', ')}`, data: { types } };
+      });
+      return { ok: checks.every((c) => c.ok), checkedAt: Date.now(), durationMs: round(performance.now() - started), checks };
+    },
+  );
+}

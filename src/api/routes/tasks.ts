@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.js';
+import { taskSpecSchema } from '../../tasks/task-spec.js';
+import type { TaskQuery } from '../../ports/store.js';
+import { API_PREFIX, MAX_TASKS_PER_REQUEST } from '../api-defaults.js';
+import type { ApiContext } from '../api-context.js';
+import { csv, ERROR_RESPONSES, idParams, idSchema, limitSchema, offsetSchema, pageOf, taskRecordSchema, taskStatusSchema, taskTypeSchema } from '../schemas.js';
+import { DocsOnly, parseOr400 } from '../zod-compiler.js';
+
+const TASK_SORTS = { createdAt: 'created', '-createdAt': 'created_desc', '-priority': 'priority' } as const satisfies Record<string, TaskQuery['order']>;
+
+const listQuery = z.strictObject({
+  limit: limitSchema(),
+  offset: offsetSchema,
+  status: csv(taskStatusSchema).optional(),
+  type: taskTypeSchema.optional(),
+  workflowId: idSchema.optional(),
+  parentId: idSchema.optional(),
+  agentId: idSchema.optional(),
+  sort: z.enum(Object.keys(TASK_SORTS) as [keyof typeof TASK_SORTS, ...(keyof typeof TASK_SORTS)[]]).default('createdAt'),
+});
+
+const batchBody = z.strictObject({ tasks: z.array(z.unknown()).min(1).max(MAX_TASKS_PER_REQUEST) });
+const createBodyDocs = z.union([taskSpecSchema, z.strictObject({ tasks: z.array(taskSpecSchema).min(1).max(MAX_TASKS_PER_REQUEST) })]);
+
+const updateBody = z.strictObject({
+  action: z.enum(['cancel', 'retry']),
+  reason: z.string().min(1).max(1_000).optional(),
+});
+const cancelQuery = z.strictObject({ reason: z.string().min(1).max(1_000).optional() });
+const transcriptQuery = z.strictObject({ attempt: z.coerce.number().int().min(1).max(1_000).optional() });
+
+const tags = ['tasks'];
+
+export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext): void {
+  app.get(
+    `${API_PREFIX}/tasks`,
+    {
+      schema: {
+        tags,
+        summary: 'List tasks',
+        description: 'Filtered and paginated; the total matching count is in `total` and the X-Total-Count header.',
+        querystring: listQuery,
+        response: { 200: pageOf(taskRecordSchema), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query as z.output<typeof listQuery>;
+      const filter = { status: q.status, type: q.type, workflowId: q.workflowId, parentId: q.parentId, assignedAgent: q.agentId };
+      const [items, total] = await Promise.all([
+        colony.tasks.list({ ...filter, limit: q.limit, offset: q.offset, order: TASK_SORTS[q.sort] }),
+        colony.tasks.count(filter),
+      ]);
+      reply.header('x-total-count', String(total));
+      return { items, total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.post(
+    `${API_PREFIX}/tasks`,
+    {
+      schema: {
+        tags,
+        summary: 'Create tasks',
+        description:
+          'One task spec, or `{ "tasks": [...] }` to submit a DAG atomically (dependencies name tasks of the batch by `name`, or existing task ids). ' +
+          'Validated exactly as the engine validates; nothing is stored when anything is wrong.',
+        body: new DocsOnly(createBodyDocs),
+        response: { 201: z.union([taskRecordSchema, z.object({ tasks: z.array(taskRecordSchema) })]), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw new ValidationError('body: expected a task spec object, or { "tasks": [...] }');
+      }
+      if ('tasks' in body) {
+        const { tasks } = parseOr400(batchBody, body, 'body');
+        return reply.code(201).send({ tasks: await colony.tasks.submit(tasks) });
+      }
+      const [task] = await colony.tasks.submit([body]);
+      return reply.code(201).header('location', `${API_PREFIX}/tasks/${task?.id}`).send(task);
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/tasks/:id`,
+    { schema: { tags, summary: 'Get a task (a unique id prefix of 6+ characters is enough)', params: idParams, response: { 200: taskRecordSchema, ...ERROR_RESPONSES } } },
+    async (request) => colony.tasks.get((request.params as z.output<typeof idParams>).id),
+  );
+
+  app.put(
+    `${API_PREFIX}/tasks/:id`,
+    {
+      schema: {
+        tags,
+        summary: 'Cancel or retry a task',
+        description: '`cancel` cancels the task and, transitively, its dependents; `retry` runs a failed or cancelled task again with a fresh retry budget.',
+        params: idParams,
+        body: updateBody,
+        response: { 200: taskRecordSchema, 409: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as z.output<typeof idParams>;
+      const body = request.body as z.output<typeof updateBody>;
+      return body.action === 'cancel' ? colony.tasks.cancel(id, body.reason) : colony.tasks.retry(id);
+    },
+  );
+
+  app.delete(
+    `${API_PREFIX}/tasks/:id`,
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a task (and every task that depends on it)',
+        params: idParams,
+        querystring: cancelQuery,
+        response: { 200: taskRecordSchema, 409: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as z.output<typeof idParams>;
+      return colony.tasks.cancel(id, (request.query as z.output<typeof cancelQuery>).reason);
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/tasks/:id/transcript`,
+    {
+      schema: {
+        tags,
+        summary: "An agent task's transcript: every model turn, tool call and result, with token usage",
+        params: idParams,
+        querystring: transcriptQuery,
+        response: { ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const task = await colony.tasks.get((request.params as z.output<typeof idParams>).id);
+      const { attempt } = request.query as z.output<typeof transcriptQuery>;
+      const [turns, usage] = await Promise.all([
+        colony.store.listTurns({ taskId: task.id, ...(attempt ? { attempt } : {}) }),
+        colony.store.listMetrics({ entityType: 'task', entityId: task.id }),
+      ]);
+      const sum = (name: string) => usage.filter((m) => m.name === name).reduce((a, m) => a + m.value, 0);
+      return {
+        task: { id: task.id, status: task.status, attempts: task.attempts },
+        usage: {
+          inputTokens: sum('llm.input_tokens'),
+          outputTokens: sum('llm.output_tokens'),
+          costUsd: usage.some((m) => m.name === 'llm.cost_usd') ? sum('llm.cost_usd') : null,
+        },
+        turns,
+      };
+    },
+  );
+}

@@ -1,0 +1,72 @@
+import type { Role } from './roles.js';
+
+/** Who may call a route: anyone (no credentials needed), or callers with at least this role. */
+export type Access = 'public' | Role;
+
+/**
+ * THE authorization table: every route the server has, by `METHOD /path` exactly as registered,
+ * with the minimum role it needs. The server refuses to start with a route missing from this table
+ * (see `accessFor` and create-server's onRoute check), and the authorization-matrix test walks it
+ * for every role, so a new route cannot be reachable without a decision written down here.
+ *
+ * viewer: GET only. operator: + create/cancel/retry tasks, spawn/pause/resume/terminate agents,
+ * provider tests (and memory writes, when they get routes). admin: everything, incl. keys and
+ * diagnostics.
+ */
+export const ROUTE_ACCESS = {
+  // Probes and documentation carry no data and must answer load balancers and browsers.
+  'GET /health': 'public',
+  'GET /ready': 'public',
+  'GET /api/v2/openapi.json': 'public',
+
+  'GET /api/v2/auth/whoami': 'viewer',
+
+  'GET /api/v2/agents': 'viewer',
+  'POST /api/v2/agents': 'operator',
+  'GET /api/v2/agents/:id': 'viewer',
+  'PUT /api/v2/agents/:id': 'operator',
+  'DELETE /api/v2/agents/:id': 'operator',
+  'GET /api/v2/agents/:id/health': 'viewer',
+  'GET /api/v2/agent-types': 'viewer',
+
+  'GET /api/v2/tasks': 'viewer',
+  'POST /api/v2/tasks': 'operator',
+  'GET /api/v2/tasks/:id': 'viewer',
+  'PUT /api/v2/tasks/:id': 'operator',
+  'DELETE /api/v2/tasks/:id': 'operator',
+  'GET /api/v2/tasks/:id/transcript': 'viewer',
+
+  'GET /api/v2/providers': 'viewer',
+  'POST /api/v2/providers/:id/test': 'operator',
+
+  'GET /api/v2/events': 'viewer',
+  'GET /api/v2/events/stream': 'viewer',
+
+  'GET /api/v2/system/status': 'viewer',
+  'GET /api/v2/system/health': 'viewer',
+  'GET /api/v2/system/metrics': 'viewer',
+  'POST /api/v2/system/diagnostics': 'admin',
+
+  'GET /api/v2/keys': 'admin',
+  'POST /api/v2/keys': 'admin',
+  'DELETE /api/v2/keys/:id': 'admin',
+} as const satisfies Record<string, Access>;
+
+export type RouteKey = keyof typeof ROUTE_ACCESS;
+
+/** Routes registered by plugins under these prefixes (the docs UI's pages and assets) are public. */
+export const PUBLIC_ROUTE_PREFIXES = ['/api/v2/docs'] as const;
+
+/**
+ * The access rule of a registered route; undefined when the table has none (the server treats that
+ * as a programming error at startup). HEAD is GET's; OPTIONS (CORS preflight) carries no credentials
+ * by definition and is public.
+ */
+export function accessFor(method: string, url: string): Access | undefined {
+  const m = method === 'HEAD' ? 'GET' : method;
+  if (m === 'OPTIONS') return 'public';
+  const exact = (ROUTE_ACCESS as Record<string, Access>)[`${m} ${url}`];
+  if (exact) return exact;
+  if (m === 'GET' && PUBLIC_ROUTE_PREFIXES.some((p) => url === p || url.startsWith(`${p}/`))) return 'public';
+  return undefined;
+}
