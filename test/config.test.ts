@@ -1,3 +1,4 @@
+import { MEMORY_DEFAULTS } from '../src/memory/memory-defaults.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../src/agents/runtime/runtime-defaults.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,24 @@ describe('loadConfig', () => {
       providers: {},
       shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
       log: { level: 'warn' },
+      memory: {
+        redisUrl: null,
+        l1MaxBytes: MEMORY_DEFAULTS.l1MaxBytes,
+        l1TtlMs: MEMORY_DEFAULTS.l1TtlMs,
+        l2TtlMs: MEMORY_DEFAULTS.l2TtlMs,
+        gcIntervalMs: MEMORY_DEFAULTS.gcIntervalMs,
+        embedder: 'local',
+        embeddingModel: DEFAULTS.openaiEmbeddingModel,
+        embeddingDimensions: DEFAULTS.openaiEmbeddingDimensions,
+        contextMemories: DEFAULTS.agentContextMemories,
+      },
+      server: {
+        host: DEFAULTS.serverHost,
+        port: DEFAULTS.serverPort,
+        corsOrigins: [],
+        rateLimit: { max: DEFAULTS.serverRateLimitMax, windowMs: DEFAULTS.serverRateLimitWindowMs },
+        bodyLimitBytes: DEFAULTS.serverBodyLimitBytes,
+      },
     });
   });
 

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../core/config.js';
+import { redactConfig } from '../../providers/secret.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { color, printJson, println } from '../output.js';
 import { stringify } from 'yaml';
@@ -6,7 +7,13 @@ import { stringify } from 'yaml';
 /** Shows the effective configuration (defaults, file, environment and flags merged) and its file. */
 export async function configShowCommand(options: GlobalOptions): Promise<void> {
   const overrides = options.db ? { database: { path: options.db } } : {};
-  const { config, file } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  const loaded = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  const file = loaded.file;
+  // Keys, tokens and secrets (and passwords inside URLs) are never printed.
+  const config = redactConfig({
+    ...loaded.config,
+    memory: { ...loaded.config.memory, redisUrl: loaded.config.memory.redisUrl?.replace(/\/\/[^@/]*@/, '//[redacted]@') ?? null },
+  });
   if (options.json) return printJson({ file: file ?? null, config });
   println(color.dim(`# effective configuration${file ? `; file: ${file}` : '; no config file (defaults)'}`));
   process.stdout.write(stringify(config));
