@@ -3,6 +3,7 @@
 const SUITES = {
   'core-engine': () => import('./core-engine.bench.js'),
   'agent-runtime': () => import('./agent-runtime.bench.js'),
+  memory: () => import('./memory.bench.js'),
   api: () => import('./api.bench.js'),
 };
 

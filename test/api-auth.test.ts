@@ -13,6 +13,13 @@ import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { expectProblem, startApi, type TestApi } from './support/api-server.js';
 import { tempColony } from './support/temp-colony.js';
 
+/** The secret part of `colony_<id>_<secret>`; the secret itself may contain underscores. */
+function secretOf(key: string): string {
+  const secret = key.split('_').slice(2).join('_');
+  if (secret.length < 20) throw new Error(`unexpected key format: ${key.slice(0, 20)}…`);
+  return secret;
+}
+
 const JWT_SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 const jwtKey = new TextEncoder().encode(JWT_SECRET);
 
@@ -29,6 +36,7 @@ async function jwt(claims: Record<string, unknown>, options: { expiresIn?: strin
 interface RouteRequest {
   path: string;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 describe('authorization matrix: every route × every role', () => {
@@ -81,6 +89,14 @@ describe('authorization matrix: every route × every role', () => {
     'GET /api/v2/system/health': async () => ({ path: '/api/v2/system/health' }),
     'GET /api/v2/system/metrics': async () => ({ path: '/api/v2/system/metrics' }),
     'POST /api/v2/system/diagnostics': async () => ({ path: '/api/v2/system/diagnostics' }),
+    // MCP: an initialize request (each tool's own role check is tested in mcp.test.ts); GET and DELETE are 405.
+    'POST /mcp': async () => ({
+      path: '/mcp',
+      headers: { accept: 'application/json, text/event-stream' },
+      body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'matrix', version: '1' } } },
+    }),
+    'GET /mcp': async () => ({ path: '/mcp' }),
+    'DELETE /mcp': async () => ({ path: '/mcp' }),
     'GET /api/v2/keys': async () => ({ path: '/api/v2/keys' }),
     'POST /api/v2/keys': async () => ({ path: '/api/v2/keys', body: { role: 'viewer', name: 'made in a test' } }),
     'DELETE /api/v2/keys/:id': async () => ({ path: `/api/v2/keys/${(await api.server.keys.create({ role: 'viewer' })).record.id}` }),
@@ -103,8 +119,8 @@ describe('authorization matrix: every route × every role', () => {
 
   it.each(matrix)('$route as $caller ($access)', async ({ route, access, caller }) => {
     const method = route.split(' ')[0] as string;
-    const { path, body } = await REQUESTS[route]();
-    const r = await api.request(method, path, { body, ...(caller === 'anonymous' ? {} : { token: keys[caller] }) });
+    const { path, body, headers } = await REQUESTS[route]();
+    const r = await api.request(method, path, { body, ...(headers ? { headers } : {}), ...(caller === 'anonymous' ? {} : { token: keys[caller] }) });
     if (access === 'public') {
       expect(r.status, r.text).toBeLessThan(300);
       return;
@@ -116,7 +132,7 @@ describe('authorization matrix: every route × every role', () => {
       expectProblem(r, 403, 'forbidden');
       expect(r.json.detail).toContain(`needs the ${access} role`);
     } else {
-      const expected = route === 'GET /api/v2/events/stream' ? 426 : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') ? 201 : 200;
+      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') ? 201 : 200;
       expect(r.status, r.text).toBe(expected);
     }
   });
@@ -184,7 +200,7 @@ describe('authorization matrix: every route × every role', () => {
     expect(stored.length).toBeGreaterThanOrEqual(3);
     const viewer = stored.find((k) => k.name === 'viewer key');
     expect(viewer?.hash).toBe(hashApiKey(keys.viewer));
-    expect(JSON.stringify(stored)).not.toContain(keys.viewer.split('_')[2]);
+    expect(JSON.stringify(stored)).not.toContain(secretOf(keys.viewer));
     const listed = await api.request('GET', '/api/v2/keys?all=true', { token: keys.admin });
     expect(listed.text).not.toContain(keys.viewer);
     expect(listed.text).not.toContain('hash');
@@ -334,7 +350,7 @@ describe('secrets in logs', () => {
       expect(text).toContain('access_token=[redacted]');
       expect(text).toContain('a careless log line');
       expect(text).not.toContain(key);
-      expect(text).not.toContain(key.split('_')[2]);
+      expect(text).not.toContain(secretOf(key));
       expect(text).not.toContain('notarealsecret');
     } finally {
       await api.close();

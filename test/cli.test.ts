@@ -165,10 +165,21 @@ describe('help and version', () => {
     'config',
     'config show',
     'up',
+    'mcp',
     'keys',
     'keys create',
     'keys list',
     'keys revoke',
+    'memory',
+    'memory store',
+    'memory get',
+    'memory delete',
+    'memory list',
+    'memory search',
+    'memory export',
+    'memory import',
+    'memory stats',
+    'memory gc',
   ];
 
   /** Command names listed in a help text's "Commands:" section, except `help`. */
@@ -384,9 +395,12 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       { path: '.colony/config.yaml', action: 'created' },
       { path: '.colony/agents/README.txt', action: 'created' },
       { path: '.colony/.gitignore', action: 'created' },
+      { path: '.mcp.json', action: 'created' },
     ]);
     expect(readdirSync(project.parent)).toEqual(['project']);
-    expect(readdirSync(project.dir)).toEqual(['.colony']);
+    expect(readdirSync(project.dir).sort()).toEqual(['.colony', '.mcp.json']);
+    // Claude Code picks up the MCP server: this installation's bin, `colony mcp`.
+    expect(JSON.parse(project.read('.mcp.json'))).toEqual({ mcpServers: { colony: { command: join(REPO_ROOT, 'bin', 'colony'), args: ['mcp'] } } });
     expect(statSync(project.path('.colony', 'agents')).isDirectory()).toBe(true);
     expect(statSync(project.path('.colony', 'colony.db')).size).toBeGreaterThan(0);
     expect(project.read('.colony/.gitignore')).toContain('colony.db');
@@ -398,7 +412,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
     const before = snapshot();
     const again = await runCli(['--project', project.dir, 'init'], opts);
     expect(again.code).toBe(0);
-    expect(again.stdout.match(/^\s+kept\s/gm)?.length).toBe(3);
+    expect(again.stdout.match(/^\s+kept\s/gm)?.length).toBe(4);
     expect(again.stdout).not.toMatch(/^\s+(created|replaced)\s/m);
     expect(snapshot()).toEqual(before);
 
@@ -407,7 +421,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
     project.write('.colony/.gitignore', 'my-ignores\n');
     const forced = await runJson<{ files: { path: string; action: string; backup?: string }[] }>(['--project', project.dir, 'init', '--force'], opts);
     expect(forced.code).toBe(0);
-    expect(forced.data.files.map((f) => f.action)).toEqual(['replaced', 'replaced', 'replaced']);
+    expect(forced.data.files.map((f) => f.action)).toEqual(['replaced', 'replaced', 'replaced', 'replaced']);
     const backupOf = (path: string) => forced.data.files.find((f) => f.path === path)?.backup as string;
     expect(backupOf('.colony/config.yaml')).toMatch(/^\.colony\/config\.yaml\.bak-/);
     expect(project.read(backupOf('.colony/config.yaml'))).toBe('# my own settings\ntasks:\n  concurrency: 3\n');
@@ -417,7 +431,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
     // Neither run touched the database's content (this also opens it with the new config file).
     expect((await taskList(project)).map((t) => t.name)).toEqual(['keep-me']);
     expect(readdirSync(project.parent)).toEqual(['project']);
-    expect(readdirSync(project.dir)).toEqual(['.colony']);
+    expect(readdirSync(project.dir).sort()).toEqual(['.colony', '.mcp.json', backupOf('.mcp.json')]);
     expectNoLeftovers(project);
   });
 

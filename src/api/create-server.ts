@@ -23,6 +23,7 @@ import { ApiMetrics } from './metrics.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerMcpRoutes } from './routes/mcp.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -270,6 +271,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   registerProviderRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
+  registerMcpRoutes(app, ctx);
 
   await app.ready();
   await hub.start();

@@ -172,6 +172,11 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
     .action(act(async (_o, cmd: Command) => (await import('./commands/up.js')).upCommand(g(cmd))));
 
+  program
+    .command('mcp')
+    .description('serve MCP on stdin/stdout for Claude Code and other MCP clients (`claude mcp add colony -- colony mcp`), running tasks in this process')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/mcp.js')).mcpCommand(g(cmd))));
+
   const keys = program.command('keys').description('API keys for the REST API (stored hashed; a key is shown only when created)');
   keys
     .command('create')
@@ -188,6 +193,66 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .command('revoke <id>')
     .description('revoke an API key (a running server refuses it at once)')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/keys.js')).keysRevokeCommand(id, g(cmd))));
+
+  const memory = program.command('memory').description('the tiered memory agents share: store, read, search, export and import entries');
+  const namespaceOption = (what: string) => new Option('--namespace <ns>', what);
+  memory
+    .command('store <key> [value]')
+    .description('store a value under a key, replacing what was there (the value is JSON if it parses as JSON, else text)')
+    .addOption(namespaceOption('namespace (default: default)'))
+    .option('--file <path>', 'read the value from a file (- for stdin) instead of the argument')
+    .option('--ttl <seconds>', 'forget it after this many seconds')
+    .option('--tags <list>', 'tags, comma-separated', listOption)
+    .option('--expect-version <n>', 'only if the stored version is this one (0: only if it does not exist yet); exit 4 otherwise', intOption('--expect-version', 0, Number.MAX_SAFE_INTEGER))
+    .action(act(async (key: string, value: string | undefined, _o, cmd: Command) => (await import('./commands/memory.js')).memoryStoreCommand(key, value, g(cmd))));
+  memory
+    .command('get <key>')
+    .description('show an entry (exit 3 if it does not exist or has expired)')
+    .addOption(namespaceOption('namespace (default: default)'))
+    .action(act(async (key: string, _o, cmd: Command) => (await import('./commands/memory.js')).memoryGetCommand(key, g(cmd))));
+  memory
+    .command('delete <key>')
+    .description('delete an entry (exit 3 if it does not exist)')
+    .addOption(namespaceOption('namespace (default: default)'))
+    .option('--expect-version <n>', 'only if the stored version is this one; exit 4 otherwise', intOption('--expect-version', 1, Number.MAX_SAFE_INTEGER))
+    .action(act(async (key: string, _o, cmd: Command) => (await import('./commands/memory.js')).memoryDeleteCommand(key, g(cmd))));
+  memory
+    .command('list')
+    .description('list live entries, ordered by namespace then key')
+    .addOption(namespaceOption('only this namespace (default: all)'))
+    .option('--prefix <prefix>', 'only keys starting with this')
+    .option('--tags <list>', 'only entries with all these tags, comma-separated', listOption)
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 1_000_000), 100)
+    .option('--offset <n>', 'skip this many', intOption('--offset', 0, Number.MAX_SAFE_INTEGER), 0)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/memory.js')).memoryListCommand(g(cmd))));
+  memory
+    .command('search <query>')
+    .description('search entries: keyword (BM25), semantic (the embedder) or hybrid (both, fused); says which embedder answered')
+    .addOption(namespaceOption('only this namespace (default: all)'))
+    .addOption(new Option('--mode <mode>', 'how to search').choices(['keyword', 'semantic', 'hybrid']).default('hybrid'))
+    .option('--tags <list>', 'only entries with all these tags, comma-separated', listOption)
+    .option('--limit <n>', 'at most this many results', intOption('--limit', 1, 1_000), 10)
+    .action(act(async (query: string, _o, cmd: Command) => (await import('./commands/memory.js')).memorySearchCommand(query, g(cmd))));
+  memory
+    .command('export <file>')
+    .description('write entries as JSON Lines, every field (- for stdout)')
+    .addOption(namespaceOption('only this namespace (default: all)'))
+    .option('--prefix <prefix>', 'only keys starting with this')
+    .option('--tags <list>', 'only entries with all these tags, comma-separated', listOption)
+    .action(act(async (file: string, _o, cmd: Command) => (await import('./commands/memory.js')).memoryExportCommand(file, g(cmd))));
+  memory
+    .command('import <file>')
+    .description('read entries from JSON Lines (- for stdin); any bad line refuses the whole import, naming the line')
+    .option('--overwrite', 'replace entries that exist (default: keep them)')
+    .action(act(async (file: string, _o, cmd: Command) => (await import('./commands/memory.js')).memoryImportCommand(file, g(cmd))));
+  memory
+    .command('stats')
+    .description('entries, namespaces, storage, embedder, and the state of each tier (Redis included)')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/memory.js')).memoryStatsCommand(g(cmd))));
+  memory
+    .command('gc')
+    .description('remove expired entries now (a running colony does it every memory.gcIntervalMs)')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/memory.js')).memoryGcCommand(g(cmd))));
 
   const config = program.command('config').description('configuration');
   config

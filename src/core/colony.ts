@@ -3,7 +3,10 @@ import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
 import { agentSubtaskSpec, createAgentExecutor } from '../agents/runtime/agent-executor.js';
+import { memoryContext } from '../agents/runtime/memory-context.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
+import type { MemoryManager } from '../memory/memory-manager.js';
+import type { ColonyMemory } from '../memory/create-memory-manager.js';
 import { ProviderRegistry, parseProviderId } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { TaskEngine } from '../tasks/task-engine.js';
@@ -54,6 +57,11 @@ export interface Colony {
   readonly tasks: TaskEngine;
   /** The configured LLM providers (each created on first use). */
   readonly providers: ProviderRegistry;
+  /**
+   * The tiered memory (L1 in process, L2 Redis when `memory.redisUrl` is set, L3 the database),
+   * created on first use so that commands which never touch memory never connect to Redis.
+   */
+  memory(): Promise<MemoryManager>;
   readonly runners: RunnerRegistry;
   readonly logger: Logger;
   newId(kind: IdKind): string;
@@ -172,6 +180,9 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         const [child] = await tasks.submit([agentSubtaskSpec(request)], { workflowId: parent?.workflowId ?? null });
         return { id: (child as { id: string }).id };
       },
+      // Relevant memories go into each agent's first message; the memory tools work on the same memory.
+      context: (task) => memoryContext(task, { memory: agentMemory, limit: config.memory.contextMemories, logger }),
+      memory: () => agentMemory(),
       now,
     }),
   );
@@ -180,6 +191,24 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   events.subscribe({ types: ['agent.terminated'] }, (event) => {
     scheduler.abortAgentTasks((event.data as { agentId: string }).agentId);
   });
+
+  let memory: Promise<ColonyMemory> | null = null;
+  const openMemory = async (): Promise<MemoryManager> => {
+    memory ??= (async () => {
+      const { createMemoryManager } = await import('../memory/create-memory-manager.js');
+      return createMemoryManager({ config, store, events, logger, env, now });
+    })();
+    return (await memory).manager;
+  };
+  // Agents run without memory (and say so in the log) rather than fail when it cannot be opened.
+  const agentMemory = async (): Promise<MemoryManager | undefined> => {
+    try {
+      return await openMemory();
+    } catch (error) {
+      logger.warn({ err: error }, 'memory is unavailable: agents run without memories and memory tools');
+      return undefined;
+    }
+  };
 
   let started = false;
   let stopping: Promise<{ drained: boolean }> | null = null;
@@ -192,6 +221,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     agents,
     tasks,
     providers,
+    memory: openMemory,
     runners,
     logger,
     newId,
@@ -230,6 +260,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       await colony.stop(closeOptions);
       await events.flush();
       closed = true;
+      if (memory) await (await memory).close();
       if (ownsStore) await store.close();
     },
   };

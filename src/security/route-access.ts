@@ -47,6 +47,12 @@ export const ROUTE_ACCESS = {
   'GET /api/v2/system/metrics': 'viewer',
   'POST /api/v2/system/diagnostics': 'admin',
 
+  // MCP (Streamable HTTP): any authenticated caller reaches it; each tool checks its own role
+  // (src/mcp/mcp-tool-roles.ts).
+  'POST /mcp': 'viewer',
+  'GET /mcp': 'viewer',
+  'DELETE /mcp': 'viewer',
+
   'GET /api/v2/keys': 'admin',
   'POST /api/v2/keys': 'admin',
   'DELETE /api/v2/keys/:id': 'admin',

@@ -12,6 +12,7 @@ import type { Store } from '../../ports/store.js';
 import { FileJournal } from '../../sandbox/file-journal.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
 import type { TaskSpecInput } from '../../tasks/task-spec.js';
+import type { MemoryManager } from '../../memory/memory-manager.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
 import {
   AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
@@ -68,6 +69,8 @@ export interface AgentExecutorDeps {
   submitSubtask?: SubmitSubtask;
   /** Extra context for a task's model (memories, ...), appended to the input's own context. */
   context?(task: TaskRecord, agentType: AgentTypeDefinition): Promise<string | undefined>;
+  /** The colony's memory, opened on first use (undefined: unavailable); agents get the memory tools over it. */
+  memory?(): Promise<MemoryManager | undefined>;
   now?: () => number;
 }
 
@@ -100,6 +103,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace: context.workspace });
       const model = input.model ?? resolved.model;
       const extra = await deps.context?.(context.task, agentType);
+      const memory = await deps.memory?.();
       const run = await runAgent({
         provider: resolved.provider,
         providerId: resolved.providerId,
@@ -117,6 +121,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         shell: deps.shell,
         signal: context.signal,
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
+        ...(memory === undefined ? {} : { memory }),
         now,
       });
       return {

@@ -17,6 +17,8 @@ import type { Store } from '../../ports/store.js';
 import { FileJournal } from '../../sandbox/file-journal.js';
 import { FileTools } from '../../sandbox/file-tools.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
+import type { MemoryManager } from '../../memory/memory-manager.js';
+import { taskMemoryNamespace } from './memory-context.js';
 import { OutputCoalescer } from './output-coalescer.js';
 import { RunRecorder } from './run-recorder.js';
 import {
@@ -71,6 +73,8 @@ export interface RunAgentOptions {
   shell: ShellSettings;
   signal: AbortSignal;
   submitSubtask?: SubmitSubtask;
+  /** The colony's memory: the agent gets memory_store, memory_retrieve and memory_search over it. */
+  memory?: MemoryManager;
   now: () => number;
 }
 
@@ -100,7 +104,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
   const guard = new WorkspaceGuard(options.workspace);
   const journal = await loadJournal(options.store, task.id);
   const files = new FileTools({ guard, journal });
-  const { tools } = selectAgentTools(options.agentType.tools, { messaging: options.agent !== null, subtasks: options.submitSubtask !== undefined });
+  const { tools } = selectAgentTools(options.agentType.tools, {
+    messaging: options.agent !== null,
+    subtasks: options.submitSubtask !== undefined,
+    memory: options.memory !== undefined,
+  });
   const toolsByName = new Map(tools.map((tool) => [tool.name, tool]));
   const recorder = new RunRecorder({
     store: options.store,
@@ -132,6 +140,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     signal,
     now: options.now,
     ...(options.submitSubtask === undefined ? {} : { submitSubtask: options.submitSubtask }),
+    ...(options.memory === undefined ? {} : { memory: { manager: options.memory, namespace: taskMemoryNamespace(task) } }),
     report(value) {
       reported = { value };
     },

@@ -25,6 +25,9 @@ export function buildSystemPrompt(input: PromptInput): string {
     `- You have at most ${input.limits.maxTurns} turns and ${input.limits.maxTokens} tokens for this task.`,
   ];
   if (names.includes('send_message')) lines.push('- Other agents can message you: check read_inbox when coordination matters.');
+  if (names.includes('memory_store')) {
+    lines.push('- Memory outlives this task: memory_store what later tasks should know (shared: true for every workflow); memory_search and memory_retrieve read it.');
+  }
   const own = input.agentType.systemPrompt.trim();
   return own === '' ? lines.join('\n') : `${lines.join('\n')}\n\n${own}`;
 }

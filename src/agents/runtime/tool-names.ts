@@ -1,6 +1,7 @@
 import type { AgentTool } from './tools/agent-tool.js';
 import { editFileTool, listFilesTool, readFileTool, searchFilesTool, writeFileTool } from './tools/file-tools.js';
 import { readInboxTool, sendMessageTool } from './tools/message-tools.js';
+import { memoryRetrieveTool, memorySearchTool, memoryStoreTool } from './tools/memory-tools.js';
 import { reportResultTool } from './tools/report-tool.js';
 import { runShellTool } from './tools/shell-tool.js';
 import { createSubtaskTool } from './tools/subtask-tool.js';
@@ -15,6 +16,8 @@ import { createSubtaskTool } from './tools/subtask-tool.js';
  * - The messaging tools are offered whenever the run has an agent identity (they are Colony's own
  *   coordination, with no Claude Code name).
  * - `create_subtask` is offered only when the run can submit subtasks.
+ * - The memory tools (memory_store, memory_retrieve, memory_search) are offered to every agent
+ *   whenever the run has memory (Colony's own, like messaging, with no Claude Code name).
  */
 
 /** Every tool, in the order they are presented to the model. */
@@ -28,6 +31,9 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   createSubtaskTool,
   sendMessageTool,
   readInboxTool,
+  memoryStoreTool,
+  memoryRetrieveTool,
+  memorySearchTool,
   reportResultTool,
 ];
 
@@ -49,6 +55,7 @@ export const CLAUDE_CODE_TOOL_NAMES: Readonly<Record<string, readonly string[]>>
 export const DEFAULT_TOOL_NAMES: readonly string[] = ['read_file', 'write_file', 'edit_file', 'list_files', 'search_files', 'run_shell', 'create_subtask'];
 
 const MESSAGING_TOOL_NAMES = ['send_message', 'read_inbox'];
+const MEMORY_TOOL_NAMES = ['memory_store', 'memory_retrieve', 'memory_search'];
 const ALWAYS = 'report_result';
 
 export interface ToolAvailability {
@@ -56,6 +63,8 @@ export interface ToolAvailability {
   messaging: boolean;
   /** The run can submit child tasks. */
   subtasks: boolean;
+  /** The run has the colony's memory (default false). */
+  memory?: boolean;
 }
 
 export interface SelectedTools {
@@ -85,5 +94,7 @@ export function selectAgentTools(declared: readonly string[], availability: Tool
   if (availability.messaging) for (const name of MESSAGING_TOOL_NAMES) wanted.add(name);
   else for (const name of MESSAGING_TOOL_NAMES) wanted.delete(name);
   if (!availability.subtasks) wanted.delete('create_subtask');
+  if (availability.memory === true) for (const name of MEMORY_TOOL_NAMES) wanted.add(name);
+  else for (const name of MEMORY_TOOL_NAMES) wanted.delete(name);
   return { tools: AGENT_TOOLS.filter((tool) => wanted.has(tool.name)), unsupported };
 }

@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../core/constants.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { GlobalOptions } from '../cli-context.js';
@@ -42,6 +43,12 @@ colony.db-shm
 *.bak-*
 `;
 
+/** The project's `.mcp.json`, so that Claude Code starts `colony mcp` (this installation's bin). */
+function mcpJson(): string {
+  const bin = fileURLToPath(new URL('../../../bin/colony', import.meta.url));
+  return `${JSON.stringify({ mcpServers: { colony: { command: bin, args: ['mcp'] } } }, null, 2)}\n`;
+}
+
 interface InitFile {
   path: string;
   content: string;
@@ -59,6 +66,7 @@ export async function initCommand(options: GlobalOptions & { force?: boolean }):
     { path: resolve(dataDir, 'config.yaml'), content: CONFIG_TEMPLATE },
     { path: resolve(dataDir, 'agents', 'README.txt'), content: AGENTS_README },
     { path: resolve(dataDir, '.gitignore'), content: GITIGNORE },
+    { path: resolve(projectDir, '.mcp.json'), content: mcpJson() },
   ];
   const report: { path: string; action: 'created' | 'kept' | 'replaced'; backup?: string }[] = [];
   mkdirSync(resolve(dataDir, 'agents'), { recursive: true });

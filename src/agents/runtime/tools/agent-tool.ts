@@ -6,6 +6,7 @@ import type { Store } from '../../../ports/store.js';
 import type { CommandPolicy } from '../../../sandbox/command-policy.js';
 import type { FileTools } from '../../../sandbox/file-tools.js';
 import type { WorkspaceGuard } from '../../../sandbox/workspace-guard.js';
+import type { AgentMemory } from '../memory-context.js';
 
 /**
  * What an agent tool is: a name, a description and a JSON Schema the model sees, and a `run` that
@@ -58,6 +59,8 @@ export interface AgentToolContext {
   signal: AbortSignal;
   now: () => number;
   submitSubtask?: SubmitSubtask;
+  /** The colony's memory and this task's namespace, for the memory tools; absent: no memory in this run. */
+  memory?: AgentMemory;
   /** Sets the task's final result; the loop ends after this turn's tool calls. */
   report(result: JsonValue): void;
 }
