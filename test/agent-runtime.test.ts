@@ -22,8 +22,8 @@ import { parseTaskSpecs } from '../src/tasks/task-spec.js';
 import { FakeLlmServer, type FakeLlmServerAddress, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 import { rejectionOf } from './support/rejection.js';
+import { T, taskRecord } from './support/task-fixtures.js';
 
-const T = 1_750_000_000_000;
 
 interface ProtocolCase {
   name: 'anthropic' | 'openai';
@@ -67,34 +67,9 @@ const coderType: AgentTypeDefinition = {
 
 const LIMITS: AgentLimits = { maxTurns: 10, maxTokens: 1_000_000, maxOutputTokensPerTurn: 4_096 };
 
-function taskRecord(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id,
-    name: null,
-    type: 'agent',
-    description: `task ${id}`,
-    status: 'running',
-    priority: 50,
-    input: { prompt: 'do it' },
-    dependencies: [],
-    parentId: null,
-    workflowId: null,
-    requirements: {},
-    assignedAgent: null,
-    timeoutMs: null,
-    maxRetries: 0,
-    maxAttempts: 1,
-    attempts: 1,
-    result: null,
-    error: null,
-    runnerId: null,
-    notBefore: null,
-    createdAt: T,
-    updatedAt: T,
-    startedAt: T,
-    completedAt: null,
-    ...overrides,
-  };
+/** A running agent task, as the engine hands it to the executor. */
+function agentTask(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return taskRecord(id, { type: 'agent', status: 'running', input: { prompt: 'do it' }, attempts: 1, startedAt: T, ...overrides });
 }
 
 function agentRecord(id: string, name: string): AgentRecord {
@@ -181,7 +156,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     events.subscribe({}, (event) => {
       seen.push(event);
     });
-    task = taskRecord('tsk_main');
+    task = agentTask('tsk_main');
     agent = agentRecord('agt_coder', 'coder-1');
     await store.insertAgent(agent);
     await store.insertTasks([task]);
@@ -523,7 +498,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
   it('lets two agents exchange messages through the store', async () => {
     const reviewer = agentRecord('agt_reviewer', 'reviewer-1');
     await store.insertAgent(reviewer);
-    const reviewTask = taskRecord('tsk_review');
+    const reviewTask = agentTask('tsk_review');
     await store.insertTasks([reviewTask]);
 
     server.enqueue(

@@ -10,8 +10,8 @@ import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { runStoreConformance } from './store-conformance.js';
+import { T, taskRecord } from './support/task-fixtures.js';
 
-const T = 1_750_000_000_000;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'colony-sqlite-'));
@@ -30,33 +30,7 @@ runStoreConformance('sqlite (temp file)', async () => {
 });
 
 function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id,
-    name: null,
-    type: 'noop',
-    description: `task ${id}`,
-    status: 'pending',
-    priority: 50,
-    input: { id },
-    dependencies: [],
-    parentId: null,
-    workflowId: null,
-    requirements: {},
-    assignedAgent: null,
-    timeoutMs: null,
-    maxRetries: 0,
-    maxAttempts: 1,
-    attempts: 0,
-    result: null,
-    error: null,
-    runnerId: null,
-    notBefore: null,
-    createdAt: T,
-    updatedAt: T,
-    startedAt: null,
-    completedAt: null,
-    ...overrides,
-  };
+  return taskRecord(id, { input: { id }, ...overrides });
 }
 
 describe('SqliteStore specifics', () => {

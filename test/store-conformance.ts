@@ -5,6 +5,7 @@ import { TASK_STATUSES, type TaskRecord } from '../src/domain/task.js';
 import type { WorkflowRecord } from '../src/domain/workflow.js';
 import type { JsonValue } from '../src/domain/json.js';
 import type { MetricSample, NewAgentTurn, NewEvent, RunnerRecord, Store } from '../src/ports/store.js';
+import { T, taskRecord } from './support/task-fixtures.js';
 
 /**
  * The Store port's conformance suite: every Store adapter runs it (SQLite now, PostgreSQL later).
@@ -660,36 +661,9 @@ export function runStoreConformance(
 
 // ---- fixtures ----
 
-const T = 1_750_000_000_000;
 
 function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id,
-    name: null,
-    type: 'noop',
-    description: `task ${id}`,
-    status: 'pending',
-    priority: 50,
-    input: {},
-    dependencies: [],
-    parentId: null,
-    workflowId: null,
-    requirements: {},
-    assignedAgent: null,
-    timeoutMs: null,
-    maxRetries: 0,
-    maxAttempts: 1,
-    attempts: 0,
-    result: null,
-    error: null,
-    runnerId: null,
-    notBefore: null,
-    createdAt: T,
-    updatedAt: T,
-    startedAt: null,
-    completedAt: null,
-    ...overrides,
-  };
+  return taskRecord(id, overrides);
 }
 
 function workflow(id: string, overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {

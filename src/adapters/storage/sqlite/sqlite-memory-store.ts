@@ -26,8 +26,8 @@ import {
 } from './memory-input.js';
 import { flattenJsonText, ftsMatchExpression } from './memory-text.js';
 import { decodeValue, encodeValue, hashValueJson, MEMORY_COMPRESSION_THRESHOLD_BYTES, type EncodedValue } from './memory-value-codec.js';
-import { mapSqliteError } from './sqlite-errors.js';
 import type { VectorExtensionStatus } from './sqlite-vec-loader.js';
+import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 /**
@@ -97,13 +97,14 @@ export class SqliteMemoryStore implements MemoryStore {
   readonly vectors: VectorExtensionStatus;
   private readonly db: DatabaseSync;
   private readonly writes: WriteBatcher;
-  private readonly statements = new Map<string, StatementSync>();
   private readonly vecTables = new Set<number>();
+  private readonly statementCache: StatementCache;
 
   constructor(db: DatabaseSync, writes: WriteBatcher, options: SqliteMemoryStoreOptions) {
     this.db = db;
     this.writes = writes;
     this.vectors = options.vectors;
+    this.statementCache = new StatementCache(db);
   }
 
   // ---- reads ----
@@ -456,26 +457,15 @@ export class SqliteMemoryStore implements MemoryStore {
   // ---- internals ----
 
   private stmt(text: string): StatementSync {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.statementCache.get(text);
   }
 
   private all(text: string, ...params: SQLInputValue[]): Row[] {
-    return this.stmt(text).all(...params) as Row[];
+    return this.statementCache.all(text, ...params);
   }
 
   private write<T>(what: string, run: () => T): Promise<T> {
-    return this.writes.enqueue(() => {
-      try {
-        return run();
-      } catch (error) {
-        throw mapSqliteError(error, what);
-      }
-    });
+    return this.writes.write(what, run);
   }
 
   private requireVectors(what: string): void {

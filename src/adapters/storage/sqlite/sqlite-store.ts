@@ -54,6 +54,7 @@ import type { AgentRow, ApiKeyRow, EventRow, MetricRow, TaskRow, WorkflowRow } f
 import { mapSqliteError } from './sqlite-errors.js';
 import { SqliteMemoryStore } from './sqlite-memory-store.js';
 import { loadSqliteVec } from './sqlite-vec-loader.js';
+import { StatementCache } from './statement-cache.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export interface SqliteStoreOptions {
@@ -82,9 +83,9 @@ export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: DatabaseSync;
   private readonly writes: WriteBatcher;
-  private readonly statements = new Map<string, StatementSync>();
   private memoryStore: SqliteMemoryStore | undefined;
   private closed = false;
+  private readonly statementCache: StatementCache;
 
   constructor(options: SqliteStoreOptions) {
     this.location = options.path;
@@ -97,6 +98,7 @@ export class SqliteStore implements Store {
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA foreign_keys = ON');
     this.writes = new WriteBatcher(this.db);
+    this.statementCache = new StatementCache(this.db);
   }
 
   /**
@@ -153,12 +155,7 @@ export class SqliteStore implements Store {
   }
 
   private stmt(text: string): StatementSync {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.statementCache.get(text);
   }
 
   private query(q: SqlQuery): Row[] {
@@ -166,17 +163,11 @@ export class SqliteStore implements Store {
   }
 
   private all(text: string, ...params: SQLInputValue[]): Row[] {
-    return this.stmt(text).all(...params) as Row[];
+    return this.statementCache.all(text, ...params);
   }
 
   private write<T>(what: string, run: () => T): Promise<T> {
-    return this.writes.enqueue(() => {
-      try {
-        return run();
-      } catch (error) {
-        throw mapSqliteError(error, what);
-      }
-    });
+    return this.writes.write(what, run);
   }
 
   // ---- tasks ----

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { StorageError } from '../../../domain/errors.js';
+import { mapSqliteError } from './sqlite-errors.js';
 
 interface PendingWrite {
   run: () => unknown;
@@ -31,6 +32,17 @@ export class WriteBatcher {
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Like `enqueue`, with SQLite's errors mapped to Colony's taxonomy and labelled with `what`. */
+  write<T>(what: string, run: () => T): Promise<T> {
+    return this.enqueue(() => {
+      try {
+        return run();
+      } catch (error) {
+        throw mapSqliteError(error, what);
       }
     });
   }
