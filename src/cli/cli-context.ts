@@ -20,13 +20,27 @@ export interface OpenOptions {
   mustExist?: boolean;
 }
 
-/** Opens the project's colony as the global options describe it. */
-export async function openColony(options: GlobalOptions, kind: string, extra: ConfigInput = {}, open: OpenOptions = {}): Promise<Colony> {
+/** Configuration overrides given by the global flags (highest precedence), on top of `extra`. */
+function cliOverrides(options: GlobalOptions, extra: ConfigInput = {}): ConfigInput {
   const overrides: ConfigInput = { ...extra };
   if (options.db) overrides.database = { ...extra.database, path: options.db };
   if (options.logLevel) overrides.log = { level: options.logLevel as 'info' };
+  return overrides;
+}
+
+/**
+ * The effective configuration as the global options describe it, without opening anything: for
+ * commands that only need configuration (config show, providers) or must not create a database.
+ */
+export function loadCliConfig(options: GlobalOptions, extra: ConfigInput = {}): ReturnType<typeof loadConfig> {
+  return loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides: cliOverrides(options, extra) });
+}
+
+/** Opens the project's colony as the global options describe it. */
+export async function openColony(options: GlobalOptions, kind: string, extra: ConfigInput = {}, open: OpenOptions = {}): Promise<Colony> {
+  const overrides = cliOverrides(options, extra);
   if (open.mustExist) {
-    const { config } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+    const { config } = loadCliConfig(options, extra);
     if (!existsSync(config.database.path)) {
       throw new ColonyError('not_found', `no Colony database at ${config.database.path}: run \`colony init\` first, or start work with \`colony run\` or \`colony task create\``, {
         details: { database: config.database.path },

@@ -7,7 +7,7 @@ import { memoryContext } from '../agents/runtime/memory-context.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
 import type { MemoryManager } from '../memory/memory-manager.js';
 import type { ColonyMemory } from '../memory/create-memory-manager.js';
-import { ProviderRegistry, parseProviderId } from '../providers/provider-registry.js';
+import { ProviderRegistry } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
@@ -161,13 +161,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     createAgentExecutor({
       store,
       events,
-      resolveProvider: (id, hints) => {
-        // Claude Code is an agent itself: it works in the workspace with the agent type's tools.
-        if (parseProviderId(id ?? providers.defaultProvider) === 'claude-code') {
-          return providers.claudeCodeFor(hints.workspace, hints.agentTools, hints.agentModel ?? undefined);
-        }
-        return providers.get(id);
-      },
+      resolveProvider: (id, hints) => providers.forAgentTask(id, hints),
       agentType: (name) => agents.type(name),
       limits: { maxTurns: config.agents.maxTurns, maxTokens: config.agents.maxTokensPerTask },
       shell: {

@@ -60,10 +60,16 @@ export class ProviderRegistry {
   }
 
   /**
-   * A Claude Code provider for one task: it runs in the workspace with the agent type's tools
-   * (Claude Code's own tool loop does the work), sharing the registry's event reporting.
+   * The provider for one agent task. API providers are shared; Claude Code is an agent itself, so it
+   * gets an instance that runs in the workspace with the agent type's tools (its own tool loop does
+   * the work), sharing the registry's event reporting.
    */
-  async claudeCodeFor(workspace: string, allowedTools: readonly string[], model?: string): Promise<ProviderChoice> {
+  async forAgentTask(id: string | undefined, task: { workspace: string; agentTools: readonly string[]; agentModel: string | null }): Promise<ProviderChoice> {
+    if (parseProviderId(id ?? this.defaultId) !== 'claude-code') return this.get(id);
+    return this.claudeCodeFor(task.workspace, task.agentTools, task.agentModel ?? undefined);
+  }
+
+  private async claudeCodeFor(workspace: string, allowedTools: readonly string[], model?: string): Promise<ProviderChoice> {
     const { createClaudeCodeProvider } = await import('./claude-code/create-claude-code-provider.js');
     const provider = createClaudeCodeProvider(
       this.config,

@@ -1,13 +1,11 @@
-import { loadConfig } from '../../core/config.js';
 import { redactConfig } from '../../providers/secret.js';
-import type { GlobalOptions } from '../cli-context.js';
+import { loadCliConfig, type GlobalOptions } from '../cli-context.js';
 import { color, printJson, println } from '../output.js';
 import { stringify } from 'yaml';
 
 /** Shows the effective configuration (defaults, file, environment and flags merged) and its file. */
 export async function configShowCommand(options: GlobalOptions): Promise<void> {
-  const overrides = options.db ? { database: { path: options.db } } : {};
-  const loaded = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  const loaded = loadCliConfig(options);
   const file = loaded.file;
   // Keys, tokens and secrets (and passwords inside URLs) are never printed.
   const config = redactConfig({

@@ -1,14 +1,12 @@
-import { loadConfig } from '../../core/config.js';
 import { resolveProvidersConfig } from '../../providers/provider-config.js';
 import { ProviderRegistry } from '../../providers/provider-registry.js';
-import type { GlobalOptions } from '../cli-context.js';
+import { loadCliConfig, type GlobalOptions } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { color, printJson, printTable, println } from '../output.js';
 
 /** Providers need configuration only, not the database: nothing is created by looking at them. */
 function registry(options: GlobalOptions): ProviderRegistry {
-  const overrides = options.db ? { database: { path: options.db } } : {};
-  const { config } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  const { config } = loadCliConfig(options);
   return new ProviderRegistry(resolveProvidersConfig(config.providers, process.env), config.agents.defaultProvider, (event) => {
     if (event.type === 'retry' && !options.json) {
       process.stderr.write(color.yellow(`↻ ${event.provider}: ${event.error.message}; retry ${event.attempt} in ${event.delayMs}ms\n`));

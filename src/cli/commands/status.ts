@@ -1,14 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { loadConfig } from '../../core/config.js';
-import type { GlobalOptions } from '../cli-context.js';
-import { withColony } from '../cli-context.js';
+import { loadCliConfig, withColony, type GlobalOptions } from '../cli-context.js';
 import { color, isoTime, printJson, printTable, println, statusColor } from '../output.js';
 
 /** Reports what is actually there: live runner processes, task and agent counts, the database. */
 export async function statusCommand(options: GlobalOptions): Promise<void> {
-  const overrides = options.db ? { database: { path: options.db } } : {};
-  const { config } = loadConfig({ projectDir: options.project ?? process.cwd(), file: options.config, env: process.env, overrides });
+  const { config } = loadCliConfig(options);
   if (!existsSync(config.database.path)) {
     // Nothing here yet: say so, without creating a database as a side effect of looking.
     if (options.json) return printJson({ projectDir: config.projectDir, initialized: false, database: { path: config.database.path } });
