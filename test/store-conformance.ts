@@ -61,6 +61,7 @@ export function runStoreConformance(
           dependencies: ['tsk_parent', 'tsk_other'],
           parentId: 'tsk_parent',
           workflowId: 'wf_1',
+          swarmId: null,
           requirements: { capabilities: ['code', 'test'], agentType: 'coder' },
           assignedAgent: 'agt_1',
           timeoutMs: 12_345,

@@ -168,6 +168,8 @@ export class AgentManager {
       const agents = await this.options.store.listAgents({ status: ['idle', 'busy'] });
       const eligible = agents.filter((a) => satisfies(a, requirements));
       let agent = selectAgent(eligible, requirements, await this.trackRecords(eligible.map((a) => a.id)));
+      // A task pinned to a pool (a swarm's agents) waits for one of them rather than spawning.
+      if (!agent && requirements.agentIds) return undefined;
       if (!agent) {
         const type = await this.typeFor(requirements);
         const active = await this.options.store.countAgents({ excludeTerminated: true });

@@ -1,4 +1,6 @@
 import type { AgentHealth, AgentStatus } from './agent.js';
+import type { ByzantineReason, ConsensusStrategy, ProposalStatus } from './consensus.js';
+import type { SwarmStatus, SwarmTopology } from './swarm.js';
 import type { JsonValue } from './json.js';
 import type { TaskErrorInfo, TaskStatus } from './task.js';
 import type { WorkflowStatus } from './workflow.js';
@@ -48,6 +50,24 @@ export interface ColonyEventMap {
   'memory.deleted': { namespace: string; key: string };
   /** The memory GC removed expired entries (the store reports how many, not which). */
   'memory.expired': { count: number };
+  'swarm.created': { swarmId: string; name: string; topology: SwarmTopology; objective: string };
+  'swarm.planned': { swarmId: string; tasks: number; source: 'llm' | 'user'; attempts: number; domains: string[] };
+  /** A plan task was handed to the task engine, for the agents allowed to run it. */
+  'swarm.task_dispatched': { swarmId: string; planTaskId: string; taskId: string; agentIds: string[]; pool: string | null };
+  /** The leader (queen, manager) or the peers judged a task's result. */
+  'swarm.task_reviewed': { swarmId: string; planTaskId: string; taskId: string; verdict: 'accept' | 'revise' | 'replan'; feedback: string; by: string };
+  'swarm.replanned': { swarmId: string; added: string[]; by: string };
+  /** The coordinating agent changed: the old one failed or was terminated, a successor took over. */
+  'swarm.leader_changed': { swarmId: string; previous: string | null; next: string; reason: string };
+  'swarm.progress': { swarmId: string; progress: number; counts: Record<string, number>; usage: { inputTokens: number; outputTokens: number; costUsd: number | null } };
+  'swarm.status_changed': { swarmId: string; status: SwarmStatus; previous: SwarmStatus; reason: string | null };
+  'swarm.finished': { swarmId: string; status: SwarmStatus; partial: boolean; error: string | null };
+  'consensus.proposed': { proposalId: string; question: string; options: string[]; strategy: ConsensusStrategy; voters: number; swarmId: string | null; taskId: string | null };
+  'vote.cast': { proposalId: string; round: number; voterId: string; decision: string; confidence: number; counted: boolean };
+  /** A voter was caught signing badly or twice (equivocation): excluded from the tally and flagged. */
+  'voter.flagged': { proposalId: string; round: number; voterId: string; reason: ByzantineReason };
+  'consensus.round_finished': { proposalId: string; round: number; achieved: boolean; leading: string | null; ratio: number; participation: number; timedOut: boolean };
+  'consensus.decided': { proposalId: string; status: ProposalStatus; decision: string | null; ratio: number; rounds: number; reason: string | null };
 }
 
 export type ColonyEventType = keyof ColonyEventMap;
@@ -59,6 +79,9 @@ export const EVENT_TYPES = [
   'provider.state_changed', 'provider.retried',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',
+  'swarm.created', 'swarm.planned', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',
+  'swarm.progress', 'swarm.status_changed', 'swarm.finished',
+  'consensus.proposed', 'vote.cast', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
 ] as const satisfies readonly ColonyEventType[];
 
 export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {

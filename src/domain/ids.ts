@@ -1,8 +1,8 @@
 import { monotonicFactory } from 'ulid';
 
-export type IdKind = 'task' | 'agent' | 'workflow' | 'runner' | 'swarm';
+export type IdKind = 'task' | 'agent' | 'workflow' | 'runner' | 'swarm' | 'proposal';
 
-const PREFIX: Record<IdKind, string> = { task: 'tsk', agent: 'agt', workflow: 'wf', runner: 'run', swarm: 'swm' };
+const PREFIX: Record<IdKind, string> = { task: 'tsk', agent: 'agt', workflow: 'wf', runner: 'run', swarm: 'swm', proposal: 'prp' };
 
 /** Creates sortable ids (`tsk_01J…`): time-ordered, so listing by id is listing by creation. */
 export function createIdGenerator(): (kind: IdKind) => string {

@@ -23,6 +23,8 @@ export interface TaskRequirements {
   capabilities?: string[];
   /** A specific agent type to run the task. */
   agentType?: string;
+  /** Only these agents may run the task (a swarm's pool); none is spawned for it. */
+  agentIds?: string[];
 }
 
 export interface TaskRecord {
@@ -37,6 +39,8 @@ export interface TaskRecord {
   dependencies: string[];
   parentId: string | null;
   workflowId: string | null;
+  /** The swarm whose plan the task belongs to. */
+  swarmId: string | null;
   requirements: TaskRequirements;
   assignedAgent: string | null;
   timeoutMs: number | null;

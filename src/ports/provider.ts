@@ -57,6 +57,11 @@ export interface CompletionRequest {
   system?: string;
   messages: Message[];
   tools?: ToolSpec[];
+  /**
+   * Makes the model call this tool (structured output): `{ name }` of one of `tools`. Adapters whose
+   * API cannot force a tool (Claude Code) ignore it; callers validate the answer either way.
+   */
+  toolChoice?: { name: string };
   /** Upper bound on generated tokens; adapters fill in a default where the API requires one. */
   maxTokens?: number;
   temperature?: number;

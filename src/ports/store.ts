@@ -1,4 +1,6 @@
+import type { ConsensusStore } from './consensus-store.js';
 import type { MemoryStore } from './memory-store.js';
+import type { SwarmStore } from './swarm-store.js';
 import type { AgentRecord, AgentStatus, AgentTrackRecord } from '../domain/agent.js';
 import type { StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
@@ -22,6 +24,10 @@ export interface Store {
   readonly location: string;
   /** Memory's durable tier (L3), in the same database. */
   readonly memory: MemoryStore;
+  /** Swarms, in the same database. */
+  readonly swarms: SwarmStore;
+  /** Consensus proposals, votes, voter keys and flags, in the same database. */
+  readonly consensus: ConsensusStore;
   /** Applies pending migrations; idempotent and safe when several processes open the same database. */
   migrate(): Promise<void>;
   schemaVersion(): Promise<string | null>;
@@ -42,7 +48,7 @@ export interface Store {
   findTaskIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
   listTasks(query: TaskQuery): Promise<TaskRecord[]>;
   countTasks(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>): Promise<number>;
-  countTasksByStatus(query?: { workflowId?: string }): Promise<Record<TaskStatus, number>>;
+  countTasksByStatus(query?: { workflowId?: string; swarmId?: string }): Promise<Record<TaskStatus, number>>;
   /** Ids of the tasks that depend on `id`. */
   listDependents(id: string): Promise<string[]>;
   /** Pending tasks all of whose dependencies have completed. */
@@ -186,6 +192,7 @@ export interface TaskQuery {
   status?: TaskStatus | readonly TaskStatus[];
   type?: string;
   workflowId?: string;
+  swarmId?: string;
   parentId?: string;
   assignedAgent?: string;
   limit?: number;

@@ -25,6 +25,8 @@ export interface TaskEngineOptions {
 
 export interface SubmitOptions {
   workflowId?: string | null;
+  /** The swarm the tasks belong to (its events are correlated with the swarm). */
+  swarmId?: string | null;
 }
 
 /**
@@ -134,6 +136,7 @@ export class TaskEngine {
         dependencies: [...new Set(dependencies)],
         parentId,
         workflowId: options.workflowId ?? null,
+        swarmId: options.swarmId ?? null,
         requirements: spec.requirements,
         assignedAgent: null,
         timeoutMs: spec.timeoutMs ?? null,
@@ -188,7 +191,7 @@ export class TaskEngine {
     return this.o.store.countTasks(query);
   }
 
-  countByStatus(query: { workflowId?: string } = {}): Promise<Record<TaskStatus, number>> {
+  countByStatus(query: { workflowId?: string; swarmId?: string } = {}): Promise<Record<TaskStatus, number>> {
     return this.o.store.countTasksByStatus(query);
   }
 

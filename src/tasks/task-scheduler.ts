@@ -261,7 +261,7 @@ export class TaskScheduler {
   private async launch(task: TaskRecord): Promise<void> {
     let agent: AgentRecord | null = null;
     try {
-      const needsAgent = Boolean(task.requirements.agentType || task.requirements.capabilities?.length);
+      const needsAgent = Boolean(task.requirements.agentType || task.requirements.capabilities?.length || task.requirements.agentIds?.length);
       if (needsAgent) {
         agent = (await this.o.agents.acquire(task.requirements, task.id)) ?? null;
         if (!agent) {

@@ -48,6 +48,7 @@ export const taskSpecSchema = z
       .object({
         capabilities: z.array(z.string().min(1)).optional(),
         agentType: z.string().min(1).optional(),
+        agentIds: z.array(z.string().min(1)).min(1).max(1_000).optional(),
       })
       .strict()
       .default({}),

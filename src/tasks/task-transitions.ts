@@ -39,6 +39,6 @@ export class TaskTransitions {
   }
 
   correlation(task: TaskRecord): string {
-    return task.workflowId ?? task.id;
+    return task.workflowId ?? task.swarmId ?? task.id;
   }
 }

@@ -16,6 +16,7 @@ export function taskRecord(id: string, overrides: Partial<TaskRecord> = {}): Tas
     dependencies: [],
     parentId: null,
     workflowId: null,
+    swarmId: null,
     requirements: {},
     assignedAgent: null,
     timeoutMs: null,

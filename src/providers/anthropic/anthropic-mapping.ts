@@ -35,6 +35,7 @@ export function toAnthropicParams(request: CompletionRequest): AnthropicParams {
   if (request.system !== undefined) params.system = request.system;
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.tools !== undefined && request.tools.length > 0) params.tools = request.tools.map(toAnthropicTool);
+  if (request.toolChoice !== undefined) params.tool_choice = { type: 'tool', name: request.toolChoice.name };
   return params;
 }
 

@@ -32,6 +32,7 @@ export function toOpenAIParams(request: CompletionRequest, maxTokensParam: MaxTo
   if (request.maxTokens !== undefined) params[maxTokensParam] = request.maxTokens;
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.tools !== undefined && request.tools.length > 0) params.tools = request.tools.map(toOpenAITool);
+  if (request.toolChoice !== undefined) params.tool_choice = { type: 'function', function: { name: request.toolChoice.name } };
   return params;
 }
 

@@ -92,6 +92,7 @@ export function taskWhere(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>, 
   if (query.status !== undefined) w.in('status', list(query.status));
   if (query.type !== undefined) w.add('type', '=', query.type);
   if (query.workflowId !== undefined) w.add('workflow_id', '=', query.workflowId);
+  if (query.swarmId !== undefined) w.add('swarm_id', '=', query.swarmId);
   if (query.parentId !== undefined) w.add('parent_id', '=', query.parentId);
   if (query.assignedAgent !== undefined) w.add('assigned_agent', '=', query.assignedAgent);
   return w;

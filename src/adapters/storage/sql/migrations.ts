@@ -263,5 +263,83 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           .execute();
       },
     },
+
+    '0005_swarms_consensus': {
+      async up(db: Kysely<unknown>) {
+        // Swarms existed as a table since 0001 but were never written; now they carry their plan,
+        // result, usage, leader and roster, and the runner that coordinates them (crash recovery).
+        const addJson = async (column: string, notNull: string | null) => {
+          await db.schema
+            .alterTable('swarms')
+            .addColumn(column, json, (c) => {
+              const withDefault = notNull === null ? c : c.notNull().defaultTo(notNull);
+              return withDefault.check(sql`${sql.ref(column)} is null or ${jsonCheck(column)}`);
+            })
+            .execute();
+        };
+        await addJson('plan', null);
+        await addJson('result', null);
+        await addJson('error', null);
+        await addJson('usage', '{}');
+        await addJson('agent_ids', '[]');
+        await db.schema.alterTable('swarms').addColumn('leader_agent_id', 'text').execute();
+        await db.schema.alterTable('swarms').addColumn('runner_id', 'text').execute();
+        await db.schema.alterTable('swarms').addColumn('started_at', ts).execute();
+        await db.schema.alterTable('swarms').addColumn('finished_at', ts).execute();
+
+        await db.schema
+          .createTable('consensus_proposals')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('question', 'text', (c) => c.notNull())
+          .addColumn('options', json, (c) => c.notNull().check(jsonCheck('options')))
+          .addColumn('context', 'text')
+          .addColumn('settings', json, (c) => c.notNull().check(jsonCheck('settings')))
+          .addColumn('status', 'text', (c) =>
+            c.notNull().check(sql`status in ('open','accepted','rejected','no_consensus','quorum_failed','failed')`),
+          )
+          .addColumn('swarm_id', 'text', (c) => c.references('swarms.id').onDelete('cascade'))
+          .addColumn('task_id', 'text', (c) => c.references('tasks.id').onDelete('set null'))
+          .addColumn('voter_ids', json, (c) => c.notNull().check(jsonCheck('voter_ids')))
+          .addColumn('outcome', json, (c) => c.check(sql`outcome is null or ${jsonCheck('outcome')}`))
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addColumn('decided_at', ts)
+          .execute();
+        await db.schema.createIndex('idx_consensus_proposals_swarm').on('consensus_proposals').column('swarm_id').execute();
+        await db.schema.createIndex('idx_consensus_proposals_task').on('consensus_proposals').column('task_id').execute();
+
+        await sql`${id('consensus_votes')},
+          proposal_id text not null references consensus_proposals (id) on delete cascade,
+          round integer not null check (round >= 1),
+          voter_id text not null,
+          decision text not null,
+          confidence real not null check (confidence >= 0 and confidence <= 1),
+          reason text not null,
+          signature text not null,
+          weight real not null,
+          status text not null check (status in ('counted','excluded')),
+          exclusion text,
+          created_at ${sql.raw(ts)} not null
+        )`.execute(db);
+        await db.schema.createIndex('idx_consensus_votes_proposal').on('consensus_votes').columns(['proposal_id', 'round']).execute();
+
+        // Public keys only: a voter's private key never leaves the process that votes for it.
+        await db.schema
+          .createTable('voter_keys')
+          .addColumn('voter_id', 'text', (c) => c.primaryKey())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .execute();
+
+        await sql`${id('voter_flags')},
+          voter_id text not null,
+          proposal_id text not null references consensus_proposals (id) on delete cascade,
+          round integer not null,
+          reason text not null,
+          flagged_at ${sql.raw(ts)} not null
+        )`.execute(db);
+        await db.schema.createIndex('idx_voter_flags_voter').on('voter_flags').column('voter_id').execute();
+      },
+    },
   };
 }

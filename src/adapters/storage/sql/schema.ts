@@ -20,6 +20,10 @@ export interface ColonyTables {
   task_journals: TaskJournalRow;
   agent_messages: AgentMessageRow;
   api_keys: ApiKeyRow;
+  consensus_proposals: ConsensusProposalRow;
+  consensus_votes: ConsensusVoteRow;
+  voter_keys: VoterKeyRow;
+  voter_flags: VoterFlagRow;
 }
 
 export interface AgentRow {
@@ -86,6 +90,16 @@ export interface SwarmRow {
   progress: number;
   created_at: number;
   updated_at: number;
+  // Migration 0005:
+  plan: string | null;
+  result: string | null;
+  error: string | null;
+  usage: string;
+  agent_ids: string;
+  leader_agent_id: string | null;
+  runner_id: string | null;
+  started_at: number | null;
+  finished_at: number | null;
 }
 
 /** A memory entry; its value lives in memory_blobs under `value_ref` (migration 0003). */
@@ -197,4 +211,51 @@ export interface ApiKeyRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+}
+
+/** A consensus proposal (migration 0005). */
+export interface ConsensusProposalRow {
+  id: string;
+  question: string;
+  options: string;
+  context: string | null;
+  settings: string;
+  status: string;
+  swarm_id: string | null;
+  task_id: string | null;
+  voter_ids: string;
+  outcome: string | null;
+  created_at: number;
+  updated_at: number;
+  decided_at: number | null;
+}
+
+export interface ConsensusVoteRow {
+  id: number;
+  proposal_id: string;
+  round: number;
+  voter_id: string;
+  decision: string;
+  confidence: number;
+  reason: string;
+  signature: string;
+  weight: number;
+  status: string;
+  exclusion: string | null;
+  created_at: number;
+}
+
+export interface VoterKeyRow {
+  voter_id: string;
+  public_key: string;
+  created_at: number;
+}
+
+export interface VoterFlagRow {
+  id: number;
+  voter_id: string;
+  proposal_id: string;
+  round: number;
+  reason: string;
+  flagged_at: number;
 }

@@ -54,6 +54,8 @@ import type { AgentRow, ApiKeyRow, EventRow, MetricRow, TaskRow, WorkflowRow } f
 import { mapSqliteError } from './sqlite-errors.js';
 import { SqliteMemoryStore } from './sqlite-memory-store.js';
 import { loadSqliteVec } from './sqlite-vec-loader.js';
+import { SqliteConsensusStore } from './sqlite-consensus-store.js';
+import { SqliteSwarmStore } from './sqlite-swarm-store.js';
 import { StatementCache } from './statement-cache.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -84,6 +86,8 @@ export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly writes: WriteBatcher;
   private memoryStore: SqliteMemoryStore | undefined;
+  readonly swarms: SqliteSwarmStore;
+  readonly consensus: SqliteConsensusStore;
   private closed = false;
   private readonly statementCache: StatementCache;
 
@@ -99,6 +103,8 @@ export class SqliteStore implements Store {
     this.db.exec('PRAGMA foreign_keys = ON');
     this.writes = new WriteBatcher(this.db);
     this.statementCache = new StatementCache(this.db);
+    this.swarms = new SqliteSwarmStore(this.db, this.writes);
+    this.consensus = new SqliteConsensusStore(this.db, this.writes);
   }
 
   /**
@@ -249,10 +255,12 @@ export class SqliteStore implements Store {
     return Number(this.query(countTasksQuery(query, ph))[0]?.n ?? 0);
   }
 
-  async countTasksByStatus(query: { workflowId?: string } = {}): Promise<Record<TaskStatus, number>> {
+  async countTasksByStatus(query: { workflowId?: string; swarmId?: string } = {}): Promise<Record<TaskStatus, number>> {
     const rows = query.workflowId
       ? this.all('SELECT status, count(*) AS n FROM tasks WHERE workflow_id = ? GROUP BY status', query.workflowId)
-      : this.all('SELECT status, count(*) AS n FROM tasks GROUP BY status');
+      : query.swarmId
+        ? this.all('SELECT status, count(*) AS n FROM tasks WHERE swarm_id = ? GROUP BY status', query.swarmId)
+        : this.all('SELECT status, count(*) AS n FROM tasks GROUP BY status');
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for (const r of rows) counts[r.status as TaskStatus] = Number(r.n);
     return counts;

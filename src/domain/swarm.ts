@@ -1,0 +1,150 @@
+import type { JsonValue } from './json.js';
+
+export const SWARM_TOPOLOGIES = ['centralized', 'mesh', 'hierarchical', 'distributed'] as const;
+export type SwarmTopology = (typeof SWARM_TOPOLOGIES)[number];
+
+export const SWARM_STATUSES = ['planning', 'running', 'paused', 'completed', 'failed', 'stopped'] as const;
+export type SwarmStatus = (typeof SWARM_STATUSES)[number];
+
+export const TERMINAL_SWARM_STATUSES: ReadonlySet<SwarmStatus> = new Set(['completed', 'failed', 'stopped']);
+
+export function isSwarmFinished(status: SwarmStatus): boolean {
+  return TERMINAL_SWARM_STATUSES.has(status);
+}
+
+const SWARM_TRANSITIONS: Record<SwarmStatus, readonly SwarmStatus[]> = {
+  planning: ['running', 'paused', 'failed', 'stopped'],
+  running: ['paused', 'completed', 'failed', 'stopped'],
+  paused: ['planning', 'running', 'failed', 'stopped'],
+  completed: [],
+  failed: [],
+  stopped: [],
+};
+
+export function canSwarmTransition(from: SwarmStatus, to: SwarmStatus): boolean {
+  return from === to || SWARM_TRANSITIONS[from].includes(to);
+}
+
+/** One slot of a swarm's roster: an agent type, how many, and (distributed) the pool label. */
+export interface RosterEntry {
+  type: string;
+  count: number;
+  /** The pool (a region or worker group) these agents belong to; distributed topology only. */
+  pool?: string;
+}
+
+export interface SwarmLimits {
+  maxAgents: number;
+  /** Worker tasks of this swarm running at once. */
+  concurrency: number;
+  /** Input plus output tokens over every model call the swarm makes; null: no bound. */
+  maxTokens: number | null;
+  maxCostUsd: number | null;
+  /** Epoch ms by which the swarm must finish; null: no deadline. */
+  deadline: number | null;
+}
+
+/** What the swarm was asked to do and how: fixed at creation. */
+export interface SwarmConfig {
+  roster: RosterEntry[];
+  /** Whether the roster was chosen from the objective rather than given. */
+  autoRoster: boolean;
+  limits: SwarmLimits;
+  provider: string | null;
+  model: string | null;
+  /** Centralized: the queen reviews each result; mesh: peers vote on each result. */
+  review: boolean;
+  /** Times a rejected result is sent back with feedback before the swarm takes it as it is. */
+  maxRevisions: number;
+  /** Where the plan came from: the LLM planner, or a file the user supplied. */
+  planSource: 'llm' | 'user';
+}
+
+/** One task of a swarm's plan. `id` is unique within the plan and names dependencies. */
+export interface PlanTask {
+  id: string;
+  title: string;
+  /** What the worker is asked to do. */
+  prompt: string;
+  agentType?: string;
+  capabilities?: string[];
+  dependsOn: string[];
+  /** A kind of work (research, implement, test, review, ...) that adaptive selection learns per. */
+  kind?: string;
+  /** Distributed: the pool the task prefers. */
+  affinity?: string;
+  /** Hierarchical: the domain (manager) the task belongs to. */
+  domain?: string;
+}
+
+export interface PlanDomain {
+  name: string;
+  objective: string;
+}
+
+export interface SwarmPlan {
+  summary: string;
+  tasks: PlanTask[];
+  /** Hierarchical plans: the domains the root split the objective into. */
+  domains?: PlanDomain[];
+}
+
+export interface SwarmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Null once any call's price was unknown. */
+  costUsd: number | null;
+  calls: number;
+}
+
+export interface SwarmTaskOutcome {
+  planTaskId: string;
+  title: string;
+  taskId: string | null;
+  status: string;
+  result: JsonValue | null;
+}
+
+export interface SwarmResult {
+  /** The synthesized answer to the objective. */
+  summary: string;
+  /** True when the swarm stopped before every task finished (budget, deadline, stop). */
+  partial: boolean;
+  tasks: SwarmTaskOutcome[];
+  /** Hierarchical: each domain manager's synthesis. */
+  domains?: { name: string; summary: string }[];
+}
+
+export interface SwarmErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface SwarmRecord {
+  id: string;
+  name: string;
+  objective: string;
+  topology: SwarmTopology;
+  status: SwarmStatus;
+  config: SwarmConfig;
+  plan: SwarmPlan | null;
+  /** Fraction of plan tasks finished, 0..1. */
+  progress: number;
+  result: SwarmResult | null;
+  error: SwarmErrorInfo | null;
+  usage: SwarmUsage;
+  /** The coordinating agent (queen, root coordinator), if the topology has one. */
+  leaderAgentId: string | null;
+  /** The agents working for the swarm. */
+  agentIds: string[];
+  /** The runner (process) coordinating the swarm, so that a crashed one's swarms are resumed. */
+  runnerId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export function emptyUsage(): SwarmUsage {
+  return { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
+}

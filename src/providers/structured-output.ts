@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { ExecutionError } from '../domain/errors.js';
+import { describeIssues } from '../agents/runtime/tools/agent-tool.js';
+import { isInvalidToolInput, type ContentPart, type Message, type Provider, type TokenUsage } from '../ports/provider.js';
+
+/** Times an invalid answer is sent back to the model for repair before the call fails. */
+export const STRUCTURED_OUTPUT_MAX_REPAIRS = 2;
+/** Generated-token bound of one structured call (a plan of many tasks needs room). */
+export const STRUCTURED_OUTPUT_MAX_TOKENS = 16_000;
+
+export interface StructuredCall<T> {
+  provider: Provider;
+  model: string;
+  system?: string;
+  /** The conversation so far; usually one user message with the question. */
+  messages: Message[];
+  /** The tool the model must call; its arguments are the answer. */
+  tool: { name: string; description: string; schema: z.ZodType<T> };
+  /** A check beyond the schema (e.g. a plan's dependencies): the problem in words, or undefined. */
+  check?: (value: T) => string | undefined;
+  maxRepairs?: number;
+  maxTokens?: number;
+  signal?: AbortSignal;
+  /** Called with each model call's usage, so that budgets count repairs too. */
+  onUsage?: (usage: TokenUsage) => void;
+}
+
+export interface StructuredAnswer<T> {
+  value: T;
+  /** Model calls it took (1 when the first answer was valid). */
+  attempts: number;
+  usage: TokenUsage;
+}
+
+/**
+ * Structured output: the model is made to call one tool whose input schema is the answer's, the
+ * input is validated with zod (and `check`), and an invalid answer goes back to the model as an
+ * error tool result, a bounded number of times. Models or adapters that cannot be forced to call a
+ * tool (Claude Code) may answer with the JSON in text instead; that is accepted too.
+ */
+export async function callStructured<T>(call: StructuredCall<T>): Promise<StructuredAnswer<T>> {
+  const maxRepairs = call.maxRepairs ?? STRUCTURED_OUTPUT_MAX_REPAIRS;
+  const inputSchema = jsonSchemaOf(call.tool.schema);
+  const messages = [...call.messages];
+  const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+  let problem = '';
+  for (let attempt = 1; attempt <= maxRepairs + 1; attempt++) {
+    const response = await call.provider.complete({
+      model: call.model,
+      ...(call.system === undefined ? {} : { system: call.system }),
+      messages,
+      tools: [{ name: call.tool.name, description: call.tool.description, inputSchema }],
+      toolChoice: { name: call.tool.name },
+      maxTokens: call.maxTokens ?? STRUCTURED_OUTPUT_MAX_TOKENS,
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+    });
+    usage.inputTokens += response.usage.inputTokens;
+    usage.outputTokens += response.usage.outputTokens;
+    call.onUsage?.(response.usage);
+
+    const toolUse = response.content.find((p): p is Extract<ContentPart, { type: 'tool_use' }> => p.type === 'tool_use' && p.name === call.tool.name);
+    const raw = toolUse ? toolUse.input : jsonInText(response.content);
+    const verdict = judge(raw, call);
+    if (verdict.ok) return { value: verdict.value, attempts: attempt, usage };
+    problem = verdict.problem;
+
+    messages.push({ role: 'assistant', content: response.content.length > 0 ? response.content : [{ type: 'text', text: '(no answer)' }] });
+    const fix = `That answer is not valid: ${problem}. Call ${call.tool.name} again with corrected arguments.`;
+    const answered = response.content.filter((p) => p.type === 'tool_use');
+    messages.push({
+      role: 'user',
+      content:
+        answered.length > 0
+          ? answered.map((p) => ({ type: 'tool_result' as const, toolUseId: p.id, content: p.name === call.tool.name ? fix : `unknown tool ${p.name}`, isError: true }))
+          : [{ type: 'text', text: fix }],
+    });
+  }
+  throw new ExecutionError(`the model gave no valid ${call.tool.name} answer in ${maxRepairs + 1} attempts; last problem: ${problem}`, {
+    retryable: false,
+    details: { tool: call.tool.name, attempts: maxRepairs + 1 },
+  });
+}
+
+function judge<T>(raw: unknown, call: StructuredCall<T>): { ok: true; value: T } | { ok: false; problem: string } {
+  if (raw === undefined) return { ok: false, problem: `no ${call.tool.name} call and no JSON object in the text` };
+  if (isInvalidToolInput(raw)) return { ok: false, problem: 'the arguments are not valid JSON' };
+  const parsed = call.tool.schema.safeParse(raw);
+  if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error) };
+  const problem = call.check?.(parsed.data);
+  return problem === undefined ? { ok: true, value: parsed.data } : { ok: false, problem };
+}
+
+/** The first JSON object in the text (fenced or bare), or undefined. */
+function jsonInText(content: readonly ContentPart[]): unknown {
+  const text = content
+    .filter((p) => p.type === 'text')
+    .map((p) => p.text)
+    .join('\n');
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1];
+  for (const candidate of [fenced, text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)]) {
+    if (candidate === undefined || candidate.trim() === '') continue;
+    try {
+      return JSON.parse(candidate) as unknown;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return undefined;
+}
+
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return rest;
+}

@@ -1,0 +1,49 @@
+import type { AgentRecord } from '../domain/agent.js';
+import type { ProposalRecord } from '../domain/consensus.js';
+import type { SwarmRecord } from '../domain/swarm.js';
+import type { TaskStatus } from '../domain/task.js';
+import type { SwarmQuery } from '../ports/swarm-store.js';
+
+/** One plan task as it stands: which engine task runs it (the latest revision) and how it went. */
+export interface SwarmTaskView {
+  planTaskId: string;
+  title: string;
+  /** The engine task of the latest dispatch, or null while not yet dispatched. */
+  taskId: string | null;
+  status: TaskStatus | 'waiting';
+  agentId: string | null;
+  agentType: string | null;
+  pool: string | null;
+  domain: string | null;
+  revisions: number;
+}
+
+export interface SwarmStatusReport {
+  swarm: SwarmRecord;
+  counts: Record<TaskStatus | 'waiting', number>;
+  tasks: SwarmTaskView[];
+  agents: AgentRecord[];
+  /** The swarm's consensus proposals, newest first (at most 50). */
+  proposals: ProposalRecord[];
+}
+
+/**
+ * The swarm API of a colony (`colony.swarms`). A swarm is created with an objective and runs in
+ * whichever started colony holds it: at once in this process if it is started, else in the next
+ * `colony.start()` (which also resumes swarms whose coordinating process died).
+ */
+export interface Swarms {
+  /** Validates the spec (see swarm-spec.ts), persists the swarm, and starts it if this colony runs. */
+  create(spec: unknown): Promise<SwarmRecord>;
+  get(idOrPrefix: string): Promise<SwarmRecord>;
+  list(query?: SwarmQuery): Promise<SwarmRecord[]>;
+  count(query?: Omit<SwarmQuery, 'limit' | 'offset'>): Promise<number>;
+  status(idOrPrefix: string): Promise<SwarmStatusReport>;
+  /** No new tasks are dispatched; running ones finish. */
+  pause(idOrPrefix: string): Promise<SwarmRecord>;
+  resume(idOrPrefix: string): Promise<SwarmRecord>;
+  /** Cancels what has not finished and keeps what has, as a partial result. */
+  stop(idOrPrefix: string, reason?: string): Promise<SwarmRecord>;
+  /** Resolves with the swarm once it is completed, failed or stopped. */
+  waitFor(idOrPrefix: string, signal?: AbortSignal): Promise<SwarmRecord>;
+}
