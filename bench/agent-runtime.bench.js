@@ -1,27 +1,7 @@
 // Agent runtime benchmarks, against the fake LLM server (real HTTP, Anthropic wire protocol with SSE):
 // orchestration overhead per agent turn with a model that answers at once, and 1,000 concurrent agent
 // runs with a model that answers after 50 ms (two model calls each, one tool call between).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { nowMs, report, withTempColony } from './harness.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-
-/** Starts the fake LLM server in its own process; resolves with its URLs and a stop function. */
-async function fakeServer(toolRounds, delayMs) {
-  const child = spawn(process.execPath, [join(HERE, 'fake-llm-process.js'), String(toolRounds), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  return {
-    ...JSON.parse(line),
-    close: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
+import { nowMs, report, withTempColony, startFakeLlmProcess } from './harness.js';
 
 function colonyConfig(url, concurrency) {
   return {
@@ -33,7 +13,7 @@ function colonyConfig(url, concurrency) {
 
 async function perTurnOverhead() {
   const TURNS = Number(process.env.BENCH_TURNS ?? 200);
-  const server = await fakeServer(TURNS - 1, 0);
+  const server = await startFakeLlmProcess(TURNS - 1, 0);
   const { anthropicBaseUrl } = server;
   try {
     return await withTempColony(colonyConfig(anthropicBaseUrl, 4), async (colony) => {
@@ -64,7 +44,7 @@ async function perTurnOverhead() {
 
 async function concurrentRuns() {
   const RUNS = 1_000;
-  const server = await fakeServer(1, 50);
+  const server = await startFakeLlmProcess(1, 50);
   const { anthropicBaseUrl } = server;
   try {
     return await withTempColony(colonyConfig(anthropicBaseUrl, RUNS), async (colony) => {

@@ -59,3 +59,23 @@ function fmt(v) {
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(3);
 }
+
+/**
+ * Starts the fake LLM server in its own process (bench/fake-llm-process.js), as a real model server
+ * would be; resolves with its URLs and a `close` function.
+ */
+export async function startFakeLlmProcess(toolRounds, delayMs) {
+  const { spawn } = await import('node:child_process');
+  const { once } = await import('node:events');
+  const { createInterface } = await import('node:readline');
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'fake-llm-process.js');
+  const child = spawn(process.execPath, [script, String(toolRounds), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  return {
+    ...JSON.parse(line),
+    close: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}

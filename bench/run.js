@@ -5,6 +5,8 @@ const SUITES = {
   'agent-runtime': () => import('./agent-runtime.bench.js'),
   memory: () => import('./memory.bench.js'),
   api: () => import('./api.bench.js'),
+  swarm: () => import('./swarm.bench.js'),
+  consensus: () => import('./consensus.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -13,6 +13,26 @@ export type { AgentRecord, AgentStatus, AgentHealth, AgentTypeDefinition, AgentT
 export type { TaskRecord, TaskStatus, TaskRequirements, TaskErrorInfo } from './domain/task.js';
 export { PRIORITIES, TASK_STATUSES } from './domain/task.js';
 export type { WorkflowRecord, WorkflowStatus } from './domain/workflow.js';
+export type {
+  ByzantineReason,
+  ByzantineVoter,
+  ConsensusOutcome,
+  ConsensusSettings,
+  ConsensusStrategy,
+  ProposalRecord,
+  ProposalStatus,
+  RoundTally,
+  SignedVote,
+  VoteBody,
+  VoteRecord,
+  VoterFlag,
+} from './domain/consensus.js';
+export { CONSENSUS_STRATEGIES, PROPOSAL_STATUSES } from './domain/consensus.js';
+export type { Ballot, PreviousRound, Voter } from './consensus/ballot.js';
+export type { AskOptions, ConsensusService, CustomProposeOptions } from './consensus/consensus-service.js';
+export { consensusAskSchema, consensusProposeSchema, type ConsensusAskInput, type ConsensusProposeInput } from './consensus/consensus-input.js';
+export { canonicalVote, verifyVote, VoterKeyring } from './consensus/vote-signing.js';
+export type { VoteUsage } from './consensus/vote-usage.js';
 export type { JsonValue } from './domain/json.js';
 export type { Store, TaskQuery, AgentQuery, EventQuery } from './ports/store.js';
 export { SqliteStore } from './adapters/storage/sqlite/sqlite-store.js';

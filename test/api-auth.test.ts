@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createServer } from '../src/api/create-server.js';
+import type { Ballot } from '../src/consensus/ballot.js';
 import { ConfigError } from '../src/domain/errors.js';
 import { hashApiKey } from '../src/security/api-keys.js';
 import { isLoopbackHost } from '../src/security/bind-policy.js';
@@ -60,6 +61,16 @@ describe('authorization matrix: every route × every role', () => {
   const colony = () => api.colony;
   const newTask = async () => (await colony().tasks.submit([{ type: 'echo' }]))[0]?.id as string;
   const newAgent = async () => (await colony().agents.spawn({ type: 'coder' })).id;
+  // The engine is not started here: a swarm is stored and waits (no model is called).
+  const swarmSpec = { objective: 'authorization matrix', provider: 'openai', review: false, plan: { tasks: [{ id: 'only', title: 'Only task', prompt: 'Say ok.' }] } };
+  const newSwarm = async () => (await colony().swarms.create(swarmSpec)).id;
+  // A proposal decided by one in-process voter (no model is called).
+  const newProposal = async () => {
+    const keyring = colony().consensus.keyring;
+    const voter = { id: 'matrix-voter', vote: async (b: Ballot) => [await keyring.sign({ proposalId: b.proposalId, round: b.round, voterId: 'matrix-voter', decision: 'approve', confidence: 1, reason: 'ok' })] };
+    return (await colony().consensus.propose({ question: 'matrix?', strategy: 'majority' }, [voter])).id;
+  };
+  const newMemoryKey = async () => (await (await colony().memory()).store('default', `matrix/${colony().newId('task')}`, 1)).key;
 
   // Typed against the table: a route added to ROUTE_ACCESS without a request here fails to compile.
   const REQUESTS: Record<RouteKey, () => Promise<RouteRequest>> = {
@@ -74,12 +85,27 @@ describe('authorization matrix: every route × every role', () => {
     'DELETE /api/v2/agents/:id': async () => ({ path: `/api/v2/agents/${await newAgent()}` }),
     'GET /api/v2/agents/:id/health': async () => ({ path: `/api/v2/agents/${await newAgent()}/health` }),
     'GET /api/v2/agent-types': async () => ({ path: '/api/v2/agent-types' }),
+    'GET /api/v2/agent-types/stats': async () => ({ path: '/api/v2/agent-types/stats' }),
     'GET /api/v2/tasks': async () => ({ path: '/api/v2/tasks?limit=5' }),
     'POST /api/v2/tasks': async () => ({ path: '/api/v2/tasks', body: { type: 'echo' } }),
     'GET /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}` }),
     'PUT /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}`, body: { action: 'cancel' } }),
     'DELETE /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}` }),
     'GET /api/v2/tasks/:id/transcript': async () => ({ path: `/api/v2/tasks/${await newTask()}/transcript` }),
+    'GET /api/v2/memory': async () => ({ path: '/api/v2/memory?limit=5' }),
+    'POST /api/v2/memory': async () => ({ path: '/api/v2/memory', body: { key: `matrix/${colony().newId('task')}`, value: { made: 'in a test' } } }),
+    'GET /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}` }),
+    'PUT /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}`, body: { value: 'updated' } }),
+    'DELETE /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}` }),
+    'GET /api/v2/swarms': async () => ({ path: '/api/v2/swarms?limit=5' }),
+    'POST /api/v2/swarms': async () => ({ path: '/api/v2/swarms', body: swarmSpec }),
+    'GET /api/v2/swarms/:id': async () => ({ path: `/api/v2/swarms/${await newSwarm()}` }),
+    'GET /api/v2/swarms/:id/status': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/status` }),
+    'POST /api/v2/swarms/:id/control': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/control`, body: { action: 'pause' } }),
+    'GET /api/v2/consensus': async () => ({ path: '/api/v2/consensus?limit=5' }),
+    // wait: the answer is the decided proposal (201); the fake model never votes validly, so the one voter abstains.
+    'POST /api/v2/consensus': async () => ({ path: '/api/v2/consensus', body: { question: 'Matrix: approve?', provider: 'openai', voters: 1, timeout: '10s', wait: true } }),
+    'GET /api/v2/consensus/:id': async () => ({ path: `/api/v2/consensus/${await newProposal()}` }),
     'GET /api/v2/providers': async () => ({ path: '/api/v2/providers' }),
     'POST /api/v2/providers/:id/test': async () => ({ path: '/api/v2/providers/openai/test' }),
     'GET /api/v2/events': async () => ({ path: '/api/v2/events?limit=5' }),
@@ -132,7 +158,7 @@ describe('authorization matrix: every route × every role', () => {
       expectProblem(r, 403, 'forbidden');
       expect(r.json.detail).toContain(`needs the ${access} role`);
     } else {
-      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') ? 201 : 200;
+      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') && !route.endsWith('/control') ? 201 : method === 'DELETE' && route.includes('/memory/') ? 204 : 200;
       expect(r.status, r.text).toBe(expected);
     }
   });

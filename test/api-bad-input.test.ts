@@ -19,6 +19,7 @@ describe('REST API: bad input', () => {
     api = await startApi();
     api.colony.registerExecutor({ type: 'echo', execute: async ({ task }) => task.input });
     taskId = (await api.request('POST', '/api/v2/tasks', { body: { type: 'echo', name: 'keep' } })).json.id;
+    await (await api.colony.memory()).store('default', 'keep', { kept: true });
     agentId = (await api.request('POST', '/api/v2/agents', { body: { type: 'coder' } })).json.id;
   });
 
@@ -109,6 +110,101 @@ describe('REST API: bad input', () => {
     { name: 'SQL as an agent name', method: 'POST', path: () => '/api/v2/agents', body: { type: 'coder', name: SQL }, status: 400, detail: /name/ },
     { name: 'SQL as a provider id', method: 'POST', path: () => `/api/v2/providers/${enc(SQL)}/test`, status: 400 },
 
+    // Swarms: the shared swarm spec, and the plan's graph as the coordinator checks it
+    { name: 'an unknown swarm topology', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', topology: 'ring' }, status: 400, detail: /body\.topology: unknown topology "ring"/ },
+    { name: 'an empty swarm objective', method: 'POST', path: () => '/api/v2/swarms', body: { objective: '   ' }, status: 400, detail: /objective/ },
+    { name: 'a swarm without an objective', method: 'POST', path: () => '/api/v2/swarms', body: { topology: 'mesh' }, status: 400, detail: /objective/ },
+    { name: 'a huge swarm objective', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x'.repeat(20_001) }, status: 400, detail: /objective/ },
+    { name: 'an unknown field in a swarm', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', queen: 'me' }, status: 400, detail: /unknown field "queen"/ },
+    { name: 'an unknown field in a swarm plan task', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', plan: { tasks: [{ id: 'a', title: 'A', prompt: 'p', run: 'rm -rf /' }] } }, status: 400, detail: /run/ },
+    { name: 'a swarm plan with no tasks', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', plan: { tasks: [] } }, status: 400, detail: /plan\.tasks/ },
+    {
+      name: 'a swarm plan with a cycle',
+      method: 'POST',
+      path: () => '/api/v2/swarms',
+      body: { objective: 'x', plan: { tasks: [{ id: 'a', title: 'A', prompt: 'p', dependsOn: ['b'] }, { id: 'b', title: 'B', prompt: 'p', dependsOn: ['a'] }] } },
+      status: 400,
+      detail: /cycle/,
+    },
+    {
+      name: 'a swarm plan with an unknown dependency',
+      method: 'POST',
+      path: () => '/api/v2/swarms',
+      body: { objective: 'x', plan: { tasks: [{ id: 'a', title: 'A', prompt: 'p', dependsOn: ['nowhere'] }] } },
+      status: 400,
+      detail: /nowhere/,
+    },
+    { name: 'pools outside the distributed topology', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', pools: { eu: 2 } }, status: 400, detail: /pools/ },
+    { name: 'both agents and a roster', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', agents: 2, roster: [{ type: 'coder', count: 1 }] }, status: 400, detail: /roster/ },
+    { name: 'a bad swarm deadline', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', deadline: 'tomorrow' }, status: 400, detail: /deadline/ },
+    { name: 'a swarm as an array', method: 'POST', path: () => '/api/v2/swarms', body: [{ objective: 'x' }], status: 400 },
+    { name: 'an unknown swarm status filter', method: 'GET', path: () => '/api/v2/swarms?status=running,exploded', status: 400, detail: /status/ },
+    { name: 'an unknown swarm topology filter', method: 'GET', path: () => '/api/v2/swarms?topology=ring', status: 400, detail: /topology/ },
+    { name: 'an unknown swarm control action', method: 'POST', path: () => '/api/v2/swarms/swm_nothing_here/control', body: { action: 'explode' }, status: 400, detail: /action/ },
+    { name: 'an unknown field in a swarm control', method: 'POST', path: () => '/api/v2/swarms/swm_nothing_here/control', body: { action: 'stop', force: true }, status: 400, detail: /force/ },
+    { name: 'an unknown swarm id', method: 'GET', path: () => '/api/v2/swarms/swm_nothing_here', status: 404, code: 'not_found' },
+    { name: 'an unknown swarm id (control)', method: 'POST', path: () => '/api/v2/swarms/swm_nothing_here/control', body: { action: 'pause' }, status: 404 },
+    { name: 'SQL in a swarm id', method: 'GET', path: () => `/api/v2/swarms/${enc(SQL)}/status`, status: 400 },
+
+    // Memory: wrong types, unknown fields, invalid namespaces and keys
+    { name: 'a memory entry without a value', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k' }, status: 400, detail: /value/ },
+    { name: 'a memory entry without a key', method: 'POST', path: () => '/api/v2/memory', body: { value: 1 }, status: 400, detail: /body\.key/ },
+    { name: 'a number as a memory key', method: 'POST', path: () => '/api/v2/memory', body: { key: 42, value: 1 }, status: 400, detail: /body\.key/ },
+    { name: 'an empty memory key', method: 'POST', path: () => '/api/v2/memory', body: { key: '', value: 1 }, status: 400, detail: /key must not be empty/ },
+    { name: 'a control character in a memory key', method: 'POST', path: () => '/api/v2/memory', body: { key: 'a\u0007b', value: 1 }, status: 400, detail: /control characters/ },
+    { name: 'an overlong memory key', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k'.repeat(513), value: 1 }, status: 400, detail: /over the limit of 512/ },
+    { name: 'an upper-case namespace', method: 'POST', path: () => '/api/v2/memory', body: { namespace: 'Notes', key: 'k', value: 1 }, status: 400, detail: /body\.namespace/ },
+    { name: 'a namespace with a slash', method: 'POST', path: () => '/api/v2/memory', body: { namespace: 'a/b', key: 'k', value: 1 }, status: 400, detail: /namespace/ },
+    { name: 'a path traversal as a namespace', method: 'GET', path: () => `/api/v2/memory/k?namespace=${enc(PATH)}`, status: 400, detail: /query\.namespace/ },
+    { name: 'SQL as a namespace filter', method: 'GET', path: () => `/api/v2/memory?namespace=${enc(SQL)}`, status: 400, detail: /query\.namespace/ },
+    { name: 'an unknown field storing memory', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, owner: 'me' }, status: 400, detail: /unknown field "owner"/ },
+    { name: 'a key in the body of a PUT', method: 'PUT', path: () => '/api/v2/memory/k', body: { key: 'other', value: 1 }, status: 400, detail: /unknown field "key"/ },
+    { name: 'a bad ttl duration', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, ttl: '5 fortnights' }, status: 400, detail: /duration/ },
+    { name: 'a negative ttl', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, ttl: -5 }, status: 400, detail: /ttl/ },
+    { name: 'tags that are not an array', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, tags: 'a,b' }, status: 400, detail: /tags/ },
+    { name: 'metadata that is an array', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, metadata: [1] }, status: 400, detail: /metadata/ },
+    { name: 'a zero expectedVersion', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k', value: 1, expectedVersion: 0 }, status: 400, detail: /expectedVersion/ },
+    { name: 'a string expectedVersion on PUT', method: 'PUT', path: () => '/api/v2/memory/k', body: { value: 1, expectedVersion: 'latest' }, status: 400, detail: /expectedVersion/ },
+    { name: 'a non-numeric expectedVersion on DELETE', method: 'DELETE', path: () => '/api/v2/memory/k?expectedVersion=abc', status: 400, detail: /expectedVersion/ },
+    { name: 'a control character in a key path', method: 'GET', path: () => '/api/v2/memory/a%01b', status: 400, detail: /control characters/ },
+    { name: 'an overlong key path', method: 'DELETE', path: () => `/api/v2/memory/${'k'.repeat(600)}`, status: 400, detail: /over the limit/ },
+    { name: 'a search mode without a search', method: 'GET', path: () => '/api/v2/memory?mode=vector', status: 400, detail: /mode/ },
+    { name: 'an unknown search mode', method: 'GET', path: () => '/api/v2/memory?q=x&mode=fuzzy', status: 400, detail: /mode/ },
+    { name: 'a prefix with a search', method: 'GET', path: () => '/api/v2/memory?q=x&prefix=a', status: 400, detail: /prefix/ },
+    { name: 'a search past the result cap', method: 'GET', path: () => '/api/v2/memory?q=x&offset=990&limit=50', status: 400, detail: /offset/ },
+    { name: 'an unknown memory query parameter', method: 'GET', path: () => '/api/v2/memory?colour=red', status: 400, detail: /colour/ },
+    { name: 'an empty tag filter', method: 'GET', path: () => '/api/v2/memory?tags=,', status: 400, detail: /tags/ },
+    { name: 'a memory key that does not exist', method: 'GET', path: () => '/api/v2/memory/nothing-here', status: 404, code: 'not_found' },
+    { name: 'SQL as a memory key (a valid key, not found)', method: 'GET', path: () => `/api/v2/memory/${enc(SQL)}`, status: 404, code: 'not_found' },
+    { name: 'deleting a memory key that does not exist', method: 'DELETE', path: () => `/api/v2/memory/${enc(PATH)}`, status: 404, code: 'not_found' },
+    { name: 'malformed JSON storing memory', method: 'POST', path: () => '/api/v2/memory', raw: '{"key":"k","value":', status: 400, detail: /malformed JSON/ },
+    { name: 'a stale expectedVersion', method: 'PUT', path: () => '/api/v2/memory/keep', body: { value: 'overwritten', expectedVersion: 7 }, status: 409, code: 'conflict' },
+
+    // Consensus: the schema colony.consensus, the CLI and MCP share; nothing is stored or spawned
+    { name: 'malformed JSON asking for a vote', method: 'POST', path: () => '/api/v2/consensus', raw: '{"question": "ship?"', status: 400, detail: /malformed JSON/ },
+    { name: 'a vote without a question', method: 'POST', path: () => '/api/v2/consensus', body: { options: ['a', 'b'] }, status: 400, detail: /body\.question/ },
+    { name: 'an empty question', method: 'POST', path: () => '/api/v2/consensus', body: { question: '   ' }, status: 400, detail: /body\.question: must not be empty/ },
+    { name: 'a single option', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', options: ['yes'] }, status: 400, detail: /body\.options: at least 2 options/ },
+    { name: 'repeated options', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', options: ['a', 'a'] }, status: 400, detail: /body\.options: options must be distinct/ },
+    { name: 'an unknown strategy', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', strategy: 'dictator' }, status: 400, detail: /body\.strategy: unknown strategy "dictator"/ },
+    { name: 'a threshold above 1', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', threshold: 67 }, status: 400, detail: /body\.threshold/ },
+    { name: 'a quorum of 0', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', quorum: 0 }, status: 400, detail: /body\.quorum/ },
+    { name: 'a bad vote timeout', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', timeout: 'soon' }, status: 400, detail: /body\.timeout: invalid duration "soon"/ },
+    { name: 'rounds for a single-round strategy', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', strategy: 'majority', maxRounds: 3 }, status: 400, detail: /body\.maxRounds/ },
+    { name: 'too many spawned voters', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', voters: 500 }, status: 400, detail: /body\.voters: at most 50/ },
+    { name: 'agents and a voter count', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', agentIds: ['agt_x'], voters: 2 }, status: 400, detail: /body\.agentIds: give either/ },
+    { name: 'an unknown field in a vote', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', admin: true }, status: 400, detail: /unknown field "admin"/ },
+    { name: 'a non-boolean wait', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', wait: 'yes' }, status: 400, detail: /body\.wait/ },
+    { name: 'an unknown voter agent type', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', agentType: 'wizard' }, status: 400, detail: /unknown agent type "wizard"/ },
+    { name: 'a path traversal as a voter agent type', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', agentType: PATH }, status: 400, detail: /body\.agentType/ },
+    { name: 'an unknown voter agent', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', agentIds: ['agt_nothing_here'] }, status: 404, code: 'not_found' },
+    { name: 'SQL as a voter agent id', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', agentIds: [SQL] }, status: 400, detail: /body\.agentIds\.0/ },
+    { name: 'an unknown task to vote on', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', taskId: 'tsk_nothing_here' }, status: 404, detail: /task not found/ },
+    { name: 'an unknown voting provider', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', provider: 'skynet' }, status: 400, detail: /body\.provider: unknown provider "skynet"/ },
+    { name: 'an unknown proposal status filter', method: 'GET', path: () => '/api/v2/consensus?status=open,exploded', status: 400, detail: /status/ },
+    { name: 'an unknown proposal id', method: 'GET', path: () => '/api/v2/consensus/prp_nothing_here', status: 404, code: 'not_found' },
+    { name: 'SQL in a proposal id', method: 'GET', path: () => `/api/v2/consensus/${enc(SQL)}`, status: 400, detail: /path\.id/ },
+
     // Unknown routes and methods
     { name: 'an unknown route', method: 'GET', path: () => '/api/v2/nothing', status: 404, code: 'route_not_found' },
     { name: 'an unknown API version', method: 'GET', path: () => '/api/v1/tasks', status: 404 },
@@ -149,6 +245,11 @@ describe('REST API: bad input', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
+  it('a huge memory value is refused with 413', async () => {
+    const r = await api.request('POST', '/api/v2/memory', { body: { key: 'huge', value: 'x'.repeat(api.colony.config.server.bodyLimitBytes + 1) } });
+    expectProblem(r, 413, 'payload_too_large');
+  });
+
   it('changed nothing: the tasks table and its one task are intact', async () => {
     const r = await api.request('GET', '/api/v2/tasks');
     expect(r.status).toBe(200);
@@ -156,6 +257,11 @@ describe('REST API: bad input', () => {
     expect(r.json.items[0]).toMatchObject({ id: taskId, name: 'keep', status: 'queued' });
     const agents = await api.request('GET', '/api/v2/agents');
     expect(agents.json.items).toEqual([expect.objectContaining({ id: agentId, status: 'idle' })]);
+    const memory = await api.request('GET', '/api/v2/memory');
+    expect(memory.json.items).toEqual([expect.objectContaining({ namespace: 'default', key: 'keep', value: { kept: true }, version: 1 })]);
+    expect((await api.request('GET', '/api/v2/swarms')).json.total).toBe(0);
+    expect((await api.request('GET', '/api/v2/consensus')).json.total).toBe(0);
+    expect(await api.colony.store.consensus.getVoterKeys([agentId])).toEqual(new Map());
     // And every bad request above was counted as a 4xx, none as a 5xx.
     const metrics = (await api.request('GET', '/api/v2/system/metrics')).text;
     expect(metrics).not.toMatch(/colony_http_requests_total\{[^}]*status_code="5\d\d"/);

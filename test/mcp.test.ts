@@ -11,6 +11,8 @@ import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { COLONY_BIN, cliEnv, eventually, isAlive, removeTempProjects, startCli, tempProject } from './support/cli.js';
+import { holdWhere } from './support/held-reply.js';
+import { swarmModel } from './support/swarm-model.js';
 
 /**
  * The MCP server end to end, with the SDK's own Client: over stdio (`bin/colony mcp` as a child
@@ -22,7 +24,11 @@ const EXPECTED_TOOLS = [
   'agent_list',
   'agent_metrics',
   'agent_spawn',
+  'consensus_vote',
   'memory_usage',
+  'swarm_control',
+  'swarm_init',
+  'swarm_status',
   'system_status',
   'task_cancel',
   'task_orchestrate',
@@ -161,6 +167,9 @@ async function exerciseEveryTool(client: Client): Promise<void> {
   expect(await use('memory_usage', { action: 'retrieve', namespace: 'mcp-test', key: 'greeting' })).toMatchObject({ found: false, value: null });
   await expect(client.readResource({ uri: 'colony://memory/mcp-test/greeting' })).rejects.toThrow(/not found/);
 
+  await exerciseSwarmTools(client, use);
+  await exerciseConsensusTool(use);
+
   const status = await use('system_status');
   expect(status.tasks.completed).toBeGreaterThanOrEqual(4);
   expect(status.tasks.cancelled).toBeGreaterThanOrEqual(2);
@@ -171,7 +180,89 @@ async function exerciseEveryTool(client: Client): Promise<void> {
   expect([...called].sort()).toEqual(EXPECTED_TOOLS);
 }
 
+const HOLD = 'HOLD-THIS-TASK';
+
+/** swarm_init, swarm_status, swarm_control and the swarm resources, with real swarms in the serving colony. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function exerciseSwarmTools(client: Client, use: (name: string, args?: Record<string, unknown>) => Promise<any>): Promise<void> {
+  const resource = async (uri: string) => JSON.parse(((await client.readResource({ uri })).contents[0] as { text: string }).text);
+  llm.reset();
+  llm.setDefaultReply(holdWhere(swarmModel(), HOLD));
+  try {
+    // A swarm with the caller's plan runs to completion (Claude-Flow's `star` is the centralized topology).
+    const init = await use('swarm_init', {
+      objective: 'MCP swarm: two steps',
+      topology: 'star',
+      strategy: 'balanced',
+      maxAgents: 4,
+      agents: 1,
+      review: false,
+      plan: { tasks: [{ id: 'one', title: 'First step', prompt: 'Say one.' }, { id: 'two', title: 'Second step', prompt: 'Say two.', dependsOn: ['one'] }] },
+    });
+    expect(init).toMatchObject({ success: true, topology: 'centralized', maxAgents: 4, strategy: 'balanced', objective: 'MCP swarm: two steps' });
+    expect(init.swarmId).toMatch(/^swm_/);
+    const done = await eventually(async () => {
+      const report = await use('swarm_status', { swarmId: init.swarmId });
+      return ['completed', 'failed', 'stopped'].includes(report.status) ? report : undefined;
+    }, `swarm ${init.swarmId} to finish`);
+    expect(done.status, JSON.stringify(done)).toBe('completed');
+    expect(done.tasks.map((t: { planTaskId: string; status: string }) => [t.planTaskId, t.status])).toEqual([
+      ['one', 'completed'],
+      ['two', 'completed'],
+    ]);
+    expect(done.result.partial).toBe(false);
+    expect(done.usage.inputTokens).toBeGreaterThan(0);
+
+    // A swarm held at its task: listed as active, paused, resumed and stopped.
+    const held = await use('swarm_init', { objective: 'MCP swarm: held', topology: 'mesh', review: false, plan: { tasks: [{ id: 'wait', title: 'Wait', prompt: `Wait. ${HOLD}` }] } });
+    expect(held.topology).toBe('mesh');
+    await eventually(() => (llm.requests.some((r) => JSON.stringify(r.body).includes(HOLD)) ? true : undefined), 'the held swarm task to ask the model');
+    const active = await use('swarm_status');
+    expect(active.swarms.map((s: { swarmId: string }) => s.swarmId)).toContain(held.swarmId);
+    expect(active.swarms.map((s: { swarmId: string }) => s.swarmId)).not.toContain(init.swarmId);
+    expect(await use('swarm_control', { swarmId: held.swarmId, action: 'pause' })).toMatchObject({ success: true, action: 'pause', status: 'paused' });
+    expect((await use('swarm_control', { swarmId: held.swarmId, action: 'resume' })).status).not.toBe('paused');
+    expect(await use('swarm_control', { swarmId: held.swarmId, action: 'stop', reason: 'test over' })).toMatchObject({ success: true, status: 'stopped' });
+
+    // Resources: the list, and one swarm's status report.
+    const listed = await resource('colony://swarms');
+    expect(listed.swarms.map((s: { swarmId: string }) => s.swarmId)).toEqual(expect.arrayContaining([init.swarmId, held.swarmId]));
+    expect(await resource(`colony://swarms/${init.swarmId}`)).toMatchObject({ swarmId: init.swarmId, status: 'completed', counts: { completed: 2 } });
+    expect((await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toContain('colony://swarms/{id}');
+    expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['colony://swarms', `colony://swarms/${init.swarmId}`]));
+  } finally {
+    llm.setDefaultReply({ text: 'ok' });
+  }
+}
+
+/** consensus_vote: agents spawned for the question vote through the fake model, and the outcome comes back. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function exerciseConsensusTool(use: (name: string, args?: Record<string, unknown>) => Promise<any>): Promise<void> {
+  const castVote = { name: 'cast_vote', input: { decision: 'approve', confidence: 0.8, reason: 'the plan covers the risks' } };
+  llm.setDefaultReply((request) => (JSON.stringify(request.body).includes('MCP vote: adopt the plan?') ? { toolCalls: [castVote] } : { text: 'ok' }));
+  try {
+    const vote = await use('consensus_vote', { question: 'MCP vote: adopt the plan?', voters: 3, strategy: 'majority' });
+    expect(vote).toMatchObject({ success: true, status: 'accepted', decision: 'approve', ratio: 1, participation: 1, rounds: 1, reason: null, byzantine: [] });
+    expect(vote.proposalId).toMatch(/^prp_/);
+    expect(vote.votes).toHaveLength(3);
+    for (const v of vote.votes) expect(v).toMatchObject({ decision: 'approve', confidence: 0.8, counted: true, exclusion: null, reason: 'the plan covers the risks' });
+  } finally {
+    llm.setDefaultReply({ text: 'ok' });
+  }
+}
+
 async function expectBadArguments(client: Client): Promise<void> {
+  expect(await callError(client, 'consensus_vote', { question: 'x', strategy: 'dictator' })).toContain('strategy');
+  expect(await callError(client, 'consensus_vote', { question: 'x', options: ['only'] })).toContain('options');
+  expect(await callError(client, 'consensus_vote', { question: 'x', agentType: 'wizard' })).toMatch(/^validation: unknown agent type "wizard"/);
+  expect(await callError(client, 'swarm_init', { objective: 'x', topology: 'ring' })).toMatch(
+    /topology "ring" is not supported; use one of centralized \(or star\), mesh, hierarchical, distributed/,
+  );
+  expect(await callError(client, 'swarm_init', { topology: 'mesh' })).toContain('objective');
+  expect(await callError(client, 'swarm_init', { objective: 'x', plan: { tasks: [] } })).toContain('plan');
+  expect(await callError(client, 'swarm_init', { objective: 'x', plan: { tasks: [{ id: 'a', title: 'A', prompt: 'p', dependsOn: ['a'] }] } })).toMatch(/^validation: .*depends on itself/);
+  expect(await callError(client, 'swarm_control', { swarmId: 'swm_x', action: 'explode' })).toContain('action');
+  expect(await callError(client, 'swarm_status', { swarmId: 'swm_nothing_here' })).toMatch(/^not_found/);
   expect(await callError(client, 'task_status', {})).toContain('taskId');
   expect(await callError(client, 'memory_usage', { action: 'explode' })).toContain('action');
   expect(await callError(client, 'memory_usage', { action: 'store', value: 1 })).toContain('key');
@@ -303,6 +394,11 @@ describe('MCP over Streamable HTTP: /mcp', () => {
       expect(await callError(viewer, 'agent_spawn', { type: 'coder' })).toMatch(/^forbidden: agent_spawn needs the operator role; this caller is viewer/);
       expect(await callError(viewer, 'task_orchestrate', { task: 'no', type: 'shell', command: 'echo no' })).toMatch(/^forbidden/);
       expect(await callError(viewer, 'task_cancel', { taskId: task.taskId })).toMatch(/^forbidden/);
+      expect(await callError(viewer, 'consensus_vote', { question: 'no' })).toMatch(/^forbidden: consensus_vote needs the operator role; this caller is viewer/);
+      expect(await callError(viewer, 'swarm_init', { objective: 'no' })).toMatch(/^forbidden: swarm_init needs the operator role; this caller is viewer/);
+      expect(await callError(viewer, 'swarm_control', { swarmId: 'swm_x', action: 'stop' })).toMatch(/^forbidden/);
+      expect((await call(viewer, 'swarm_status')).success).toBe(true);
+      expect((await viewer.readResource({ uri: 'colony://swarms' })).contents).toHaveLength(1);
       expect(await callError(viewer, 'memory_usage', { action: 'store', key: 'x', value: 1 })).toMatch(/^forbidden: memory_usage needs the operator role/);
       expect(await callError(viewer, 'memory_usage', { action: 'delete', namespace: 'viewer-ns', key: 'k' })).toMatch(/^forbidden/);
       // Nothing happened.

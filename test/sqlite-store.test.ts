@@ -10,6 +10,7 @@ import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { runStoreConformance } from './store-conformance.js';
+import { runSwarmStoreConformance } from './support/swarm-store-conformance.js';
 import { T, taskRecord } from './support/task-fixtures.js';
 
 
@@ -22,6 +23,14 @@ function openStore(path: string): SqliteStore {
 }
 
 runStoreConformance('sqlite (temp file)', async () => {
+  const dir = tempDir();
+  return {
+    store: openStore(join(dir, 'colony.db')),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+runSwarmStoreConformance('sqlite (temp file)', async () => {
   const dir = tempDir();
   return {
     store: openStore(join(dir, 'colony.db')),

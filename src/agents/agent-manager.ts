@@ -51,6 +51,12 @@ export class AgentManager {
   private readonly options: AgentManagerOptions;
   private readonly records = new Map<string, AgentTrackRecord>();
   private readonly failureStreak = new Map<string, number>();
+  /**
+   * Agent records written but not yet committed. Decisions are made under the lock against these,
+   * and the lock is released before the commit: assignments in one event-loop turn share one
+   * transaction instead of queueing a commit each.
+   */
+  private readonly unsaved = new Map<string, AgentRecord>();
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(options: AgentManagerOptions) {
@@ -114,7 +120,7 @@ export class AgentManager {
 
   async get(idOrPrefix: string): Promise<AgentRecord> {
     const id = await this.resolveId(idOrPrefix);
-    const agent = await this.options.store.getAgent(id);
+    const agent = this.unsaved.get(id) ?? (await this.options.store.getAgent(id));
     if (!agent) throw new NotFoundError('agent', idOrPrefix);
     return agent;
   }
@@ -163,9 +169,9 @@ export class AgentManager {
    * Finds an agent for a task and assigns it: the best existing one, or a newly spawned one of a
    * matching type when none has room and the pool is not full. Undefined: wait and ask again.
    */
-  acquire(requirements: TaskRequirements, taskId: string): Promise<AgentRecord | undefined> {
-    return this.serial(async () => {
-      const agents = await this.options.store.listAgents({ status: ['idle', 'busy'] });
+  async acquire(requirements: TaskRequirements, taskId: string): Promise<AgentRecord | undefined> {
+    const staged = await this.serial(async () => {
+      const agents = this.withUnsaved(await this.options.store.listAgents({ status: ['idle', 'busy'] }));
       const eligible = agents.filter((a) => satisfies(a, requirements));
       let agent = selectAgent(eligible, requirements, await this.trackRecords(eligible.map((a) => a.id)));
       // A task pinned to a pool (a swarm's agents) waits for one of them rather than spawning.
@@ -176,17 +182,19 @@ export class AgentManager {
         if (!type || active >= this.options.maxAgents) return undefined;
         agent = await this.spawnNow({ type: type.name });
       }
-      const assigned = await this.change(agent, { status: 'busy', currentTasks: [...agent.currentTasks, taskId] });
-      this.options.events.publish('agent.assigned', { agentId: agent.id, taskId }, { source: SOURCE, correlationId: taskId });
-      return assigned;
+      return this.stage(agent, { status: 'busy', currentTasks: [...agent.currentTasks, taskId] });
     });
+    if (!staged) return undefined;
+    await staged.saved;
+    this.options.events.publish('agent.assigned', { agentId: staged.next.id, taskId }, { source: SOURCE, correlationId: taskId });
+    return staged.next;
   }
 
   /** Returns an agent's slot after a task and records the outcome in its track record. */
-  release(agentId: string, taskId: string, outcome: { success: boolean; durationMs: number }): Promise<void> {
-    return this.serial(async () => {
+  async release(agentId: string, taskId: string, outcome: { success: boolean; durationMs: number }): Promise<void> {
+    const work = await this.serial(async () => {
       const now = this.options.now();
-      await this.options.store.recordMetrics([
+      const metrics = this.options.store.recordMetrics([
         {
           entityType: 'agent',
           entityId: agentId,
@@ -201,14 +209,15 @@ export class AgentManager {
       const streak = outcome.success ? 0 : (this.failureStreak.get(agentId) ?? 0) + 1;
       this.failureStreak.set(agentId, streak);
 
-      const agent = await this.options.store.getAgent(agentId);
-      if (agent && agent.status !== 'terminated') {
-        const currentTasks = agent.currentTasks.filter((t) => t !== taskId);
-        const status: AgentStatus = agent.status === 'busy' && currentTasks.length === 0 ? 'idle' : agent.status;
-        await this.change(agent, { currentTasks, status, health: healthFor(streak) });
-      }
-      this.options.events.publish('agent.released', { agentId, taskId, success: outcome.success }, { source: SOURCE, correlationId: taskId });
+      const agent = this.unsaved.get(agentId) ?? (await this.options.store.getAgent(agentId));
+      if (!agent || agent.status === 'terminated') return { metrics, staged: null };
+      const currentTasks = agent.currentTasks.filter((t) => t !== taskId);
+      const status: AgentStatus = agent.status === 'busy' && currentTasks.length === 0 ? 'idle' : agent.status;
+      return { metrics, staged: this.stage(agent, { currentTasks, status, health: healthFor(streak) }) };
     });
+    await work.metrics;
+    await work.staged?.saved;
+    this.options.events.publish('agent.released', { agentId, taskId, success: outcome.success }, { source: SOURCE, correlationId: taskId });
   }
 
   /** The most specialised catalog type that meets the requirements (fewest extra capabilities). */
@@ -220,21 +229,47 @@ export class AgentManager {
       .sort((a, b) => a.capabilities.length - b.capabilities.length)[0];
   }
 
-  private async change(agent: AgentRecord, patch: Partial<Pick<AgentRecord, 'status' | 'health' | 'currentTasks' | 'terminatedAt'>>): Promise<AgentRecord> {
+  private async change(agent: AgentRecord, patch: AgentPatch): Promise<AgentRecord> {
+    const staged = this.stage(agent, patch);
+    await staged.saved;
+    return staged.next;
+  }
+
+  /**
+   * Applies a change in memory at once (later decisions see it) and writes it; `saved` settles when
+   * the write commits, rejecting with a ConflictError if the agent was terminated meanwhile.
+   */
+  private stage(agent: AgentRecord, patch: AgentPatch): { next: AgentRecord; saved: Promise<void> } {
     const status = patch.status ?? agent.status;
     if (!canAgentTransition(agent.status, status)) {
       throw new ConflictError(`agent ${agent.id} cannot go from ${agent.status} to ${status}`, { details: { from: agent.status, to: status } });
     }
     const next: AgentRecord = { ...agent, ...patch, updatedAt: this.options.now() };
-    if (!(await this.options.store.updateAgent(next))) throw new ConflictError(`agent ${agent.id} was terminated meanwhile`);
-    if (next.status !== agent.status || next.health !== agent.health) {
-      this.options.events.publish(
-        'agent.updated',
-        { agentId: agent.id, status: next.status, health: next.health, previous: agent.status },
-        { source: SOURCE, correlationId: agent.id },
-      );
-    }
-    return next;
+    this.unsaved.set(agent.id, next);
+    const saved = this.options.store.updateAgent(next).then(
+      (written) => {
+        if (this.unsaved.get(agent.id) === next) this.unsaved.delete(agent.id);
+        if (!written) throw new ConflictError(`agent ${agent.id} was terminated meanwhile`);
+        if (next.status !== agent.status || next.health !== agent.health) {
+          this.options.events.publish(
+            'agent.updated',
+            { agentId: agent.id, status: next.status, health: next.health, previous: agent.status },
+            { source: SOURCE, correlationId: agent.id },
+          );
+        }
+      },
+      (error: unknown) => {
+        if (this.unsaved.get(agent.id) === next) this.unsaved.delete(agent.id);
+        throw error;
+      },
+    );
+    return { next, saved };
+  }
+
+  /** Store records with this process's not yet committed changes applied. */
+  private withUnsaved(agents: readonly AgentRecord[]): AgentRecord[] {
+    if (this.unsaved.size === 0) return [...agents];
+    return agents.map((a) => this.unsaved.get(a.id) ?? a).filter((a) => a.status === 'idle' || a.status === 'busy');
   }
 
   private async trackRecords(ids: readonly string[]): Promise<Map<string, AgentTrackRecord>> {
@@ -252,6 +287,8 @@ export class AgentManager {
     return run;
   }
 }
+
+type AgentPatch = Partial<Pick<AgentRecord, 'status' | 'health' | 'currentTasks' | 'terminatedAt'>>;
 
 function healthFor(streak: number): AgentHealth {
   if (streak >= HEALTH_THRESHOLDS.unhealthy) return 'unhealthy';

@@ -10,6 +10,11 @@ export const MAX_PAGE_OFFSET = 10_000_000;
 export const MAX_TASKS_PER_REQUEST = 1_000;
 /** Values in one comma-separated filter (`?status=a,b,c`). */
 export const MAX_FILTER_VALUES = 50;
+/**
+ * Longest path parameter, as sent (percent-encoded): a memory key of 512 characters, each up to four
+ * UTF-8 bytes written as %XX, fits. Longer ones match no route (the router's own limit).
+ */
+export const MAX_PATH_PARAM_LENGTH = 512 * 12 + 64;
 
 /** An `x-request-id` sent by the client is echoed if it looks like one; otherwise a fresh UUID is used. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -15,17 +15,20 @@ import { Authenticator, credentialFrom, LOCAL_IDENTITY, type Identity } from '..
 import { checkBindPolicy } from '../security/bind-policy.js';
 import { accessFor, type Access } from '../security/route-access.js';
 import { roleAllows } from '../security/roles.js';
-import { API_PREFIX, EVENT_STREAM, REQUEST_ID_PATTERN, type EventStreamLimits } from './api-defaults.js';
+import { API_PREFIX, EVENT_STREAM, MAX_PATH_PARAM_LENGTH, REQUEST_ID_PATTERN, type EventStreamLimits } from './api-defaults.js';
 import type { ApiContext } from './api-context.js';
 import { HttpError, installErrorHandling } from './error-handler.js';
 import { EventStreamHub } from './event-stream-hub.js';
 import { ApiMetrics } from './metrics.js';
 import { registerAgentRoutes } from './routes/agents.js';
+import { registerConsensusRoutes } from './routes/consensus.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerMemoryRoutes } from './routes/memory.js';
 import { registerMcpRoutes } from './routes/mcp.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerProviderRoutes } from './routes/providers.js';
+import { registerSwarmRoutes } from './routes/swarms.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { openApiTransform, zodValidatorCompiler } from './zod-compiler.js';
@@ -138,6 +141,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -268,6 +272,9 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   registerKeyRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerTaskRoutes(app, ctx);
+  registerConsensusRoutes(app, ctx);
+  registerSwarmRoutes(app, ctx);
+  registerMemoryRoutes(app, ctx);
   registerProviderRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerSystemRoutes(app, ctx);

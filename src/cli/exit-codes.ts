@@ -12,6 +12,12 @@ export const EXIT = {
   conflict: 4,
   /** Storage or internal failure. */
   internal: 5,
+  /** The work was stopped before it finished (a swarm stopped by a user), its partial results kept. */
+  stopped: 6,
+  /** A vote reached no decision (`colony consensus`: no consensus, or the quorum was not met). */
+  noConsensus: 7,
+  /** A yes/no vote decided reject (`colony consensus`), so that `colony consensus "…" && deploy` is safe. */
+  rejected: 8,
   interrupted: 130,
 } as const;
 

@@ -95,6 +95,11 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .description('list the agent types in the catalog (built-in, .claude/agents, .colony/agents)')
     .option('--capability <list>', 'only types with these capabilities', listOption)
     .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentTypesCommand(g(cmd))));
+  agent
+    .command('stats')
+    .description('what adaptive agent selection has learnt: runs, success rate, latency and cost per task kind and agent type')
+    .option('--kind <kind>', 'only this kind of task (an agent task input\'s `kind`; default kind: general)')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentStatsCommand(g(cmd))));
 
   const task = program.command('task').description('create, list, inspect, cancel and retry tasks');
   task
@@ -143,6 +148,82 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .description('show an agent task\'s transcript: every model turn, tool call and result, with usage')
     .option('--attempt <n>', 'only this attempt', intOption('--attempt', 1, 1_000))
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/transcript.js')).taskTranscriptCommand(id, g(cmd))));
+
+  // `colony swarm "<objective>"` runs `swarm start` (the default subcommand); the others manage swarms.
+  const swarm = program.command('swarm').description('swarms: agents that plan and work on an objective together under a topology');
+  swarm
+    .command('start <objective...>', { isDefault: true })
+    .description('create a swarm and run it in this process with a live view of its plan, agents and votes (exit 0 completed, 1 failed, 6 stopped)')
+    .option('--name <name>', 'a name for the swarm')
+    .option('--topology <topology>', 'centralized (default), mesh, hierarchical or distributed')
+    .option('--agents <n>', 'workers, chosen from the objective', intOption('--agents', 1, 1_000))
+    .option('--roster <list>', 'workers by type, e.g. coder=2,tester=1 (coder@eu=2 for a pool)', listOption)
+    .option('--pools <list>', 'distributed: workers per pool, e.g. eu=2,us=2', listOption)
+    .option('--provider <id>', 'anthropic, openai or claude-code (default: agents.defaultProvider)')
+    .option('--model <model>', 'model name (default: the provider\'s configured model)')
+    .option('--max-agents <n>', 'agents at most', intOption('--max-agents', 1, 1_000))
+    .option('--max-tokens <n>', 'token budget over every model call of the swarm', intOption('--max-tokens', 1, 1_000_000_000))
+    .option('--max-cost <usd>', 'cost budget in US dollars')
+    .option('--deadline <duration>', 'finish within this long, e.g. 30m')
+    .option('-c, --concurrency <n>', 'worker tasks at once', intOption('--concurrency', 1, 1_000))
+    .option('--review', 'have results reviewed (the queen, or peers voting in a mesh)')
+    .option('--no-review', 'take results without review')
+    .option('--plan <file>', 'run this plan (YAML or JSON: summary, tasks with id, title, prompt, dependsOn) instead of asking the planner')
+    .option('-q, --quiet', 'no live view')
+    .action(act(async (words: string[], _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStartCommand(words, g(cmd))));
+  swarm
+    .command('list')
+    .description('list swarms, newest first')
+    .option('--status <list>', 'only these statuses, comma-separated', listOption)
+    .option('--topology <topology>', 'only this topology')
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .option('--offset <n>', 'skip this many', intOption('--offset', 0, 10_000_000), 0)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/swarm.js')).swarmListCommand(g(cmd))));
+  swarm
+    .command('status <id>')
+    .description('a swarm\'s plan tasks, agents, votes, usage and result (a unique id prefix is enough)')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStatusCommand(id, g(cmd))));
+  for (const [action, what] of [
+    ['pause', 'pause a swarm: no new tasks are dispatched; running ones finish'],
+    ['resume', 'resume a paused swarm'],
+    ['stop', 'stop a swarm: unfinished tasks are cancelled, finished work is kept as a partial result'],
+  ] as const) {
+    const control = swarm
+      .command(`${action} <id>`)
+      .description(what)
+      .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmControlCommand(action, id, g(cmd))));
+    if (action === 'stop') control.option('--reason <text>', 'why, for the record');
+  }
+
+  // `colony consensus "<question>"` runs `consensus ask` (the default subcommand).
+  const consensus = program.command('consensus').description('votes: put a question to agents, who decide it by a voting strategy with Byzantine voters screened out');
+  consensus
+    .command('ask <question...>', { isDefault: true })
+    .description('put a question to agents and show their votes as they arrive (exit 0 accepted, 7 no decision, 8 rejected)')
+    .option('--options <list>', 'the choices, comma-separated (default: approve,reject)', listOption)
+    .option('--context <text>', 'what the voters should know: evidence, a result to judge')
+    .option('--voters <n>', 'agents to spawn for the vote (default 3)', intOption('--voters', 1, 50))
+    .option('--type <type>', 'agent type of the spawned voters (default consensus-voter)')
+    .option('--agents <ids>', 'existing agents to vote instead, comma-separated', listOption)
+    .option('--strategy <strategy>', 'majority, supermajority (default), weighted, quorum or multi-round')
+    .option('--threshold <share>', 'share a decision needs, e.g. 0.67 (default: 0.5, or 2/3 for supermajority and multi-round)')
+    .option('--quorum <share>', 'share of voters that must vote (quorum strategy; default 0.51)')
+    .option('--timeout <duration>', 'time voters have per round, e.g. 30s (default 30s)')
+    .option('--rounds <n>', 'rounds at most (multi-round; default 3)', intOption('--rounds', 1, 10))
+    .option('--provider <id>', 'anthropic, openai or claude-code (default: agents.defaultProvider)')
+    .option('--model <model>', 'model name (default: the provider\'s configured model)')
+    .action(act(async (words: string[], _o, cmd: Command) => (await import('./commands/consensus.js')).consensusAskCommand(words, g(cmd))));
+  consensus
+    .command('list')
+    .description('list proposals, newest first')
+    .option('--status <list>', 'only these statuses, comma-separated', listOption)
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .option('--offset <n>', 'skip this many', intOption('--offset', 0, 10_000_000), 0)
+    .action(act(async (_o, cmd: Command) => (await import('./commands/consensus.js')).consensusListCommand(g(cmd))));
+  consensus
+    .command('show <id>')
+    .description('a proposal with its rounds, votes (counted and excluded) and flagged voters (a unique id prefix is enough)')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/consensus.js')).consensusShowCommand(id, g(cmd))));
 
   const providers = program.command('providers').description('LLM providers: anthropic, openai (any OpenAI-compatible server), claude-code');
   providers

@@ -1,4 +1,10 @@
+import { AdaptiveSelector } from '../agents/adaptive-selector.js';
+import { SwarmCoordinator } from '../swarm/swarm-coordinator.js';
+import type { Swarms } from '../swarm/swarms.js';
 import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
+import { ConsensusService } from '../consensus/consensus-service.js';
+import { reviewTaskResult } from '../consensus/task-review.js';
+import { recordAgentTaskOutcomes } from '../agents/outcome-recorder.js';
 import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
@@ -7,7 +13,7 @@ import { memoryContext } from '../agents/runtime/memory-context.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
 import type { MemoryManager } from '../memory/memory-manager.js';
 import type { ColonyMemory } from '../memory/create-memory-manager.js';
-import { ProviderRegistry } from '../providers/provider-registry.js';
+import { ProviderRegistry, type ProviderId } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
@@ -57,6 +63,12 @@ export interface Colony {
   readonly tasks: TaskEngine;
   /** The configured LLM providers (each created on first use). */
   readonly providers: ProviderRegistry;
+  /** Agent selection that learns from outcomes: a bandit over agent types per kind of task, fed by every finished agent task. */
+  readonly selection: AdaptiveSelector;
+  /** Swarms: an objective worked on by agents under a topology (see src/swarm/swarms.ts). */
+  readonly swarms: Swarms;
+  /** Votes: questions put to agents, proposals decided by custom voters, and their record (see src/consensus). */
+  readonly consensus: ConsensusService;
   /**
    * The tiered memory (L1 in process, L2 Redis when `memory.redisUrl` is set, L3 the database),
    * created on first use so that commands which never touch memory never connect to Redis.
@@ -157,6 +169,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       );
     }
   });
+  const consensus = new ConsensusService({ store, events, agents, provider: (id, model) => providers.get(id, model), logger, newId, now });
   tasks.registerExecutor(
     createAgentExecutor({
       store,
@@ -171,15 +184,48 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       },
       submitSubtask: async (request) => {
         const parent = await store.getTask(request.parentId);
-        const [child] = await tasks.submit([agentSubtaskSpec(request)], { workflowId: parent?.workflowId ?? null });
+        const [child] = await tasks.submit([agentSubtaskSpec(request)], { workflowId: parent?.workflowId ?? null, swarmId: parent?.swarmId ?? null });
         return { id: (child as { id: string }).id };
       },
       // Relevant memories go into each agent's first message; the memory tools work on the same memory.
       context: (task) => memoryContext(task, { memory: agentMemory, limit: config.memory.contextMemories, logger }),
       memory: () => agentMemory(),
+      // An agent task whose input asks for consensus counts as done only when voters accept its result.
+      review: (request) => reviewTaskResult(consensus, request),
       now,
     }),
   );
+
+  const selection = new AdaptiveSelector({ store, random: options.random ?? Math.random, now });
+  recordAgentTaskOutcomes({ events, store, selector: selection, logger });
+
+  const swarms = new SwarmCoordinator({
+    store,
+    events,
+    agents,
+    tasks,
+    logger,
+    runners,
+    newId,
+    now,
+    provider: (id, model) => providers.get(id ?? undefined, model ?? undefined),
+    chooseType: (candidates, kind) => selection.choose(candidates, kind),
+    // Mesh review: the peers vote by simple majority; only an explicit rejection sends the result back.
+    vote: async (input) => {
+      const proposal = await consensus.ask({
+        question: input.question,
+        context: input.context,
+        agentIds: input.voterIds,
+        strategy: 'majority',
+        swarmId: input.swarmId,
+        ...(input.taskId === null ? {} : { taskId: input.taskId }),
+        ...(input.provider === null ? {} : { provider: input.provider as ProviderId }),
+        ...(input.model === null ? {} : { model: input.model }),
+      });
+      const dissent = (await consensus.votes(proposal.id)).filter((v) => v.status === 'counted' && v.decision !== 'approve');
+      return { accepted: proposal.status !== 'rejected', reasons: dissent.map((v) => `${v.voterId}: ${v.reason}`) };
+    },
+  });
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.
   events.subscribe({ types: ['agent.terminated'] }, (event) => {
@@ -215,6 +261,9 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     agents,
     tasks,
     providers,
+    selection,
+    swarms,
+    consensus,
     memory: openMemory,
     runners,
     logger,
@@ -227,6 +276,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       await runners.register();
       events.publish('colony.started', { runnerId: runners.id, pid: process.pid }, { source: 'colony', correlationId: runners.id });
       await scheduler.start(startOptions.scope ?? {});
+      const scope = startOptions.scope ?? {};
+      await swarms.start(scope.swarmId !== undefined ? { only: scope.swarmId } : { none: scope.workflowId !== undefined || scope.taskIds !== undefined });
     },
     async stop(stopOptions = {}) {
       if (stopping) {
@@ -236,6 +287,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       }
       if (!started) return { drained: true };
       stopping = (async () => {
+        // Swarms are left as they are (not stopped): this or another process resumes them.
+        await swarms.shutdown();
         const result = await scheduler.stop(stopOptions.drainTimeoutMs ?? config.tasks.drainTimeoutMs);
         events.publish('colony.stopped', { runnerId: runners.id, drained: result.drained }, { source: 'colony', correlationId: runners.id });
         await events.flush();
@@ -252,6 +305,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     async close(closeOptions = {}) {
       if (closed) return;
       await colony.stop(closeOptions);
+      // After the drain (a draining task may be waiting for its review): what still runs is cancelled.
+      await consensus.close();
       await events.flush();
       closed = true;
       if (memory) await (await memory).close();

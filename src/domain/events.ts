@@ -40,7 +40,17 @@ export interface ColonyEventMap {
   /** Streamed model text, coalesced (at most one event per short interval or a few KB). */
   'agent.output': { taskId: string; agentId: string | null; text: string };
   /** One LLM call's token usage; costUsd is null when the model's price is not known. */
-  'llm.usage': { taskId: string; agentId: string | null; provider: string; model: string; inputTokens: number; outputTokens: number; costUsd: number | null };
+  'llm.usage': {
+    /** Null for calls a swarm makes itself (planning, review, synthesis): then swarmId says whose. */
+    taskId: string | null;
+    agentId: string | null;
+    provider: string;
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    costUsd: number | null;
+    swarmId?: string;
+  };
   'provider.state_changed': { provider: string; state: 'closed' | 'open' | 'half-open' };
   'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
   'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };

@@ -46,9 +46,14 @@ export interface SwarmLimits {
 
 /** What the swarm was asked to do and how: fixed at creation. */
 export interface SwarmConfig {
+  /** The roster as given; empty when it is derived from the plan (adaptive selection). */
   roster: RosterEntry[];
-  /** Whether the roster was chosen from the objective rather than given. */
+  /** Whether the roster is derived from the plan rather than given. */
   autoRoster: boolean;
+  /** Workers in all (the roster's total when one was given). */
+  workers: number;
+  /** Distributed: workers per pool label. */
+  pools: Record<string, number> | null;
   limits: SwarmLimits;
   provider: string | null;
   model: string | null;

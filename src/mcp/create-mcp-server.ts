@@ -10,6 +10,8 @@ import type { MemoryEntry } from '../ports/memory-store.js';
 import { roleAllows, type Role } from '../security/roles.js';
 import { prioritySchema } from '../tasks/task-spec.js';
 import { roleForCall, type ToolName } from './mcp-tool-roles.js';
+import { registerSwarmResources, SWARM_TOOL_DESCRIPTIONS, SWARM_TOOL_SCHEMAS, swarmToolHandlers } from './swarm-tools.js';
+import { CONSENSUS_TOOL_DESCRIPTIONS, CONSENSUS_TOOL_SCHEMAS, consensusToolHandlers } from './consensus-tools.js';
 
 export interface CreateMcpServerOptions {
   /** The caller's role: stdio is the local admin; over HTTP the authenticated key's or token's role. */
@@ -64,6 +66,8 @@ const SCHEMAS = {
     limit: z.number().int().min(1).max(LIST_MAX).optional(),
   }),
   system_status: z.object({}),
+  ...SWARM_TOOL_SCHEMAS,
+  ...CONSENSUS_TOOL_SCHEMAS,
 } as const satisfies Record<ToolName, z.ZodObject>;
 
 const DESCRIPTIONS: Record<ToolName, string> = {
@@ -78,6 +82,8 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   memory_usage:
     'Shared memory: store, retrieve, list, delete or search entries by namespace and key (store and delete: operator; the rest: viewer).',
   system_status: 'Runners, task counts by status, agents by status, and the database (viewer).',
+  ...SWARM_TOOL_DESCRIPTIONS,
+  ...CONSENSUS_TOOL_DESCRIPTIONS,
 };
 
 /** Answers for the model: JSON text. */
@@ -148,8 +154,8 @@ type Args<N extends ToolName> = z.output<(typeof SCHEMAS)[N]>;
 
 /**
  * The MCP server over a colony: the tools Claude-Flow users know for the core operations (agent_spawn,
- * agent_list, task_orchestrate, task_status, task_results, memory_usage) plus agent_metrics,
- * task_cancel and system_status, and memory resources. Every call checks the caller's role first.
+ * agent_list, task_orchestrate, task_status, task_results, memory_usage, swarm_init, swarm_status)
+ * plus agent_metrics, task_cancel, swarm_control and system_status, and memory and swarm resources. Every call checks the caller's role first.
  * One server serves one connection (stdio) or one request (stateless Streamable HTTP).
  */
 export function createMcpServer(colony: Colony, options: CreateMcpServerOptions): McpServer {
@@ -198,6 +204,8 @@ export function createMcpServer(colony: Colony, options: CreateMcpServerOptions)
     },
     memory_usage: async (args) => memoryUsage(colony, args),
     system_status: async () => systemStatus(colony, options.role),
+    ...swarmToolHandlers(colony),
+    ...consensusToolHandlers(colony),
   };
 
   for (const name of Object.keys(SCHEMAS) as ToolName[]) {
@@ -251,6 +259,8 @@ export function createMcpServer(colony: Colony, options: CreateMcpServerOptions)
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(entryView(entry), null, 2) }] };
     },
   );
+
+  registerSwarmResources(server, colony);
 
   return server;
 }

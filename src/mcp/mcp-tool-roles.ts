@@ -18,6 +18,10 @@ export const TOOL_ROLES = {
   task_cancel: 'operator',
   memory_usage: 'viewer',
   system_status: 'viewer',
+  swarm_init: 'operator',
+  swarm_status: 'viewer',
+  swarm_control: 'operator',
+  consensus_vote: 'operator',
 } as const satisfies Record<string, Role>;
 
 export type ToolName = keyof typeof TOOL_ROLES;

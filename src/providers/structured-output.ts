@@ -75,10 +75,18 @@ export async function callStructured<T>(call: StructuredCall<T>): Promise<Struct
           : [{ type: 'text', text: fix }],
     });
   }
-  throw new ExecutionError(`the model gave no valid ${call.tool.name} answer in ${maxRepairs + 1} attempts; last problem: ${problem}`, {
+  throw new InvalidModelOutputError(`the model gave no valid ${call.tool.name} answer in ${maxRepairs + 1} attempts; last problem: ${problem}`, {
     retryable: false,
     details: { tool: call.tool.name, attempts: maxRepairs + 1 },
   });
+}
+
+/** The model answered, but never validly: asking another agent on the same model will not help. */
+export class InvalidModelOutputError extends ExecutionError {
+  constructor(message: string, options: ConstructorParameters<typeof ExecutionError>[1]) {
+    super(message, options);
+    this.name = 'InvalidModelOutputError';
+  }
 }
 
 function judge<T>(raw: unknown, call: StructuredCall<T>): { ok: true; value: T } | { ok: false; problem: string } {

@@ -10,7 +10,7 @@ export type Access = 'public' | Role;
  * for every role, so a new route cannot be reachable without a decision written down here.
  *
  * viewer: GET only. operator: + create/cancel/retry tasks, spawn/pause/resume/terminate agents,
- * provider tests (and memory writes, when they get routes). admin: everything, incl. keys and
+ * create/pause/resume/stop swarms, put questions to a vote, provider tests, memory writes. admin: everything, incl. keys and
  * diagnostics.
  */
 export const ROUTE_ACCESS = {
@@ -28,6 +28,7 @@ export const ROUTE_ACCESS = {
   'DELETE /api/v2/agents/:id': 'operator',
   'GET /api/v2/agents/:id/health': 'viewer',
   'GET /api/v2/agent-types': 'viewer',
+  'GET /api/v2/agent-types/stats': 'viewer',
 
   'GET /api/v2/tasks': 'viewer',
   'POST /api/v2/tasks': 'operator',
@@ -35,6 +36,22 @@ export const ROUTE_ACCESS = {
   'PUT /api/v2/tasks/:id': 'operator',
   'DELETE /api/v2/tasks/:id': 'operator',
   'GET /api/v2/tasks/:id/transcript': 'viewer',
+
+  'GET /api/v2/memory': 'viewer',
+  'POST /api/v2/memory': 'operator',
+  'GET /api/v2/memory/:key': 'viewer',
+  'PUT /api/v2/memory/:key': 'operator',
+  'DELETE /api/v2/memory/:key': 'operator',
+
+  'GET /api/v2/swarms': 'viewer',
+  'POST /api/v2/swarms': 'operator',
+  'GET /api/v2/swarms/:id': 'viewer',
+  'GET /api/v2/swarms/:id/status': 'viewer',
+  'POST /api/v2/swarms/:id/control': 'operator',
+
+  'GET /api/v2/consensus': 'viewer',
+  'POST /api/v2/consensus': 'operator',
+  'GET /api/v2/consensus/:id': 'viewer',
 
   'GET /api/v2/providers': 'viewer',
   'POST /api/v2/providers/:id/test': 'operator',

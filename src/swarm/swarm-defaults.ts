@@ -11,12 +11,16 @@ export const SWARM_DEFAULTS = {
   maxRevisions: 1,
   /** How often a coordinator re-reads its swarm (pause/stop from another process) and the task table. */
   pollMs: 250,
+  /** Least time between two saves of a swarm's progress (events report every change). */
+  progressSaveMs: 1_000,
   /** Characters of each task's result given to reviewers and to the final synthesis. */
   resultPreviewChars: 4_000,
   /** Peers voting on one result in a mesh. */
   meshReviewers: 3,
   /** Domains a hierarchical root may create. */
   maxDomains: 8,
+  /** Times a task whose agent was terminated under it is dispatched again. */
+  maxLostAgentRedispatches: 3,
   /** Successor leaders tried before the swarm fails for want of one. */
   maxLeaderFailovers: 3,
 } as const;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { TASK_KIND_PATTERN } from '../agents/task-kind.js';
 import { ValidationError } from '../domain/errors.js';
 import { SWARM_TOPOLOGIES } from '../domain/swarm.js';
-import { parseDuration } from '../tasks/duration.js';
+import { durationSchema } from '../tasks/task-spec.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 
 const agentTypeName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'an agent type is lower-case letters, digits and dashes');
@@ -16,7 +17,7 @@ export const planTaskSchema = z.strictObject({
   agentType: agentTypeName.optional(),
   capabilities: z.array(z.string().min(1).max(64)).max(20).optional(),
   dependsOn: z.array(planTaskIdSchema).max(200).default([]),
-  kind: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a kind is a short lower-case word').optional(),
+  kind: z.string().regex(TASK_KIND_PATTERN, 'a kind is a short lower-case word').optional(),
   affinity: poolName.optional(),
   domain: z.string().min(1).max(64).optional(),
 });
@@ -27,15 +28,6 @@ export const planSchema = z.strictObject({
 });
 
 export type PlanInput = z.input<typeof planSchema>;
-
-const durationMs = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  try {
-    return typeof value === 'number' ? value : parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** What a caller gives to create a swarm. Shared by the library API, the CLI, REST and MCP. */
 export const swarmSpecSchema = z
@@ -55,7 +47,7 @@ export const swarmSpecSchema = z
     maxTokens: z.number().int().min(1).optional(),
     maxCostUsd: z.number().positive().optional(),
     /** A duration from now (`30m`) or milliseconds. */
-    deadline: durationMs.optional(),
+    deadline: durationSchema.optional(),
     review: z.boolean().optional(),
     maxRevisions: z.number().int().min(0).max(5).default(SWARM_DEFAULTS.maxRevisions),
     /** A plan to run instead of asking the planner. */

@@ -34,6 +34,8 @@ export interface SchedulerScope {
   workflowId?: string;
   /** Run only these tasks and the subtasks they create (`colony task create --wait`). */
   taskIds?: readonly string[];
+  /** Run only this swarm's tasks (a `colony swarm`). */
+  swarmId?: string;
 }
 
 /** Why a running task's signal was aborted; decides what becomes of the task. */
@@ -168,6 +170,7 @@ export class TaskScheduler {
   private inScope(task: TaskRecord): boolean {
     if (!this.o.executors.has(task.type)) return false;
     if (this.scope.workflowId && task.workflowId !== this.scope.workflowId) return false;
+    if (this.scope.swarmId && task.swarmId !== this.scope.swarmId) return false;
     if (this.scopeTasks) {
       if (this.scopeTasks.has(task.id)) return true;
       // A subtask of a task in scope is in scope too (and so are its own subtasks).

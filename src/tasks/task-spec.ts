@@ -18,7 +18,8 @@ export const prioritySchema = z.union(
   { error: (issue) => `${PRIORITY_HELP}, got ${JSON.stringify(issue.input)}` },
 );
 
-const durationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+/** A duration: milliseconds, or text such as `30s`, `5m`, `1h` (see duration.ts). */
+export const durationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   try {
     return typeof value === 'number' ? value : parseDuration(value);
   } catch (error) {

@@ -7,3 +7,11 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+/** Asserts the promise rejects with a ColonyError of this code whose message matches. */
+export async function expectRejection(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  const error = (await rejectionOf(promise)) as { code?: string; message?: string };
+  if (error.code !== code || !message.test(error.message ?? '')) {
+    throw new Error(`expected a ${code} error matching ${String(message)}, got ${error.code ?? 'no code'}: ${error.message ?? String(error)}`);
+  }
+}

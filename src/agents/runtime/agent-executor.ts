@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { PROVIDER_IDS } from '../../providers/provider-registry.js';
 import type { EventBus } from '../../core/event-bus.js';
 import type { AgentTypeDefinition } from '../../domain/agent.js';
-import { ValidationError } from '../../domain/errors.js';
+import { CONSENSUS_STRATEGIES, type ProposalStatus } from '../../domain/consensus.js';
+import { ConfigError, ExecutionError, isColonyError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { Provider } from '../../ports/provider.js';
@@ -13,6 +14,7 @@ import { FileJournal } from '../../sandbox/file-journal.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
 import type { TaskSpecInput } from '../../tasks/task-spec.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
+import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../task-kind.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
 import {
   AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
@@ -32,13 +34,47 @@ const agentInputSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** The agent type when the engine assigns no agent; default `coder`. */
   agentType: z.string().min(1).optional(),
+  /** What kind of task this is (`test`, `refactor`): adaptive selection learns per agent type and kind; default `general`. */
+  kind: z.string().regex(TASK_KIND_PATTERN, TASK_KIND_HINT).optional(),
   /** Extra context for the model, e.g. what earlier tasks found. */
   context: z.string().max(200_000).optional(),
   maxTurns: z.number().int().min(1).max(1_000).optional(),
   maxTokens: z.number().int().min(1).optional(),
+  /** The result counts only once agents accept it by vote (see consensus/task-review.ts); rejected: the attempt fails with their reasons. */
+  consensus: z
+    .strictObject({
+      voters: z.number().int().min(1).max(50).optional(),
+      agentType: z.string().min(1).max(64).optional(),
+      strategy: z.enum(CONSENSUS_STRATEGIES, { error: (i) => `unknown strategy ${JSON.stringify(i.input)}; one of ${CONSENSUS_STRATEGIES.join(', ')}` }).optional(),
+      threshold: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
 });
 
 export type AgentTaskInput = z.infer<typeof agentInputSchema>;
+export type AgentTaskConsensus = NonNullable<AgentTaskInput['consensus']>;
+
+/** An agent's result put to a vote before its task counts as done. */
+export interface ResultReview {
+  task: TaskRecord;
+  prompt: string;
+  result: JsonValue;
+  consensus: AgentTaskConsensus;
+  /** The task's provider and model (the voters use them too). */
+  provider?: string;
+  model?: string;
+  signal: AbortSignal;
+}
+
+export interface ResultVerdict {
+  accepted: boolean;
+  proposalId: string;
+  status: ProposalStatus;
+  decision: string | null;
+  ratio: number;
+  /** Why it was not accepted, with the voters' reasons; null when accepted. */
+  reason: string | null;
+}
 
 export interface ResolvedProvider {
   provider: Provider;
@@ -71,6 +107,8 @@ export interface AgentExecutorDeps {
   context?(task: TaskRecord, agentType: AgentTypeDefinition): Promise<string | undefined>;
   /** The colony's memory, opened on first use (undefined: unavailable); agents get the memory tools over it. */
   memory?(): Promise<MemoryManager | undefined>;
+  /** Votes on a result when the task's input asks for consensus (the colony wires colony.consensus). */
+  review?(request: ResultReview): Promise<ResultVerdict>;
   now?: () => number;
 }
 
@@ -124,6 +162,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         ...(memory === undefined ? {} : { memory }),
         now,
       });
+      const review = input.consensus === undefined ? undefined : await reviewResult(deps, context, input, run.result as JsonValue);
       return {
         result: run.result,
         stopReason: run.stopReason,
@@ -132,6 +171,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         provider: resolved.providerId,
         model,
         agentType: agentType.name,
+        ...(review === undefined ? {} : { review }),
       };
     },
     async rollback(context: RollbackContext): Promise<void> {
@@ -172,6 +212,35 @@ export function agentSubtaskSpec(request: SubtaskRequest): TaskSpecInput {
     input: { prompt: request.prompt, ...(request.agentType === undefined ? {} : { agentType: request.agentType }) },
     requirements,
   };
+}
+
+/** The vote on a result: its summary for the task's result, or an ExecutionError (retried per the task's maxRetries) carrying the voters' reasons. */
+async function reviewResult(
+  deps: AgentExecutorDeps,
+  context: TaskContext,
+  input: AgentTaskInput,
+  result: JsonValue,
+): Promise<{ proposalId: string; status: ProposalStatus; decision: string | null; ratio: number }> {
+  if (!deps.review) throw new ConfigError('this task asks for consensus on its result, but this colony has no consensus review');
+  let verdict: ResultVerdict;
+  try {
+    verdict = await deps.review({
+      task: context.task,
+      prompt: input.prompt,
+      result: result ?? null,
+      consensus: input.consensus as AgentTaskConsensus,
+      ...(input.provider === undefined ? {} : { provider: input.provider }),
+      ...(input.model === undefined ? {} : { model: input.model }),
+      signal: context.signal,
+    });
+  } catch (error) {
+    // No room for the voters now (a full agent pool) is worth another attempt later.
+    if (isColonyError(error) && error.code === 'capacity') throw new ExecutionError(`consensus review could not start: ${error.message}`, { cause: error });
+    throw error;
+  }
+  const summary = { proposalId: verdict.proposalId, status: verdict.status, decision: verdict.decision, ratio: verdict.ratio };
+  if (!verdict.accepted) throw new ExecutionError(verdict.reason ?? `the result was not accepted (proposal ${verdict.proposalId})`, { details: summary });
+  return summary;
 }
 
 function parseAgentInput(input: unknown): AgentTaskInput {

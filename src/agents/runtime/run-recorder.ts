@@ -41,7 +41,7 @@ export class RunRecorder {
 
   constructor(options: RunRecorderOptions) {
     this.#o = options;
-    this.#correlationId = options.task.workflowId ?? options.task.id;
+    this.#correlationId = options.task.workflowId ?? options.task.swarmId ?? options.task.id;
   }
 
   get #agentId(): string | null {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../../agents/task-kind.js';
 import type { AgentStatus } from '../../domain/agent.js';
 import { API_PREFIX, MAX_FILTER_VALUES } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -32,6 +33,19 @@ const updateBody = z.strictObject({
 
 const terminateQuery = z.strictObject({ reason: z.string().min(1).max(1_000).optional() });
 const typesQuery = z.strictObject({ capability: csv(capability).optional() });
+
+const statsQuery = z.strictObject({ kind: z.string().regex(TASK_KIND_PATTERN, TASK_KIND_HINT).optional() });
+
+const armStatsSchema = z.object({
+  taskKind: z.string(),
+  agentType: z.string(),
+  runs: z.number().int(),
+  successes: z.number().int(),
+  failures: z.number().int(),
+  successRate: z.number(),
+  meanLatencyMs: z.number().nullable(),
+  meanCostUsd: z.number().nullable(),
+});
 
 const healthSchema = z.object({
   agent: agentRecordSchema,
@@ -148,6 +162,24 @@ export function registerAgentRoutes(app: FastifyInstance, { colony }: ApiContext
             source: t.source,
           })),
       };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/agent-types/stats`,
+    {
+      schema: {
+        tags,
+        summary: 'What adaptive agent selection has learnt: outcomes, latency and cost per task kind and agent type',
+        description: 'One item per (taskKind, agentType) that has finished agent tasks; `kind` narrows to one kind of task (an agent task input\'s `kind`, default `general`).',
+        querystring: statsQuery,
+        response: { 200: z.object({ items: z.array(armStatsSchema) }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { kind } = request.query as z.output<typeof statsQuery>;
+      const arms = await colony.selection.stats(kind === undefined ? {} : { taskKind: kind });
+      return { items: arms.map((a) => ({ ...a, runs: a.successes + a.failures, successRate: a.successes / Math.max(1, a.successes + a.failures) })) };
     },
   );
 }

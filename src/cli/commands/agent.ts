@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { ArmStats } from '../../agents/adaptive-selector.js';
+import { checkTaskKind } from '../../agents/task-kind.js';
 import type { AgentRecord, AgentStatus } from '../../domain/agent.js';
 import { AGENT_STATUSES } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -66,6 +68,34 @@ export async function agentTypesCommand(options: GlobalOptions & { capability?: 
     types.map((t) => [t.name, t.capabilities.join(','), t.model ?? '-', t.source, truncate(t.description, 60)]),
   );
   for (const p of catalog.problems) process.stderr.write(`${color.yellow(`warning: skipped ${p.path}: ${p.message}`)}\n`);
+}
+
+/** `colony agent stats`: what adaptive selection has learnt, per kind of task and agent type. */
+export async function agentStatsCommand(options: GlobalOptions & { kind?: string }): Promise<void> {
+  // Checked before the project is opened: bad input opens nothing.
+  if (options.kind !== undefined) checkTaskKind(options.kind, 'option --kind');
+  await withColony(options, 'cli', async (colony) => {
+    const arms = await colony.selection.stats(options.kind === undefined ? {} : { taskKind: options.kind });
+    if (options.json) return printJson(arms.map((a) => ({ ...a, successRate: successRate(a) })));
+    printTable(
+      ['KIND', 'AGENT TYPE', 'RUNS', 'SUCCESS', 'FAILED', 'RATE', 'MEAN LATENCY', 'MEAN COST'],
+      arms.map((a) => [
+        a.taskKind,
+        a.agentType,
+        String(a.successes + a.failures),
+        String(a.successes),
+        String(a.failures),
+        `${Math.round((successRate(a) ?? 0) * 100)}%`,
+        a.meanLatencyMs === null ? '-' : `${Math.round(a.meanLatencyMs)}ms`,
+        a.meanCostUsd === null ? '-' : `$${a.meanCostUsd.toFixed(4)}`,
+      ]),
+    );
+  }, {}, { mustExist: true });
+}
+
+function successRate(a: ArmStats): number | null {
+  const runs = a.successes + a.failures;
+  return runs === 0 ? null : a.successes / runs;
 }
 
 function printAgent(a: AgentRecord): void {

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Colony } from '../../core/colony.js';
 import { ColonyError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
+import { embedderLabel } from '../../memory/embedder-label.js';
 import { readJsonl } from '../../memory/memory-jsonl.js';
 import type { EmbedderInfo, MemoryManager, MemorySearchResult, MemoryStats, SearchMode } from '../../memory/memory-manager.js';
 import { checkKey, checkNamespace, checkTags, checkTtl, checkValue } from '../../memory/memory-validation.js';
@@ -262,9 +263,7 @@ async function embedNow(memory: MemoryManager): Promise<void> {
 }
 
 function embedderText(embedder: EmbedderInfo): string {
-  return embedder.local
-    ? `${embedder.model} (local lexical embedder: it matches shared words, not meaning)`
-    : `${embedder.model} (${embedder.dimensions} dimensions)`;
+  return embedderLabel(embedder);
 }
 
 function searchHeading(result: MemorySearchResult): string {

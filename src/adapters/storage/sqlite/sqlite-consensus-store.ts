@@ -3,6 +3,7 @@ import type { ProposalRecord, VoteRecord, VoterFlag } from '../../../domain/cons
 import type { ConsensusStore, ProposalQuery } from '../../../ports/consensus-store.js';
 import { proposalFromRow, proposalToRow, voteFromRow, voterFlagFromRow } from '../sql/swarm-rows.js';
 import type { ConsensusProposalRow, ConsensusVoteRow, VoterFlagRow } from '../sql/schema.js';
+import { insertRow, updateRowById, whereOf } from './row-statements.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -17,22 +18,11 @@ export class SqliteConsensusStore implements ConsensusStore {
   }
 
   insertProposal(proposal: ProposalRecord): Promise<void> {
-    return this.writes.write(`insert proposal ${proposal.id}`, () => {
-      const row = proposalToRow(proposal);
-      const columns = Object.keys(row);
-      this.statements
-        .get(`INSERT INTO consensus_proposals (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-        .run(...(Object.values(row) as SQLInputValue[]));
-    });
+    return this.writes.write(`insert proposal ${proposal.id}`, () => insertRow(this.statements, 'consensus_proposals', proposalToRow(proposal)));
   }
 
   updateProposal(proposal: ProposalRecord): Promise<boolean> {
-    return this.writes.write(`update proposal ${proposal.id}`, () => {
-      const { id, ...rest } = proposalToRow(proposal);
-      const sets = Object.keys(rest).map((c) => `${c} = ?`).join(', ');
-      const result = this.statements.get(`UPDATE consensus_proposals SET ${sets} WHERE id = ?`).run(...(Object.values(rest) as SQLInputValue[]), id);
-      return Number(result.changes) === 1;
-    });
+    return this.writes.write(`update proposal ${proposal.id}`, () => updateRowById(this.statements, 'consensus_proposals', proposalToRow(proposal)));
   }
 
   async getProposal(id: string): Promise<ProposalRecord | undefined> {
@@ -128,20 +118,5 @@ export class SqliteConsensusStore implements ConsensusStore {
 }
 
 function filter(query: Omit<ProposalQuery, 'limit' | 'offset'>): { where: string; params: SQLInputValue[] } {
-  const clauses: string[] = [];
-  const params: SQLInputValue[] = [];
-  if (query.status !== undefined) {
-    const statuses = typeof query.status === 'string' ? [query.status] : [...query.status];
-    clauses.push(statuses.length === 0 ? '1 = 0' : `status IN (${statuses.map(() => '?').join(', ')})`);
-    params.push(...statuses);
-  }
-  if (query.swarmId !== undefined) {
-    clauses.push('swarm_id = ?');
-    params.push(query.swarmId);
-  }
-  if (query.taskId !== undefined) {
-    clauses.push('task_id = ?');
-    params.push(query.taskId);
-  }
-  return { where: clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`, params };
+  return whereOf({ status: typeof query.status === 'string' ? [query.status] : query.status, swarm_id: query.swarmId, task_id: query.taskId });
 }

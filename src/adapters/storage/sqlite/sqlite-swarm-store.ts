@@ -3,6 +3,7 @@ import type { SwarmRecord, SwarmStatus } from '../../../domain/swarm.js';
 import type { SwarmQuery, SwarmStore } from '../../../ports/swarm-store.js';
 import { swarmFromRow, swarmToRow } from '../sql/swarm-rows.js';
 import type { SwarmRow } from '../sql/schema.js';
+import { insertRow, updateRowById, whereOf } from './row-statements.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -17,25 +18,13 @@ export class SqliteSwarmStore implements SwarmStore {
   }
 
   insert(swarm: SwarmRecord): Promise<void> {
-    return this.writes.write(`insert swarm ${swarm.id}`, () => {
-      const row = swarmToRow(swarm);
-      const columns = Object.keys(row);
-      this.statements
-        .get(`INSERT INTO swarms (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-        .run(...(Object.values(row) as SQLInputValue[]));
-    });
+    return this.writes.write(`insert swarm ${swarm.id}`, () => insertRow(this.statements, 'swarms', swarmToRow(swarm)));
   }
 
   update(next: SwarmRecord, expected: { status: SwarmStatus; updatedAt: number }): Promise<boolean> {
-    return this.writes.write(`update swarm ${next.id}`, () => {
-      const row = swarmToRow(next);
-      const { id, ...rest } = row;
-      const sets = Object.keys(rest).map((c) => `${c} = ?`).join(', ');
-      const result = this.statements
-        .get(`UPDATE swarms SET ${sets} WHERE id = ? AND status = ? AND updated_at = ?`)
-        .run(...(Object.values(rest) as SQLInputValue[]), id, expected.status, expected.updatedAt);
-      return Number(result.changes) === 1;
-    });
+    return this.writes.write(`update swarm ${next.id}`, () =>
+      updateRowById(this.statements, 'swarms', swarmToRow(next), { sql: ' AND status = ? AND updated_at = ?', params: [expected.status, expected.updatedAt] }),
+    );
   }
 
   async get(id: string): Promise<SwarmRecord | undefined> {
@@ -67,16 +56,5 @@ export class SqliteSwarmStore implements SwarmStore {
 }
 
 function filter(query: Omit<SwarmQuery, 'limit' | 'offset'>): { where: string; params: SQLInputValue[] } {
-  const clauses: string[] = [];
-  const params: SQLInputValue[] = [];
-  if (query.status !== undefined) {
-    const statuses = typeof query.status === 'string' ? [query.status] : [...query.status];
-    clauses.push(statuses.length === 0 ? '1 = 0' : `status IN (${statuses.map(() => '?').join(', ')})`);
-    params.push(...statuses);
-  }
-  if (query.topology !== undefined) {
-    clauses.push('topology = ?');
-    params.push(query.topology);
-  }
-  return { where: clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`, params };
+  return whereOf({ status: typeof query.status === 'string' ? [query.status] : query.status, topology: query.topology });
 }

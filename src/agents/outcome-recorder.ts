@@ -1,0 +1,65 @@
+import type { EventBus, Subscription } from '../core/event-bus.js';
+import type { Logger } from '../core/logger.js';
+import type { ColonyEventMap } from '../domain/events.js';
+import type { TaskRecord } from '../domain/task.js';
+import type { Store } from '../ports/store.js';
+import type { AdaptiveSelector, OutcomeSample } from './adaptive-selector.js';
+import { AGENT_TASK_TYPE } from './runtime/agent-executor.js';
+import { AGENT_DEFAULT_TYPE } from './runtime/runtime-defaults.js';
+import { DEFAULT_TASK_KIND, TASK_KIND_PATTERN } from './task-kind.js';
+
+export interface OutcomeRecorderDeps {
+  events: EventBus;
+  store: Store;
+  selector: AdaptiveSelector;
+  logger: Logger;
+}
+
+/**
+ * Teaches the adaptive selector from every agent task that finishes in this process: completed, or
+ * failed for good (a failure that will be retried is not an outcome yet). Each process records the
+ * tasks it ran, so nothing is counted twice.
+ */
+export function recordAgentTaskOutcomes(deps: OutcomeRecorderDeps): Subscription {
+  return deps.events.subscribe({ types: ['task.completed', 'task.failed'] }, async (event) => {
+    if (event.type === 'task.failed' && (event.data as ColonyEventMap['task.failed']).willRetry) return;
+    const taskId = (event.data as { taskId: string }).taskId;
+    try {
+      const task = await deps.store.getTask(taskId);
+      if (!task || task.type !== AGENT_TASK_TYPE || (task.status !== 'completed' && task.status !== 'failed')) return;
+      await deps.selector.record(await outcomeOf(task, deps.store));
+    } catch (error) {
+      // Learning is best effort: a task's outcome must never depend on it.
+      deps.logger.warn({ err: error, taskId }, 'adaptive selection: could not record the outcome of an agent task');
+    }
+  });
+}
+
+/** The outcome of a finished agent task, with the agent type the executor ran it as. */
+export async function outcomeOf(task: TaskRecord, store: Store): Promise<OutcomeSample> {
+  const input = asObject(task.input);
+  const result = asObject(task.result);
+  // The executor's precedence: the assigned agent's type, the input's, the requirement, the default.
+  const assignedType = typeof result.agentType === 'string' || !task.assignedAgent ? undefined : (await store.getAgent(task.assignedAgent))?.type;
+  const agentType = stringOr(result.agentType) ?? assignedType ?? stringOr(input.agentType) ?? task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
+  const kind = stringOr(input.kind);
+  const costs = await store.listMetrics({ entityType: 'task', entityId: task.id, name: 'llm.cost_usd' });
+  const completedAt = task.completedAt ?? task.updatedAt;
+  return {
+    agentType,
+    taskKind: kind !== undefined && TASK_KIND_PATTERN.test(kind) ? kind : DEFAULT_TASK_KIND,
+    success: task.status === 'completed',
+    latencyMs: task.startedAt === null ? 0 : Math.max(0, completedAt - task.startedAt),
+    // Every attempt's spend: what it cost to get this outcome.
+    costUsd: costs.length === 0 ? null : costs.reduce((sum, m) => sum + m.value, 0),
+    at: completedAt,
+  };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,181 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { SWARM_STATUSES, SWARM_TOPOLOGIES } from '../../domain/swarm.js';
+import { swarmSpecSchema } from '../../swarm/swarm-spec.js';
+import { API_PREFIX } from '../api-defaults.js';
+import type { ApiContext } from '../api-context.js';
+import { agentRecordSchema, csv, ERROR_RESPONSES, idParams, limitSchema, offsetSchema, pageOf, taskStatusSchema } from '../schemas.js';
+import { DocsOnly, parseOr400 } from '../zod-compiler.js';
+
+const swarmStatusSchema = z.enum(SWARM_STATUSES);
+const topologySchema = z.enum(SWARM_TOPOLOGIES);
+
+const listQuery = z.strictObject({
+  limit: limitSchema(),
+  offset: offsetSchema,
+  status: csv(swarmStatusSchema).optional(),
+  topology: topologySchema.optional(),
+});
+
+const controlBody = z.strictObject({
+  action: z.enum(['pause', 'resume', 'stop']),
+  reason: z.string().min(1).max(1_000).optional(),
+});
+
+// ---- responses (documentation) ----
+
+const json = z.unknown();
+const usageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number().nullable(), calls: z.number().int() });
+
+export const swarmRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  objective: z.string(),
+  topology: topologySchema,
+  status: swarmStatusSchema,
+  config: z.object({
+    roster: z.array(z.object({ type: z.string(), count: z.number().int(), pool: z.string().optional() })),
+    autoRoster: z.boolean(),
+    limits: z.object({
+      maxAgents: z.number().int(),
+      concurrency: z.number().int(),
+      maxTokens: z.number().nullable(),
+      maxCostUsd: z.number().nullable(),
+      deadline: z.number().nullable(),
+    }),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+    review: z.boolean(),
+    maxRevisions: z.number().int(),
+    planSource: z.enum(['llm', 'user']),
+  }),
+  plan: json.meta({ description: 'The plan: summary, tasks (id, title, prompt, dependsOn, …), domains; null until planned' }),
+  progress: z.number().meta({ description: 'Fraction of plan tasks finished, 0..1' }),
+  result: z
+    .object({
+      summary: z.string(),
+      partial: z.boolean(),
+      tasks: z.array(z.object({ planTaskId: z.string(), title: z.string(), taskId: z.string().nullable(), status: z.string(), result: json })),
+      domains: z.array(z.object({ name: z.string(), summary: z.string() })).optional(),
+    })
+    .nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  usage: usageSchema,
+  leaderAgentId: z.string().nullable(),
+  agentIds: z.array(z.string()),
+  runnerId: z.string().nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+});
+
+const statusReportSchema = z.object({
+  swarm: swarmRecordSchema,
+  counts: z.record(z.string(), z.number().int()),
+  tasks: z.array(
+    z.object({
+      planTaskId: z.string(),
+      title: z.string(),
+      taskId: z.string().nullable(),
+      status: z.union([taskStatusSchema, z.literal('waiting')]),
+      agentId: z.string().nullable(),
+      agentType: z.string().nullable(),
+      pool: z.string().nullable(),
+      domain: z.string().nullable(),
+      revisions: z.number().int(),
+    }),
+  ),
+  agents: z.array(agentRecordSchema),
+  proposals: z.array(json).meta({ description: "The swarm's consensus proposals with their outcomes, newest first (at most 50)" }),
+});
+
+const tags = ['swarms'];
+
+export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext): void {
+  app.get(
+    `${API_PREFIX}/swarms`,
+    {
+      schema: {
+        tags,
+        summary: 'List swarms, newest first',
+        description: 'Filtered by status and topology, paginated; the total matching count is in `total` and the X-Total-Count header.',
+        querystring: listQuery,
+        response: { 200: pageOf(swarmRecordSchema), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query as z.output<typeof listQuery>;
+      const filter = { status: q.status, topology: q.topology };
+      const [items, total] = await Promise.all([colony.swarms.list({ ...filter, limit: q.limit, offset: q.offset }), colony.swarms.count(filter)]);
+      reply.header('x-total-count', String(total));
+      return { items, total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.post(
+    `${API_PREFIX}/swarms`,
+    {
+      schema: {
+        tags,
+        summary: 'Create a swarm',
+        description:
+          'Agents plan and work on the objective under the topology, in the server\'s colony. Give a `plan` to skip the planner. ' +
+          'Watch it on the event stream with `correlationId` = the swarm id. Nothing is stored when anything is wrong.',
+        body: new DocsOnly(swarmSpecSchema),
+        response: { 201: swarmRecordSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      // The shared schema names the field (`body.topology`); the coordinator checks the plan's graph and agent types.
+      parseOr400(swarmSpecSchema, request.body, 'body');
+      const swarm = await colony.swarms.create(request.body);
+      return reply.code(201).header('location', `${API_PREFIX}/swarms/${swarm.id}`).send(swarm);
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/swarms/:id`,
+    { schema: { tags, summary: 'Get a swarm (a unique id prefix is enough)', params: idParams, response: { 200: swarmRecordSchema, ...ERROR_RESPONSES } } },
+    async (request) => colony.swarms.get((request.params as z.output<typeof idParams>).id),
+  );
+
+  app.get(
+    `${API_PREFIX}/swarms/:id/status`,
+    {
+      schema: {
+        tags,
+        summary: "A swarm's status report: its plan tasks with their agents, its agents, its votes, usage and result",
+        params: idParams,
+        response: { 200: statusReportSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => colony.swarms.status((request.params as z.output<typeof idParams>).id),
+  );
+
+  app.post(
+    `${API_PREFIX}/swarms/:id/control`,
+    {
+      schema: {
+        tags,
+        summary: 'Pause, resume or stop a swarm',
+        description: '`pause`: no new tasks are dispatched, running ones finish; `resume`; `stop`: unfinished tasks are cancelled and finished work is kept as a partial result.',
+        params: idParams,
+        body: controlBody,
+        response: { 200: swarmRecordSchema, 409: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as z.output<typeof idParams>;
+      const body = request.body as z.output<typeof controlBody>;
+      switch (body.action) {
+        case 'pause':
+          return colony.swarms.pause(id);
+        case 'resume':
+          return colony.swarms.resume(id);
+        case 'stop':
+          return colony.swarms.stop(id, body.reason);
+      }
+    },
+  );
+}

@@ -1,0 +1,308 @@
+import type { Colony } from '../core/colony.js';
+import type { Subscription } from '../core/event-bus.js';
+import type { AgentRecord } from '../domain/agent.js';
+import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';
+import type { SwarmRecord, SwarmStatus } from '../domain/swarm.js';
+import type { SwarmStatusReport, SwarmTaskView } from '../swarm/swarms.js';
+import { formatDuration } from '../tasks/duration.js';
+import { color, truncate } from './output.js';
+
+/** Redraw cadence of the live display on a terminal, and how often it re-reads the swarm's status. */
+const RENDER_INTERVAL_MS = 100;
+const REFRESH_INTERVAL_MS = 500;
+const BAR_WIDTH = 24;
+const MAX_TASKS_SHOWN = 10;
+const MAX_VOTES_SHOWN = 3;
+const TITLE_WIDTH = 48;
+
+interface VoteView {
+  proposalId: string;
+  question: string;
+  voters: number;
+  votes: Map<string, string>;
+  decided: string | null;
+}
+
+/** A plan task's state as a symbol, for both the live block and the final table. */
+export function taskSymbol(status: SwarmTaskView['status']): string {
+  switch (status) {
+    case 'completed':
+      return color.green('✓');
+    case 'failed':
+      return color.red('✗');
+    case 'cancelled':
+      return color.yellow('⊘');
+    case 'running':
+      return color.cyan('▸');
+    case 'waiting':
+    case 'pending':
+      return color.dim('·');
+    default:
+      return color.dim('○');
+  }
+}
+
+/** Tokens and cost as one short phrase: `12.3k tokens, $0.0123`. */
+export function usageText(usage: SwarmRecord['usage']): string {
+  const tokens = usage.inputTokens + usage.outputTokens;
+  const t = tokens >= 10_000 ? `${(tokens / 1000).toFixed(1)}k` : String(tokens);
+  const cost = usage.costUsd === null ? 'cost unknown' : `$${usage.costUsd.toFixed(4)}`;
+  return `${t} tokens, ${cost}`;
+}
+
+/**
+ * The live view of a swarm, on stderr so that stdout stays clean for results. It follows the events
+ * correlated with the swarm (swarm.*, its task.* and consensus events) and re-reads the swarm's
+ * status report. On a terminal: a header with progress and usage, the plan's tasks with their agents,
+ * the agents and the latest votes, redrawn in place, with notable events logged above. Elsewhere (CI
+ * logs, pipes): one line per event.
+ */
+export class SwarmProgress {
+  private readonly out = process.stderr;
+  private readonly tty = process.stderr.isTTY === true;
+  private readonly colony: Colony;
+  private swarm: SwarmRecord;
+  private tasks: SwarmTaskView[] = [];
+  private agents: AgentRecord[] = [];
+  private readonly titles = new Map<string, string>();
+  /** Engine task id → plan task id, from dispatch events. */
+  private readonly planTaskOf = new Map<string, string>();
+  private readonly votes = new Map<string, VoteView>();
+  private drawn = 0;
+  private renderTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private subscription: Subscription | null = null;
+  private readonly started = Date.now();
+  /** When the last status event was published (reads older than it do not change the status). */
+  private statusEventAt = 0;
+  private detached = false;
+
+  constructor(colony: Colony, swarm: SwarmRecord) {
+    this.colony = colony;
+    this.swarm = swarm;
+    for (const t of swarm.plan?.tasks ?? []) this.titles.set(t.id, t.title);
+  }
+
+  attach(): void {
+    this.subscription = this.colony.events.subscribe({ correlationId: this.swarm.id }, (e) => this.onEvent(e));
+    // Re-reading the status also shows what other processes did (a pause or stop from `colony swarm pause`).
+    this.refreshTimer = setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS);
+    this.refreshTimer.unref();
+    void this.refresh();
+    if (this.tty) {
+      this.renderTimer = setInterval(() => this.render(), RENDER_INTERVAL_MS);
+      this.renderTimer.unref();
+      this.render();
+    }
+  }
+
+  detach(): void {
+    this.detached = true;
+    this.subscription?.unsubscribe();
+    if (this.renderTimer) clearInterval(this.renderTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.tty) this.clear();
+  }
+
+  /** Re-reads the swarm's status (one at a time; a failure only skips this refresh). */
+  private refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    const refreshing = this.colony.swarms
+      .status(this.swarm.id)
+      .then((report) => this.apply(report))
+      .catch(() => undefined)
+      .finally(() => {
+        this.refreshing = null;
+      });
+    this.refreshing = refreshing;
+    return refreshing;
+  }
+
+  private apply(report: SwarmStatusReport): void {
+    if (this.detached) return;
+    // A read that started before the latest status event is stale as to the status.
+    const stale = report.swarm.updatedAt < this.statusEventAt;
+    if (!stale) this.noteStatus(report.swarm.status, null);
+    this.swarm = { ...report.swarm, status: this.swarm.status };
+    this.tasks = report.tasks;
+    this.agents = report.agents;
+    for (const t of report.tasks) {
+      this.titles.set(t.planTaskId, t.title);
+      if (t.taskId) this.planTaskOf.set(t.taskId, t.planTaskId);
+    }
+  }
+
+  /** Logs a change of the swarm's status once, whether an event or a re-read told of it first. */
+  private noteStatus(status: SwarmStatus, reason: string | null): void {
+    const previous = this.swarm.status;
+    if (status === previous) return;
+    this.swarm = { ...this.swarm, status };
+    this.log(`${color.bold('status')}: ${previous} → ${status}${reason ? color.dim(` (${reason})`) : ''}`);
+  }
+
+  /** A plan task's title for an engine task id (or the event's own name). */
+  private titleOf(taskId: string, name: string | null): string {
+    const planTaskId = this.planTaskOf.get(taskId);
+    return (planTaskId && this.titles.get(planTaskId)) ?? name ?? taskId;
+  }
+
+  private async onEvent(event: ColonyEvent): Promise<void> {
+    switch (event.type) {
+      case 'swarm.planned': {
+        const d = event.data as ColonyEventMap['swarm.planned'];
+        await this.refresh();
+        const from = d.source === 'user' ? 'the plan file' : `the planner${d.attempts > 1 ? ` (${d.attempts} attempts)` : ''}`;
+        this.log(`${color.bold('plan')}: ${d.tasks} task${d.tasks === 1 ? '' : 's'} from ${from}${d.domains.length ? `, domains ${d.domains.join(', ')}` : ''}`);
+        if (!this.tty) {
+          for (const t of this.swarm.plan?.tasks ?? []) {
+            this.log(`  ${color.dim('·')} ${t.id}: ${truncate(t.title, TITLE_WIDTH)}${t.dependsOn.length ? color.dim(` (after ${t.dependsOn.join(', ')})`) : ''}`);
+          }
+        }
+        break;
+      }
+      case 'swarm.task_dispatched': {
+        const d = event.data as ColonyEventMap['swarm.task_dispatched'];
+        this.planTaskOf.set(d.taskId, d.planTaskId);
+        if (!this.tty) this.log(`${color.cyan('▸')} ${this.titles.get(d.planTaskId) ?? d.planTaskId} → ${d.agentIds.join(', ') || 'any agent'}${d.pool ? color.dim(` (pool ${d.pool})`) : ''}`);
+        break;
+      }
+      case 'task.completed': {
+        const d = event.data as ColonyEventMap['task.completed'];
+        this.log(`${color.green('✓')} ${this.titleOf(d.taskId, d.name)} ${color.dim(formatDuration(d.durationMs))}`);
+        break;
+      }
+      case 'task.failed': {
+        const d = event.data as ColonyEventMap['task.failed'];
+        const why = d.error.message.split('\n')[0] ?? '';
+        this.log(d.willRetry ? `${color.yellow('↻')} ${this.titleOf(d.taskId, d.name)} failed (${why}); retrying` : `${color.red('✗')} ${this.titleOf(d.taskId, d.name)} failed: ${why}`);
+        break;
+      }
+      case 'task.cancelled': {
+        const d = event.data as ColonyEventMap['task.cancelled'];
+        this.log(`${color.yellow('⊘')} ${this.titleOf(d.taskId, d.name)} cancelled: ${d.reason}`);
+        break;
+      }
+      case 'swarm.task_reviewed': {
+        const d = event.data as ColonyEventMap['swarm.task_reviewed'];
+        const mark = d.verdict === 'accept' ? color.green('✔') : color.yellow('✎');
+        this.log(`${mark} ${this.titles.get(d.planTaskId) ?? d.planTaskId}: ${d.verdict} by ${d.by}${d.feedback ? color.dim(` — ${truncate(d.feedback, 80)}`) : ''}`);
+        break;
+      }
+      case 'swarm.replanned': {
+        const d = event.data as ColonyEventMap['swarm.replanned'];
+        void this.refresh();
+        this.log(`${color.blue('+')} ${d.added.length} task${d.added.length === 1 ? '' : 's'} added by ${d.by}: ${d.added.join(', ')}`);
+        break;
+      }
+      case 'swarm.leader_changed': {
+        const d = event.data as ColonyEventMap['swarm.leader_changed'];
+        this.log(`${color.yellow('⚑')} leader ${d.previous ? `${d.previous} → ` : ''}${d.next}${d.reason ? color.dim(` (${d.reason})`) : ''}`);
+        break;
+      }
+      case 'swarm.status_changed': {
+        const d = event.data as ColonyEventMap['swarm.status_changed'];
+        this.statusEventAt = event.timestamp;
+        this.noteStatus(d.status, d.reason);
+        break;
+      }
+      case 'swarm.progress': {
+        const d = event.data as ColonyEventMap['swarm.progress'];
+        this.swarm = { ...this.swarm, progress: d.progress, usage: { ...this.swarm.usage, ...d.usage } };
+        break;
+      }
+      case 'agent.spawned': {
+        const d = event.data as ColonyEventMap['agent.spawned'];
+        if (!this.tty) this.log(`${color.blue('+')} agent ${d.name} (${d.type})`);
+        break;
+      }
+      case 'consensus.proposed': {
+        const d = event.data as ColonyEventMap['consensus.proposed'];
+        this.votes.set(d.proposalId, { proposalId: d.proposalId, question: d.question, voters: d.voters, votes: new Map(), decided: null });
+        if (!this.tty) this.log(`${color.blue('?')} vote: ${truncate(d.question, 80)} ${color.dim(`(${d.voters} voters, ${d.strategy})`)}`);
+        break;
+      }
+      case 'vote.cast': {
+        const d = event.data as ColonyEventMap['vote.cast'];
+        this.votes.get(d.proposalId)?.votes.set(d.voterId, d.decision);
+        if (!this.tty) this.log(`  ${color.dim('vote')} ${d.voterId} → ${d.decision} ${color.dim(`(confidence ${d.confidence.toFixed(2)}${d.counted ? '' : ', not counted'})`)}`);
+        break;
+      }
+      case 'voter.flagged': {
+        const d = event.data as ColonyEventMap['voter.flagged'];
+        this.log(`${color.red('⚠')} voter ${d.voterId} flagged: ${d.reason}`);
+        break;
+      }
+      case 'consensus.decided': {
+        const d = event.data as ColonyEventMap['consensus.decided'];
+        const view = this.votes.get(d.proposalId);
+        if (view) view.decided = d.decision ?? d.status;
+        this.log(`${color.blue('=')} decided: ${d.decision ?? d.status} ${color.dim(`(${Math.round(d.ratio * 100)}% in ${d.rounds} round${d.rounds === 1 ? '' : 's'}${d.reason ? `; ${d.reason}` : ''})`)}`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** A permanent line: above the live block on a terminal, plain otherwise. */
+  log(line: string): void {
+    if (!this.tty || this.detached) {
+      this.out.write(`${line}\n`);
+      return;
+    }
+    this.clear();
+    this.out.write(`${line}\n`);
+    this.render();
+  }
+
+  private clear(): void {
+    // \r first: a ^C echoed by the terminal leaves the cursor mid-line.
+    if (this.drawn > 0) this.out.write(`\r\u001b[${this.drawn}A\u001b[0J`);
+    this.drawn = 0;
+  }
+
+  private render(): void {
+    const s = this.swarm;
+    const total = this.tasks.length;
+    const done = this.tasks.filter((t) => t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled').length;
+    const running = this.tasks.filter((t) => t.status === 'running').length;
+    const failed = this.tasks.filter((t) => t.status === 'failed').length;
+    const filled = Math.round(s.progress * BAR_WIDTH);
+    const bar = color.green('█'.repeat(filled)) + color.dim('░'.repeat(BAR_WIDTH - filled));
+    const parts = [
+      total ? `${done}/${total}` : 'no plan yet',
+      `${color.cyan('●')} ${running} running`,
+      failed ? color.red(`✗ ${failed} failed`) : '',
+      usageText(s.usage),
+      color.dim(formatDuration(Date.now() - this.started)),
+    ].filter(Boolean);
+    const lines = [`${color.bold(s.name)} ${color.dim(s.topology)} ${s.status} ${bar} ${parts.join('  ')}`];
+
+    // Running tasks first, then those about to run, then the finished ones.
+    const order = (t: SwarmTaskView) => (t.status === 'running' ? 0 : t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled' ? 2 : 1);
+    const shown = [...this.tasks].sort((a, b) => order(a) - order(b)).slice(0, MAX_TASKS_SHOWN);
+    for (const t of shown) {
+      const who = t.agentId ? color.dim(` ${t.agentType ?? 'agent'} ${t.agentId}`) : '';
+      lines.push(`  ${taskSymbol(t.status)} ${truncate(t.title, TITLE_WIDTH)}${who}${t.revisions > 0 ? color.yellow(` rev ${t.revisions}`) : ''}`);
+    }
+    if (this.tasks.length > shown.length) lines.push(color.dim(`  … and ${this.tasks.length - shown.length} more`));
+
+    if (this.agents.length > 0) {
+      const busy = this.agents.filter((a) => a.status === 'busy').length;
+      const types = new Map<string, number>();
+      for (const a of this.agents) types.set(a.type, (types.get(a.type) ?? 0) + 1);
+      const byType = [...types].map(([type, n]) => `${type}×${n}`).join(' ');
+      lines.push(`  ${color.bold('agents')} ${this.agents.length} (${busy} busy): ${byType}`);
+    }
+    for (const v of [...this.votes.values()].slice(-MAX_VOTES_SHOWN)) {
+      const tally = new Map<string, number>();
+      for (const decision of v.votes.values()) tally.set(decision, (tally.get(decision) ?? 0) + 1);
+      const counts = [...tally].map(([d, n]) => `${d} ${n}`).join(', ') || 'no votes yet';
+      lines.push(`  ${color.bold('vote')} ${truncate(v.question, 40)}: ${v.votes.size}/${v.voters} — ${counts}${v.decided ? ` → ${v.decided}` : ''}`);
+    }
+    this.clear();
+    this.out.write(`${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+}

@@ -1,0 +1,342 @@
+import type { AgentRecord } from '../domain/agent.js';
+import type { RunnerRegistry } from '../core/runner-registry.js';
+import { resolveIdPrefix } from '../core/resolve-id.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { IdKind } from '../domain/ids.js';
+import {
+  canSwarmTransition,
+  emptyUsage,
+  isSwarmFinished,
+  type SwarmConfig,
+  type SwarmRecord,
+  type SwarmStatus,
+  type SwarmTaskOutcome,
+} from '../domain/swarm.js';
+import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../domain/task.js';
+import type { SwarmQuery } from '../ports/swarm-store.js';
+import { cancelUntilDone } from './cancel-task.js';
+import { planProblem } from './plan-check.js';
+import { SWARM_DEFAULTS } from './swarm-defaults.js';
+import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
+import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
+import type { SwarmStatusReport, SwarmTaskView, Swarms } from './swarms.js';
+import { centralized } from './topologies/centralized.js';
+import { distributed } from './topologies/distributed.js';
+import { hierarchical } from './topologies/hierarchical.js';
+import { mesh } from './topologies/mesh.js';
+import type { TopologyStrategy } from './topologies/topology.js';
+
+const STRATEGIES: Record<SwarmRecord['topology'], TopologyStrategy> = { centralized, mesh, hierarchical, distributed };
+const ACTIVE: SwarmStatus[] = ['planning', 'running', 'paused'];
+/** How often a started coordinator looks for swarms whose coordinating process died. */
+const ORPHAN_SCAN_MS = 5_000;
+const SOURCE = 'swarm';
+
+export interface SwarmCoordinatorDeps extends Omit<SwarmRunDeps, 'runnerId'> {
+  runners: RunnerRegistry;
+  newId: (kind: IdKind) => string;
+}
+
+/**
+ * The swarm API (`colony.swarms`): creates swarms, runs them in this process while the colony is
+ * started (one SwarmRun each), resumes swarms whose process died, and carries out pause, resume
+ * and stop whichever process runs the swarm.
+ */
+export class SwarmCoordinator implements Swarms {
+  private readonly deps: SwarmCoordinatorDeps;
+  private readonly runs = new Map<string, SwarmRun>();
+  private started = false;
+  private scanTimer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private only: string | null = null;
+  private none = false;
+
+  constructor(deps: SwarmCoordinatorDeps) {
+    this.deps = deps;
+  }
+
+  async create(input: unknown): Promise<SwarmRecord> {
+    const spec = parseSwarmSpec(input);
+    const knownTypes = new Set((await this.deps.agents.types()).map((t) => t.name));
+    for (const entry of spec.roster ?? []) {
+      if (!knownTypes.has(entry.type)) throw new ValidationError(`swarm: roster: unknown agent type "${entry.type}"; see \`colony agent types\``);
+    }
+    if (spec.plan) {
+      const problem = planProblem(spec.plan.tasks, { knownTypes });
+      if (problem !== undefined) throw new ValidationError(`swarm: plan: ${problem}`);
+    }
+    // A provider that cannot be used (no API key, unknown) is refused now, not after the swarm is stored.
+    await this.deps.provider(spec.provider ?? null, spec.model ?? null);
+    const now = this.deps.now();
+    const id = this.deps.newId('swarm');
+    const swarm: SwarmRecord = {
+      id,
+      name: spec.name ?? `${spec.topology}-${id.slice(-6)}`,
+      objective: spec.objective,
+      topology: spec.topology,
+      status: 'planning',
+      config: configOf(spec, now),
+      plan: spec.plan ? { summary: spec.plan.summary, tasks: spec.plan.tasks.map((t) => ({ ...t, dependsOn: [...t.dependsOn] })) } : null,
+      progress: 0,
+      result: null,
+      error: null,
+      usage: emptyUsage(),
+      leaderAgentId: null,
+      agentIds: [],
+      runnerId: this.started ? this.deps.runners.id : null,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.deps.store.swarms.insert(swarm);
+    this.deps.events.publish('swarm.created', { swarmId: id, name: swarm.name, topology: swarm.topology, objective: swarm.objective }, { source: SOURCE, correlationId: id });
+    if (this.started) this.launch(swarm);
+    return swarm;
+  }
+
+  async get(idOrPrefix: string): Promise<SwarmRecord> {
+    const id = await resolveIdPrefix('swarm', idOrPrefix, (p, n) => this.deps.store.swarms.findIdsByPrefix(p, n));
+    const swarm = await this.deps.store.swarms.get(id);
+    if (!swarm) throw new NotFoundError('swarm', idOrPrefix);
+    return swarm;
+  }
+
+  list(query: SwarmQuery = {}): Promise<SwarmRecord[]> {
+    return this.deps.store.swarms.list(query);
+  }
+
+  count(query: Omit<SwarmQuery, 'limit' | 'offset'> = {}): Promise<number> {
+    return this.deps.store.swarms.count(query);
+  }
+
+  async status(idOrPrefix: string): Promise<SwarmStatusReport> {
+    const swarm = await this.get(idOrPrefix);
+    const engineTasks = await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' });
+    const latest = new Map<string, { task: TaskRecord; revisions: number }>();
+    for (const task of engineTasks) {
+      if (task.name === null) continue;
+      const previous = latest.get(task.name);
+      latest.set(task.name, { task, revisions: previous ? previous.revisions + 1 : 0 });
+    }
+    const agents: AgentRecord[] = [];
+    for (const agentId of swarm.agentIds) {
+      const agent = await this.deps.store.getAgent(agentId);
+      if (agent) agents.push(agent);
+    }
+    const typeOf = new Map(agents.map((a) => [a.id, a.type]));
+    const tasks: SwarmTaskView[] = (swarm.plan?.tasks ?? []).map((planTask) => {
+      const entry = latest.get(planTask.id);
+      const agentId = entry?.task.assignedAgent ?? null;
+      return {
+        planTaskId: planTask.id,
+        title: planTask.title,
+        taskId: entry?.task.id ?? null,
+        status: entry?.task.status ?? 'waiting',
+        agentId,
+        agentType: agentId === null ? (planTask.agentType ?? null) : (typeOf.get(agentId) ?? planTask.agentType ?? null),
+        pool: planTask.affinity ?? null,
+        domain: planTask.domain ?? null,
+        revisions: entry?.revisions ?? 0,
+      };
+    });
+    const counts = Object.fromEntries([...TASK_STATUSES, 'waiting'].map((s) => [s, 0])) as Record<TaskStatus | 'waiting', number>;
+    for (const t of tasks) counts[t.status] += 1;
+    const proposals = await this.deps.store.consensus.listProposals({ swarmId: swarm.id, limit: 50 });
+    return { swarm, counts, tasks, agents, proposals };
+  }
+
+  async pause(idOrPrefix: string): Promise<SwarmRecord> {
+    return this.control(idOrPrefix, 'paused', 'paused by user');
+  }
+
+  async resume(idOrPrefix: string): Promise<SwarmRecord> {
+    const swarm = await this.get(idOrPrefix);
+    const resumed = await this.control(swarm.id, swarm.plan === null ? 'planning' : 'running', 'resumed by user');
+    // Nobody may be coordinating it (its process died while it was paused): take it here.
+    if (this.started) await this.scan();
+    return resumed;
+  }
+
+  async stop(idOrPrefix: string, reason = 'stopped by user'): Promise<SwarmRecord> {
+    const swarm = await this.get(idOrPrefix);
+    if (isSwarmFinished(swarm.status)) throw new ConflictError(`swarm ${swarm.id} is already ${swarm.status}`);
+    const local = this.runs.get(swarm.id);
+    if (local) {
+      local.requestStop(reason);
+      return local.done;
+    }
+    const live = new Set((await this.deps.runners.liveRunners()).map((r) => r.id));
+    const stopped = await this.control(swarm.id, 'stopped', reason, { error: { code: 'stopped', message: reason } });
+    // A live process coordinating it sees the status and winds it down; otherwise it is done here.
+    if (stopped.runnerId !== null && live.has(stopped.runnerId) && stopped.runnerId !== this.deps.runners.id) return stopped;
+    return this.windDown(stopped, reason);
+  }
+
+  async waitFor(idOrPrefix: string, signal?: AbortSignal): Promise<SwarmRecord> {
+    const id = (await this.get(idOrPrefix)).id;
+    for (;;) {
+      signal?.throwIfAborted();
+      const local = this.runs.get(id);
+      if (local) await Promise.race([local.done, delay(SWARM_DEFAULTS.pollMs * 4, signal)]);
+      const swarm = await this.deps.store.swarms.get(id);
+      if (!swarm) throw new NotFoundError('swarm', id);
+      if (isSwarmFinished(swarm.status)) return swarm;
+      if (!local) await delay(SWARM_DEFAULTS.pollMs, signal);
+    }
+  }
+
+  /**
+   * Starts coordinating: resumes orphaned swarms now and keeps looking for them. `only`: this
+   * process runs one swarm's tasks (a scoped `colony swarm`), so it coordinates no other;
+   * `none`: it runs a workflow or chosen tasks, and coordinates swarms only it creates.
+   */
+  async start(options: { only?: string; none?: boolean } = {}): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.only = options.only ?? null;
+    this.none = options.none ?? false;
+    await this.scan();
+    this.scanTimer = setInterval(() => void this.scan(), ORPHAN_SCAN_MS);
+    this.scanTimer.unref();
+  }
+
+  /** Stops coordinating: runs are left as they are, for this or another process to resume. */
+  async shutdown(): Promise<void> {
+    this.started = false;
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    this.scanTimer = null;
+    await this.scanning;
+    const runs = [...this.runs.values()];
+    for (const run of runs) run.detach();
+    await Promise.allSettled(runs.map((r) => r.done));
+    this.runs.clear();
+  }
+
+  private launch(swarm: SwarmRecord): void {
+    const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id });
+    this.runs.set(swarm.id, run);
+    void run.done.finally(() => {
+      if (this.runs.get(swarm.id) === run) this.runs.delete(swarm.id);
+    });
+  }
+
+  /** Takes over active swarms that no live process coordinates (compare-and-set on the record). */
+  private scan(): Promise<void> {
+    this.scanning ??= (async () => {
+      try {
+        const live = new Set((await this.deps.runners.liveRunners()).map((r) => r.id));
+        for (const swarm of await this.deps.store.swarms.list({ status: ACTIVE })) {
+          if (!this.started || this.none || this.runs.has(swarm.id) || (this.only !== null && swarm.id !== this.only)) continue;
+          const orphan = swarm.runnerId === null || swarm.runnerId === this.deps.runners.id || !live.has(swarm.runnerId);
+          if (!orphan) continue;
+          const claimed: SwarmRecord = { ...swarm, runnerId: this.deps.runners.id, updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1) };
+          if (await this.deps.store.swarms.update(claimed, { status: swarm.status, updatedAt: swarm.updatedAt })) this.launch(claimed);
+        }
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, 'could not look for swarms to resume');
+      } finally {
+        this.scanning = null;
+      }
+    })();
+    return this.scanning;
+  }
+
+  private async control(idOrPrefix: string, status: SwarmStatus, reason: string, extra: Partial<SwarmRecord> = {}): Promise<SwarmRecord> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const swarm = await this.get(idOrPrefix);
+      const verb = status === 'paused' ? 'paused' : status === 'stopped' ? 'stopped' : 'resumed';
+      if (swarm.status === status || !canSwarmTransition(swarm.status, status)) {
+        throw new ConflictError(`swarm ${swarm.id} is ${swarm.status === status ? `already ${status}` : swarm.status}; it cannot be ${verb}`);
+      }
+      const next: SwarmRecord = { ...swarm, ...extra, status, updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1) };
+      if (await this.deps.store.swarms.update(next, { status: swarm.status, updatedAt: swarm.updatedAt })) {
+        this.deps.events.publish('swarm.status_changed', { swarmId: swarm.id, status, previous: swarm.status, reason }, { source: SOURCE, correlationId: swarm.id });
+        this.runs.get(swarm.id)?.controlChanged();
+        return next;
+      }
+    }
+    throw new ConflictError(`swarm ${idOrPrefix} keeps changing; try again`);
+  }
+
+  /** Stops a swarm no process coordinates: cancels its unfinished tasks and keeps the rest. */
+  private async windDown(swarm: SwarmRecord, reason: string): Promise<SwarmRecord> {
+    const tasks = await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' });
+    for (const task of tasks) {
+      if (isTerminal(task.status)) continue;
+      await cancelUntilDone(this.deps.tasks, this.deps.store, task.id, `swarm stopped: ${reason}`).catch((error: unknown) => {
+        this.deps.logger.warn({ swarmId: swarm.id, taskId: task.id, error: (error as Error).message }, 'could not cancel a task of the swarm');
+      });
+    }
+    const latest = new Map<string, TaskRecord>();
+    for (const task of await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' })) if (task.name !== null) latest.set(task.name, task);
+    const outcomes: SwarmTaskOutcome[] = (swarm.plan?.tasks ?? []).map((t) => {
+      const task = latest.get(t.id);
+      return { planTaskId: t.id, title: t.title, taskId: task?.id ?? null, status: task?.status === 'completed' ? 'done' : task ? 'failed' : 'skipped', result: task?.status === 'completed' ? task.result : null };
+    });
+    const done = outcomes.filter((o) => o.status === 'done').length;
+    const next: SwarmRecord = {
+      ...swarm,
+      result: { summary: `Stopped before finishing (${reason}); ${done} of ${outcomes.length} tasks completed.`, partial: true, tasks: outcomes },
+      progress: outcomes.length === 0 ? 0 : done / outcomes.length,
+      finishedAt: this.deps.now(),
+      updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1),
+    };
+    if (await this.deps.store.swarms.update(next, { status: swarm.status, updatedAt: swarm.updatedAt })) {
+      this.deps.events.publish('swarm.finished', { swarmId: swarm.id, status: 'stopped', partial: true, error: reason }, { source: SOURCE, correlationId: swarm.id });
+      return next;
+    }
+    return this.get(swarm.id);
+  }
+}
+
+function configOf(spec: SwarmSpec, now: number): SwarmConfig {
+  const rosterTotal = spec.roster?.reduce((sum, r) => sum + r.count, 0);
+  const poolTotal = spec.pools ? Object.values(spec.pools).reduce((sum, n) => sum + n, 0) : undefined;
+  const workers = rosterTotal ?? poolTotal ?? spec.agents ?? SWARM_DEFAULTS.agents;
+  let pools: Record<string, number> | null = null;
+  if (spec.topology === 'distributed') {
+    const fromRoster = spec.roster?.filter((r) => r.pool !== undefined);
+    if (spec.pools) pools = { ...spec.pools };
+    else if (fromRoster && fromRoster.length > 0) {
+      pools = {};
+      for (const r of fromRoster) pools[r.pool as string] = (pools[r.pool as string] ?? 0) + r.count;
+    } else {
+      // Two pools by default (a distributed swarm of one pool is just a mesh).
+      const half = Math.ceil(workers / 2);
+      pools = workers > 1 ? { 'pool-1': half, 'pool-2': workers - half } : { 'pool-1': workers };
+    }
+  }
+  return {
+    roster: spec.roster ?? [],
+    autoRoster: spec.roster === undefined,
+    workers,
+    pools,
+    limits: {
+      maxAgents: spec.maxAgents,
+      concurrency: spec.concurrency,
+      maxTokens: spec.maxTokens ?? null,
+      maxCostUsd: spec.maxCostUsd ?? null,
+      deadline: spec.deadline === undefined ? null : now + spec.deadline,
+    },
+    provider: spec.provider ?? null,
+    model: spec.model ?? null,
+    review: spec.review ?? (spec.topology === 'centralized' || spec.topology === 'mesh'),
+    maxRevisions: spec.maxRevisions,
+    planSource: spec.plan ? 'user' : 'llm',
+  };
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,43 @@
+import { requestPlan, requestSynthesis } from '../leader-calls.js';
+import { SWARM_DEFAULTS } from '../swarm-defaults.js';
+import { ACCEPT, type TopologyStrategy } from './topology.js';
+import { outcomeParts } from './shared.js';
+
+/**
+ * Peer to peer: every task goes on a shared board that any peer may claim (the task engine's
+ * compare-and-set claim among the swarm's agents), peers can message each other, and the other
+ * peers vote on each result; a rejected result goes back with the voters' reasons.
+ */
+export const mesh: TopologyStrategy = {
+  topology: 'mesh',
+  leaderSeat: null,
+  async plan(ctx, maxTasks) {
+    const [workerTypes, knownTypes] = [await ctx.workerTypes(), await ctx.knownTypes()];
+    const { plan } = await ctx.asSeat('planner', 'mesh-coordinator', (seat) =>
+      requestPlan(seat, { objective: ctx.swarm.objective, workerTypes, knownTypes, maxTasks }),
+    );
+    await ctx.staffFor(plan);
+    return plan;
+  },
+  staff: (ctx, plan) => ctx.staffFor(plan),
+  route: (ctx) => ({ agentIds: ctx.workers().map((w) => w.id), pool: null }),
+  async review(ctx, outcome) {
+    if (!ctx.swarm.config.review || outcome.status !== 'done') return ACCEPT;
+    const voters = ctx
+      .workers()
+      .map((w) => w.id)
+      .slice(0, SWARM_DEFAULTS.meshReviewers);
+    if (voters.length === 0) return ACCEPT;
+    const vote = await ctx.vote({
+      question: `Does this result accomplish the task "${outcome.task.title}" well enough to build on?`,
+      context: `Task prompt: ${outcome.task.prompt}\n\nResult:\n${outcome.text}`,
+      voterIds: voters,
+      taskId: outcome.taskId,
+    });
+    return vote.accepted ? ACCEPT : { verdict: 'revise', feedback: vote.reasons.join('\n') };
+  },
+  async aggregate(ctx, outcomes) {
+    const summary = await ctx.asSeat('aggregator', 'aggregator', (seat) => requestSynthesis(seat, ctx.swarm.objective, outcomeParts(outcomes)));
+    return { summary };
+  },
+};

@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyUsage, type SwarmRecord } from '../../src/domain/swarm.js';
+import type { Store } from '../../src/ports/store.js';
+import { taskRecord } from './task-fixtures.js';
+
+export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): SwarmRecord {
+  return {
+    id,
+    name: `swarm ${id}`,
+    objective: 'build something',
+    topology: 'centralized',
+    status: 'planning',
+    config: {
+      roster: [{ type: 'coder', count: 2 }],
+      autoRoster: false,
+      workers: 2,
+      pools: null,
+      limits: { maxAgents: 5, concurrency: 2, maxTokens: null, maxCostUsd: 1.5, deadline: null },
+      provider: null,
+      model: null,
+      review: true,
+      maxRevisions: 1,
+      planSource: 'llm',
+    },
+    plan: null,
+    progress: 0,
+    result: null,
+    error: null,
+    usage: emptyUsage(),
+    leaderAgentId: null,
+    agentIds: [],
+    runnerId: null,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    startedAt: null,
+    finishedAt: null,
+    ...patch,
+  };
+}
+
+/** The SwarmStore port's conformance suite (Store.swarms); `create` gives a fresh, unmigrated store. */
+export function runSwarmStoreConformance(name: string, create: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  describe(`SwarmStore conformance: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await create());
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it('round-trips a swarm with its plan, result, usage and roster', async () => {
+      const swarm = swarmRecord('swm_01', {
+        plan: { summary: 's', tasks: [{ id: 'a', title: 'A', prompt: 'p', dependsOn: [], agentType: 'coder', affinity: 'eu' }], domains: [{ name: 'd', objective: 'o' }] },
+        result: { summary: 'done', partial: false, tasks: [{ planTaskId: 'a', title: 'A', taskId: null, status: 'done', result: { x: [1, 'two', null] } }] },
+        usage: { inputTokens: 10, outputTokens: 5, costUsd: null, calls: 2 },
+        agentIds: ['agt_1', 'agt_2'],
+        leaderAgentId: 'agt_1',
+        runnerId: 'run_1',
+        startedAt: 1_001,
+        error: { code: 'x', message: 'y' },
+      });
+      await store.swarms.insert(swarm);
+      expect(await store.swarms.get('swm_01')).toEqual(swarm);
+      expect(await store.swarms.get('swm_missing')).toBeUndefined();
+    });
+
+    it('updates only when status and updatedAt still match (compare-and-set)', async () => {
+      const swarm = swarmRecord('swm_01');
+      await store.swarms.insert(swarm);
+      const running = { ...swarm, status: 'running' as const, progress: 0.5, updatedAt: 2_000 };
+      expect(await store.swarms.update(running, { status: 'planning', updatedAt: 1_000 })).toBe(true);
+      expect(await store.swarms.update({ ...swarm, status: 'paused', updatedAt: 3_000 }, { status: 'planning', updatedAt: 1_000 })).toBe(false);
+      expect(await store.swarms.update({ ...running, status: 'paused', updatedAt: 3_000 }, { status: 'running', updatedAt: 1_999 })).toBe(false);
+      expect(await store.swarms.get('swm_01')).toEqual(running);
+    });
+
+    it('lists newest first with status and topology filters, counts, and finds ids by prefix', async () => {
+      await store.swarms.insert(swarmRecord('swm_01', { createdAt: 1, status: 'completed' }));
+      await store.swarms.insert(swarmRecord('swm_02', { createdAt: 2, topology: 'mesh' }));
+      await store.swarms.insert(swarmRecord('swm_03', { createdAt: 3, status: 'running', topology: 'mesh' }));
+      expect((await store.swarms.list({})).map((s) => s.id)).toEqual(['swm_03', 'swm_02', 'swm_01']);
+      expect((await store.swarms.list({ status: ['planning', 'running'] })).map((s) => s.id)).toEqual(['swm_03', 'swm_02']);
+      expect((await store.swarms.list({ topology: 'mesh', limit: 1, offset: 1 })).map((s) => s.id)).toEqual(['swm_02']);
+      expect((await store.swarms.list({ status: [] })).length).toBe(0);
+      expect(await store.swarms.count({ topology: 'mesh' })).toBe(2);
+      expect(await store.swarms.findIdsByPrefix('swm_0', 10)).toEqual(['swm_01', 'swm_02', 'swm_03']);
+    });
+
+    it('keeps a swarm\'s tasks findable by swarm id', async () => {
+      await store.swarms.insert(swarmRecord('swm_01'));
+      await store.insertTasks([taskRecord('tsk_01', { swarmId: 'swm_01', name: 'a' }), taskRecord('tsk_02')]);
+      expect((await store.listTasks({ swarmId: 'swm_01' })).map((t) => t.id)).toEqual(['tsk_01']);
+      expect((await store.countTasksByStatus({ swarmId: 'swm_01' })).pending).toBe(1);
+    });
+  });
+}
