@@ -230,7 +230,7 @@ describe('swarm control and failure handling', () => {
     const dir = tempDir();
     const first = await colony({ dir });
     const swarm = await first.colony.swarms.create({ objective: 'x', review: false, plan: DEFAULT_PLAN });
-    await eventually(async () => (await first.colony.swarms.status(swarm.id)).counts.running > 0);
+    await eventually(async () => (await first.colony.swarms.status(swarm.id)).tasks.find((x) => x.planTaskId === 'build')?.status === 'running');
     // The build task is running; the process goes away without finishing the swarm.
     const stopping = first.colony.close({ drainTimeoutMs: 0 });
     release();

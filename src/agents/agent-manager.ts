@@ -220,6 +220,20 @@ export class AgentManager {
     this.options.events.publish('agent.released', { agentId, taskId, success: outcome.success }, { source: SOURCE, correlationId: taskId });
   }
 
+  /**
+   * Frees the slot an agent held for a task whose process died (crash recovery). No outcome is
+   * recorded: losing the process is not the agent's failure.
+   */
+  async releaseLost(agentId: string, taskId: string): Promise<void> {
+    const staged = await this.serial(async () => {
+      const agent = this.unsaved.get(agentId) ?? (await this.options.store.getAgent(agentId));
+      if (!agent || agent.status === 'terminated' || !agent.currentTasks.includes(taskId)) return null;
+      const currentTasks = agent.currentTasks.filter((t) => t !== taskId);
+      return this.stage(agent, { currentTasks, status: agent.status === 'busy' && currentTasks.length === 0 ? 'idle' : agent.status });
+    });
+    await staged?.saved;
+  }
+
   /** The most specialised catalog type that meets the requirements (fewest extra capabilities). */
   private async typeFor(requirements: TaskRequirements): Promise<AgentTypeDefinition | undefined> {
     if (requirements.agentType) return (await this.options.catalog()).types.get(requirements.agentType);

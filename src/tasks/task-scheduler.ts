@@ -575,6 +575,8 @@ export class TaskScheduler {
         ? await this.o.transitions.apply(task, 'failed', { error, completedAt: this.o.now() })
         : await this.o.transitions.apply(task, 'queued', { error, runnerId: null });
       if (!next) continue;
+      // The dead process never released the task's agent: free its slot, or the agent stays busy forever.
+      if (task.assignedAgent) await this.o.agents.releaseLost(task.assignedAgent, task.id).catch((error: unknown) => this.o.logger.warn({ err: error, agentId: task.assignedAgent }, 'could not free the agent of a recovered task'));
       this.o.transitions.events.publish(
         'task.recovered',
         { taskId: task.id, name: task.name, deadRunnerId: task.runnerId },
