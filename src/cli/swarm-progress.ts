@@ -5,6 +5,7 @@ import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';
 import type { SwarmRecord, SwarmStatus } from '../domain/swarm.js';
 import type { SwarmStatusReport, SwarmTaskView } from '../swarm/swarms.js';
 import { formatDuration } from '../tasks/duration.js';
+import { LiveBlock, progressBar } from './live-block.js';
 import { color, truncate } from './output.js';
 
 /** Redraw cadence of the live display on a terminal, and how often it re-reads the swarm's status. */
@@ -58,8 +59,8 @@ export function usageText(usage: SwarmRecord['usage']): string {
  * logs, pipes): one line per event.
  */
 export class SwarmProgress {
-  private readonly out = process.stderr;
-  private readonly tty = process.stderr.isTTY === true;
+  private readonly block = new LiveBlock();
+  private readonly tty = this.block.tty;
   private readonly colony: Colony;
   private swarm: SwarmRecord;
   private tasks: SwarmTaskView[] = [];
@@ -68,7 +69,6 @@ export class SwarmProgress {
   /** Engine task id → plan task id, from dispatch events. */
   private readonly planTaskOf = new Map<string, string>();
   private readonly votes = new Map<string, VoteView>();
-  private drawn = 0;
   private renderTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
@@ -102,7 +102,7 @@ export class SwarmProgress {
     this.subscription?.unsubscribe();
     if (this.renderTimer) clearInterval(this.renderTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
-    if (this.tty) this.clear();
+    this.block.stop();
   }
 
   /** Re-reads the swarm's status (one at a time; a failure only skips this refresh). */
@@ -247,19 +247,7 @@ export class SwarmProgress {
 
   /** A permanent line: above the live block on a terminal, plain otherwise. */
   log(line: string): void {
-    if (!this.tty || this.detached) {
-      this.out.write(`${line}\n`);
-      return;
-    }
-    this.clear();
-    this.out.write(`${line}\n`);
-    this.render();
-  }
-
-  private clear(): void {
-    // \r first: a ^C echoed by the terminal leaves the cursor mid-line.
-    if (this.drawn > 0) this.out.write(`\r\u001b[${this.drawn}A\u001b[0J`);
-    this.drawn = 0;
+    this.block.log(line);
   }
 
   private render(): void {
@@ -268,8 +256,7 @@ export class SwarmProgress {
     const done = this.tasks.filter((t) => t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled').length;
     const running = this.tasks.filter((t) => t.status === 'running').length;
     const failed = this.tasks.filter((t) => t.status === 'failed').length;
-    const filled = Math.round(s.progress * BAR_WIDTH);
-    const bar = color.green('█'.repeat(filled)) + color.dim('░'.repeat(BAR_WIDTH - filled));
+    const bar = progressBar(total === 0 ? 0 : done / total, BAR_WIDTH);
     const parts = [
       total ? `${done}/${total}` : 'no plan yet',
       `${color.cyan('●')} ${running} running`,
@@ -301,8 +288,6 @@ export class SwarmProgress {
       const counts = [...tally].map(([d, n]) => `${d} ${n}`).join(', ') || 'no votes yet';
       lines.push(`  ${color.bold('vote')} ${truncate(v.question, 40)}: ${v.votes.size}/${v.voters} — ${counts}${v.decided ? ` → ${v.decided}` : ''}`);
     }
-    this.clear();
-    this.out.write(`${lines.join('\n')}\n`);
-    this.drawn = lines.length;
+    this.block.draw(lines);
   }
 }

@@ -3,6 +3,7 @@ import type { Subscription } from '../core/event-bus.js';
 import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';
 import type { TaskStatus } from '../domain/task.js';
 import { formatDuration } from '../tasks/duration.js';
+import { LiveBlock, progressBar } from './live-block.js';
 import { color } from './output.js';
 
 /** Redraw cadence of the live display on a terminal. */
@@ -22,12 +23,11 @@ interface RunningTask {
  * (CI logs, pipes): one line per task event.
  */
 export class WorkflowProgress {
-  private readonly out = process.stderr;
-  private readonly tty = process.stderr.isTTY === true;
+  private readonly block = new LiveBlock();
+  private readonly tty = this.block.tty;
   private readonly running = new Map<string, RunningTask>();
   private counts: Record<TaskStatus, number>;
   private retrying = 0;
-  private drawn = 0;
   private timer: NodeJS.Timeout | null = null;
   private subscription: Subscription | null = null;
   private readonly started = Date.now();
@@ -120,27 +120,14 @@ export class WorkflowProgress {
 
   /** A permanent line: above the live block on a terminal, plain otherwise. */
   log(line: string): void {
-    if (!this.tty) {
-      this.out.write(`${line}\n`);
-      return;
-    }
-    this.clear();
-    this.out.write(`${line}\n`);
-    this.render();
-  }
-
-  private clear(): void {
-    // \r first: a ^C echoed by the terminal leaves the cursor mid-line.
-    if (this.drawn > 0) this.out.write(`\r\u001b[${this.drawn}A\u001b[0J`);
-    this.drawn = 0;
+    this.block.log(line);
   }
 
   private render(final = false): void {
     const c = this.counts;
     const done = c.completed + c.failed + c.cancelled;
     const total = Math.max(1, this.total);
-    const filled = Math.round((done / total) * BAR_WIDTH);
-    const bar = color.green('█'.repeat(filled)) + color.dim('░'.repeat(BAR_WIDTH - filled));
+    const bar = progressBar(done / total, BAR_WIDTH);
     const parts = [
       `${done}/${this.total}`,
       `${color.cyan('●')} ${c.running} running`,
@@ -156,8 +143,6 @@ export class WorkflowProgress {
       for (const r of shown) lines.push(`  ${color.cyan('▸')} ${r.name} ${color.dim(`${formatDuration(now - r.startedAt)}${r.attempt > 1 ? `, attempt ${r.attempt}` : ''}`)}`);
       if (this.running.size > shown.length) lines.push(color.dim(`  … and ${this.running.size - shown.length} more`));
     }
-    this.clear();
-    this.out.write(`${lines.join('\n')}\n`);
-    this.drawn = final ? 0 : lines.length;
+    this.block.draw(lines, final);
   }
 }
