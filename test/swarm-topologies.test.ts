@@ -91,6 +91,28 @@ describe('swarm topologies, end to end against the fake model server', () => {
     expect((await t.colony.swarms.status(swarm.id)).tasks[0]?.revisions).toBe(1);
   });
 
+  it('centralized: the queen can re-plan, adding tasks that build on the ones planned', async () => {
+    let reviews = 0;
+    server.setDefaultReply(
+      swarmModel({
+        plan: () => ({ summary: 'one', tasks: [{ id: 'draft', title: 'Draft', prompt: 'draft it', agentType: 'coder', dependsOn: [] }] }),
+        review: () =>
+          ++reviews === 1
+            ? { verdict: 'replan', feedback: 'needs a test', newTasks: [{ id: 'check', title: 'Check the draft', prompt: 'test it', agentType: 'tester', dependsOn: ['draft'] }] }
+            : { verdict: 'accept' },
+      }),
+    );
+    const t = await started();
+    const events = collect(t);
+    const done = await t.colony.swarms.waitFor((await t.colony.swarms.create({ objective: 'x', agents: 1 })).id);
+    expect(done.status).toBe('completed');
+    expect(done.plan?.tasks.map((x) => x.id)).toEqual(['draft', 'check']);
+    expect(done.result?.tasks.map((x) => x.status)).toEqual(['done', 'done']);
+    expect(events.find((e) => e.type === 'swarm.replanned')?.data).toMatchObject({ added: ['check'], by: 'queen' });
+    const checkPrompt = server.requests.map(requestText).find((text) => /^Your task \(check\)/m.test(text));
+    expect(checkPrompt).toContain('### draft: Draft');
+  });
+
   it('mesh: peers claim tasks from the shared board and vote on each result', async () => {
     server.setDefaultReply(swarmModel());
     const t = await started();

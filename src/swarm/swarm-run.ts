@@ -171,13 +171,13 @@ export class SwarmRun {
   }
 
   private async loop(): Promise<void> {
-    const plan = this.plan as SwarmPlan;
     for (;;) {
       this.checkAbort();
       await this.syncControl();
       await this.collectFinished();
       this.checkLimits();
-      if (this.swarm.status !== 'paused') await this.dispatchReady(plan);
+      // The plan is read anew each time: a re-plan adds tasks to it.
+      if (this.swarm.status !== 'paused') await this.dispatchReady(this.plan as SwarmPlan);
       if ([...this.states.values()].every((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped')) return;
       await this.sleep(SWARM_DEFAULTS.pollMs);
     }
