@@ -128,6 +128,32 @@ describe('swarm topologies, end to end against the fake model server', () => {
     for (const task of report.tasks) expect(peers.has(task.agentId as string)).toBe(true);
   });
 
+  it('mesh: a peer messages another peer through the message tools', async () => {
+    const model = swarmModel({
+      plan: () => ({ summary: 'one', tasks: [{ id: 'scout', title: 'Scout', prompt: 'look around', agentType: 'coder', dependsOn: [] }] }),
+      review: () => ({ verdict: 'accept' }),
+    });
+    server.setDefaultReply((request) => {
+      const text = requestText(request);
+      const peers = /Your peers in this swarm \(you can message them\): (.*)$/m.exec(text)?.[1];
+      const toolResults = JSON.stringify(request.body).includes('tool_result');
+      if (forcedTool(request) === undefined && peers && !toolResults) {
+        // The first peer listed (the prompt lists every peer of the swarm, the worker itself included).
+        const to = peers.split(', ')[0]?.split(' ')[0] as string;
+        return { toolCalls: [{ name: 'send_message', input: { to, body: 'the north tunnel is clear' } }] };
+      }
+      return model(request);
+    });
+    const t = await started();
+    const done = await t.colony.swarms.waitFor((await t.colony.swarms.create({ objective: 'scout', topology: 'mesh', agents: 2, review: false })).id);
+    expect(done.status).toBe('completed');
+    const inboxes = await Promise.all(done.agentIds.map((id) => t.colony.store.readInbox(id, { limit: 10 })));
+    const delivered = inboxes.flat();
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]?.body).toBe('the north tunnel is clear');
+    expect(done.agentIds).toContain(delivered[0]?.fromAgent);
+  });
+
   it('mesh: a result the peers reject goes back with their reasons and is redone', async () => {
     let votes = 0;
     server.setDefaultReply(
