@@ -189,6 +189,10 @@ describe('colony swarm list | status | pause | resume | stop', () => {
     const status = await runCli(['swarm', 'status', id], { cwd: project.dir });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('Stored, not run');
+    // `colony status` lists the active swarms too.
+    const overview = await runJson<{ swarmsActive: { id: string; status: string }[] }>(['status'], { cwd: project.dir });
+    expect(overview.data.swarmsActive).toEqual([expect.objectContaining({ id, status: 'planning' })]);
+    expect((await runCli(['status'], { cwd: project.dir })).stdout).toMatch(/Active swarms[\s\S]*Stored, not run|Active swarms[\s\S]*planning/);
     expect((await runJson<SwarmRecord>(['swarm', 'pause', id], { cwd: project.dir })).data.status).toBe('paused');
     expect((await runJson<SwarmRecord>(['swarm', 'stop', id], { cwd: project.dir })).data.status).toBe('stopped');
     expect((await runJson<SwarmRecord[]>(['swarm', 'list', '--status', 'stopped'], { cwd: project.dir })).data.map((s) => s.id)).toEqual([id]);

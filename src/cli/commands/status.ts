@@ -13,13 +13,14 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, schema, breakerEvents] = await Promise.all([
+    const [runners, tasks, agents, workflows, schema, breakerEvents, swarms] = await Promise.all([
       colony.runners.liveRunners(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
       colony.store.listWorkflows({ status: 'running', limit: 20 }),
       colony.store.schemaVersion(),
       colony.store.listEvents({ types: ['provider.state_changed'], newestFirst: true, limit: 100 }),
+      colony.swarms.list({ status: ['planning', 'running', 'paused'], limit: 20 }),
     ]);
     // Breakers live in the processes that call providers; their last reported state is in the event log.
     const providers = new Map<string, { provider: string; circuit: string; since: string }>();
@@ -40,6 +41,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       tasks,
       agents: { active: agents.length, byStatus: agentCounts },
       workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
+      swarmsActive: swarms.map((w) => ({ id: w.id, name: w.name, topology: w.topology, status: w.status, progress: w.progress, createdAt: isoTime(w.createdAt) })),
       providers: [...providers.values()],
     };
     if (options.json) return printJson(status);
@@ -67,6 +69,14 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       println();
       println(color.bold('Unfinished workflow runs'));
       for (const w of workflows) println(`  ${w.id}  ${w.name}  started ${isoTime(w.createdAt)}`);
+    }
+    if (swarms.length > 0) {
+      println();
+      println(color.bold('Active swarms'));
+      printTable(
+        ['ID', 'NAME', 'TOPOLOGY', 'STATUS', 'PROGRESS', 'CREATED'],
+        swarms.map((w) => [w.id, w.name, w.topology, statusColor(w.status), `${Math.round(w.progress * 100)}%`, isoTime(w.createdAt)]),
+      );
     }
   });
 }
