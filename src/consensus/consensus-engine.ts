@@ -68,6 +68,8 @@ interface ProposalRun {
 }
 
 interface RoundResult {
+  /** The round's votes being written; awaited with the outcome, so that both share a commit. */
+  saved: Promise<unknown>;
   tally: RoundTally;
   counted: { voterId: string; decision: string; reason: string }[];
   byzantine: ByzantineVoter[];
@@ -175,6 +177,7 @@ export class ConsensusEngine {
     const rounds: RoundTally[] = [];
     const byzantine: ByzantineVoter[] = [];
     let question = proposal.question;
+    const writes: Promise<unknown>[] = [];
     try {
       const ids = [...run.voterIds];
       for (const flag of await this.#deps.store.listVoterFlags(ids)) run.flagged.add(flag.voterId);
@@ -182,6 +185,7 @@ export class ConsensusEngine {
       let previous: PreviousRound | null = null;
       for (let round = 1; round <= proposal.settings.maxRounds; round++) {
         const result = await this.#round(run, { proposalId: proposal.id, round, question, options: proposal.options, context: proposal.context, previous });
+        writes.push(result.saved);
         rounds.push(result.tally);
         byzantine.push(...result.byzantine);
         if (result.tally.achieved || round === proposal.settings.maxRounds) break;
@@ -197,7 +201,7 @@ export class ConsensusEngine {
         previous = { round, question: t.question, support: t.support, leading: t.leading, ratio: t.ratio, participation: t.participation, dissent };
       }
       const { status, outcome } = decideOutcome({ settings: proposal.settings, options: proposal.options, rounds, byzantine });
-      return await this.#finish(run, { ...proposal, question, status, outcome });
+      return await this.#finish(run, { ...proposal, question, status, outcome }, writes);
     } catch (error) {
       const e = toColonyError(error);
       const reason = e.code === 'cancelled' ? `cancelled: ${e.message}` : `error: ${e.message}`;
@@ -210,10 +214,10 @@ export class ConsensusEngine {
     }
   }
 
-  async #finish(run: ProposalRun, next: ProposalRecord): Promise<ProposalRecord> {
+  async #finish(run: ProposalRun, next: ProposalRecord, writes: readonly Promise<unknown>[] = []): Promise<ProposalRecord> {
     const now = this.#deps.now();
     const final: ProposalRecord = { ...next, updatedAt: now, decidedAt: now };
-    await this.#deps.store.updateProposal(final);
+    await Promise.all([...writes, this.#deps.store.updateProposal(final)]);
     this.#deps.events.publish(
       'consensus.decided',
       {
@@ -272,7 +276,9 @@ export class ConsensusEngine {
 
     const { timedOut } = await this.#collect(run, ballot, onAnswer);
 
-    if (records.length > 0) await this.#deps.store.insertVotes(records);
+    const saved = records.length > 0 ? this.#deps.store.insertVotes(records) : Promise.resolve();
+    // Not a rejection nobody handles if the outcome fails first: #finish awaits it.
+    saved.catch(() => undefined);
     const flags: VoterFlag[] = [...caught.values()]
       .filter((b) => b.reason !== 'flagged')
       .map((b) => ({ voterId: b.voterId, proposalId: proposal.id, round: b.round, reason: b.reason, flaggedAt: this.#deps.now() }));
@@ -302,7 +308,7 @@ export class ConsensusEngine {
       },
       { source: CONSENSUS_EVENT_SOURCE, correlationId: run.correlationId },
     );
-    return { tally: result, counted, byzantine: [...caught.values()] };
+    return { saved, tally: result, counted, byzantine: [...caught.values()] };
   }
 
   /**
