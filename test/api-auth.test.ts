@@ -61,6 +61,11 @@ describe('authorization matrix: every route × every role', () => {
   const colony = () => api.colony;
   const newTask = async () => (await colony().tasks.submit([{ type: 'echo' }]))[0]?.id as string;
   const newAgent = async () => (await colony().agents.spawn({ type: 'coder' })).id;
+  // A task that waits: pinned to a paused agent, it stays queued until assigned elsewhere.
+  const waitingTask = async () => {
+    const paused = await colony().agents.setStatus(await newAgent(), 'paused');
+    return (await colony().tasks.submit([{ type: 'echo', requirements: { agentIds: [paused.id] } }]))[0]?.id as string;
+  };
   // The engine is not started here: a swarm is stored and waits (no model is called).
   const swarmSpec = { objective: 'authorization matrix', provider: 'openai', review: false, plan: { tasks: [{ id: 'only', title: 'Only task', prompt: 'Say ok.' }] } };
   const newSwarm = async () => (await colony().swarms.create(swarmSpec)).id;
@@ -91,6 +96,7 @@ describe('authorization matrix: every route × every role', () => {
     'GET /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}` }),
     'PUT /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}`, body: { action: 'cancel' } }),
     'DELETE /api/v2/tasks/:id': async () => ({ path: `/api/v2/tasks/${await newTask()}` }),
+    'POST /api/v2/tasks/:id/assign': async () => ({ path: `/api/v2/tasks/${await waitingTask()}/assign`, body: { agentId: await newAgent() } }),
     'GET /api/v2/tasks/:id/transcript': async () => ({ path: `/api/v2/tasks/${await newTask()}/transcript` }),
     'GET /api/v2/memory': async () => ({ path: '/api/v2/memory?limit=5' }),
     'POST /api/v2/memory': async () => ({ path: '/api/v2/memory', body: { key: `matrix/${colony().newId('task')}`, value: { made: 'in a test' } } }),
@@ -158,7 +164,7 @@ describe('authorization matrix: every route × every role', () => {
       expectProblem(r, 403, 'forbidden');
       expect(r.json.detail).toContain(`needs the ${access} role`);
     } else {
-      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') && !route.endsWith('/control') ? 201 : method === 'DELETE' && route.includes('/memory/') ? 204 : 200;
+      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') && !route.endsWith('/control') && !route.endsWith('/assign') ? 201 : method === 'DELETE' && route.includes('/memory/') ? 204 : 200;
       expect(r.status, r.text).toBe(expected);
     }
   });

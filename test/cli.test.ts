@@ -157,6 +157,7 @@ describe('help and version', () => {
     'task list',
     'task show',
     'task cancel',
+    'task update',
     'task retry',
     'task transcript',
     'providers',
@@ -230,7 +231,7 @@ describe('help and version', () => {
     const result = await runCli(['help', 'task'], { cwd: project.dir });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: colony task /);
-    expect(commandsIn(result.stdout)).toEqual(['create', 'list', 'show', 'cancel', 'retry', 'transcript']);
+    expect(commandsIn(result.stdout)).toEqual(['create', 'list', 'show', 'cancel', 'update', 'retry', 'transcript']);
   });
 
   it('prints the package.json version with --version and -v', async () => {
@@ -766,6 +767,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       tasks: Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])),
       agents: { active: 0, byStatus: {} },
       workflowsRunning: [],
+      swarmsActive: [],
       providers: [],
     });
     expect(defaults.code).toBe(0);

@@ -101,7 +101,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--kind <kind>', 'only this kind of task (an agent task input\'s `kind`; default kind: general)')
     .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentStatsCommand(g(cmd))));
 
-  const task = program.command('task').description('create, list, inspect, cancel and retry tasks');
+  const task = program.command('task').description('create, list, inspect, change, cancel and retry tasks');
   task
     .command('create')
     .description('create a task (a shell command by default)')
@@ -137,6 +137,13 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .description('cancel a task and every task that depends on it')
     .option('--reason <text>', 'why, for the record')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskCancelCommand(id, g(cmd))));
+  task
+    .command('update <id>')
+    .description('change a pending or queued task: its priority, or the agent it must run on')
+    .option('--priority <p>', 'low, normal, high, critical, or 0-1000')
+    .option('--agent <id>', 'run it on this agent only (a unique id prefix is enough)')
+    .option('--any-agent', 'lift the pin: any suitable agent may run it')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskUpdateCommand(id, g(cmd))));
   task
     .command('retry <id>')
     .description('run a failed or cancelled task again (its cancelled dependents wait for it again)')

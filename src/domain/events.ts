@@ -18,6 +18,8 @@ export interface ColonyEventMap {
   'task.retried': { taskId: string; name: string | null; by: 'user' };
   'task.recovered': { taskId: string; name: string | null; deadRunnerId: string | null };
   'task.rolledback': { taskId: string; name: string | null; ok: boolean; error: string | null };
+  /** An operator changed a task that had not started: its priority or the agents allowed to run it. */
+  'task.revised': { taskId: string; name: string | null; priority: number; agentIds: string[] | null };
   'agent.spawned': { agentId: string; name: string; type: string; capabilities: string[] };
   'agent.updated': { agentId: string; status: AgentStatus; health: AgentHealth; previous: AgentStatus };
   'agent.assigned': { agentId: string; taskId: string };
@@ -83,7 +85,7 @@ export interface ColonyEventMap {
 export type ColonyEventType = keyof ColonyEventMap;
 export const EVENT_TYPES = [
   'colony.started', 'colony.stopped',
-  'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback',
+  'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback', 'task.revised',
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
   'provider.state_changed', 'provider.retried',

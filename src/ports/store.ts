@@ -36,8 +36,17 @@ export interface Store {
   // Tasks
   /** Inserts tasks and their dependency edges atomically: all or none. */
   insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
-  /** Writes `next` if the stored task still has `expected` status and attempts; returns whether it did. */
-  updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean>;
+  /**
+   * Writes `next` if the stored task still has `expected` status and attempts (and, when given, was
+   * last written at `updatedAt`: a claim made from a copy older than a revision fails); returns
+   * whether it did.
+   */
+  updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt?: number }): Promise<boolean>;
+  /**
+   * Changes what an operator may change of a task that has not started (priority, requirements),
+   * compare-and-set on status, attempts and updatedAt; returns whether it did.
+   */
+  reviseTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt: number }): Promise<boolean>;
   /**
    * Several compare-and-set updates applied together: if any expectation fails, none is written and
    * the result is false. (A task's completion and its dependents' promotion commit as one.)

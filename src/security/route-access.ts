@@ -35,6 +35,7 @@ export const ROUTE_ACCESS = {
   'GET /api/v2/tasks/:id': 'viewer',
   'PUT /api/v2/tasks/:id': 'operator',
   'DELETE /api/v2/tasks/:id': 'operator',
+  'POST /api/v2/tasks/:id/assign': 'operator',
   'GET /api/v2/tasks/:id/transcript': 'viewer',
 
   'GET /api/v2/memory': 'viewer',

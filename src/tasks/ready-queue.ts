@@ -28,6 +28,16 @@ export class ReadyQueue {
     this.up(this.heap.length - 1);
   }
 
+  /** Moves a queued id to its new priority (an operator changed it); no-op if it is not queued. */
+  reprioritize(id: string, priority: number): void {
+    if (!this.members.has(id)) return;
+    const i = this.heap.findIndex((e) => e.id === id);
+    const entry = this.heap[i] as Entry;
+    entry.priority = priority;
+    this.up(i);
+    this.down(this.heap.indexOf(entry));
+  }
+
   pop(): string | undefined {
     const top = this.heap[0];
     if (!top) return undefined;

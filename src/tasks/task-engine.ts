@@ -8,7 +8,7 @@ import type { Store, TaskQuery } from '../ports/store.js';
 import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskScheduler } from './task-scheduler.js';
-import { parseTaskSpecs } from './task-spec.js';
+import { parseTaskRevision, parseTaskSpecs } from './task-spec.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
 export interface TaskEngineOptions {
@@ -212,6 +212,40 @@ export class TaskEngine {
     await this.o.scheduler.refresh(done);
     await cancelDependents(this.o.store, this.o.transitions, done);
     return done;
+  }
+
+  /**
+   * Revises a task that has not started: its priority, and the agent it must run on (`agentId`;
+   * null lifts the pin). The agent must exist and not be terminated. A task that started or
+   * finished meanwhile is a conflict; nothing changes then.
+   */
+  async revise(idOrPrefix: string, input: unknown): Promise<TaskRecord> {
+    const changes = parseTaskRevision(input);
+    const task = await this.get(idOrPrefix);
+    if (task.status !== 'pending' && task.status !== 'queued') {
+      throw new ConflictError(`task ${task.id} is ${task.status}; only pending or queued tasks can be changed`, { details: { status: task.status } });
+    }
+    let requirements = task.requirements;
+    if (changes.agentId !== undefined) {
+      const { agentIds: _previous, ...rest } = task.requirements;
+      if (changes.agentId === null) requirements = rest;
+      else {
+        const agent = await this.o.store.getAgent(changes.agentId);
+        if (!agent) throw new NotFoundError('agent', changes.agentId);
+        if (agent.status === 'terminated') throw new ConflictError(`agent ${agent.id} is terminated; it cannot be assigned tasks`);
+        requirements = { ...rest, agentIds: [agent.id] };
+      }
+    }
+    const next: TaskRecord = { ...task, priority: changes.priority ?? task.priority, requirements, updatedAt: Math.max(this.o.now(), task.updatedAt + 1) };
+    const ok = await this.o.store.reviseTask(next, { status: task.status, attempts: task.attempts, updatedAt: task.updatedAt });
+    if (!ok) throw new ConflictError(`task ${task.id} changed while being revised; try again`);
+    this.o.events.publish(
+      'task.revised',
+      { taskId: next.id, name: next.name, priority: next.priority, agentIds: next.requirements.agentIds ?? null },
+      { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(next) },
+    );
+    this.o.scheduler.revise(next);
+    return next;
   }
 
   /**

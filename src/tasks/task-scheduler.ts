@@ -156,7 +156,16 @@ export class TaskScheduler {
     this.pump();
   }
 
-  isLocal(taskId: string): boolean {
+  /** An operator revised a task that has not started (priority, requirements): use the new copy. */
+  revise(task: TaskRecord): void {
+    if (!this.known.has(task.id) || this.running.has(task.id) || this.launching.has(task.id)) return;
+    this.known.set(task.id, task);
+    this.ready.reprioritize(task.id, task.priority);
+    if (this.waitingForAgent.delete(task.id) && task.status === 'queued') this.ready.push(task.id, task.priority);
+    this.pump();
+  }
+
+    isLocal(taskId: string): boolean {
     return this.running.has(taskId);
   }
 
@@ -273,13 +282,12 @@ export class TaskScheduler {
         }
       }
       const now = this.o.now();
-      const claimed = await this.o.transitions.apply(task, 'running', {
-        attempts: task.attempts + 1,
-        runnerId: this.o.runners.id,
-        assignedAgent: agent?.id ?? task.assignedAgent,
-        startedAt: now,
-        notBefore: null,
-      });
+      const claimed = await this.o.transitions.apply(
+        task,
+        'running',
+        { attempts: task.attempts + 1, runnerId: this.o.runners.id, assignedAgent: agent?.id ?? task.assignedAgent, startedAt: now, notBefore: null },
+        true,
+      );
       if (!claimed) {
         // Another process took it, or it was cancelled: forget our copy; the store is the truth.
         if (agent) await this.o.agents.release(agent.id, task.id, { success: false, durationMs: 0 }).catch(() => undefined);

@@ -59,6 +59,25 @@ export const taskSpecSchema = z
 export type TaskSpecInput = z.input<typeof taskSpecSchema>;
 export type TaskSpec = z.output<typeof taskSpecSchema>;
 
+/** What an operator may change of a task that has not started. */
+export const taskRevisionSchema = z
+  .object({
+    priority: prioritySchema.optional(),
+    /** The agent the task must run on; null lifts a pin. */
+    agentId: z.string().regex(/^agt_[0-9a-z]{26}$/, 'an agent id (agt_…)').nullable().optional(),
+  })
+  .strict()
+  .refine((r) => r.priority !== undefined || r.agentId !== undefined, { message: 'give priority or agentId (or both)' });
+
+export function parseTaskRevision(input: unknown): z.output<typeof taskRevisionSchema> {
+  const result = taskRevisionSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    throw new ValidationError(`task revision: ${issue.path.join('.') || '(revision)'}: ${issue.message}`, { details: { field: issue.path.join('.') } });
+  }
+  return result.data;
+}
+
 /** Validates specs, naming the offending task and field in the error. */
 export function parseTaskSpecs(input: unknown[]): TaskSpec[] {
   return input.map((raw, index) => {

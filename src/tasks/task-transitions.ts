@@ -21,10 +21,15 @@ export class TaskTransitions {
     this.now = now;
   }
 
-  async apply(task: TaskRecord, to: TaskStatus, patch: Partial<TaskRecord> = {}): Promise<TaskRecord | undefined> {
+  /**
+   * `fenced`: also require that the stored task was last written when `task` was read (a claim: the
+   * copy must not predate an operator's revision of priority or requirements).
+   */
+  async apply(task: TaskRecord, to: TaskStatus, patch: Partial<TaskRecord> = {}, fenced = false): Promise<TaskRecord | undefined> {
     assertTransition(task.id, task.status, to);
     const next: TaskRecord = { ...task, ...patch, status: to, updatedAt: this.now() };
-    const ok = await this.store.updateTask(next, { status: task.status, attempts: task.attempts });
+    const expected = { status: task.status, attempts: task.attempts, ...(fenced ? { updatedAt: task.updatedAt } : {}) };
+    const ok = await this.store.updateTask(next, expected);
     return ok ? next : undefined;
   }
 

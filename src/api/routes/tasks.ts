@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
-import { taskSpecSchema } from '../../tasks/task-spec.js';
+import { taskRevisionSchema, taskSpecSchema } from '../../tasks/task-spec.js';
 import type { TaskQuery } from '../../ports/store.js';
 import { API_PREFIX, MAX_TASKS_PER_REQUEST } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -24,10 +24,13 @@ const listQuery = z.strictObject({
 const batchBody = z.strictObject({ tasks: z.array(z.unknown()).min(1).max(MAX_TASKS_PER_REQUEST) });
 const createBodyDocs = z.union([taskSpecSchema, z.strictObject({ tasks: z.array(taskSpecSchema).min(1).max(MAX_TASKS_PER_REQUEST) })]);
 
-const updateBody = z.strictObject({
+const actionBody = z.strictObject({
   action: z.enum(['cancel', 'retry']),
   reason: z.string().min(1).max(1_000).optional(),
 });
+/** Either an action, or a revision of a task that has not started (the engine validates its fields). */
+const updateBody = z.union([actionBody, taskRevisionSchema]);
+const assignBody = z.strictObject({ agentId: z.string().regex(/^agt_[0-9a-z]{26}$/, 'an agent id (agt_…)').nullable() });
 const cancelQuery = z.strictObject({ reason: z.string().min(1).max(1_000).optional() });
 const transcriptQuery = z.strictObject({ attempt: z.coerce.number().int().min(1).max(1_000).optional() });
 
@@ -95,8 +98,9 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
     {
       schema: {
         tags,
-        summary: 'Cancel or retry a task',
-        description: '`cancel` cancels the task and, transitively, its dependents; `retry` runs a failed or cancelled task again with a fresh retry budget.',
+        summary: 'Cancel, retry or revise a task',
+        description:
+          '`{action: "cancel"}` cancels the task and, transitively, its dependents; `{action: "retry"}` runs a failed or cancelled task again with a fresh retry budget; `{priority?, agentId?}` revises a pending or queued task (its priority, the agent it must run on; `agentId: null` lifts the pin).',
         params: idParams,
         body: updateBody,
         response: { 200: taskRecordSchema, 409: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
@@ -105,7 +109,26 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
     async (request) => {
       const { id } = request.params as z.output<typeof idParams>;
       const body = request.body as z.output<typeof updateBody>;
+      if (!('action' in body)) return colony.tasks.revise(id, body);
       return body.action === 'cancel' ? colony.tasks.cancel(id, body.reason) : colony.tasks.retry(id);
+    },
+  );
+
+  app.post(
+    `${API_PREFIX}/tasks/:id/assign`,
+    {
+      schema: {
+        tags,
+        summary: 'Assign a pending or queued task to an agent',
+        description: 'The task will run on that agent only (when it has a free slot); `agentId: null` lets any suitable agent run it again.',
+        params: idParams,
+        body: assignBody,
+        response: { 200: taskRecordSchema, 409: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as z.output<typeof idParams>;
+      return colony.tasks.revise(id, { agentId: (request.body as z.output<typeof assignBody>).agentId });
     },
   );
 

@@ -116,6 +116,25 @@ export async function taskCancelCommand(id: string, options: GlobalOptions & { r
   }, {}, { mustExist: true });
 }
 
+export async function taskUpdateCommand(
+  id: string,
+  options: GlobalOptions & { priority?: string; agent?: string; anyAgent?: boolean },
+): Promise<void> {
+  if (options.agent !== undefined && options.anyAgent) throw new ValidationError('give --agent or --any-agent, not both');
+  const revision: Record<string, unknown> = {};
+  if (options.priority !== undefined) revision.priority = /^\d+$/.test(options.priority) ? Number(options.priority) : options.priority;
+  if (options.agent !== undefined) revision.agentId = options.agent;
+  if (options.anyAgent) revision.agentId = null;
+  await withColony(options, 'cli', async (colony) => {
+    // An agent given by a unique prefix is resolved first, as everywhere else.
+    if (typeof revision.agentId === 'string') revision.agentId = await colony.agents.resolveId(revision.agentId);
+    const task = await colony.tasks.revise(id, revision);
+    if (options.json) return printJson(task);
+    const pin = task.requirements.agentIds ? `runs on ${task.requirements.agentIds.join(', ')}` : 'any suitable agent may run it';
+    println(`${color.green('✓')} ${task.id}: priority ${task.priority}; ${pin}`);
+  }, {}, { mustExist: true });
+}
+
 export async function taskRetryCommand(id: string, options: GlobalOptions & { wait?: boolean }): Promise<number> {
   return withColony(options, options.wait ? 'run' : 'cli', async (colony) => {
     const task = await colony.tasks.retry(id);

@@ -192,8 +192,17 @@ export class SqliteStore implements Store {
     );
   }
 
-  updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): Promise<boolean> {
+  updateTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt?: number }): Promise<boolean> {
     return this.write(`update task ${next.id}`, () => this.casTask(next, expected));
+  }
+
+  reviseTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt: number }): Promise<boolean> {
+    return this.write(`revise task ${next.id}`, () => {
+      const result = this.stmt(
+        'UPDATE tasks SET priority = ?, requirements = ?, updated_at = ? WHERE id = ? AND status = ? AND attempts = ? AND updated_at = ?',
+      ).run(next.priority, JSON.stringify(next.requirements), next.updatedAt, next.id, expected.status, expected.attempts, expected.updatedAt);
+      return Number(result.changes) === 1;
+    });
   }
 
   updateTasks(changes: readonly { next: TaskRecord; expected: { status: TaskStatus; attempts: number } }[]): Promise<boolean> {
@@ -211,11 +220,12 @@ export class SqliteStore implements Store {
   }
 
   /** Compare-and-set on (status, attempts); only the mutable columns are written. */
-  private casTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number }): boolean {
+  private casTask(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt?: number }): boolean {
+    const fence = expected.updatedAt === undefined ? '' : ' AND updated_at = ?';
     const result = this.stmt(
       `UPDATE tasks SET status = ?, priority = ?, assigned_agent = ?, max_attempts = ?, attempts = ?, result = ?, error = ?,
          runner_id = ?, not_before = ?, updated_at = ?, started_at = ?, completed_at = ?
-       WHERE id = ? AND status = ? AND attempts = ?`,
+       WHERE id = ? AND status = ? AND attempts = ?${fence}`,
     ).run(
       next.status,
       next.priority,
@@ -232,6 +242,7 @@ export class SqliteStore implements Store {
       next.id,
       expected.status,
       expected.attempts,
+      ...(expected.updatedAt === undefined ? [] : [expected.updatedAt]),
     );
     return Number(result.changes) === 1;
   }
