@@ -284,6 +284,15 @@ describe('AgentManager (through createColony)', () => {
       expect(assigned.map((e) => (e.data as { taskId: string }).taskId)).toEqual(['tsk_1', 'tsk_2', 'tsk_3', 'tsk_4', 'tsk_5']);
     });
 
+    it("keeps a swarm's agents for the tasks that name them", async () => {
+      const colony = await newColony();
+      const swarmAgent = await colony.agents.spawn({ type: 'probe-other', config: { swarmId: 'swm_x' } });
+      // An idle agent of the right type, but a swarm's: a task that does not name it gets a new agent.
+      const chosen = await colony.agents.acquire({ agentType: 'probe-other' }, 'tsk_a');
+      expect(chosen?.id).not.toBe(swarmAgent.id);
+      expect((await colony.agents.acquire({ agentIds: [swarmAgent.id] }, 'tsk_b'))?.id).toBe(swarmAgent.id);
+    });
+
     it('prefers the agent with spare capacity', async () => {
       const colony = await newColony({ agents: { maxAgents: 2 } });
       const a = await colony.agents.spawn({ type: 'probe-pair' });

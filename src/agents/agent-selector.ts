@@ -7,6 +7,8 @@ export const SELECTION_WEIGHTS = { success: 1.0, load: 0.5, latency: 0.2 } as co
 export function satisfies(agent: AgentRecord, requirements: TaskRequirements): boolean {
   if (requirements.agentType && agent.type !== requirements.agentType) return false;
   if (requirements.agentIds && !requirements.agentIds.includes(agent.id)) return false;
+  // A swarm's agents work for the swarm: other tasks get them only by naming them.
+  if (!requirements.agentIds && typeof (agent.config as { swarmId?: unknown }).swarmId === 'string') return false;
   const have = new Set(agent.capabilities);
   return (requirements.capabilities ?? []).every((c) => have.has(c));
 }
