@@ -91,6 +91,34 @@ describe('swarm topologies, end to end against the fake model server', () => {
     expect((await t.colony.swarms.status(swarm.id)).tasks[0]?.revisions).toBe(1);
   });
 
+  it('centralized: a slow review holds up only the tasks that depend on its result', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const model = swarmModel({
+      plan: () => ({
+        summary: 'two lines',
+        tasks: [
+          { id: 'a', title: 'A', prompt: 'first line', agentType: 'coder', dependsOn: [] },
+          { id: 'b', title: 'B', prompt: 'second line', agentType: 'coder', dependsOn: [] },
+          { id: 'c', title: 'C', prompt: 'after b', agentType: 'coder', dependsOn: ['b'] },
+        ],
+      }),
+    });
+    server.setDefaultReply(async (request) => {
+      const text = requestText(request);
+      // The queen's review of A waits until C (which needs B reviewed) has been dispatched and run.
+      if (forcedTool(request) === 'review_result' && text.includes('Task a: A')) await gate;
+      if (/^Your task \(c\)/m.test(text)) release();
+      // B finishes after A, so A's review is under way before B's result comes in.
+      if (/^Your task \(b\)/m.test(text)) return { ...(model(request) as object), delayMs: 150 };
+      return model(request);
+    });
+    const t = await started();
+    const done = await t.colony.swarms.waitFor((await t.colony.swarms.create({ objective: 'x', agents: 2, concurrency: 2 })).id);
+    expect(done.status).toBe('completed');
+    expect(done.result?.tasks.map((x) => x.status)).toEqual(['done', 'done', 'done']);
+  });
+
   it('centralized: the queen can re-plan, adding tasks that build on the ones planned', async () => {
     let reviews = 0;
     server.setDefaultReply(

@@ -83,6 +83,9 @@ export class SwarmRun {
   private controlPoked = false;
   private lastProgress = -1;
   private lastProgressSave = 0;
+  /** Reviews in progress, and the first one that failed (it fails the swarm). */
+  private readonly reviews = new Set<Promise<void>>();
+  private reviewError: unknown = undefined;
   /** Workers being replaced right now. */
   private replacing = 0;
   /** The swarm is ending: its agents are being retired, not replaced. */
@@ -167,6 +170,8 @@ export class SwarmRun {
       return this.finishFailed(error);
     } finally {
       this.unsubscribe?.();
+      // Reviews still running after the end (a stop) have nothing left to decide.
+      if (!this.abort.signal.aborted) this.abort.abort(new CancelledError('the swarm has ended'));
     }
   }
 
@@ -178,7 +183,8 @@ export class SwarmRun {
       this.checkLimits();
       // The plan is read anew each time: a re-plan adds tasks to it.
       if (this.swarm.status !== 'paused') await this.dispatchReady(this.plan as SwarmPlan);
-      if ([...this.states.values()].every((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped')) return;
+      if (this.reviewError !== undefined) throw this.reviewError;
+      if (this.reviews.size === 0 && [...this.states.values()].every((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped')) return;
       await this.sleep(SWARM_DEFAULTS.pollMs);
     }
   }
@@ -307,7 +313,23 @@ export class SwarmRun {
       return;
     }
     const outcome: TaskOutcome = { task: planTask, taskId: task.id, status: ok ? 'done' : 'failed', text: state.text };
-    const verdict = await this.strategy.review(this.context(), outcome, new Set(plan.tasks.map((t) => t.id)));
+    // Reviews run beside dispatching: a slow reviewer holds up only the tasks that depend on this one.
+    state.status = 'reviewing';
+    const review = this.review(planTaskId, task, outcome, ok)
+      .catch((error: unknown) => {
+        this.reviewError ??= error;
+      })
+      .finally(() => {
+        this.reviews.delete(review);
+        this.poke();
+      });
+    this.reviews.add(review);
+  }
+
+  private async review(planTaskId: string, task: TaskRecord, outcome: TaskOutcome, ok: boolean): Promise<void> {
+    const state = this.states.get(planTaskId) as SwarmTaskState;
+    const verdict = await this.strategy.review(this.context(), outcome, new Set((this.plan as SwarmPlan).tasks.map((t) => t.id)));
+    if (state.status !== 'reviewing') return; // the swarm stopped meanwhile
     const by = this.strategy.leaderSeat?.seat ?? 'peers';
     if (verdict.verdict !== 'accept' || this.swarm.config.review) {
       this.deps.events.publish('swarm.task_reviewed', { swarmId: this.id, planTaskId, taskId: task.id, verdict: verdict.verdict, feedback: verdict.feedback, by }, this.meta());
@@ -319,7 +341,10 @@ export class SwarmRun {
       return;
     }
     if (verdict.verdict === 'replan' && verdict.newTasks && verdict.newTasks.length > 0) {
-      const added = verdict.newTasks.map((t) => ({ ...t, dependsOn: t.dependsOn ?? [] }));
+      // Checked against the plan as it is now: another review may have added tasks meanwhile.
+      const plan = this.plan as SwarmPlan;
+      const planned = new Set(plan.tasks.map((t) => t.id));
+      const added = verdict.newTasks.filter((t) => !planned.has(t.id)).map((t) => ({ ...t, dependsOn: t.dependsOn ?? [] }));
       this.plan = { ...plan, tasks: [...plan.tasks, ...added] };
       for (const t of added) this.states.set(t.id, { status: 'waiting', taskId: null, revisions: 0, lost: 0, feedback: null, text: '', result: null, route: null });
       await this.save({ plan: this.plan });
@@ -329,7 +354,7 @@ export class SwarmRun {
   }
 
   private async reportProgress(): Promise<void> {
-    const counts: Record<string, number> = { waiting: 0, dispatched: 0, done: 0, failed: 0, skipped: 0 };
+    const counts: Record<string, number> = { waiting: 0, dispatched: 0, reviewing: 0, done: 0, failed: 0, skipped: 0 };
     for (const s of this.states.values()) counts[s.status] = (counts[s.status] ?? 0) + 1;
     const total = this.states.size;
     const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.skipped ?? 0);
@@ -425,11 +450,15 @@ export class SwarmRun {
       }
       this.inflight.delete(taskId);
     }
-    for (const state of this.states.values()) if (state.status === 'waiting') state.status = 'skipped';
+    for (const state of this.states.values()) {
+      if (state.status === 'waiting') state.status = 'skipped';
+      // Finished, its review cut short by the stop: the result stands.
+      if (state.status === 'reviewing') state.status = state.result === null ? 'failed' : 'done';
+    }
   }
 
   private async finish(status: SwarmStatus, result: SwarmResult | null, error: SwarmErrorInfo | null): Promise<SwarmRecord> {
-    const finished = this.states.size === 0 ? 0 : [...this.states.values()].filter((s) => s.status !== 'waiting' && s.status !== 'dispatched').length / this.states.size;
+    const finished = this.states.size === 0 ? 0 : [...this.states.values()].filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped').length / this.states.size;
     const previous = this.swarm.status;
     this.finishing = true;
     await this.save({ status, result, error, progress: finished, finishedAt: this.deps.now() }, true);

@@ -3,7 +3,7 @@ import type { Route } from './topologies/topology.js';
 
 /** Where one plan task stands in a running swarm (in memory; rebuilt from the task table on resume). */
 export interface SwarmTaskState {
-  status: 'waiting' | 'dispatched' | 'done' | 'failed' | 'skipped';
+  status: 'waiting' | 'dispatched' | 'reviewing' | 'done' | 'failed' | 'skipped';
   /** The engine task of the latest dispatch. */
   taskId: string | null;
   /** Dispatches after the first (feedback from review, or agents lost). */
