@@ -172,8 +172,10 @@ describe('swarm control and failure handling', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const model = swarmModel();
+    // The last task answers late: the swarm is still running when it is stopped.
     server.setDefaultReply(async (request) => {
       if (forcedTool(request) === undefined && isWorker(requestText(request)) && /^Your task \(research\)/m.test(requestText(request))) await gate;
+      if (forcedTool(request) === undefined && isWorker(requestText(request)) && /^Your task \(test\)/m.test(requestText(request))) await delay(5_000);
       return model(request);
     });
     const t = await colony();
