@@ -82,6 +82,7 @@ describe('authorization matrix: every route × every role', () => {
     'GET /health': async () => ({ path: '/health' }),
     'GET /ready': async () => ({ path: '/ready' }),
     'GET /api/v2/openapi.json': async () => ({ path: '/api/v2/openapi.json' }),
+    'GET /': async () => ({ path: '/' }),
     'GET /api/v2/auth/whoami': async () => ({ path: '/api/v2/auth/whoami' }),
     'GET /api/v2/agents': async () => ({ path: '/api/v2/agents' }),
     'POST /api/v2/agents': async () => ({ path: '/api/v2/agents', body: { type: 'coder' } }),
@@ -146,6 +147,7 @@ describe('authorization matrix: every route × every role', () => {
       for (const method of Object.keys(methods)) registered.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
     }
     registered.add('GET /api/v2/openapi.json'); // hidden from its own document
+    registered.add('GET /'); // the dashboard page, not part of the API
     expect([...registered].filter((r) => !r.startsWith('HEAD ')).sort()).toEqual(Object.keys(ROUTE_ACCESS).sort());
   });
 

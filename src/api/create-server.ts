@@ -22,6 +22,7 @@ import { EventStreamHub } from './event-stream-hub.js';
 import { ApiMetrics } from './metrics.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerConsensusRoutes } from './routes/consensus.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerMemoryRoutes } from './routes/memory.js';
@@ -63,6 +64,8 @@ export interface ServerAddress {
   origin: string;
   api: string;
   docs: string;
+  /** The web dashboard. */
+  dashboard: string;
   openapi: string;
   /** The WebSocket event stream (`ws://…`). */
   events: string;
@@ -279,6 +282,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   registerEventRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
   registerMcpRoutes(app, ctx);
+  registerDashboardRoutes(app);
 
   await app.ready();
   await hub.start();
@@ -300,6 +304,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
         origin,
         api: `${origin}${API_PREFIX}`,
         docs: `${origin}${API_PREFIX}/docs`,
+        dashboard: `${origin}/`,
         openapi: `${origin}${API_PREFIX}/openapi.json`,
         events: `ws://${shown}:${address.port}${STREAM_URL}`,
       };

@@ -18,6 +18,8 @@ export const ROUTE_ACCESS = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v2/openapi.json': 'public',
+  // The dashboard page: it carries no data (it asks the API for everything, with the caller's credentials).
+  'GET /': 'public',
 
   'GET /api/v2/auth/whoami': 'viewer',
 
@@ -78,8 +80,8 @@ export const ROUTE_ACCESS = {
 
 export type RouteKey = keyof typeof ROUTE_ACCESS;
 
-/** Routes registered by plugins under these prefixes (the docs UI's pages and assets) are public. */
-export const PUBLIC_ROUTE_PREFIXES = ['/api/v2/docs'] as const;
+/** Routes under these prefixes (the docs UI's and the dashboard's pages and assets) are public. */
+export const PUBLIC_ROUTE_PREFIXES = ['/api/v2/docs', '/dashboard'] as const;
 
 /**
  * The access rule of a registered route; undefined when the table has none (the server treats that

@@ -75,12 +75,14 @@ async function announce(server: ColonyServer, address: ServerAddress, options: U
     return;
   }
   println(`${color.green('●')} Colony is up (pid ${process.pid})`);
-  println(`  API     ${address.api}`);
-  println(`  docs    ${address.docs}`);
-  println(`  events  ${address.events}`);
-  println(`  health  ${address.origin}/health`);
+  println(`  dashboard  ${address.dashboard}`);
+  println(`  API        ${address.api}`);
+  println(`  docs       ${address.docs}`);
+  println(`  events     ${address.events}`);
+  println(`  health     ${address.origin}/health`);
+  println(`  mcp        ${address.origin}/mcp`);
   println(
-    `  auth    ${
+    `  auth       ${
       authRequired
         ? 'on: send "Authorization: Bearer <key>"'
         : color.yellow('off (loopback only, no API key yet): `colony keys create --role admin` turns it on')
