@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecord } from '../src/domain/agent.js';
 import { ColonyError } from '../src/domain/errors.js';
 import { TASK_STATUSES, type TaskRecord } from '../src/domain/task.js';
 import type { WorkflowRecord } from '../src/domain/workflow.js';
 import type { JsonValue } from '../src/domain/json.js';
 import type { MetricSample, NewAgentTurn, NewEvent, RunnerRecord, Store } from '../src/ports/store.js';
+import { useMigratedStore } from './support/conformance-store.js';
 import { T, taskRecord } from './support/task-fixtures.js';
 
 /**
@@ -19,17 +20,11 @@ export function runStoreConformance(
   create: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
 ): void {
   describe(`Store conformance: ${name}`, () => {
+    const current = useMigratedStore(create);
+    // Each test's own store (see useMigratedStore).
     let store: Store;
-    let cleanup: () => Promise<void>;
-
-    beforeEach(async () => {
-      ({ store, cleanup } = await create());
-      await store.migrate();
-    });
-
-    afterEach(async () => {
-      await store.close();
-      await cleanup();
+    beforeEach(() => {
+      store = current();
     });
 
     describe('migrations', () => {

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProposalRecord, VoteRecord, VoterFlag } from '../../src/domain/consensus.js';
+import { useMigratedStore } from './conformance-store.js';
 import type { Store } from '../../src/ports/store.js';
 import { rejectionOf } from './rejection.js';
 import { T, taskRecord } from './task-fixtures.js';
@@ -10,17 +11,11 @@ import { T, taskRecord } from './task-fixtures.js';
  */
 export function runConsensusStoreConformance(name: string, create: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
   describe(`ConsensusStore conformance: ${name}`, () => {
+    const current = useMigratedStore(create);
+    // Each test's own store (see useMigratedStore).
     let store: Store;
-    let cleanup: () => Promise<void>;
-
-    beforeEach(async () => {
-      ({ store, cleanup } = await create());
-      await store.migrate();
-    });
-
-    afterEach(async () => {
-      await store.close();
-      await cleanup();
+    beforeEach(() => {
+      store = current();
     });
 
     const c = () => store.consensus;

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { emptyUsage, type SwarmRecord } from '../../src/domain/swarm.js';
+import { useMigratedStore } from './conformance-store.js';
 import type { Store } from '../../src/ports/store.js';
 import { taskRecord } from './task-fixtures.js';
 
@@ -41,15 +42,11 @@ export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): Swarm
 /** The SwarmStore port's conformance suite (Store.swarms); `create` gives a fresh, unmigrated store. */
 export function runSwarmStoreConformance(name: string, create: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
   describe(`SwarmStore conformance: ${name}`, () => {
+    const current = useMigratedStore(create);
+    // Each test's own store (see useMigratedStore).
     let store: Store;
-    let cleanup: () => Promise<void>;
-    beforeEach(async () => {
-      ({ store, cleanup } = await create());
-      await store.migrate();
-    });
-    afterEach(async () => {
-      await store.close();
-      await cleanup();
+    beforeEach(() => {
+      store = current();
     });
 
     it('round-trips a swarm with its plan, result, usage and roster', async () => {
