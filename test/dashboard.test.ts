@@ -98,9 +98,15 @@ describe('web dashboard', () => {
       await page.click('#swarm-detail button[data-action=pause]');
       await page.locator('#swarm-detail button[data-action=resume]').waitFor();
       expect((await api.colony.swarms.list())[0]?.status).toBe('paused');
+      // The swarm's agents are listed while it runs…
+      await page.locator('#agent-rows tr[data-id]').first().waitFor();
+      const workers = await api.colony.agents.list({ excludeTerminated: true });
+      expect(await page.locator('#agent-rows tr[data-id]').count()).toBe(workers.length);
       await page.click('#swarm-detail button[data-action=stop]');
       await page.locator('#swarm-rows .status-stopped').waitFor();
       expect((await api.colony.swarms.list())[0]?.status).toBe('stopped');
+      // …and retired with it.
+      await page.locator('#agent-rows td.empty').waitFor();
       await page.close();
     } finally {
       llm.setDefaultReply(swarmModel());

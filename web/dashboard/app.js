@@ -103,6 +103,17 @@ async function refreshTasks() {
   );
 }
 
+async function refreshAgents() {
+  const { items } = await api('GET', '/agents?limit=50');
+  render($('agent-rows'), items, () =>
+    items.length === 0
+      ? [el('tr', {}, el('td', { colspan: '5', class: 'empty' }, 'no active agents'))]
+      : items.map((a) =>
+          el('tr', { 'data-id': a.id }, el('td', {}, a.name), el('td', {}, a.type), el('td', { class: `status-${a.status}` }, a.status), el('td', {}, a.health), el('td', {}, a.currentTasks.length)),
+        ),
+  );
+}
+
 async function selectSwarm(id) {
   selectedSwarm = id;
   for (const row of document.querySelectorAll('tr.swarm')) row.classList.toggle('selected', row.dataset.id === id);
@@ -195,7 +206,7 @@ function connectEvents() {
     const list = $('event-list');
     list.prepend(el('li', { 'data-type': e.type }, `${time(e.timestamp)} ${e.type} ${e.correlationId ?? ''}`));
     while (list.children.length > MAX_EVENTS) list.lastChild.remove();
-    if (e.type.startsWith('swarm.') || e.type.startsWith('task.')) queueRefresh();
+    if (e.type.startsWith('swarm.') || e.type.startsWith('task.') || e.type.startsWith('agent.spawned') || e.type === 'agent.terminated') queueRefresh();
   });
   socket.addEventListener('close', () => {
     $('stream-state').textContent = '(offline, reconnecting)';
@@ -215,7 +226,7 @@ function queueRefresh() {
 
 async function refreshAll() {
   try {
-    await Promise.all([refreshSummary(), refreshSwarms(), refreshTasks()]);
+    await Promise.all([refreshSummary(), refreshSwarms(), refreshTasks(), refreshAgents()]);
   } catch (error) {
     showError(error.message);
   }
