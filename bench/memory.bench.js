@@ -17,6 +17,7 @@ import { createLogger } from '../dist/core/logger.js';
 import { LocalEmbedder } from '../dist/memory/embedders/local-embedder.js';
 import { MemoryManager } from '../dist/memory/memory-manager.js';
 import { nowMs, report, summarize, withTempColony } from './harness.js';
+import { seededRandom } from '../dist/testing/seeded-random.js';
 
 const ENTRIES = intEnv('MEMORY_BENCH_ENTRIES', 1_000_000);
 const VECTORS = intEnv('MEMORY_BENCH_VECTORS', 100_000);
@@ -64,18 +65,6 @@ const CUMULATIVE = (() => {
   for (let r = 0; r < VOCABULARY; r++) c[r] /= sum;
   return c;
 })();
-
-/** A small deterministic PRNG (mulberry32), so every run builds the same corpus. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function zipfRank(random) {
   const x = random();
@@ -179,7 +168,7 @@ async function writesAndReads(dir) {
   const rows = [];
   const store = await openStore(dir, 'writes');
   const manager = new MemoryManager({ store: store.memory, logger, tuning: TUNING });
-  const random = rng(1);
+  const random = seededRandom(1);
   try {
     for (let i = 0; i < 200; i++) await manager.store('warmup', `w${i}`, valueFor(i, random));
     let t0 = nowMs();
@@ -325,7 +314,7 @@ function mb(bytes) {
 /** Keyword search (FTS5 BM25) over ENTRIES entries. */
 async function keywordSearch(dir) {
   const store = await openStore(dir, 'keyword');
-  const random = rng(2);
+  const random = seededRandom(2);
   try {
     progress(`building the keyword corpus: ${fmt(ENTRIES)} entries (set MEMORY_BENCH_ENTRIES to change)`);
     const memory = store.memory;
@@ -374,7 +363,7 @@ async function keywordSearch(dir) {
 /** Vector search (sqlite-vec, cosine) over VECTORS entries embedded by the local embedder. */
 async function vectorSearch(dir) {
   const store = await openStore(dir, 'vectors');
-  const random = rng(3);
+  const random = seededRandom(3);
   try {
     progress(`building the vector corpus: ${fmt(VECTORS)} entries, local embedder (set MEMORY_BENCH_VECTORS to change)`);
     const at = Date.now();
@@ -425,7 +414,7 @@ async function asWired() {
   const n = Math.min(10_000, WRITES);
   return withTempColony({ memory: { gcIntervalMs: 0 } }, async (colony) => {
     const memory = await colony.memory();
-    const random = rng(4);
+    const random = seededRandom(4);
     const values = Array.from({ length: n }, (_, i) => valueFor(i, random));
     const t0 = nowMs();
     await pipeline(n, IN_FLIGHT, (i) => memory.store('wired', `k${i}`, values[i]));

@@ -10,24 +10,13 @@ import { expectProblem, startApi } from './support/api-server.js';
 import { runCli } from './support/cli.js';
 import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 import { rejectionOf } from './support/rejection.js';
-
-/** A small seeded PRNG (mulberry32): the same draws on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from '../src/testing/seeded-random.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('beta sampler', () => {
   it('draws Beta(α, β) with the right mean and variance, always inside [0, 1]', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (const [a, b] of [
       [2, 5],
       [1, 1],
@@ -44,15 +33,15 @@ describe('beta sampler', () => {
   });
 
   it('draws Gamma(k) with mean k, for shapes below and above 1', () => {
-    const random = seeded(11);
+    const random = seededRandom(11);
     for (const k of [0.3, 1, 4.5]) {
       expect(mean(Array.from({ length: 20_000 }, () => sampleGamma(k, random)))).toBeCloseTo(k, 1);
     }
   });
 
   it('is deterministic for a seeded source, and refuses bad parameters', () => {
-    const a = seeded(3);
-    const b = seeded(3);
+    const a = seededRandom(3);
+    const b = seededRandom(3);
     expect(Array.from({ length: 5 }, () => sampleBeta(3, 4, a))).toEqual(Array.from({ length: 5 }, () => sampleBeta(3, 4, b)));
     expect(() => sampleBeta(0, 1, Math.random)).toThrow(RangeError);
     expect(() => sampleBeta(1, Number.NaN, Math.random)).toThrow(RangeError);
@@ -74,7 +63,7 @@ describe('AdaptiveSelector', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const selectorOn = (s: SqliteStore, seed = 42) => new AdaptiveSelector({ store: s, random: seeded(seed), now: () => 1_000 });
+  const selectorOn = (s: SqliteStore, seed = 42) => new AdaptiveSelector({ store: s, random: seededRandom(seed), now: () => 1_000 });
   const picks = async (selector: AdaptiveSelector, candidates: string[], kind: string, n = 200) => {
     const counts = new Map<string, number>(candidates.map((c) => [c, 0]));
     for (let i = 0; i < n; i++) {

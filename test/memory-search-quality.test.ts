@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { seededRandom } from '../src/testing/seeded-random.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +47,7 @@ describe('vector index recall', () => {
     const queries = 50;
     const k = 10;
     const memory = await openMemory('recall');
-    const random = mulberry32(20_261_101);
+    const random = seededRandom(20_261_101);
     const vectors = Array.from({ length: count }, () => gaussianVector(dims, random));
     await Promise.all(vectors.map((_, i) => memory.put(write({ namespace: 'recall', key: `v${i}`, value: i }))));
     await Promise.all(vectors.map((v, i) => memory.setEmbedding('recall', `v${i}`, 1, 'random-384', v)));
@@ -149,18 +150,6 @@ function cosine(a: Float32Array, b: Float32Array): number {
     nb += y * y;
   }
   return dot / Math.sqrt(na * nb);
-}
-
-/** A small seeded PRNG, so that every run measures the same vectors. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function gaussianVector(dims: number, random: () => number): Float32Array {

@@ -7,14 +7,7 @@ import type { ConsensusStore } from '../ports/consensus-store.js';
  * body: its six fields in a fixed order, so that signer and verifier serialise it byte for byte alike.
  */
 export function canonicalVote(body: VoteBody): string {
-  return JSON.stringify({
-    proposalId: body.proposalId,
-    round: body.round,
-    voterId: body.voterId,
-    decision: body.decision,
-    confidence: body.confidence,
-    reason: body.reason,
-  });
+  return JSON.stringify(voteBody(body));
 }
 
 /** An Ed25519 signature is 64 bytes: 88 characters of base64 ending in `==`. */
@@ -114,7 +107,7 @@ export function verifyVoteAsync(body: VoteBody, signature: string, publicKey: Ke
   });
 }
 
-/** Only the body's own fields (a caller's object may carry more). */
+/** Only the body's own fields (a caller's object may carry more), in the order that is signed. */
 export function voteBody(body: VoteBody): VoteBody {
   return {
     proposalId: body.proposalId,

@@ -1,4 +1,5 @@
 import { AdaptiveSelector } from '../agents/adaptive-selector.js';
+import { peerReviewVote } from '../swarm/peer-review-vote.js';
 import { SwarmCoordinator } from '../swarm/swarm-coordinator.js';
 import type { Swarms } from '../swarm/swarms.js';
 import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
@@ -13,7 +14,7 @@ import { memoryContext } from '../agents/runtime/memory-context.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
 import type { MemoryManager } from '../memory/memory-manager.js';
 import type { ColonyMemory } from '../memory/create-memory-manager.js';
-import { ProviderRegistry, type ProviderId } from '../providers/provider-registry.js';
+import { ProviderRegistry } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
@@ -210,21 +211,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     now,
     provider: (id, model) => providers.get(id ?? undefined, model ?? undefined),
     chooseType: (candidates, kind) => selection.choose(candidates, kind),
-    // Mesh review: the peers vote by simple majority; only an explicit rejection sends the result back.
-    vote: async (input) => {
-      const proposal = await consensus.ask({
-        question: input.question,
-        context: input.context,
-        agentIds: input.voterIds,
-        strategy: 'majority',
-        swarmId: input.swarmId,
-        ...(input.taskId === null ? {} : { taskId: input.taskId }),
-        ...(input.provider === null ? {} : { provider: input.provider as ProviderId }),
-        ...(input.model === null ? {} : { model: input.model }),
-      });
-      const dissent = (await consensus.votes(proposal.id)).filter((v) => v.status === 'counted' && v.decision !== 'approve');
-      return { accepted: proposal.status !== 'rejected', reasons: dissent.map((v) => `${v.voterId}: ${v.reason}`) };
-    },
+    vote: peerReviewVote(consensus),
   });
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.

@@ -17,6 +17,9 @@ export const DEFAULTS = {
   /** How often an engine looks in the store for work submitted by other processes. */
   schedulerPollMs: 250,
   drainTimeoutMs: 30_000,
+  /** A cancel that races a claim (or a finish) reads the task again and retries, this often, this far apart. */
+  cancelAttempts: 20,
+  cancelRetryMs: 25,
 
   maxAgents: 50,
   /** Memories retrieved into an agent's context for each task. */

@@ -150,6 +150,16 @@ export interface SwarmRecord {
   finishedAt: number | null;
 }
 
+/** The usage after one more model call; the cost stays unknown (null) once any call's was. */
+export function withCall(usage: SwarmUsage, call: { inputTokens: number; outputTokens: number; costUsd: number | null }): SwarmUsage {
+  return {
+    inputTokens: usage.inputTokens + call.inputTokens,
+    outputTokens: usage.outputTokens + call.outputTokens,
+    costUsd: usage.costUsd === null || call.costUsd === null ? null : usage.costUsd + call.costUsd,
+    calls: usage.calls + 1,
+  };
+}
+
 export function emptyUsage(): SwarmUsage {
   return { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
 }

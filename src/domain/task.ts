@@ -61,6 +61,11 @@ export interface TaskRecord {
   completedAt: number | null;
 }
 
+/** The unit of work a task's events are correlated with: its workflow, else its swarm, else itself. */
+export function taskCorrelationId(task: Pick<TaskRecord, 'id' | 'workflowId' | 'swarmId'>): string {
+  return task.workflowId ?? task.swarmId ?? task.id;
+}
+
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_TASK_STATUSES.has(status);
 }

@@ -1,3 +1,4 @@
+import type { AgentTypeDefinition } from '../domain/agent.js';
 import type { PlanTask, SwarmConfig, SwarmPlan } from '../domain/swarm.js';
 
 /** The fallback worker type when nothing in the catalog matches a task. */
@@ -101,3 +102,38 @@ function spread(counts: ReadonlyMap<string, number>, n: number): string[] {
   }
   return out;
 }
+
+/** Agent types that coordinate rather than work; the planner is not offered them as workers. */
+export const COORDINATION_TYPES: ReadonlySet<string> = new Set([
+  'queen-coordinator',
+  'hierarchical-coordinator',
+  'mesh-coordinator',
+  'domain-manager',
+  'consensus-voter',
+  'consensus-coordinator',
+  'aggregator',
+]);
+
+/**
+ * Catalog types that could run a task that names none: those with the capabilities it asks for;
+ * without any, the types for its kind of work (or generalists). Adaptive selection picks among them.
+ */
+export function candidateTypes(task: PlanTask, catalog: ReadonlyMap<string, AgentTypeDefinition>): string[] {
+  const workers = [...catalog.values()].filter((t) => !COORDINATION_TYPES.has(t.name));
+  const wanted = task.capabilities ?? [];
+  if (wanted.length > 0) return workers.filter((t) => wanted.every((c) => t.capabilities.includes(c))).map((t) => t.name);
+  const suggested = (KIND_TYPES[task.kind ?? ''] ?? GENERALIST_TYPES).filter((name) => catalog.has(name));
+  return suggested.length > 0 ? suggested : workers.map((t) => t.name);
+}
+
+/** Worker types for the kinds of work a planner names most (see the planner's prompt). */
+const KIND_TYPES: Record<string, readonly string[]> = {
+  research: ['researcher', 'data-analyst', 'codebase-explorer'],
+  design: ['architect', 'api-designer', 'planner'],
+  implement: ['coder', 'backend-developer', 'frontend-developer'],
+  test: ['tester', 'e2e-tester', 'property-tester'],
+  review: ['reviewer', 'critic', 'verifier'],
+  document: ['documenter', 'technical-writer'],
+  analyze: ['code-analyzer', 'data-analyst', 'researcher'],
+};
+const GENERALIST_TYPES: readonly string[] = ['coder', 'researcher', 'reviewer'];

@@ -14,7 +14,7 @@ import {
 } from '../domain/swarm.js';
 import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../domain/task.js';
 import type { SwarmQuery } from '../ports/swarm-store.js';
-import { cancelUntilDone } from './cancel-task.js';
+import { cancelUnlessFinished } from './cancel-task.js';
 import { planProblem } from './plan-check.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
@@ -264,7 +264,7 @@ export class SwarmCoordinator implements Swarms {
     const tasks = await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' });
     for (const task of tasks) {
       if (isTerminal(task.status)) continue;
-      await cancelUntilDone(this.deps.tasks, this.deps.store, task.id, `swarm stopped: ${reason}`).catch((error: unknown) => {
+      await cancelUnlessFinished(this.deps.tasks, task.id, `swarm stopped: ${reason}`).catch((error: unknown) => {
         this.deps.logger.warn({ swarmId: swarm.id, taskId: task.id, error: (error as Error).message }, 'could not cancel a task of the swarm');
       });
     }

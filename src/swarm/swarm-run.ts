@@ -14,20 +14,21 @@ import {
   type SwarmResult,
   type SwarmStatus,
   type SwarmTaskOutcome,
+  withCall,
 } from '../domain/swarm.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';
 import type { TokenUsage } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
 import { estimateCostUsd } from '../providers/pricing.js';
 import { InvalidModelOutputError } from '../providers/structured-output.js';
-import { cancelUntilDone } from './cancel-task.js';
+import { cancelUnlessFinished } from './cancel-task.js';
 import type { ProviderChoice } from '../providers/provider-registry.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { LeaderContext } from './leader-calls.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
-import { deriveRoster } from './roster.js';
+import { candidateTypes, COORDINATION_TYPES, deriveRoster } from './roster.js';
 import type { SwarmTaskState } from './swarm-task-state.js';
-import { engineTaskName, workerPrompt } from './worker-task.js';
+import { partialSummary, resultText, workerPrompt } from './worker-task.js';
 import type { Route, SwarmRunContext, TaskOutcome, TopologyStrategy } from './topologies/topology.js';
 
 export interface SwarmRunDeps {
@@ -239,7 +240,9 @@ export class SwarmRun {
       const depResults = task.dependsOn.map((d) => ({ id: d, title: plan.tasks.find((t) => t.id === d)?.title ?? d, text: this.states.get(d)?.text ?? '' }));
       return {
         type: 'agent',
-        name: engineTaskName(task.id),
+        // Named after the plan task: a dispatch again gets the same name, and the newest engine task of
+        // a name is the current one (which is how restore() maps a resumed swarm's tasks to its plan).
+        name: task.id,
         description: task.title,
         maxRetries: WORKER_MAX_RETRIES,
         input: {
@@ -428,7 +431,7 @@ export class SwarmRun {
   /** Cancels a task of the swarm; one that cannot be cancelled is logged, and the swarm still ends. */
   private async cancel(taskId: string, reason: string): Promise<void> {
     try {
-      await cancelUntilDone(this.deps.tasks, this.deps.store, taskId, reason);
+      await cancelUnlessFinished(this.deps.tasks, taskId, reason);
     } catch (error) {
       this.deps.logger.warn({ swarmId: this.id, taskId, error: (error as Error).message }, 'could not cancel a task of the swarm');
     }
@@ -719,16 +722,7 @@ export class SwarmRun {
 
   private addUsage(usage: TokenUsage, model: string, agentId: string | null, provider: string): void {
     const cost = estimateCostUsd(model, usage);
-    const u = this.swarm.usage;
-    this.swarm = {
-      ...this.swarm,
-      usage: {
-        inputTokens: u.inputTokens + usage.inputTokens,
-        outputTokens: u.outputTokens + usage.outputTokens,
-        costUsd: u.costUsd === null || cost === null ? null : u.costUsd + cost,
-        calls: u.calls + 1,
-      },
-    };
+    this.swarm = { ...this.swarm, usage: withCall(this.swarm.usage, { ...usage, costUsd: cost }) };
     this.deps.events.publish(
       'llm.usage',
       { taskId: null, agentId, provider, model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost, swarmId: this.id },
@@ -754,17 +748,7 @@ export class SwarmRun {
       if (data.taskId === null || !this.dispatched.has(data.taskId)) return;
       if (event.type !== 'llm.usage') this.finishedHint.add(data.taskId);
       if (event.type === 'llm.usage') {
-        const u = event.data as { inputTokens: number; outputTokens: number; costUsd: number | null };
-        const cur = this.swarm.usage;
-        this.swarm = {
-          ...this.swarm,
-          usage: {
-            inputTokens: cur.inputTokens + u.inputTokens,
-            outputTokens: cur.outputTokens + u.outputTokens,
-            costUsd: cur.costUsd === null || u.costUsd === null ? null : cur.costUsd + u.costUsd,
-            calls: cur.calls + 1,
-          },
-        };
+        this.swarm = { ...this.swarm, usage: withCall(this.swarm.usage, event.data as { inputTokens: number; outputTokens: number; costUsd: number | null }) };
       }
       this.poke();
     });
@@ -829,52 +813,4 @@ export class SwarmRun {
       };
     });
   }
-}
-
-/** Agent types that coordinate rather than work; the planner is not offered them as workers. */
-const COORDINATION_TYPES: ReadonlySet<string> = new Set([
-  'queen-coordinator',
-  'hierarchical-coordinator',
-  'mesh-coordinator',
-  'domain-manager',
-  'consensus-voter',
-  'consensus-coordinator',
-  'aggregator',
-]);
-
-/**
- * Catalog types that could run a task that names none: those with the capabilities it asks for;
- * without any, the types for its kind of work (or generalists). Adaptive selection picks among them.
- */
-function candidateTypes(task: PlanTask, catalog: ReadonlyMap<string, AgentTypeDefinition>): string[] {
-  const workers = [...catalog.values()].filter((t) => !COORDINATION_TYPES.has(t.name));
-  const wanted = task.capabilities ?? [];
-  if (wanted.length > 0) return workers.filter((t) => wanted.every((c) => t.capabilities.includes(c))).map((t) => t.name);
-  const suggested = (KIND_TYPES[task.kind ?? ''] ?? GENERALIST_TYPES).filter((name) => catalog.has(name));
-  return suggested.length > 0 ? suggested : workers.map((t) => t.name);
-}
-
-/** Worker types for the kinds of work a planner names most (see the planner's prompt). */
-const KIND_TYPES: Record<string, readonly string[]> = {
-  research: ['researcher', 'data-analyst', 'codebase-explorer'],
-  design: ['architect', 'api-designer', 'planner'],
-  implement: ['coder', 'backend-developer', 'frontend-developer'],
-  test: ['tester', 'e2e-tester', 'property-tester'],
-  review: ['reviewer', 'critic', 'verifier'],
-  document: ['documenter', 'technical-writer'],
-  analyze: ['code-analyzer', 'data-analyst', 'researcher'],
-};
-const GENERALIST_TYPES: readonly string[] = ['coder', 'researcher', 'reviewer'];
-
-function resultText(result: JsonValue | null): string {
-  const inner = result !== null && typeof result === 'object' && !Array.isArray(result) && 'result' in result ? result.result : result;
-  const text = typeof inner === 'string' ? inner : JSON.stringify(inner ?? null);
-  return text.length > SWARM_DEFAULTS.resultPreviewChars ? `${text.slice(0, SWARM_DEFAULTS.resultPreviewChars)}…` : text;
-}
-
-function partialSummary(reason: string, outcomes: readonly TaskOutcome[]): string {
-  const done = outcomes.filter((o) => o.status === 'done');
-  const lines = [`Stopped before finishing (${reason}); ${done.length} of ${outcomes.length} tasks completed.`];
-  for (const o of done) lines.push(`- ${o.task.id}: ${o.task.title}`);
-  return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.
 import type { IdKind } from '../domain/ids.js';
 import { isTerminal, type TaskRecord, type TaskStatus } from '../domain/task.js';
 import type { Store, TaskQuery } from '../ports/store.js';
+import { DEFAULTS } from '../core/constants.js';
 import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskScheduler } from './task-scheduler.js';
@@ -197,13 +198,21 @@ export class TaskEngine {
 
   /** Cancels a task and, transitively, every task that depends on it. */
   async cancel(idOrPrefix: string, reason = 'cancelled by user'): Promise<TaskRecord> {
-    const task = await this.get(idOrPrefix);
-    if (isTerminal(task.status)) throw new ConflictError(`task ${task.id} is already ${task.status}`, { details: { status: task.status } });
-    const done = await this.o.transitions.apply(task, 'cancelled', {
-      error: { code: 'cancelled', message: reason, attempt: task.attempts },
-      completedAt: this.o.now(),
-    });
-    if (!done) throw new ConflictError(`task ${task.id} changed while cancelling; try again`);
+    let task = await this.get(idOrPrefix);
+    let done: TaskRecord | undefined;
+    // A task being claimed or finished at this very moment fails the compare-and-set: read it again
+    // and retry, so that a cancel never leaves a task running because of a race.
+    for (let attempt = 1; ; attempt++) {
+      if (isTerminal(task.status)) throw new ConflictError(`task ${task.id} is already ${task.status}`, { details: { status: task.status } });
+      done = await this.o.transitions.apply(task, 'cancelled', {
+        error: { code: 'cancelled', message: reason, attempt: task.attempts },
+        completedAt: this.o.now(),
+      });
+      if (done) break;
+      if (attempt >= DEFAULTS.cancelAttempts) throw new ConflictError(`task ${task.id} kept changing while being cancelled; try again`);
+      await new Promise((resolve) => setTimeout(resolve, DEFAULTS.cancelRetryMs));
+      task = await this.get(task.id);
+    }
     this.o.events.publish(
       'task.cancelled',
       { taskId: done.id, name: done.name, reason, from: task.status },

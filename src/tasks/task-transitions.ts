@@ -1,6 +1,6 @@
 import type { EventBus } from '../core/event-bus.js';
 import { assertTransition } from '../domain/task-state-machine.js';
-import type { TaskRecord, TaskStatus } from '../domain/task.js';
+import { taskCorrelationId, type TaskRecord, type TaskStatus } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
 
 export const TASK_EVENT_SOURCE = 'task-engine';
@@ -44,6 +44,6 @@ export class TaskTransitions {
   }
 
   correlation(task: TaskRecord): string {
-    return task.workflowId ?? task.swarmId ?? task.id;
+    return taskCorrelationId(task);
   }
 }

@@ -1,7 +1,7 @@
 import type { EventBus } from '../../core/event-bus.js';
 import type { AgentRecord } from '../../domain/agent.js';
 import type { JsonValue } from '../../domain/json.js';
-import type { TaskRecord } from '../../domain/task.js';
+import { taskCorrelationId, type TaskRecord } from '../../domain/task.js';
 import type { ContentPart, TokenUsage } from '../../ports/provider.js';
 import type { AgentTurnRole, MetricSample, NewAgentTurn, Store } from '../../ports/store.js';
 import { estimateCostUsd } from '../../providers/pricing.js';
@@ -41,7 +41,7 @@ export class RunRecorder {
 
   constructor(options: RunRecorderOptions) {
     this.#o = options;
-    this.#correlationId = options.task.workflowId ?? options.task.swarmId ?? options.task.id;
+    this.#correlationId = taskCorrelationId(options.task);
   }
 
   get #agentId(): string | null {
