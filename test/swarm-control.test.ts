@@ -221,6 +221,23 @@ describe('swarm control and failure handling', () => {
     expect(report.counts.running + report.counts.queued + report.counts.pending).toBe(0);
   });
 
+  it('a stop from another process: the coordinating process cancels the running task before it lets go', async () => {
+    const model = swarmModel();
+    server.setDefaultReply(async (request) => ({ ...(model(request) as object), delayMs: isWorker(requestText(request)) ? 3_000 : 0 }));
+    const dir = tempDir();
+    const coordinating = await colony({ dir });
+    const other = await colony({ dir, start: false });
+    const swarm = await coordinating.colony.swarms.create({ objective: 'x', review: false, plan: { tasks: [{ id: 'slow', title: 'Slow', prompt: 'p' }] } });
+    await eventually(async () => (await coordinating.colony.swarms.status(swarm.id)).counts.running > 0);
+    const stopped = await other.colony.swarms.stop(swarm.id, 'from elsewhere');
+    expect(stopped.status).toBe('stopped');
+    // The record already says stopped; waiting in the coordinating process waits for its run to wind down.
+    const done = await coordinating.colony.swarms.waitFor(swarm.id);
+    expect(done.result?.partial).toBe(true);
+    const [task] = await coordinating.colony.store.listTasks({ swarmId: swarm.id });
+    expect(task?.status).toBe('cancelled');
+  });
+
   it('a swarm interrupted when its process stops resumes in the next one and finishes without redoing work', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

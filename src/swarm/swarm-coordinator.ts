@@ -177,12 +177,21 @@ export class SwarmCoordinator implements Swarms {
     const id = (await this.get(idOrPrefix)).id;
     for (;;) {
       signal?.throwIfAborted();
+      // A run in this process is what winds the swarm down (cancelling its tasks) even when the stop
+      // came from elsewhere and the record already says stopped: wait for the run, not the record.
       const local = this.runs.get(id);
-      if (local) await Promise.race([local.done, delay(SWARM_DEFAULTS.pollMs * 4, signal)]);
+      if (local) {
+        await Promise.race([local.done, abortedBy(signal)]);
+        const ended = await this.deps.store.swarms.get(id);
+        if (ended && isSwarmFinished(ended.status)) return ended;
+        // Detached (this process is stopping): the record is what is left to watch.
+        if (this.runs.get(id) === local) await delay(SWARM_DEFAULTS.pollMs, signal);
+        continue;
+      }
       const swarm = await this.deps.store.swarms.get(id);
       if (!swarm) throw new NotFoundError('swarm', id);
       if (isSwarmFinished(swarm.status)) return swarm;
-      if (!local) await delay(SWARM_DEFAULTS.pollMs, signal);
+      await delay(SWARM_DEFAULTS.pollMs, signal);
     }
   }
 
@@ -325,6 +334,11 @@ function configOf(spec: SwarmSpec, now: number): SwarmConfig {
     maxRevisions: spec.maxRevisions,
     planSource: spec.plan ? 'user' : 'llm',
   };
+}
+
+/** Never resolves; rejects with the signal's reason when it aborts. */
+function abortedBy(signal?: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
