@@ -80,13 +80,81 @@ describe('WorkspaceGuard', () => {
     expect(await guard.resolve('src-link/a.ts', 'read')).toBe(join(root, 'src', 'a.ts'));
   });
 
-  it('refuses writes into .git and .colony, but allows reading them', async () => {
-    expect((await refusal('.git/config', 'write')).message).toMatch(/inside \.git/);
+  it('refuses writes into .git and .colony, but allows reading .git', async () => {
+    expect((await refusal('.git/config', 'write')).message).toMatch(/refused: \.git\/ holds git's internals.*agents may not change it/);
     await refusal('.colony/state.db', 'write');
     await refusal('vendor/lib/.git/HEAD', 'write');
     await symlink(join(root, '.git'), join(root, 'git-alias'));
     await refusal('git-alias/hooks/pre-commit', 'write');
     expect(await guard.resolve('.git/config', 'read')).toBe(join(root, '.git', 'config'));
+  });
+
+  it("refuses writes to Colony's and Claude Code's configuration, naming the rule", async () => {
+    await mkdir(join(root, '.claude', 'agents'), { recursive: true });
+    await writeFile(join(root, '.claude', 'agents', 'coder.md'), '---\nname: coder\n---\n');
+    expect((await refusal('.claude/agents/coder.md', 'write')).message).toContain(
+      "refused: .claude/ holds Claude Code's configuration (agents, settings, commands, hooks); agents may not change it",
+    );
+    expect((await refusal('.mcp.json', 'write')).message).toContain('refused: .mcp.json holds the MCP servers Claude Code starts');
+    expect((await refusal('.colony/config.yaml', 'write')).message).toContain("refused: .colony/ holds Colony's configuration");
+    for (const path of [
+      '.claude/settings.json',
+      '.claude/hooks/pre-tool.sh',
+      '.claude',
+      'CLAUDE.md',
+      'docs/CLAUDE.md',
+      'CLAUDE.local.md',
+      '.claude.json',
+      'packages/app/.mcp.json',
+      '.colony/agents/coder.md',
+      '.git/hooks/pre-commit',
+    ]) {
+      await refusal(path, 'write');
+    }
+    // Reading Claude Code's configuration stays allowed.
+    expect(await guard.resolve('.claude/agents/coder.md', 'read')).toBe(join(root, '.claude', 'agents', 'coder.md'));
+  });
+
+  it('holds against path tricks: .., ./, trailing slashes, case and absolute paths', async () => {
+    await mkdir(join(root, '.claude', 'agents'), { recursive: true });
+    for (const path of [
+      './.claude/../.claude/agents/x.md',
+      'src/../.claude/agents/x.md',
+      '.claude/agents/',
+      '.claude//agents/x.md',
+      '.CLAUDE/agents/x.md',
+      '.Colony/config.yaml',
+      'claude.MD',
+      '.MCP.json',
+      join(root, '.claude', 'agents', 'x.md'),
+    ]) {
+      await refusal(path, 'write');
+    }
+  });
+
+  it('refuses protected configuration reached through a symlink, in either direction', async () => {
+    await mkdir(join(root, 'notes'), { recursive: true });
+    await mkdir(join(root, '.claude'), { recursive: true });
+    // A directory that is a symlink to .claude: its real path is inside .claude.
+    await symlink(join(root, '.claude'), join(root, 'alias'));
+    expect((await refusal('alias/agents/x.md', 'write')).message).toMatch(/refused: \.claude\//);
+    await writeFile(join(root, 'mcp-servers.json'), '{}');
+    await symlink(join(root, 'mcp-servers.json'), join(root, '.mcp.json'));
+    // .mcp.json is a symlink to an ordinary file: writing either name changes what Claude Code reads.
+    expect((await refusal('mcp-servers.json', 'write')).message).toMatch(/refused: \.mcp\.json/);
+    await refusal('.mcp.json', 'write');
+    await rm(join(root, '.claude'), { recursive: true });
+    await symlink(join(root, 'notes'), join(root, '.claude'));
+    expect((await refusal('notes/agents/coder.md', 'write')).message).toMatch(/refused: \.claude\//);
+    expect(await guard.resolve('notes/agents/coder.md', 'read')).toBe(join(root, 'notes', 'agents', 'coder.md'));
+  });
+
+  it('refuses reading .colony, which holds the database and keys', async () => {
+    await mkdir(join(root, '.colony', 'keys'), { recursive: true });
+    await writeFile(join(root, '.colony', 'keys', 'signing.key'), 'secret\n');
+    expect((await refusal('.colony/keys/signing.key', 'read')).message).toContain("refused: .colony/ holds Colony's configuration, agent definitions, database and keys; agents may not read it");
+    await refusal('.colony', 'read');
+    await refusal('./src/../.colony/colony.db', 'read');
   });
 
   it('refuses NUL bytes and empty paths', async () => {

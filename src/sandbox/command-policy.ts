@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import { compileUntrustedGlob } from '../security/untrusted-glob.js';
 import {
   DOWNLOADERS,
   forkBombRule,
@@ -155,8 +156,9 @@ function builtin(reason: string): string {
   return `refused by the built-in policy: ${reason}`;
 }
 
+/** Globs from configuration, matched against names from the model: in linear time (untrusted-glob.ts). */
 function matches(pattern: string, invocation: Invocation): boolean {
-  return pattern.includes('/') ? posix.matchesGlob(invocation.program.text, pattern) : posix.matchesGlob(invocation.name, pattern);
+  return compileUntrustedGlob(pattern).matches(pattern.includes('/') ? invocation.program.text : invocation.name);
 }
 
 /** The programs one simple command runs, and command lines it hands to a shell (`sh -c`, `eval`). */
@@ -276,5 +278,6 @@ function validatePolicy(policy: CommandPolicy): void {
     if (!Array.isArray(patterns) || patterns.some((pattern) => typeof pattern !== 'string' || pattern.trim() === '')) {
       throw new ValidationError(`command policy "${key}" must be a list of non-empty patterns`, { details: { [key]: patterns } });
     }
+    for (const pattern of patterns) compileUntrustedGlob(pattern);
   }
 }

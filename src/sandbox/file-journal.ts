@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ExecutionError, ValidationError } from '../domain/errors.js';
+import { replaceFile } from './replace-file.js';
 import { JOURNAL_MAX_FILE_BYTES } from './sandbox-defaults.js';
 
 /**
@@ -153,8 +154,8 @@ async function rollbackEntry(entry: JournalEntry, result: RollbackResult): Promi
   if (entry.kind === 'file') {
     // The directory may have been deleted since (by a shell command): recreate it.
     await mkdir(dirname(entry.path), { recursive: true });
-    await writeFile(entry.path, Buffer.from(entry.content, 'base64'), { mode: entry.mode });
-    await chmod(entry.path, entry.mode); // writeFile's mode applies only when it creates the file
+    // Replaced, not written in place: a hard link or symlink put there since cannot carry the content elsewhere.
+    await replaceFile(entry.path, Buffer.from(entry.content, 'base64'), entry.mode);
     result.restored.push(entry.path);
     return;
   }

@@ -1,7 +1,10 @@
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, posix } from 'node:path';
+import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ValidationError } from '../domain/errors.js';
+import { compileUntrustedGlob, type UntrustedGlob } from '../security/untrusted-glob.js';
+import { compileUntrustedRegex, type UntrustedRegex } from '../security/untrusted-regex.js';
 import type { FileJournal } from './file-journal.js';
 import {
   FILE_READ_DEFAULT_LINES,
@@ -15,6 +18,8 @@ import {
   SEARCH_MAX_MATCH_CHARS,
   SEARCH_MAX_PATTERN_CHARS,
   SEARCH_MAX_RESULTS,
+  SEARCH_MAX_TOTAL_BYTES,
+  SEARCH_YIELD_EVERY_BYTES,
 } from './sandbox-defaults.js';
 import { looksBinary, readTextFile, toToolError, writeTextFile } from './text-file.js';
 import { walkDirectory, type WalkEntryType } from './workspace-walk.js';
@@ -188,45 +193,57 @@ export class FileTools {
   }
 
   /**
-   * Searches text files for a JavaScript regular expression, line by line. Skips `.git`,
-   * `node_modules`, symlinks, binary files, files over SEARCH_MAX_FILE_BYTES and lines over
-   * SEARCH_MAX_LINE_CHARS. `glob` filters files: without `/` it is matched against the file name,
-   * with `/` against the workspace-relative path.
+   * Searches text files for a regular expression, line by line. The pattern is matched by RE2 (see
+   * untrusted-regex.ts), in time linear in each line, so no pattern can stall the process; RE2 has
+   * no backreferences or lookaround. Skips `.git`, `node_modules`, symlinks, binary files, files over
+   * SEARCH_MAX_FILE_BYTES and lines over SEARCH_MAX_LINE_CHARS, and stops after SEARCH_MAX_FILES files
+   * or `maxResults` matches. `glob` filters files: without `/` it is matched against the file name,
+   * with `/` against the workspace-relative path (in linear time too: see untrusted-glob.ts).
    */
   async searchFiles(pattern: string, options: { path?: string; glob?: string; maxResults: number; ignoreCase?: boolean }): Promise<SearchFilesResult> {
     requireInteger('maxResults', options.maxResults, 1);
     const maxResults = Math.min(options.maxResults, SEARCH_MAX_RESULTS);
     const regex = compilePattern(pattern, options.ignoreCase === true);
+    const glob = options.glob === undefined ? undefined : compileUntrustedGlob(options.glob);
     const absolute = await this.#guard.resolve(options.path ?? '.', 'read');
     const shown = await this.#guard.toRelative(absolute);
     const matches: SearchMatch[] = [];
     let filesSearched = 0;
+    let bytesRead = 0;
+    let bytesSinceYield = 0;
     let truncated = false;
 
-    for await (const file of this.#searchableFiles(absolute, shown, options.glob)) {
-      if (filesSearched >= SEARCH_MAX_FILES || matches.length >= maxResults) {
+    for await (const file of this.#searchableFiles(absolute, shown, glob)) {
+      if (filesSearched >= SEARCH_MAX_FILES || matches.length >= maxResults || bytesRead >= SEARCH_MAX_TOTAL_BYTES) {
         truncated = true;
         break;
       }
       filesSearched++;
       const text = await readSearchable(file.absolute);
       if (text === undefined) continue;
+      bytesRead += text.length;
       const lines = splitLines(text);
       for (let index = 0; index < lines.length; index++) {
-        const line = lines[index]!;
-        if (line.length > SEARCH_MAX_LINE_CHARS || !regex.test(line)) continue;
+        // Without the `\r` of a CRLF file, so that `$` matches at the end of the line.
+        const trimmed = lines[index]!.replace(/\r$/, '');
+        if (trimmed.length > SEARCH_MAX_LINE_CHARS) continue;
+        bytesSinceYield += trimmed.length;
+        if (bytesSinceYield >= SEARCH_YIELD_EVERY_BYTES) {
+          bytesSinceYield = 0;
+          await yieldToEventLoop();
+        }
+        if (!regex.test(trimmed)) continue;
         if (matches.length >= maxResults) {
           truncated = true;
           break;
         }
-        const trimmed = line.replace(/\r$/, '');
         matches.push({ path: file.shown, line: index + 1, text: trimmed.length > SEARCH_MAX_MATCH_CHARS ? `${trimmed.slice(0, SEARCH_MAX_MATCH_CHARS)}…` : trimmed });
       }
     }
     return { matches, filesSearched, truncated };
   }
 
-  async *#searchableFiles(absolute: string, shown: string, glob: string | undefined): AsyncGenerator<{ absolute: string; shown: string }> {
+  async *#searchableFiles(absolute: string, shown: string, glob: UntrustedGlob | undefined): AsyncGenerator<{ absolute: string; shown: string }> {
     const stats = await statOrThrow(absolute, shown);
     if (!stats.isDirectory()) {
       yield { absolute, shown };
@@ -236,7 +253,7 @@ export class FileTools {
       for await (const entry of walkDirectory(absolute, true)) {
         if (entry.type !== 'file') continue;
         const relative = await this.#guard.toRelative(entry.path);
-        if (glob !== undefined && !posix.matchesGlob(glob.includes('/') ? relative : entry.name, glob)) continue;
+        if (glob !== undefined && !glob.matches(glob.source.includes('/') ? relative : entry.name)) continue;
         yield { absolute: entry.path, shown: relative };
       }
     } catch (error) {
@@ -269,14 +286,10 @@ function cutToBytes(text: string, maxBytes: number): string {
   return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
 }
 
-function compilePattern(pattern: string, ignoreCase: boolean): RegExp {
+function compilePattern(pattern: string, ignoreCase: boolean): UntrustedRegex {
   if (typeof pattern !== 'string' || pattern === '') throw new ValidationError('pattern must be a non-empty regular expression');
   if (pattern.length > SEARCH_MAX_PATTERN_CHARS) throw new ValidationError(`pattern is longer than ${SEARCH_MAX_PATTERN_CHARS} characters`);
-  try {
-    return new RegExp(pattern, ignoreCase ? 'i' : '');
-  } catch (error) {
-    throw new ValidationError(`invalid regular expression: ${(error as Error).message}`, { cause: error, details: { pattern } });
-  }
+  return compileUntrustedRegex(pattern, ignoreCase ? 'i' : '');
 }
 
 /** A file's text when it is small and not binary; undefined otherwise (skipped, not an error). */

@@ -50,7 +50,14 @@ export const SEARCH_MAX_PATTERN_CHARS = 1_000;
 export const SEARCH_MAX_FILE_BYTES = 2 * 1024 * 1024;
 /** searchFiles stops (and says so) after looking at this many files. */
 export const SEARCH_MAX_FILES = 20_000;
-/** Lines longer than this are not searched (minified code; also bounds regex backtracking). */
+/** searchFiles stops (and says so) after reading this many bytes in all. */
+export const SEARCH_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/**
+ * searchFiles lets other work run (yields to the event loop) after matching this many bytes of
+ * lines: RE2 is linear but not free (about 10 MB/s for the worst patterns), and a server shares the loop.
+ */
+export const SEARCH_YIELD_EVERY_BYTES = 64 * 1024;
+/** Lines longer than this are not searched (minified code). */
 export const SEARCH_MAX_LINE_CHARS = 4_096;
 /** A matching line is returned cut to this many characters. */
 export const SEARCH_MAX_MATCH_CHARS = 300;
@@ -60,3 +67,20 @@ export const WALK_SKIP_DIRECTORIES: readonly string[] = ['.git', 'node_modules']
 
 /** How much of a file is looked at to decide whether it is binary (a NUL byte means binary, as git does). */
 export const BINARY_SNIFF_BYTES = 8_000;
+
+/** How long the startup check of bubblewrap (`bwrap ... true`) may take before it counts as not working. */
+export const BWRAP_PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Paths hidden from sandboxed commands when they exist, besides the server's HOME and data directory:
+ * container secrets, and sockets that would hand a command the host (a read-only mount does not stop
+ * connect() on a socket).
+ */
+export const SANDBOX_HIDDEN_SYSTEM_PATHS: readonly string[] = [
+  '/run/secrets',
+  '/run/user',
+  '/run/docker.sock',
+  '/var/run/docker.sock',
+  '/run/containerd',
+  '/run/podman',
+];

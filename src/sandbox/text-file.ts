@@ -1,6 +1,6 @@
-import { constants } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ExecutionError, isColonyError, NotFoundError, ValidationError, type ColonyError } from '../domain/errors.js';
+import { replaceFile } from './replace-file.js';
 import { BINARY_SNIFF_BYTES } from './sandbox-defaults.js';
 
 /** Text file I/O for the file tools, with file-system errors turned into Colony errors an agent can act on. */
@@ -29,17 +29,13 @@ export async function readTextFile(path: string, shownPath: string, maxBytes: nu
 }
 
 /**
- * Writes `content` to `path`, creating or truncating it. O_NOFOLLOW: if the checked path was swapped
- * for a symlink since it was checked, the write fails instead of following it.
+ * Writes `content` to `path`, creating or replacing it, through a new file renamed into place (see
+ * replace-file.ts): the old inode is never modified, so a hard link to a file outside the workspace
+ * cannot carry the write out, and a symlink swapped in since the check is replaced, not followed.
  */
 export async function writeTextFile(path: string, shownPath: string, content: string): Promise<void> {
   try {
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o666);
-    try {
-      await handle.writeFile(content, 'utf8');
-    } finally {
-      await handle.close();
-    }
+    await replaceFile(path, content);
   } catch (error) {
     throw toToolError(error, shownPath);
   }

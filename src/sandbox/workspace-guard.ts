@@ -1,11 +1,9 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import { describeProtection, PROTECTED_NAMES, protectionOf, type ProtectedName } from './protected-paths.js';
 
 export type PathIntent = 'read' | 'write';
-
-/** Directories no agent tool may write into, at any depth: the repository and Colony's own state. */
-const WRITE_PROTECTED = new Set(['.git', '.colony']);
 
 /**
  * Keeps agent file tools inside one workspace directory. Every path an agent names goes through
@@ -15,7 +13,10 @@ const WRITE_PROTECTED = new Set(['.git', '.colony']);
  * Refused: NUL bytes; absolute paths outside the workspace; `..` that climbs out of it; symlinks whose
  * target is outside it (a file that does not exist yet is judged by the real path of its nearest
  * existing parent, so a symlinked parent directory cannot smuggle a new file out); dangling symlinks;
- * and, for writes, anything under `.git` or `.colony`.
+ * and what protected-paths.ts protects (writes to `.colony/`, `.claude/`, `.git/`, `.mcp.json`,
+ * `CLAUDE.md` and the like, at any depth; reads of `.colony/`). A protected name is looked for in the
+ * path as written and in its real path, and a path that reaches a protected entry of the workspace
+ * root through a symlink (`notes -> .claude`, or `.claude -> notes`) is refused as well.
  *
  * A check and the later open are two steps: a process racing to swap a directory for a symlink in
  * between is not stopped. That needs OS isolation; this guard stops agents' mistakes and path tricks.
@@ -49,11 +50,8 @@ export class WorkspaceGuard {
     if (!isInside(root, real)) {
       throw refused(userPath, intent, real === lexical ? 'is outside the workspace' : `resolves through a symlink to ${real}, outside the workspace`);
     }
-    if (intent === 'write') {
-      const segments = relative(root, real).split(sep);
-      const protectedSegment = segments.find((segment) => WRITE_PROTECTED.has(segment.toLowerCase()));
-      if (protectedSegment !== undefined) throw refused(userPath, intent, `is inside ${protectedSegment}, which agent tools may not write`);
-    }
+    const rule = await protectionAt(root, lexical, real, intent);
+    if (rule !== undefined) throw refused(userPath, intent, `is ${describeProtection(rule, intent)}`);
     return real;
   }
 
@@ -61,6 +59,29 @@ export class WorkspaceGuard {
   async toRelative(absolutePath: string): Promise<string> {
     const path = relative(await this.realRoot(), absolutePath);
     return path === '' ? '.' : path.split(sep).join('/');
+  }
+}
+
+/**
+ * The rule that forbids `intent` on a path, judged by its lexical form (what the agent wrote,
+ * normalised), its real path, and whether its real path lies in a protected entry of the root.
+ */
+async function protectionAt(root: string, lexical: string, real: string, intent: PathIntent): Promise<ProtectedName | undefined> {
+  const byName = protectionOf(relative(root, real).split(sep), intent) ?? (isInside(root, lexical) ? protectionOf(relative(root, lexical).split(sep), intent) : undefined);
+  if (byName !== undefined) return byName;
+  for (const rule of PROTECTED_NAMES) {
+    if (intent === 'read' && !rule.unreadable) continue;
+    const target = await realPathOrUndefined(join(root, rule.name));
+    if (target !== undefined && isInside(target, real)) return rule;
+  }
+  return undefined;
+}
+
+async function realPathOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await realpath(path);
+  } catch {
+    return undefined;
   }
 }
 

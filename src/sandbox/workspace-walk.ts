@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { protectionOf } from './protected-paths.js';
 import { WALK_SKIP_DIRECTORIES } from './sandbox-defaults.js';
 
 export type WalkEntryType = 'file' | 'directory' | 'symlink' | 'other';
@@ -14,7 +15,8 @@ export interface WalkEntry {
 /**
  * Yields the entries under `directory` in a stable order (each directory's entries sorted by name,
  * before its subdirectories are entered). Symlinks are reported but never followed, so a walk can
- * neither leave the workspace nor loop; `.git` and `node_modules` are reported but not entered.
+ * neither leave the workspace nor loop; `.git`, `node_modules` and directories agents may not read
+ * (`.colony`, see protected-paths.ts) are reported but not entered.
  * Subdirectories that cannot be read are skipped; the starting directory must be readable.
  */
 export async function* walkDirectory(directory: string, recursive: boolean): AsyncGenerator<WalkEntry> {
@@ -34,7 +36,7 @@ export async function* walkDirectory(directory: string, recursive: boolean): Asy
       const path = join(current, dirent.name);
       const type: WalkEntryType = dirent.isDirectory() ? 'directory' : dirent.isFile() ? 'file' : dirent.isSymbolicLink() ? 'symlink' : 'other';
       yield { path, name: dirent.name, type };
-      if (recursive && type === 'directory' && !WALK_SKIP_DIRECTORIES.includes(dirent.name)) subdirectories.push(path);
+      if (recursive && type === 'directory' && !WALK_SKIP_DIRECTORIES.includes(dirent.name) && protectionOf([dirent.name], 'read') === undefined) subdirectories.push(path);
     }
     pending.push(...subdirectories.reverse());
   }

@@ -1,12 +1,14 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { LIST_MAX_ENTRIES, SEARCH_MAX_RESULTS } from '../../../sandbox/sandbox-defaults.js';
+import { compileUntrustedGlob } from '../../../security/untrusted-glob.js';
 import { LIST_DEFAULT_MAX_ENTRIES, SEARCH_DEFAULT_MAX_RESULTS } from '../runtime-defaults.js';
 import { defineTool } from './agent-tool.js';
 
 /**
  * The workspace file tools: read, write, edit, list and search, over the sandbox's FileTools, so
- * every path is confined by the WorkspaceGuard. Writes are journaled (and the journal persisted)
+ * every path is confined by the WorkspaceGuard (which also keeps agents off Colony's and Claude
+ * Code's configuration: see sandbox/protected-paths.ts). Writes are journaled (and the journal persisted)
  * before they happen, so the task can be rolled back.
  */
 
@@ -71,18 +73,18 @@ export const listFilesTool = defineTool({
   }),
   async run(input, { files }) {
     const limit = input.max_entries ?? LIST_DEFAULT_MAX_ENTRIES;
-    const glob = input.glob;
+    const glob = input.glob === undefined ? undefined : compileUntrustedGlob(input.glob);
     const listed = await files.listFiles(input.path ?? '.', {
       recursive: input.recursive === true || glob !== undefined,
       maxEntries: glob === undefined ? limit : LIST_MAX_ENTRIES,
     });
     let entries = listed.entries;
     if (glob !== undefined) {
-      entries = entries.filter((entry) => entry.type !== 'directory' && posix.matchesGlob(glob.includes('/') ? entry.path : posix.basename(entry.path), glob));
+      entries = entries.filter((entry) => entry.type !== 'directory' && glob.matches(glob.source.includes('/') ? entry.path : posix.basename(entry.path)));
     }
     const truncated = listed.truncated || entries.length > limit;
     entries = entries.slice(0, limit);
-    if (entries.length === 0) return `No entries in ${listed.path}${glob === undefined ? '' : ` matching ${glob}`}.`;
+    if (entries.length === 0) return `No entries in ${listed.path}${glob === undefined ? '' : ` matching ${glob.source}`}.`;
     const lines = entries.map((entry) => {
       if (entry.type === 'directory') return `${entry.path}/`;
       if (entry.type === 'symlink') return `${entry.path} (symlink)`;
@@ -95,9 +97,9 @@ export const listFilesTool = defineTool({
 export const searchFilesTool = defineTool({
   name: 'search_files',
   description:
-    'Search text files of the workspace for a regular expression (JavaScript syntax), line by line. Returns "path:line: text" for each match. `path` limits the search to a file or directory; `glob` filters files (e.g. "*.ts").',
+    'Search text files of the workspace for a regular expression (RE2 syntax: like JavaScript\'s, without backreferences or lookaround), line by line. Returns "path:line: text" for each match. `path` limits the search to a file or directory; `glob` filters files (e.g. "*.ts").',
   input: z.object({
-    pattern: z.string().min(1).describe('A JavaScript regular expression'),
+    pattern: z.string().min(1).describe('A regular expression in RE2 syntax (no backreferences or lookaround)'),
     path: path.optional(),
     glob: z.string().min(1).optional(),
     ignore_case: z.boolean().optional(),
