@@ -120,12 +120,114 @@ describe('colony swarm "<objective>" --plan', () => {
     const result = await cli.exited;
     noStack(result.stderr);
     expect(result.code, result.stderr).toBe(130);
+    // The notice says what happens, and nothing else: the running task is cancelled, not let finish.
+    expect(result.stderr).toMatch(/SIGINT: stopping the swarm: unfinished tasks are cancelled, finished work is kept as a partial result/);
+    expect(result.stderr).not.toMatch(/letting running tasks finish/);
+    expect(result.stderr).toMatch(/⊘ Write the haiku cancelled/);
     expect(result.stdout).toMatch(/stopped/);
     const [swarm] = await swarms(project);
-    expect(swarm).toMatchObject({ status: 'stopped' });
+    // Progress counts completed work: one of the two tasks.
+    expect(swarm).toMatchObject({ status: 'stopped', progress: 0.5 });
+    expect((await runCli(['swarm', 'list'], { cwd: project.dir })).stdout).toMatch(/stopped\s+50%/);
     expect(swarm!.result).toMatchObject({ partial: true });
     const facts = swarm!.result!.tasks.find((t) => t.planTaskId === 'facts');
     expect(facts).toMatchObject({ status: 'done' });
+  });
+});
+
+describe('colony swarm: Ctrl-C, help and command words', () => {
+  it('a swarm that completes while Ctrl-C is handled exits 0, completed', async () => {
+    llm.reset();
+    const project = tempProject();
+    project.write('plan.json', JSON.stringify({ tasks: [{ id: 'only', title: 'The only task', prompt: 'Say hello.' }] }));
+    // The synthesis (the swarm's last model call) answers a moment after the signal.
+    llm.setDefaultReply(async (request) => {
+      const answer = await swarmModel()(request);
+      return JSON.stringify(request.body).includes('Synthesize one answer') ? { ...answer, delayMs: 1_500 } : answer;
+    });
+    try {
+      const cli = startCli(['swarm', 'Say hello', '--plan', 'plan.json', '--no-review'], { cwd: project.dir, env });
+      await eventually(() => (llm.requests.some((r) => JSON.stringify(r.body).includes('Synthesize one answer')) ? true : undefined), 'the synthesis call');
+      cli.child.kill('SIGINT');
+      const result = await cli.exited;
+      noStack(result.stderr);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/✓ .* completed/);
+      const [swarm] = await swarms(project);
+      expect(swarm).toMatchObject({ status: 'completed', progress: 1 });
+    } finally {
+      llm.setDefaultReply(holdWhere(swarmModel(), HOLD));
+    }
+  });
+
+  it('`colony swarm --help` lists the flags of `colony swarm "<objective>"`; so does consensus', async () => {
+    const project = tempProject();
+    const help = await runCli(['swarm', '--help'], { cwd: project.dir });
+    expect(help.code).toBe(0);
+    for (const flag of ['--topology <topology>', '--agents <n>', '--max-tokens <n>', '--plan <file>', '--no-review', '--objective <text>']) expect(help.stdout).toContain(flag);
+    expect(help.stdout).toMatch(/Commands:[\s\S]*list[\s\S]*status <id>/);
+    const consensus = await runCli(['consensus', '--help'], { cwd: project.dir });
+    for (const flag of ['--strategy <strategy>', '--voters <n>', '--options <list>']) expect(consensus.stdout).toContain(flag);
+  });
+
+  it.each(['init', 'spawn', 'Monitor'])('`colony swarm %s` is refused as a command word: exit 2, one line, nothing created', async (word) => {
+    const project = tempProject();
+    llm.reset();
+    const result = await runCli(['swarm', word], { cwd: project.dir, env });
+    expect(result.code, result.stderr).toBe(2);
+    noStack(result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^colony: "${word}" is a command, not an objective: .*colony swarm --objective ${word}`));
+    expect(existsSync(project.path('.colony'))).toBe(false);
+    expect(llm.requests).toEqual([]);
+  });
+
+  it('--objective takes a command word as the objective on purpose', async () => {
+    const project = tempProject();
+    project.write('plan.json', JSON.stringify({ tasks: [{ id: 'only', title: 'The only task', prompt: 'Say hello.' }] }));
+    const { code, data, stderr } = await runJson<SwarmRecord>(['swarm', '--objective', 'init', '--plan', 'plan.json', '--no-review'], { cwd: project.dir, env });
+    expect(code, stderr).toBe(0);
+    expect(data).toMatchObject({ objective: 'init', status: 'completed' });
+  });
+});
+
+describe('colony swarm and colony consensus: a provider that fails', () => {
+  const json = /^\{"level"/m;
+
+  it('names the provider and the cause in one line, with no stack and no log lines over the live view', async () => {
+    const bad = new FakeLlmServer({ defaultReply: { fault: 'server_error', status: 401, message: 'invalid x-api-key' } });
+    const { anthropicBaseUrl } = await bad.start();
+    try {
+      const badEnv = { ...env, ANTHROPIC_BASE_URL: anthropicBaseUrl };
+      const project = tempProject();
+      const run = await runCli(['swarm', 'Write a haiku about ants'], { cwd: project.dir, env: badEnv });
+      expect(run.code, run.stderr).toBe(1);
+      for (const out of [run.stdout, run.stderr]) {
+        noStack(out);
+        expect(out).not.toMatch(json);
+        expect(out).not.toContain('test-secret');
+      }
+      const line = `provider anthropic (${anthropicBaseUrl}): 401 invalid x-api-key`;
+      expect(run.stdout.split('\n').filter((l) => l.includes(line))).toHaveLength(1);
+      // A refused key is not retried by one successor after another.
+      expect(run.stderr).not.toMatch(/leader .* →/);
+      // The log, with its details, is in the log file.
+      expect(project.read('.colony/logs/swarm.log')).toMatch(/invalid x-api-key/);
+
+      const vote = await runCli(['consensus', 'Is the haiku good?', '--voters', '2'], { cwd: project.dir, env: badEnv });
+      expect(vote.code, vote.stderr).toBe(7);
+      for (const out of [vote.stdout, vote.stderr]) {
+        noStack(out);
+        expect(out).not.toMatch(json);
+      }
+      expect(vote.stdout).toMatch(/no consensus: no valid votes: 2 voters \(agt_\w+, agt_\w+\) cast no vote: anthropic 401: invalid x-api-key/);
+      expect(vote.stdout.match(/agt_\w+ cast no vote: anthropic 401: invalid x-api-key/g)).toHaveLength(2);
+      expect(vote.stdout.split('\n').filter((l) => l.includes(line))).toHaveLength(1);
+      expect(vote.stderr.match(/cast no vote/g)).toHaveLength(2);
+    } finally {
+      await bad.close();
+    }
   });
 });
 

@@ -173,10 +173,25 @@ describe('consensus engine with custom voters', () => {
         throw new Error('model exploded');
       },
     };
-    const proposal = await consensus().propose({ question: 'q', strategy: 'majority', timeout: 400 }, [honest('v1', 'approve'), honest('late', 'reject', { delayMs: 1_000 }), failing]);
+    // The late voter answers only after the round has timed out (its signal aborted), and ignores that.
+    let lateAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (lateAnswered = resolve));
+    const late: Voter = {
+      id: 'late',
+      vote: (ballot, signal) =>
+        new Promise<SignedVote[]>((resolve) => {
+          signal.addEventListener('abort', () => {
+            void consensus()
+              .keyring.sign({ proposalId: ballot.proposalId, round: ballot.round, voterId: 'late', decision: 'reject', confidence: 1, reason: 'too late' })
+              .then((vote) => resolve([vote]))
+              .finally(() => setImmediate(lateAnswered));
+          }, { once: true });
+        }),
+    };
+    const proposal = await consensus().propose({ question: 'q', strategy: 'majority', timeout: 400 }, [honest('v1', 'approve'), late, failing]);
     expect(proposal.status).toBe('accepted');
     expect(proposal.outcome?.rounds[0]).toMatchObject({ timedOut: true, votesCounted: 1 });
-    await delay(800); // the late voter has answered by now
+    await answered;
     expect((await consensus().votes(proposal.id)).map((v) => v.voterId)).toEqual(['v1']);
   });
 

@@ -163,7 +163,7 @@ describe('swarm topologies, end to end against the fake model server', () => {
     });
     server.setDefaultReply((request) => {
       const text = requestText(request);
-      const peers = /Your peers in this swarm \(you can message them\): (.*)$/m.exec(text)?.[1];
+      const peers = /^The swarm's workers \(message the others, not yourself; your own agent id is in your instructions\): (.*)$/m.exec(text)?.[1];
       const toolResults = JSON.stringify(request.body).includes('tool_result');
       if (forcedTool(request) === undefined && peers && !toolResults) {
         // The first peer listed (the prompt lists every peer of the swarm, the worker itself included).
@@ -187,8 +187,8 @@ describe('swarm topologies, end to end against the fake model server', () => {
     server.setDefaultReply(
       swarmModel({
         plan: () => ({ summary: 'one', tasks: [{ id: 'doc', title: 'Write the doc', prompt: 'write it', agentType: 'coder', dependsOn: [] }] }),
-        // The first proposal's three voters reject; later ones approve.
-        vote: () => (++votes <= 3 ? { decision: 'reject', confidence: 0.8, reason: 'missing the install section' } : { decision: 'approve', confidence: 0.9, reason: 'fine' }),
+        // The first proposal's two voters (the peers other than the author) reject; later ones approve.
+        vote: () => (++votes <= 2 ? { decision: 'reject', confidence: 0.8, reason: 'missing the install section' } : { decision: 'approve', confidence: 0.9, reason: 'fine' }),
       }),
     );
     const t = await started();

@@ -19,6 +19,8 @@ const TITLE_WIDTH = 48;
 interface VoteView {
   proposalId: string;
   question: string;
+  /** The engine task whose result is voted on, if any. */
+  taskId: string | null;
   voters: number;
   votes: Map<string, string>;
   decided: string | null;
@@ -218,14 +220,17 @@ export class SwarmProgress {
       }
       case 'consensus.proposed': {
         const d = event.data as ColonyEventMap['consensus.proposed'];
-        this.votes.set(d.proposalId, { proposalId: d.proposalId, question: d.question, voters: d.voters, votes: new Map(), decided: null });
-        if (!this.tty) this.log(`${color.blue('?')} vote: ${truncate(d.question, 80)} ${color.dim(`(${d.voters} voters, ${d.strategy})`)}`);
+        const view: VoteView = { proposalId: d.proposalId, question: d.question, taskId: d.taskId, voters: d.voters, votes: new Map(), decided: null };
+        this.votes.set(d.proposalId, view);
+        if (!this.tty) this.log(`${color.blue('?')} ${this.voteSubject(view)} ${color.dim(`(${d.voters} voters, ${d.strategy})`)}`);
         break;
       }
       case 'vote.cast': {
         const d = event.data as ColonyEventMap['vote.cast'];
-        this.votes.get(d.proposalId)?.votes.set(d.voterId, d.decision);
-        if (!this.tty) this.log(`  ${color.dim('vote')} ${d.voterId} → ${d.decision} ${color.dim(`(confidence ${d.confidence.toFixed(2)}${d.counted ? '' : ', not counted'})`)}`);
+        const view = this.votes.get(d.proposalId);
+        view?.votes.set(d.voterId, d.decision);
+        const about = view?.taskId ? ` on ${this.quotedTitle(view.taskId)}` : '';
+        if (!this.tty) this.log(`  ${color.dim('vote')}${about}: ${d.voterId} → ${d.decision} ${color.dim(`(confidence ${d.confidence.toFixed(2)}${d.counted ? '' : ', not counted'})`)}`);
         break;
       }
       case 'voter.flagged': {
@@ -236,13 +241,23 @@ export class SwarmProgress {
       case 'consensus.decided': {
         const d = event.data as ColonyEventMap['consensus.decided'];
         const view = this.votes.get(d.proposalId);
-        if (view) view.decided = d.decision ?? d.status;
-        this.log(`${color.blue('=')} decided: ${d.decision ?? d.status} ${color.dim(`(${Math.round(d.ratio * 100)}% in ${d.rounds} round${d.rounds === 1 ? '' : 's'}${d.reason ? `; ${d.reason}` : ''})`)}`);
+        if (view) view.decided = d.decision ?? d.status.replace('_', ' ');
+        this.log(`${color.blue('=')} ${decisionText(view ? this.voteSubject(view) : `vote ${d.proposalId}`, d, view?.taskId != null)}`);
         break;
       }
       default:
         break;
     }
+  }
+
+  /** A task's plan title in quotes, for an engine task id. */
+  private quotedTitle(taskId: string): string {
+    return `"${truncate(this.titleOf(taskId, null), TITLE_WIDTH)}"`;
+  }
+
+  /** What a vote is about: the task whose result it judges, else its question. */
+  private voteSubject(view: VoteView): string {
+    return view.taskId ? `vote on ${this.quotedTitle(view.taskId)}` : `vote "${truncate(view.question, 60)}"`;
   }
 
   /** A permanent line: above the live block on a terminal, plain otherwise. */
@@ -253,14 +268,17 @@ export class SwarmProgress {
   private render(): void {
     const s = this.swarm;
     const total = this.tasks.length;
-    const done = this.tasks.filter((t) => t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled').length;
+    // Progress is completed work; failed and cancelled tasks are counted apart, never as progress.
+    const done = this.tasks.filter((t) => t.status === 'completed').length;
     const running = this.tasks.filter((t) => t.status === 'running').length;
     const failed = this.tasks.filter((t) => t.status === 'failed').length;
+    const cancelled = this.tasks.filter((t) => t.status === 'cancelled').length;
     const bar = progressBar(total === 0 ? 0 : done / total, BAR_WIDTH);
     const parts = [
-      total ? `${done}/${total}` : 'no plan yet',
+      total ? `${done}/${total} completed` : 'no plan yet',
       `${color.cyan('●')} ${running} running`,
       failed ? color.red(`✗ ${failed} failed`) : '',
+      cancelled ? color.yellow(`⊘ ${cancelled} cancelled`) : '',
       usageText(s.usage),
       color.dim(formatDuration(Date.now() - this.started)),
     ].filter(Boolean);
@@ -286,8 +304,22 @@ export class SwarmProgress {
       const tally = new Map<string, number>();
       for (const decision of v.votes.values()) tally.set(decision, (tally.get(decision) ?? 0) + 1);
       const counts = [...tally].map(([d, n]) => `${d} ${n}`).join(', ') || 'no votes yet';
-      lines.push(`  ${color.bold('vote')} ${truncate(v.question, 40)}: ${v.votes.size}/${v.voters} — ${counts}${v.decided ? ` → ${v.decided}` : ''}`);
+      lines.push(`  ${color.bold(this.voteSubject(v))}: ${v.votes.size}/${v.voters} voted — ${counts}${v.decided ? ` → decided ${v.decided}` : ''}`);
     }
     this.block.draw(lines);
   }
+}
+
+/**
+ * A decided vote in words: what was decided and, for a yes/no vote on a task's result, what that
+ * means, e.g. `vote on "Write the doc" decided approve: the result is accepted (100% of the votes, 1 round)`.
+ */
+export function decisionText(subject: string, d: ColonyEventMap['consensus.decided'], aboutResult: boolean): string {
+  const rounds = `${d.rounds} round${d.rounds === 1 ? '' : 's'}`;
+  if (d.decision === null) {
+    // A swarm sends a result back only when its peers reject it.
+    return `${subject}: no decision, ${d.status.replace('_', ' ')}${d.reason ? ` (${d.reason})` : ''}${aboutResult ? '; the result stands' : ''}`;
+  }
+  const meaning = !aboutResult ? '' : d.status === 'rejected' ? ': the result is rejected' : d.decision === 'approve' ? ': the result is accepted' : '';
+  return `${subject} decided ${d.decision}${meaning} ${color.dim(`(${Math.round(d.ratio * 100)}% of the votes, ${rounds})`)}`;
 }

@@ -7,6 +7,7 @@ import { callStructured } from '../providers/structured-output.js';
 import type { Ballot, Voter } from './ballot.js';
 import { CONSENSUS_LIMITS, VOTE_MAX_TOKENS } from './consensus-defaults.js';
 import type { VoterKeyring } from './vote-signing.js';
+import { normalizeVoteAnswer } from './vote-normalize.js';
 import type { VoteCall } from './vote-usage.js';
 
 export const CAST_VOTE_TOOL = 'cast_vote';
@@ -36,9 +37,9 @@ export function castVoteSchema(options: readonly string[]) {
 /**
  * An agent that votes through its model: the agent type's prompt as the system prompt, the ballot
  * as the user message, and a forced `cast_vote` call (structured output, repaired a bounded number
- * of times). The vote is signed with the agent's key. A model that gives no valid vote, a provider
- * that fails, or a round that ends first: the agent abstains (no vote) and the reason is logged;
- * the round goes on without it.
+ * of times). The vote is signed with the agent's key. A model that gives no valid vote, or a
+ * provider that fails: the call throws, and the engine records the agent as abstaining with that
+ * reason (the round goes on without it); a round that ends first: no vote.
  */
 export function createAgentVoter(options: AgentVoterOptions): Voter {
   return {
@@ -60,6 +61,7 @@ export function createAgentVoter(options: AgentVoterOptions): Voter {
             description: `Cast your vote on proposal ${ballot.proposalId}: one of ${ballot.options.join(', ')}, with your confidence and your reason.`,
             schema: castVoteSchema(ballot.options),
           },
+          normalize: (raw) => normalizeVoteAnswer(raw, ballot.options),
           maxTokens: VOTE_MAX_TOKENS,
           signal,
           onUsage,
@@ -77,13 +79,9 @@ export function createAgentVoter(options: AgentVoterOptions): Voter {
         ];
       } catch (error) {
         await Promise.allSettled(written);
-        if (!signal.aborted) {
-          options.logger.warn(
-            { err: error, proposalId: ballot.proposalId, round: ballot.round, voterId: options.agentId },
-            `agent ${options.agentId} abstains: ${(error as Error).message}`,
-          );
-        }
-        return [];
+        // The round is over (or cancelled): nothing to say. Otherwise the engine records why no vote came.
+        if (signal.aborted) return [];
+        throw error;
       }
     },
   };

@@ -27,7 +27,8 @@ export interface PreviousRound {
 /**
  * One voter of a proposal. `id` is its identity (an agent id for agent voters); its votes must be
  * signed with its key (`VoterKeyring.sign`). An honest voter returns one signed vote per ballot, or
- * none to abstain; whatever else it returns (two votes, forged ones) is screened out and flagged.
+ * none to abstain (or throws: it abstains, and the error's message is recorded as why); whatever
+ * else it returns (two votes, forged ones) is screened out and flagged.
  * The signal is aborted when the round's time is up or the proposal is cancelled.
  */
 export interface Voter {

@@ -3,8 +3,10 @@ import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import { resolveIdPrefix } from '../core/resolve-id.js';
 import type { AgentTrackRecord } from '../domain/agent.js';
-import type { ByzantineVoter, ConsensusSettings, ProposalRecord, RoundTally, SignedVote, VoteRecord, VoterFlag } from '../domain/consensus.js';
-import { CancelledError, NotFoundError, TimeoutError, ValidationError, toColonyError } from '../domain/errors.js';
+import type { Abstention, ByzantineVoter, ConsensusSettings, ProposalRecord, RoundTally, SignedVote, VoteRecord, VoterFlag } from '../domain/consensus.js';
+import { CancelledError, ColonyError, NotFoundError, TimeoutError, ValidationError, toColonyError } from '../domain/errors.js';
+import { providerFailureOf } from '../domain/provider-failure.js';
+import { formatDuration } from '../tasks/duration.js';
 import type { ConsensusStore, ProposalQuery } from '../ports/consensus-store.js';
 import type { Ballot, PreviousRound, Voter } from './ballot.js';
 import { screenVotes, type Submission } from './byzantine.js';
@@ -274,7 +276,7 @@ export class ConsensusEngine {
       for (const b of screened.byzantine) if (!caught.has(b.voterId)) caught.set(b.voterId, b);
     };
 
-    const { timedOut } = await this.#collect(run, ballot, onAnswer);
+    const { timedOut, abstentions } = await this.#collect(run, ballot, onAnswer);
 
     const saved = records.length > 0 ? this.#deps.store.insertVotes(records) : Promise.resolve();
     // Not a rejection nobody handles if the outcome fails first: #finish awaits it.
@@ -294,7 +296,8 @@ export class ConsensusEngine {
       }
     }
 
-    const result = tally({ round: ballot.round, question: ballot.question, votes: counted, options: proposal.options, eligible: run.voters.length, settings, timedOut });
+    const counts = tally({ round: ballot.round, question: ballot.question, votes: counted, options: proposal.options, eligible: run.voters.length, settings, timedOut });
+    const result: RoundTally = abstentions.length === 0 ? counts : { ...counts, abstentions: orderedLike(abstentions, proposal.voterIds) };
     this.#deps.events.publish(
       'consensus.round_finished',
       {
@@ -315,7 +318,7 @@ export class ConsensusEngine {
    * Asks every voter at once and hands each answer that comes in time to `onAnswer`. Resolves when
    * all have answered (or failed), or when the round's time is up; answers after that are ignored.
    */
-  async #collect(run: ProposalRun, ballot: Ballot, onAnswer: (by: string, answer: unknown) => Promise<void>): Promise<{ timedOut: boolean }> {
+  async #collect(run: ProposalRun, ballot: Ballot, onAnswer: (by: string, answer: unknown) => Promise<void>): Promise<{ timedOut: boolean; abstentions: Abstention[] }> {
     const outer = run.options.signal;
     if (outer?.aborted) throw new CancelledError('consensus cancelled', { cause: outer.reason });
     const timeoutMs = run.proposal.settings.timeoutMs;
@@ -333,6 +336,7 @@ export class ConsensusEngine {
     const pending = new Set(run.voters.map((v) => v.id));
     const handled: Promise<void>[] = [];
     let failure: { error: unknown } | null = null;
+    const abstentions: Abstention[] = [];
     const asked = run.voters.map(async (voter) => {
       let answer: unknown;
       try {
@@ -340,12 +344,13 @@ export class ConsensusEngine {
       } catch (error) {
         if (open) {
           pending.delete(voter.id);
-          this.#deps.logger.warn({ err: error, proposalId: run.proposal.id, round: ballot.round, voterId: voter.id }, 'a voter failed to vote; it abstains this round');
+          abstentions.push(this.#abstained(run, ballot, voter.id, error));
         }
         return;
       }
       if (!open) return;
       pending.delete(voter.id);
+      if (Array.isArray(answer) && answer.length === 0) abstentions.push(this.#abstained(run, ballot, voter.id, null));
       // Handled at once: a failure surfaces after the round, never as an unhandled rejection.
       handled.push(
         onAnswer(voter.id, answer).catch((error: unknown) => {
@@ -366,7 +371,25 @@ export class ConsensusEngine {
     if (outer?.aborted) throw new CancelledError('consensus cancelled', { cause: outer.reason });
     // Cut short by an abort of the round signal: the voters still pending never answered.
     if (!controller.signal.aborted) controller.abort(new CancelledError('the round is over'));
-    return { timedOut: timedOut && pending.size > 0 };
+    const late = `did not answer within ${formatDuration(timeoutMs)}`;
+    for (const voterId of pending) abstentions.push(this.#abstained(run, ballot, voterId, late));
+    return { timedOut: timedOut && pending.size > 0, abstentions };
+  }
+
+  /** Records why a voter cast no vote (logged, announced as vote.abstained): an error, a reason, or none given. */
+  #abstained(run: ProposalRun, ballot: Ballot, voterId: string, why: unknown): Abstention {
+    const provider = providerFailureOf(why);
+    const reason = typeof why === 'string' ? why : why instanceof Error ? why.message : 'abstained';
+    const where = { proposalId: run.proposal.id, round: ballot.round, voterId };
+    // An expected failure (a provider down, a model that never voted validly) is told, not traced.
+    if (why instanceof Error && !(why instanceof ColonyError)) this.#deps.logger.warn({ err: why, ...where }, 'a voter failed to vote; it abstains this round');
+    else this.#deps.logger.warn(where, `voter ${voterId} cast no vote: ${reason}`);
+    this.#deps.events.publish(
+      'vote.abstained',
+      { ...where, reason, provider: provider?.provider ?? null },
+      { source: CONSENSUS_EVENT_SOURCE, correlationId: run.correlationId },
+    );
+    return { voterId, reason, ...(provider ? { provider } : {}) };
   }
 
   /** Verifies a submission's signatures (on the thread pool), re-reading the voter's key once if it fails. */
@@ -464,4 +487,10 @@ function dissentOf(result: RoundResult, voterIds: readonly string[]): { decision
       decision: v.decision,
       reason: v.reason.length > BALLOT_DISSENT_REASON_MAX_CHARS ? `${v.reason.slice(0, BALLOT_DISSENT_REASON_MAX_CHARS)}…` : v.reason,
     }));
+}
+
+/** Abstentions in the order the voters were listed. */
+function orderedLike(abstentions: readonly Abstention[], voterIds: readonly string[]): Abstention[] {
+  const order = new Map(voterIds.map((id, i) => [id, i]));
+  return [...abstentions].sort((a, b) => (order.get(a.voterId) ?? 0) - (order.get(b.voterId) ?? 0));
 }

@@ -1,4 +1,4 @@
-import type { ByzantineVoter, ConsensusOutcome, ConsensusSettings, ProposalStatus, RoundTally } from '../domain/consensus.js';
+import type { Abstention, ByzantineVoter, ConsensusOutcome, ConsensusSettings, ProposalStatus, RoundTally } from '../domain/consensus.js';
 import { formatDuration } from '../tasks/duration.js';
 import { inclusiveThreshold } from './tally.js';
 
@@ -57,6 +57,8 @@ export function failedOutcome(rounds: readonly RoundTally[], byzantine: readonly
 function noDecisionReason(input: DecisionInput, last: RoundTally | undefined): string {
   const after = input.rounds.length > 1 ? ` after ${input.rounds.length} rounds` : '';
   if (!last || last.votesCounted === 0) {
+    const why = abstentionText(last?.abstentions ?? []);
+    if (why !== '') return `no valid votes${after}: ${why}`;
     return `no valid votes${after}${last?.timedOut ? `: the voters did not answer within ${formatDuration(input.settings.timeoutMs)}` : ''}`;
   }
   if (last.leading === null) {
@@ -67,6 +69,15 @@ function noDecisionReason(input: DecisionInput, last: RoundTally | undefined): s
   const rule = inclusiveThreshold(input.settings.strategy) ? `at least ${pct(input.settings.threshold)}` : `more than ${pct(input.settings.threshold)}`;
   const weighted = input.settings.strategy === 'weighted' ? ' of the weighted votes' : ' of the votes';
   return `${last.leading} had ${pct(last.ratio)}${weighted}, ${rule} needed${after}`;
+}
+
+/** Why votes are missing, voters grouped by reason: `agt_a, agt_b: anthropic 401: invalid x-api-key`. */
+export function abstentionText(abstentions: readonly Abstention[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const a of abstentions) byReason.set(a.reason, [...(byReason.get(a.reason) ?? []), a.voterId]);
+  return [...byReason]
+    .map(([reason, voters]) => `${voters.length === 1 ? `voter ${voters[0]}` : `${voters.length} voters (${voters.join(', ')})`} cast no vote: ${reason}`)
+    .join('; ');
 }
 
 function pct(share: number): string {

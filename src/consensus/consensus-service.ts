@@ -94,7 +94,7 @@ export class ConsensusService {
     this.#assertOpen();
     const request = parseConsensusInput(consensusAskSchema, input);
     const refs = await this.#resolveRefs(request);
-    const wanted = await this.#checkVoters(request);
+    const wanted = await this.#checkVoters(request, refs.taskId);
     const choice = await this.#deps.provider(request.provider, request.model);
     const { agents, spawned } = await this.#voterAgents(wanted);
     let proposalId: string | null = null;
@@ -212,8 +212,11 @@ export class ConsensusService {
     return refs;
   }
 
-  /** The named agents (checked), or the type and number of agents to spawn. */
-  async #checkVoters(request: ConsensusAskRequest): Promise<{ agents: AgentRecord[] } | { type: AgentTypeDefinition; count: number }> {
+  /**
+   * The named agents (checked), or the type and number of agents to spawn. A vote about a task's
+   * result never counts its author: naming the agent that ran the task is refused.
+   */
+  async #checkVoters(request: ConsensusAskRequest, taskId: string | undefined): Promise<{ agents: AgentRecord[] } | { type: AgentTypeDefinition; count: number }> {
     const manager = this.#deps.agents;
     if (request.agentIds === undefined) {
       return { type: await manager.type(request.agentType ?? CONSENSUS_DEFAULTS.agentType), count: request.voters ?? CONSENSUS_DEFAULTS.voters };
@@ -224,6 +227,10 @@ export class ConsensusService {
       if (agent.status === 'terminated') throw new ValidationError(`agentIds: agent ${agent.id} is terminated`, { details: { field: 'agentIds' } });
       if (seen.has(agent.id)) throw new ValidationError(`agentIds: agent ${agent.id} is listed twice`, { details: { field: 'agentIds' } });
       seen.add(agent.id);
+    }
+    const author = taskId === undefined ? null : ((await this.#deps.store.getTask(taskId))?.assignedAgent ?? null);
+    if (author !== null && seen.has(author)) {
+      throw new ValidationError(`agentIds: agent ${author} ran task ${taskId} and cannot vote on its own work; name other agents`, { details: { field: 'agentIds' } });
     }
     return { agents };
   }

@@ -1,3 +1,5 @@
+import type { ProviderFailure } from './provider-failure.js';
+
 export const CONSENSUS_STRATEGIES = ['majority', 'supermajority', 'weighted', 'quorum', 'multi-round'] as const;
 export type ConsensusStrategy = (typeof CONSENSUS_STRATEGIES)[number];
 
@@ -91,6 +93,16 @@ export interface RoundTally {
   achieved: boolean;
   timedOut: boolean;
   quorumMet: boolean;
+  /** Voters who cast no vote this round, and why (their provider failed, they did not answer in time). */
+  abstentions?: Abstention[];
+}
+
+/** A voter that cast no vote in a round, and why. */
+export interface Abstention {
+  voterId: string;
+  reason: string;
+  /** When the voter's model provider failed: which provider and what it said. */
+  provider?: ProviderFailure;
 }
 
 export interface ConsensusOutcome {

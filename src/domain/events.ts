@@ -76,6 +76,8 @@ export interface ColonyEventMap {
   'swarm.finished': { swarmId: string; status: SwarmStatus; partial: boolean; error: string | null };
   'consensus.proposed': { proposalId: string; question: string; options: string[]; strategy: ConsensusStrategy; voters: number; swarmId: string | null; taskId: string | null };
   'vote.cast': { proposalId: string; round: number; voterId: string; decision: string; confidence: number; counted: boolean };
+  /** A voter cast no vote this round: its model provider failed, it gave no valid vote, or its time ran out. */
+  'vote.abstained': { proposalId: string; round: number; voterId: string; reason: string; provider: string | null };
   /** A voter was caught signing badly or twice (equivocation): excluded from the tally and flagged. */
   'voter.flagged': { proposalId: string; round: number; voterId: string; reason: ByzantineReason };
   'consensus.round_finished': { proposalId: string; round: number; achieved: boolean; leading: string | null; ratio: number; participation: number; timedOut: boolean };
@@ -93,7 +95,7 @@ export const EVENT_TYPES = [
   'memory.stored', 'memory.deleted', 'memory.expired',
   'swarm.created', 'swarm.planned', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',
   'swarm.progress', 'swarm.status_changed', 'swarm.finished',
-  'consensus.proposed', 'vote.cast', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
+  'consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
 ] as const satisfies readonly ColonyEventType[];
 
 export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {

@@ -1,4 +1,5 @@
 import type { JsonValue } from './json.js';
+import type { ProviderFailure } from './provider-failure.js';
 
 export const SWARM_TOPOLOGIES = ['centralized', 'mesh', 'hierarchical', 'distributed'] as const;
 export type SwarmTopology = (typeof SWARM_TOPOLOGIES)[number];
@@ -123,6 +124,8 @@ export interface SwarmResult {
 export interface SwarmErrorInfo {
   code: string;
   message: string;
+  /** When a model provider's failure ended the swarm: which provider and what it said. */
+  provider?: ProviderFailure;
 }
 
 export interface SwarmRecord {

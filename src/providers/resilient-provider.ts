@@ -81,6 +81,8 @@ export class ResilientProvider implements Provider {
   readonly #inner: Provider;
   readonly #retry: RetryPolicy;
   readonly #breaker: CircuitBreakerPolicy;
+  /** The latest failure of a call, named when the circuit it opened refuses calls. */
+  #lastFailure: ProviderError | null = null;
   readonly #bulkhead: BulkheadPolicy;
   readonly #timeout: TimeoutPolicy;
   readonly #halfOpenAfterMs: number;
@@ -204,7 +206,9 @@ export class ResilientProvider implements Provider {
           try {
             return await attempt();
           } catch (error) {
-            throw this.#classify(error, signal);
+            const classified = this.#classify(error, signal);
+            if (classified instanceof ProviderError) this.#lastFailure = classified;
+            throw classified;
           }
         });
       } catch (error) {
@@ -243,7 +247,9 @@ export class ResilientProvider implements Provider {
   }
 
   #circuitOpenError(): ProviderError {
-    return new ProviderError(`${this.id}: circuit open after repeated failures; failing fast`, {
+    // The failure that opened the circuit is what the caller needs to know (a closed port, a 500).
+    const last = this.#lastFailure === null ? '' : ` (last failure: ${this.#lastFailure.message.replace(`${this.id}`, '').replace(/^:?\s*/, '')})`;
+    return new ProviderError(`${this.id}: circuit open after repeated failures${last}; failing fast`, {
       provider: this.id,
       retryable: true,
       retryAfterMs: this.#halfOpenAfterMs,

@@ -16,6 +16,11 @@ export interface StructuredCall<T> {
   messages: Message[];
   /** The tool the model must call; its arguments are the answer. */
   tool: { name: string; description: string; schema: z.ZodType<T> };
+  /**
+   * Rewrites the raw answer into the schema's form where only the form differs (a name's case, an
+   * enum in other words, extra fields), before it is validated; meaning is never invented here.
+   */
+  normalize?: (raw: unknown) => unknown;
   /** A check beyond the schema (e.g. a plan's dependencies): the problem in words, or undefined. */
   check?: (value: T) => string | undefined;
   maxRepairs?: number;
@@ -59,7 +64,7 @@ export async function callStructured<T>(call: StructuredCall<T>): Promise<Struct
     call.onUsage?.(response.usage);
 
     const toolUse = response.content.find((p): p is Extract<ContentPart, { type: 'tool_use' }> => p.type === 'tool_use' && p.name === call.tool.name);
-    const raw = toolUse ? toolUse.input : jsonInText(response.content);
+    const raw = toolUse ? unwrapInput(toolUse.input) : jsonInText(textOf(response.content));
     const verdict = judge(raw, call);
     if (verdict.ok) return { value: verdict.value, attempts: attempt, usage };
     problem = verdict.problem;
@@ -92,28 +97,71 @@ export class InvalidModelOutputError extends ExecutionError {
 function judge<T>(raw: unknown, call: StructuredCall<T>): { ok: true; value: T } | { ok: false; problem: string } {
   if (raw === undefined) return { ok: false, problem: `no ${call.tool.name} call and no JSON object in the text` };
   if (isInvalidToolInput(raw)) return { ok: false, problem: 'the arguments are not valid JSON' };
-  const parsed = call.tool.schema.safeParse(raw);
+  const parsed = call.tool.schema.safeParse(call.normalize ? call.normalize(raw) : raw);
   if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error) };
   const problem = call.check?.(parsed.data);
   return problem === undefined ? { ok: true, value: parsed.data } : { ok: false, problem };
 }
 
-/** The first JSON object in the text (fenced or bare), or undefined. */
-function jsonInText(content: readonly ContentPart[]): unknown {
-  const text = content
+function textOf(content: readonly ContentPart[]): string {
+  return content
     .filter((p) => p.type === 'text')
     .map((p) => p.text)
     .join('\n');
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1];
-  for (const candidate of [fenced, text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)]) {
-    if (candidate === undefined || candidate.trim() === '') continue;
-    try {
-      return JSON.parse(candidate) as unknown;
-    } catch {
-      // try the next candidate
-    }
+}
+
+/**
+ * Tool arguments as the answer: arguments that came as a JSON string (double-encoded), or as
+ * unparsable text with the JSON inside prose or a code fence, are read for the object they hold.
+ */
+function unwrapInput(input: unknown): unknown {
+  const text = typeof input === 'string' ? input : isInvalidToolInput(input) ? input.__invalidJson : null;
+  if (text === null) return input;
+  return jsonInText(text) ?? input;
+}
+
+/** The JSON object in the text: in a code fence, or the first balanced `{…}` that parses, with prose around it. */
+export function jsonInText(text: string): unknown {
+  const fenced = /```(?:json|JSON)?\s*([\s\S]*?)```/.exec(text)?.[1];
+  if (fenced !== undefined) {
+    const value = parseObject(fenced.trim());
+    if (value !== undefined) return value;
+  }
+  for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
+    const end = balancedEnd(text, start);
+    if (end === -1) continue;
+    const value = parseObject(text.slice(start, end + 1));
+    if (value !== undefined) return value;
   }
   return undefined;
+}
+
+function parseObject(candidate: string): unknown {
+  try {
+    const value = JSON.parse(candidate) as unknown;
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The index of the brace that closes the one at `start` (strings skipped), or -1. */
+function balancedEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
 }
 
 function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {

@@ -4,6 +4,7 @@ import type { PlanDomain, PlanTask, SwarmPlan } from '../domain/swarm.js';
 import type { Provider, TokenUsage } from '../ports/provider.js';
 import { callStructured } from '../providers/structured-output.js';
 import { planProblem } from './plan-check.js';
+import { normalizeDomainsAnswer, normalizePlanAnswer, normalizeReviewAnswer } from './plan-normalize.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { planSchema, planTaskSchema } from './swarm-spec.js';
 
@@ -52,6 +53,7 @@ export async function requestPlan(ctx: LeaderContext, request: PlanRequest): Pro
     system: ctx.agentType.systemPrompt,
     messages: [{ role: 'user', content: [{ type: 'text', text: lines.join('\n') }] }],
     tool: { name: PLAN_TOOL, description: 'Submit the task plan for the objective.', schema: planSchema },
+    normalize: (raw) => normalizePlanAnswer(raw, { knownTypes: request.knownTypes, ...(request.pools ? { pools: request.pools } : {}) }),
     check: (plan) =>
       plan.tasks.length > request.maxTasks
         ? `the plan has ${plan.tasks.length} tasks; at most ${request.maxTasks} are allowed`
@@ -87,6 +89,7 @@ export async function requestDomains(ctx: LeaderContext, objective: string, maxD
       },
     ],
     tool: { name: DOMAINS_TOOL, description: 'Submit the domains of the objective.', schema: domainsSchema },
+    normalize: normalizeDomainsAnswer,
     check: (answer) => {
       if (answer.domains.length > maxDomains) return `at most ${maxDomains} domains are allowed`;
       const names = answer.domains.map((d) => d.name);
@@ -127,6 +130,7 @@ export async function requestReview(
     system: ctx.agentType.systemPrompt,
     messages: [{ role: 'user', content: [{ type: 'text', text }] }],
     tool: { name: REVIEW_TOOL, description: "Judge a worker's result.", schema: reviewSchema },
+    normalize: (raw) => normalizeReviewAnswer(raw, { knownTypes: input.knownTypes, existing: input.planned }),
     check: (verdict) => {
       if (verdict.verdict !== 'replan') return undefined;
       if (!verdict.newTasks || verdict.newTasks.length === 0) return 'replan needs newTasks';

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { describeSyntaxError } from '../core/describe-syntax-error.js';
 import { ValidationError } from '../domain/errors.js';
 import type { SwarmPlan } from '../domain/swarm.js';
 import { planSchema } from './swarm-spec.js';
@@ -14,7 +15,7 @@ export function parsePlanText(text: string, source: string): SwarmPlan {
   try {
     raw = parse(text);
   } catch (error) {
-    throw new ValidationError(`${source}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    throw new ValidationError(describeSyntaxError(error, source, text), { cause: error });
   }
   const parsed = planSchema.safeParse(raw);
   if (!parsed.success) {

@@ -138,6 +138,7 @@ export class SwarmCoordinator implements Swarms {
         pool: planTask.affinity ?? null,
         domain: planTask.domain ?? null,
         revisions: entry?.revisions ?? 0,
+        error: entry?.task.error ?? null,
       };
     });
     const counts = Object.fromEntries([...TASK_STATUSES, 'waiting'].map((s) => [s, 0])) as Record<TaskStatus | 'waiting', number>;

@@ -2,7 +2,8 @@ import type { AgentManager } from '../agents/agent-manager.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentRecord, AgentTypeDefinition } from '../domain/agent.js';
-import { CancelledError, ColonyError, ExecutionError } from '../domain/errors.js';
+import { CancelledError, ColonyError, ExecutionError, ProviderError } from '../domain/errors.js';
+import { providerFailureOf } from '../domain/provider-failure.js';
 import type { ColonyEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
 import {
@@ -28,7 +29,7 @@ import type { LeaderContext } from './leader-calls.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { candidateTypes, COORDINATION_TYPES, deriveRoster } from './roster.js';
 import type { SwarmTaskState } from './swarm-task-state.js';
-import { partialSummary, resultText, workerPrompt } from './worker-task.js';
+import { completedShare, partialSummary, resultText, workerPrompt } from './worker-task.js';
 import type { Route, SwarmRunContext, TaskOutcome, TopologyStrategy } from './topologies/topology.js';
 
 export interface SwarmRunDeps {
@@ -82,7 +83,7 @@ export class SwarmRun {
   private lastFullCheck = 0;
   private lastSync = 0;
   private controlPoked = false;
-  private lastProgress = -1;
+  private lastProgress = '';
   private lastProgressSave = 0;
   /** Reviews in progress, and the first one that failed (it fails the swarm). */
   private readonly reviews = new Set<Promise<void>>();
@@ -315,7 +316,7 @@ export class SwarmRun {
       state.status = 'failed';
       return;
     }
-    const outcome: TaskOutcome = { task: planTask, taskId: task.id, status: ok ? 'done' : 'failed', text: state.text };
+    const outcome: TaskOutcome = { task: planTask, taskId: task.id, agentId: task.assignedAgent, status: ok ? 'done' : 'failed', text: state.text };
     // Reviews run beside dispatching: a slow reviewer holds up only the tasks that depend on this one.
     state.status = 'reviewing';
     const review = this.review(planTaskId, task, outcome, ok)
@@ -359,11 +360,11 @@ export class SwarmRun {
   private async reportProgress(): Promise<void> {
     const counts: Record<string, number> = { waiting: 0, dispatched: 0, reviewing: 0, done: 0, failed: 0, skipped: 0 };
     for (const s of this.states.values()) counts[s.status] = (counts[s.status] ?? 0) + 1;
-    const total = this.states.size;
-    const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.skipped ?? 0);
-    const progress = total === 0 ? 0 : finished / total;
-    if (progress === this.lastProgress) return;
-    this.lastProgress = progress;
+    // Reported when a task ends, however it ends; progress itself counts only completed work.
+    const ended = `${counts.done}/${counts.failed}/${counts.skipped}/${this.states.size}`;
+    if (ended === this.lastProgress) return;
+    this.lastProgress = ended;
+    const progress = completedShare(this.states.values());
     // Persisted at most every progressSaveMs (the record carries the whole plan); the end saves it anyway.
     if (this.deps.now() - this.lastProgressSave >= SWARM_DEFAULTS.progressSaveMs) {
       this.lastProgressSave = this.deps.now();
@@ -425,7 +426,8 @@ export class SwarmRun {
     const plan = this.plan;
     const result = plan === null ? null : { summary: partialSummary(message, this.outcomes(plan)), partial: true, tasks: this.taskOutcomes(plan) };
     const code = error instanceof ColonyError ? error.code : 'internal';
-    return this.finish('failed', result, { code, message });
+    const provider = providerFailureOf(error);
+    return this.finish('failed', result, { code, message, ...(provider ? { provider } : {}) });
   }
 
   /** Cancels a task of the swarm; one that cannot be cancelled is logged, and the swarm still ends. */
@@ -461,10 +463,9 @@ export class SwarmRun {
   }
 
   private async finish(status: SwarmStatus, result: SwarmResult | null, error: SwarmErrorInfo | null): Promise<SwarmRecord> {
-    const finished = this.states.size === 0 ? 0 : [...this.states.values()].filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped').length / this.states.size;
     const previous = this.swarm.status;
     this.finishing = true;
-    await this.save({ status, result, error, progress: finished, finishedAt: this.deps.now() }, true);
+    await this.save({ status, result, error, progress: completedShare(this.states.values()), finishedAt: this.deps.now() }, true);
     await this.retireAgents(status);
     if (previous !== status) this.deps.events.publish('swarm.status_changed', { swarmId: this.id, status, previous, reason: error?.message ?? null }, this.meta());
     this.deps.events.publish('swarm.finished', { swarmId: this.id, status, partial: result?.partial ?? true, error: error?.message ?? null }, this.meta());
@@ -475,7 +476,7 @@ export class SwarmRun {
     return plan.tasks.map((task) => {
       const s = this.states.get(task.id);
       const status = s?.status === 'done' ? 'done' : s?.status === 'failed' ? 'failed' : s?.status === 'skipped' ? 'skipped' : 'cancelled';
-      return { task, taskId: s?.taskId ?? null, status, text: s?.text ?? '' };
+      return { task, taskId: s?.taskId ?? null, agentId: null, status, text: s?.text ?? '' };
     });
   }
 
@@ -634,14 +635,16 @@ export class SwarmRun {
           onUsage: (usage) => this.addUsage(usage, choice.model, agent.id, choice.providerId),
         });
       } catch (error) {
-        if (this.abort.signal.aborted || error instanceof InvalidModelOutputError) throw error;
+        // A model that never answers validly, or a provider that refuses the call (a bad key, a bad
+        // request), fails the same way for any successor: no use seating one.
+        if (this.abort.signal.aborted || error instanceof InvalidModelOutputError || (error instanceof ProviderError && !error.retryable)) throw error;
         lastError = error;
         this.deps.logger.warn({ err: error, swarmId: this.id, seat, agentId: agent.id }, 'swarm seat call failed; seating a successor');
         const current = await this.deps.store.getAgent(agent.id);
         if (current && current.status !== 'terminated') await this.deps.agents.terminate(agent.id, `${seat} failed: ${(error as Error).message}`).catch(() => undefined);
       }
     }
-    throw new ExecutionError(`the swarm's ${seat} failed ${SWARM_DEFAULTS.maxLeaderFailovers + 1} times; last error: ${(lastError as Error)?.message}`, { retryable: false });
+    throw new ExecutionError(`the swarm's ${seat} failed ${SWARM_DEFAULTS.maxLeaderFailovers + 1} times; last error: ${(lastError as Error)?.message}`, { retryable: false, cause: lastError });
   }
 
   /** The seat's live agent, or a newly spawned successor (serialised: one successor per vacancy). */

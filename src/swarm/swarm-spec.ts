@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TASK_KIND_PATTERN } from '../agents/task-kind.js';
+import { MAX_BUDGET_USD } from '../domain/bounds.js';
 import { ValidationError } from '../domain/errors.js';
 import { SWARM_TOPOLOGIES } from '../domain/swarm.js';
 import { durationSchema } from '../tasks/task-spec.js';
@@ -45,7 +46,7 @@ export const swarmSpecSchema = z
     maxAgents: z.number().int().min(1).max(1_000).default(SWARM_DEFAULTS.maxAgents),
     concurrency: z.number().int().min(1).max(1_000).default(SWARM_DEFAULTS.concurrency),
     maxTokens: z.number().int().min(1).optional(),
-    maxCostUsd: z.number().positive().optional(),
+    maxCostUsd: z.number().positive().max(MAX_BUDGET_USD).optional(),
     /** A duration from now (`30m`) or milliseconds. */
     deadline: durationSchema.optional(),
     review: z.boolean().optional(),

@@ -1,7 +1,7 @@
 import type { AgentRecord } from '../domain/agent.js';
 import type { ProposalRecord } from '../domain/consensus.js';
 import type { SwarmRecord } from '../domain/swarm.js';
-import type { TaskStatus } from '../domain/task.js';
+import type { TaskErrorInfo, TaskStatus } from '../domain/task.js';
 import type { SwarmQuery } from '../ports/swarm-store.js';
 
 /** One plan task as it stands: which engine task runs it (the latest revision) and how it went. */
@@ -16,6 +16,8 @@ export interface SwarmTaskView {
   pool: string | null;
   domain: string | null;
   revisions: number;
+  /** Why the latest dispatch failed, if it did. */
+  error: TaskErrorInfo | null;
 }
 
 export interface SwarmStatusReport {

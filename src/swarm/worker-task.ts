@@ -18,7 +18,9 @@ export function workerPrompt(input: {
     for (const dep of input.dependencies) parts.push(`### ${dep.id}: ${dep.title}`, dep.text);
   }
   if (input.feedback) parts.push('', 'Your previous result was sent back with this feedback; address it:', input.feedback);
-  if (input.peers) parts.push('', `Your peers in this swarm (you can message them): ${input.peers}`);
+  // The agent is chosen when it claims the task, after this is written: the list names every worker,
+  // and the worker's own id is in its system prompt.
+  if (input.peers) parts.push('', `The swarm's workers (message the others, not yourself; your own agent id is in your instructions): ${input.peers}`);
   parts.push('', 'When done, report your result.');
   return parts.join('\n');
 }
@@ -28,6 +30,20 @@ export function resultText(result: JsonValue | null): string {
   const inner = result !== null && typeof result === 'object' && !Array.isArray(result) && 'result' in result ? result.result : result;
   const text = typeof inner === 'string' ? inner : JSON.stringify(inner ?? null);
   return text.length > SWARM_DEFAULTS.resultPreviewChars ? `${text.slice(0, SWARM_DEFAULTS.resultPreviewChars)}…` : text;
+}
+
+/**
+ * A swarm's progress: the share of its plan tasks that completed. Failed, skipped and cancelled
+ * tasks have ended but are not progress, so a stopped swarm with nothing done reads 0, not 100%.
+ */
+export function completedShare(states: Iterable<{ status: string }>): number {
+  let total = 0;
+  let done = 0;
+  for (const s of states) {
+    total += 1;
+    if (s.status === 'done') done += 1;
+  }
+  return total === 0 ? 0 : done / total;
 }
 
 /** The summary of a swarm that stopped early: why, and what got done. */

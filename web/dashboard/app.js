@@ -71,6 +71,15 @@ async function refreshSummary() {
     `${status.agents?.active ?? 0} active agents`,
   ];
   $('summary').textContent = parts.join(' · ');
+  showSandbox(status.sandbox);
+}
+
+/** Shell commands outside the OS sandbox are said loudly: a banner until the server has one. */
+function showSandbox(sandbox) {
+  const banner = $('sandbox-warning');
+  const degraded = sandbox?.degraded === true;
+  banner.hidden = !degraded;
+  banner.textContent = degraded ? `No OS sandbox: agents' shell commands run on the host, held back only by the command policy. ${sandbox.reason ?? ''}` : '';
 }
 
 async function refreshSwarms() {
@@ -131,6 +140,7 @@ async function renderSwarmDetail(id) {
   render(detail, report, () => [
     el('h3', {}, `${s.name} `, el('span', { class: `status-${s.status}` }, s.status)),
     el('p', {}, s.objective),
+    el('p', { class: 'muted', id: 'swarm-counts' }, countsText(report)),
     ...(finished ? [] : [el('div', { class: 'controls' }, ...(s.status === 'paused' ? [control('resume')] : [control('pause')]), control('stop'))]),
     el(
       'table',
@@ -146,8 +156,30 @@ async function renderSwarmDetail(id) {
     ),
     ...(s.error ? [el('p', { class: 'status-failed' }, `${s.error.code}: ${s.error.message}`)] : []),
     ...(s.result ? [el('h4', {}, s.result.partial ? 'Result (partial)' : 'Result'), el('pre', { id: 'swarm-result' }, s.result.summary)] : []),
-    ...(report.proposals.length > 0 ? [el('p', { class: 'muted' }, `${report.proposals.length} vote${report.proposals.length === 1 ? '' : 's'}: ${report.proposals.map((p) => p.status).join(', ')}`)] : []),
+    ...(report.proposals.length > 0
+      ? [el('h4', {}, 'Votes'), el('ul', { id: 'swarm-votes' }, ...report.proposals.map((p) => el('li', { 'data-id': p.id }, voteText(p, report.tasks))))]
+      : []),
   ]);
+}
+
+/** Progress is completed work; the other outcomes are counted beside it. */
+function countsText(report) {
+  const total = report.tasks.length;
+  const counts = Object.entries(report.counts)
+    .filter(([status, n]) => n > 0 && status !== 'completed')
+    .map(([status, n]) => `${n} ${status}`);
+  return total === 0 ? 'no plan yet' : [`${report.counts.completed ?? 0} of ${total} completed`, ...counts].join(', ');
+}
+
+/** A vote in words: the task whose result it judges (else its question) and what was decided. */
+function voteText(p, tasks) {
+  const task = p.taskId ? tasks.find((t) => t.taskId === p.taskId) : undefined;
+  const subject = p.taskId ? `vote on "${task?.title ?? p.taskId}"` : `vote "${p.question}"`;
+  if (p.status === 'open') return `${subject}: voting`;
+  const decision = p.outcome?.decision;
+  if (!decision) return `${subject}: no decision, ${p.status.replace('_', ' ')}${p.outcome?.reason ? ` (${p.outcome.reason})` : ''}`;
+  const meaning = !p.taskId ? '' : p.status === 'rejected' ? ': the result is rejected' : decision === 'approve' ? ': the result is accepted' : '';
+  return `${subject} decided ${decision}${meaning} (${Math.round((p.outcome?.ratio ?? 0) * 100)}% of the votes)`;
 }
 
 async function controlSwarm(id, action) {

@@ -36,6 +36,8 @@ export const swarmRecordSchema = z.object({
   config: z.object({
     roster: z.array(z.object({ type: z.string(), count: z.number().int(), pool: z.string().optional() })),
     autoRoster: z.boolean(),
+    workers: z.number().int().meta({ description: "Workers in all (the roster's total when one was given)" }),
+    pools: z.record(z.string(), z.number().int()).nullable().meta({ description: 'Distributed: workers per pool label' }),
     limits: z.object({
       maxAgents: z.number().int(),
       concurrency: z.number().int(),
@@ -50,7 +52,7 @@ export const swarmRecordSchema = z.object({
     planSource: z.enum(['llm', 'user']),
   }),
   plan: json.meta({ description: 'The plan: summary, tasks (id, title, prompt, dependsOn, …), domains; null until planned' }),
-  progress: z.number().meta({ description: 'Fraction of plan tasks finished, 0..1' }),
+  progress: z.number().meta({ description: 'Fraction of plan tasks completed, 0..1 (failed, skipped and cancelled tasks are not progress)' }),
   result: z
     .object({
       summary: z.string(),
@@ -84,6 +86,7 @@ const statusReportSchema = z.object({
       pool: z.string().nullable(),
       domain: z.string().nullable(),
       revisions: z.number().int(),
+      error: z.object({ code: z.string(), message: z.string(), attempt: z.number().int() }).nullable(),
     }),
   ),
   agents: z.array(agentRecordSchema),

@@ -1,11 +1,13 @@
 import { consensusAskSchema, parseConsensusInput, type ConsensusAskInput } from '../../consensus/consensus-input.js';
-import { PROPOSAL_STATUSES, type ProposalRecord, type ProposalStatus, type VoteRecord } from '../../domain/consensus.js';
+import type { Colony } from '../../core/colony.js';
+import { PROPOSAL_STATUSES, type Abstention, type ProposalRecord, type ProposalStatus, type VoteRecord } from '../../domain/consensus.js';
 import { CancelledError, ValidationError } from '../../domain/errors.js';
 import type { ColonyEventMap } from '../../domain/events.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
+import { providerFailureLine } from '../provider-failure-line.js';
 import { color, isoTime, printJson, printTable, println, truncate } from '../output.js';
 
 export interface ConsensusAskOptions extends GlobalOptions {
@@ -22,6 +24,9 @@ export interface ConsensusAskOptions extends GlobalOptions {
   provider?: string;
   model?: string;
 }
+
+/** The log file of `colony consensus`, under the data directory's logs/ (stderr shows the votes). */
+const CONSENSUS_LOG = 'consensus.log';
 
 /** The exit code of a decided proposal: 0 accepted, 8 rejected (yes/no), 7 no decision. */
 export function exitCodeForProposal(status: ProposalStatus): number {
@@ -57,7 +62,7 @@ export async function consensusAskCommand(words: string[], options: ConsensusAsk
   return withColony(options, 'run', async (colony) => {
     const err = process.stderr;
     if (!options.json) {
-      colony.events.subscribe({ types: ['consensus.proposed', 'vote.cast', 'voter.flagged', 'consensus.round_finished'] }, (e) => {
+      colony.events.subscribe({ types: ['consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished'] }, (e) => {
         if (e.type === 'consensus.proposed') {
           const d = e.data as ColonyEventMap['consensus.proposed'];
           err.write(color.dim(`proposal ${d.proposalId}: ${d.voters} voter${d.voters === 1 ? '' : 's'}, ${d.strategy}, options ${d.options.join(' / ')}\n`));
@@ -65,6 +70,9 @@ export async function consensusAskCommand(words: string[], options: ConsensusAsk
           const d = e.data as ColonyEventMap['vote.cast'];
           const mark = d.counted ? color.green('●') : color.red('✗');
           err.write(`${mark} ${d.voterId} ${color.bold(d.decision)} ${color.dim(`(confidence ${d.confidence.toFixed(2)})`)}${d.counted ? '' : color.red(' excluded')}\n`);
+        } else if (e.type === 'vote.abstained') {
+          const d = e.data as ColonyEventMap['vote.abstained'];
+          err.write(`${color.yellow('○')} ${d.voterId} ${color.yellow('cast no vote')}: ${d.reason}\n`);
         } else if (e.type === 'voter.flagged') {
           const d = e.data as ColonyEventMap['voter.flagged'];
           err.write(color.yellow(`⚑ ${d.voterId} flagged: ${d.reason.replace('_', ' ')}\n`));
@@ -95,9 +103,9 @@ export async function consensusAskCommand(words: string[], options: ConsensusAsk
     await colony.events.flush();
     const votes = await colony.consensus.votes(proposal.id);
     if (options.json) printJson({ proposal, votes });
-    else printOutcome(proposal, votes);
+    else printOutcome(colony, proposal, votes);
     return exitCodeForProposal(proposal.status);
-  });
+  }, {}, { logFile: CONSENSUS_LOG });
 }
 
 export async function consensusListCommand(options: GlobalOptions & { status?: string[]; limit: number; offset: number }): Promise<void> {
@@ -136,7 +144,7 @@ export async function consensusShowCommand(id: string, options: GlobalOptions): 
   }, {}, { mustExist: true });
 }
 
-function printOutcome(p: ProposalRecord, votes: VoteRecord[]): void {
+function printOutcome(colony: Colony, p: ProposalRecord, votes: VoteRecord[]): void {
   const o = p.outcome;
   const rounds = o?.rounds.length ?? 0;
   const share = o ? `${Math.round(o.ratio * 100)}%` : '-';
@@ -145,7 +153,20 @@ function printOutcome(p: ProposalRecord, votes: VoteRecord[]): void {
   } else {
     println(`${color.yellow('○')} ${statusText(p.status)}: ${o?.reason ?? ''} ${color.dim(p.id)}`);
   }
-  printVotes(votes.filter((v) => v.round === rounds || rounds === 0));
+  const shown = votes.filter((v) => v.round === rounds || rounds === 0);
+  if (shown.length > 0) printVotes(shown);
+  printAbstentions(colony, o?.rounds.at(-1)?.abstentions ?? []);
+}
+
+/** Why votes are missing: each voter that cast none, and the provider behind it named once per cause. */
+function printAbstentions(colony: Colony, abstentions: readonly Abstention[]): void {
+  if (abstentions.length === 0) return;
+  const providers = new Map<string, string>();
+  for (const a of abstentions) {
+    println(color.yellow(`  ${a.voterId} cast no vote: ${a.reason}`));
+    if (a.provider) providers.set(a.provider.message, providerFailureLine(colony, a.provider));
+  }
+  for (const line of providers.values()) println(color.red(line));
 }
 
 function printProposal(p: ProposalRecord): void {
@@ -165,6 +186,7 @@ function printProposal(p: ProposalRecord): void {
   for (const r of o.rounds) {
     const support = Object.entries(r.support).map(([option, n]) => `${option} ${Number.isInteger(n) ? n : n.toFixed(2)}`).join(', ');
     println(`  round ${r.round}       ${support}; ${r.votesCounted} of ${r.eligible} voted${r.timedOut ? ', timed out' : ''}${r.achieved ? ', decided' : ''}`);
+    for (const a of r.abstentions ?? []) println(color.yellow(`                ${a.voterId} cast no vote: ${a.reason}`));
   }
   for (const b of o.byzantine) println(color.yellow(`  ⚑ ${b.voterId} round ${b.round}: ${b.reason.replace('_', ' ')}`));
 }

@@ -2,20 +2,24 @@ import { readFileSync } from 'node:fs';
 import type { Colony } from '../../core/colony.js';
 import { validateDag } from '../../domain/dag.js';
 import { ColonyError, ValidationError } from '../../domain/errors.js';
-import { SWARM_STATUSES, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmStatus } from '../../domain/swarm.js';
+import { isSwarmFinished, SWARM_STATUSES, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmStatus } from '../../domain/swarm.js';
 import { parsePlanText } from '../../swarm/plan-file.js';
 import { parseSwarmSpec, type SwarmSpecInput } from '../../swarm/swarm-spec.js';
 import type { SwarmStatusReport } from '../../swarm/swarms.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
-import { openColony, withColony } from '../cli-context.js';
+import { logFilePath, openColony, withColony } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
+import { refuseCommandWord } from '../objective-guard.js';
+import { providerFailureLine, providerFailureOfTaskError } from '../provider-failure-line.js';
 import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
 import { runUntilDone } from '../run-until-done.js';
 import { SwarmProgress, taskSymbol, usageText } from '../swarm-progress.js';
 
 /** Exit code after SIGTERM (128 + 15), as a process killed by it would have. */
 const EXIT_SIGTERM = 143;
+/** The log file of `colony swarm`, under the data directory's logs/ (stderr is the live view). */
+const SWARM_LOG = 'swarm.log';
 
 export interface SwarmStartOptions extends GlobalOptions {
   name?: string;
@@ -34,20 +38,23 @@ export interface SwarmStartOptions extends GlobalOptions {
   review?: boolean;
   plan?: string;
   quiet?: boolean;
+  /** The objective as one option: taken as it is, even a single command word. */
+  objective?: string;
 }
 
 /**
  * `colony swarm "<objective>"`: creates a swarm and runs it in this process (its coordinator and its
  * tasks), with a live view of the plan, the agents and the votes; then prints the result. Exit 0 when
- * it completed, 1 when it failed, 6 when it was stopped; Ctrl-C stops it cleanly (finished work is
- * kept as a partial result) and exits 130.
+ * it completed, 1 when it failed, 6 when it was stopped; Ctrl-C stops it (unfinished tasks are
+ * cancelled, finished work is kept as a partial result) and exits 130, or 0 if it completed first.
+ * Logs go to `.colony/logs/swarm.log`, not over the live view.
  */
 export async function swarmStartCommand(words: string[], options: SwarmStartOptions): Promise<number> {
   // Everything is checked before the database is opened: bad input creates nothing.
-  const spec = specFromOptions(words.join(' '), options);
+  const spec = specFromOptions(objectiveOf(words, options.objective), options);
   parseSwarmSpec(spec);
 
-  const colony = await openColony(options, 'swarm');
+  const colony = await openColony(options, 'swarm', {}, { logFile: SWARM_LOG });
   try {
     // A provider that cannot be used (no API key) is a configuration error before anything is stored.
     await colony.providers.get(spec.provider, spec.model);
@@ -74,12 +81,18 @@ export async function swarmStartCommand(words: string[], options: SwarmStartOpti
               signal.addEventListener(
                 'abort',
                 () => {
-                  // Stop the swarm cleanly: what finished is kept as a partial result.
-                  say(`stopping swarm ${created.id}: unfinished tasks are cancelled, finished work is kept`);
-                  colony.swarms.stop(created.id, String((signal.reason as Error | undefined)?.message ?? 'interrupted')).then((record) => {
-                    stopped = record;
-                    reject(signal.reason);
-                  }, reject);
+                  const reason = String((signal.reason as Error | undefined)?.message ?? 'interrupted');
+                  colony.swarms.stop(created.id, reason).then(
+                    (record) => {
+                      stopped = record;
+                      reject(signal.reason);
+                    },
+                    async (error: unknown) => {
+                      // It finished before the stop took (a conflict): that ending stands.
+                      stopped = await colony.swarms.get(created.id).catch(() => undefined);
+                      reject(stopped && isSwarmFinished(stopped.status) ? signal.reason : error);
+                    },
+                  );
                 },
                 // Once the wait is over, a late signal does not stop a finished swarm.
                 { once: true, signal: waiting.signal },
@@ -91,16 +104,31 @@ export async function swarmStartCommand(words: string[], options: SwarmStartOpti
         }
       },
       say,
+      {
+        first: (signal) => `${signal}: stopping the swarm: unfinished tasks are cancelled, finished work is kept as a partial result; send it again to stop at once`,
+        second: 'stopping at once: running tasks are cut off',
+      },
     );
     progress?.detach();
     const final = outcome.value ?? stopped ?? (await colony.swarms.get(created.id));
+    if (outcome.interrupted && final.status === 'completed') process.stderr.write(`${color.yellow('the swarm completed before it could be stopped')}\n`);
     if (options.json) printJson(final);
     else await printOutcome(colony, final);
-    if (outcome.interrupted) return outcome.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT.interrupted;
+    // A swarm that completed is a success, whenever the signal came.
+    if (outcome.interrupted && final.status !== 'completed') return outcome.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT.interrupted;
     return exitFor(final);
   } finally {
     await colony.close();
   }
+}
+
+/** The objective: the words, or `--objective` (never taken for a command word). */
+function objectiveOf(words: readonly string[], option: string | undefined): string {
+  if (option !== undefined && words.length > 0) throw new ValidationError('give the objective either as words or with --objective, not both');
+  if (option !== undefined) return option;
+  if (words.length === 0) throw new ValidationError('an objective is required: colony swarm "<objective>" (see colony swarm --help)', { details: { field: 'objective' } });
+  refuseCommandWord(words);
+  return words.join(' ');
 }
 
 function exitFor(swarm: SwarmRecord): number {
@@ -177,14 +205,20 @@ function parseRoster(items: string[]): { type: string; count: number; pool?: str
 
 async function printOutcome(colony: Colony, swarm: SwarmRecord): Promise<void> {
   const report = await colony.swarms.status(swarm.id);
-  println();
-  printTaskTable(report);
+  if (report.tasks.length > 0) {
+    println();
+    printTaskTable(report);
+  }
   println();
   const took = swarm.startedAt && swarm.finishedAt ? ` in ${formatDuration(swarm.finishedAt - swarm.startedAt)}` : '';
   const mark = swarm.status === 'completed' ? color.green('✓') : swarm.status === 'stopped' ? color.yellow('⊘') : color.red('✗');
   const c = report.counts;
   println(`${mark} ${color.bold(swarm.name)} ${swarm.status}${took}: ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled; ${usageText(swarm.usage)}`);
-  if (swarm.error) println(color.red(`  ${swarm.error.code}: ${swarm.error.message}`));
+  // A provider behind the failure is named once, with where it was called and what it said.
+  const provider = swarm.error?.provider ?? report.tasks.map((t) => providerFailureOfTaskError(t.error)).find((f) => f !== null) ?? null;
+  if (swarm.error && swarm.error.message !== provider?.message) println(color.red(`  ${swarm.error.code}: ${swarm.error.message}`));
+  if (provider) println(color.red(`  ${providerFailureLine(colony, provider)}`));
+  if (swarm.status === 'failed') println(color.dim(`  log: ${logFilePath(colony.config.dataDir, SWARM_LOG)}`));
   if (swarm.result) {
     if (swarm.result.partial) println(color.yellow('  partial result: not every task finished'));
     if (swarm.result.summary.trim()) {
@@ -265,7 +299,8 @@ function printReport(report: SwarmStatusReport): void {
   const s = report.swarm;
   println(`${color.bold(s.name)} ${color.dim(s.id)}`);
   println(`  objective     ${truncate(s.objective, 100)}`);
-  println(`  topology      ${s.topology}   status ${statusColor(s.status)}   progress ${Math.round(s.progress * 100)}%`);
+  const planned = report.tasks.length;
+  println(`  topology      ${s.topology}   status ${statusColor(s.status)}   progress ${Math.round(s.progress * 100)}% (${report.counts.completed} of ${planned} tasks completed)`);
   const limits = s.config.limits;
   const bounds = [
     `${limits.maxAgents} agents`,
@@ -301,9 +336,16 @@ function printReport(report: SwarmStatusReport): void {
   if (report.proposals.length) {
     println();
     println(color.bold('Votes'));
+    const titleOf = new Map(report.tasks.filter((t) => t.taskId !== null).map((t) => [t.taskId as string, t.title]));
     printTable(
-      ['ID', 'STATUS', 'DECISION', 'VOTERS', 'QUESTION'],
-      report.proposals.map((p) => [p.id, p.status, p.outcome?.decision ?? '-', String(p.voterIds.length), truncate(p.question, 60)]),
+      ['ID', 'ABOUT', 'STATUS', 'DECISION', 'VOTERS'],
+      report.proposals.map((p) => [
+        p.id,
+        p.taskId ? `task "${truncate(titleOf.get(p.taskId) ?? p.taskId, 40)}"` : truncate(p.question, 48),
+        p.status.replace('_', ' '),
+        p.outcome?.decision ?? '-',
+        String(p.voterIds.length),
+      ]),
     );
   }
   if (s.result) {

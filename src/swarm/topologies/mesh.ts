@@ -3,10 +3,13 @@ import { SWARM_DEFAULTS } from '../swarm-defaults.js';
 import { ACCEPT, type TopologyStrategy } from './topology.js';
 import { outcomeParts } from './shared.js';
 
+/** The review of a result no peer but its author could vote on. */
+export const UNREVIEWED = 'accepted without a vote: no peer other than its author to review it';
+
 /**
  * Peer to peer: every task goes on a shared board that any peer may claim (the task engine's
  * compare-and-set claim among the swarm's agents), peers can message each other, and the other
- * peers vote on each result; a rejected result goes back with the voters' reasons.
+ * peers (never the result's author) vote on each result; a rejected result goes back with the voters' reasons.
  */
 export const mesh: TopologyStrategy = {
   topology: 'mesh',
@@ -23,11 +26,14 @@ export const mesh: TopologyStrategy = {
   route: (ctx) => ({ agentIds: ctx.workers().map((w) => w.id), pool: null }),
   async review(ctx, outcome) {
     if (!ctx.swarm.config.review || outcome.status !== 'done') return ACCEPT;
+    // The other peers vote: an author never votes on its own work.
     const voters = ctx
       .workers()
       .map((w) => w.id)
+      .filter((id) => id !== outcome.agentId)
       .slice(0, SWARM_DEFAULTS.meshReviewers);
-    if (voters.length === 0) return ACCEPT;
+    // A swarm of one peer has nobody to review: the result is taken, and the review says so.
+    if (voters.length === 0) return { verdict: 'accept', feedback: UNREVIEWED };
     const vote = await ctx.vote({
       question: `Does this result accomplish the task "${outcome.task.title}" well enough to build on?`,
       context: `Task prompt: ${outcome.task.prompt}\n\nResult:\n${outcome.text}`,

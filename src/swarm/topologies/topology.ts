@@ -6,6 +6,8 @@ import type { LeaderContext, ReviewVerdict } from '../leader-calls.js';
 export interface TaskOutcome {
   task: PlanTask;
   taskId: string | null;
+  /** The agent that produced the result (its author), or null when unknown: it never reviews its own work. */
+  agentId: string | null;
   status: 'done' | 'failed' | 'skipped' | 'cancelled';
   /** The worker's report (or error), cut to a preview. */
   text: string;
