@@ -106,28 +106,84 @@ describe('WebSocket event stream', () => {
     expect(byAgent.events.map((e) => [e.type, e.data.agentId])).toEqual([['agent.updated', a.id]]);
   });
 
-  it('takes the subscription as the first message when the URL has none', async () => {
-    await start();
+  it('with no filter in the URL, streams every event at once, and stays connected while idle', async () => {
+    await start({ eventStream: { heartbeatMs: 40 } });
     const client = connect();
-    await new Promise((resolve) => client.ws.once('open', resolve));
-    client.send({ type: 'subscribe', types: ['task.queued'], correlationId: 'first-message' });
-    await client.message('subscribed');
-    await publish(2, 'task.queued', 'other');
-    await publish(3, 'task.queued', 'first-message');
+    expect(await client.message('subscribed')).toMatchObject({ filter: {}, replay: false });
+    await publish(1, 'task.queued', 'everything');
+    await publish(1, 'agent.output', 'everything', 'hello');
+    await eventually(() => client.events.length === 2);
+    expect(client.events.map((e) => e.type)).toEqual(['task.queued', 'agent.output']);
+    // Idle for several heartbeats: the server keeps pinging and the client keeps answering.
+    await eventually(() => client.pings >= 5);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    await publish(1, 'task.queued', 'still-there');
     await eventually(() => client.events.length === 3);
-    expect(client.events.every((e) => e.correlationId === 'first-message')).toBe(true);
   });
 
-  it('closes with 4400 on a bad subscription and 4408 when none arrives', async () => {
-    await start({ eventStream: { subscribeTimeoutMs: 100 } });
-    const bad = connect();
-    await new Promise((resolve) => bad.ws.once('open', resolve));
-    bad.send({ type: 'subscribe', types: ["task.*'; DROP TABLE events; --"] });
-    expect(await bad.closed).toEqual({ code: STREAM_CLOSE.badSubscription, reason: 'bad subscription' });
-    expect(bad.messages[0]).toMatchObject({ type: 'error', code: 'validation' });
+  it('accepts subscribe, unsubscribe and ping at any time', async () => {
+    await start();
+    const client = connect('?types=agent.output');
+    const witness = connect('?types=task.queued');
+    await Promise.all([client.message('subscribed'), witness.message('subscribed')]);
 
-    const silent = connect();
-    expect((await silent.closed).code).toBe(STREAM_CLOSE.subscribeTimeout);
+    client.send({ type: 'ping', id: 'p-1' });
+    expect(await client.message('pong')).toEqual({ type: 'pong', id: 'p-1' });
+
+    // Re-subscribe, narrower and to another type: only what the new filter names arrives.
+    client.send({ type: 'subscribe', types: ['task.queued'], correlationId: 'second' });
+    await eventually(() => client.messages.filter((m) => m.type === 'subscribed').length === 2);
+    await publish(2, 'task.queued', 'other');
+    await publish(3, 'task.queued', 'second');
+    await publish(2, 'agent.output', 'second', 'old filter');
+    await eventually(() => client.events.length === 3);
+    expect(client.events.every((e) => e.type === 'task.queued' && e.correlationId === 'second')).toBe(true);
+
+    // Unsubscribe: nothing more arrives. The witness receives the events; a ping answered after that
+    // proves the unsubscribed client was passed over (the hub writes to every client in one pass).
+    client.send({ type: 'unsubscribe' });
+    await client.message('unsubscribed');
+    await eventually(() => witness.events.length === 5);
+    await publish(4, 'task.queued', 'second');
+    await eventually(() => witness.events.length === 9);
+    client.send({ type: 'ping', id: 2 });
+    await eventually(() => client.messages.some((m) => m.type === 'pong' && m.id === 2));
+    expect(client.events).toHaveLength(3);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+
+    // Subscribe again with lastEventId: the events it missed are replayed, then live ones follow.
+    const missedFrom = client.events[2]?.id as number;
+    client.send({ type: 'subscribe', types: ['task.queued'], correlationId: 'second', lastEventId: missedFrom });
+    const replayed = await client.message('replayed');
+    expect(replayed.count).toBe(4);
+    await publish(1, 'task.queued', 'second');
+    await eventually(() => client.events.length === 8);
+    const ids = client.events.map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('answers malformed messages with an error frame and stays open; persistent garbage is cut off (4400)', async () => {
+    await start({ eventStream: { maxBadMessages: 3 } });
+    const client = connect('?types=task.*');
+    await client.message('subscribed');
+    client.ws.send('not json');
+    client.send({ type: 'subscribe', types: ["task.*'; DROP TABLE events; --"] });
+    client.send({ type: 'dance' });
+    await eventually(() => client.messages.filter((m) => m.type === 'error').length === 3);
+    const errors = client.messages.filter((m) => m.type === 'error');
+    expect(errors.every((m) => m.code === 'validation' && typeof m.detail === 'string')).toBe(true);
+    expect(errors[0]?.detail).toMatch(/JSON/);
+    expect(errors[1]?.detail).toMatch(/^types\.0: /);
+    expect(errors[2]?.detail).toMatch(/subscribe.*unsubscribe.*ping/);
+    // Still subscribed and answering.
+    client.send({ type: 'ping' });
+    expect(await client.message('pong')).toEqual({ type: 'pong', id: null });
+    await publish(1, 'task.queued');
+    await eventually(() => client.events.length === 1);
+
+    client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect(await client.closed).toEqual({ code: STREAM_CLOSE.tooManyBadMessages, reason: 'more than 3 malformed messages' });
 
     // Bad filters in the URL are refused before the upgrade.
     const refused = await new Promise<number>((resolve) => {
@@ -136,7 +192,7 @@ describe('WebSocket event stream', () => {
       ws.on('error', () => undefined);
     });
     expect(refused).toBe(400);
-    expect(api.server.hub.size).toBe(0);
+    await eventually(() => api.server.hub.size === 0);
   });
 
   it('delivers events written by other processes (straight to the store)', async () => {

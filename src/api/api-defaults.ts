@@ -31,13 +31,18 @@ export const EVENT_STREAM = {
   closeGraceMs: 5_000,
   /** On shutdown, clients that do not complete the close within this time are cut off. */
   shutdownGraceMs: 1_000,
-  /** A client that connects without filters in the URL must send its subscription within this time. */
-  subscribeTimeoutMs: 10_000,
+  /**
+   * How often the credentials of connected clients are checked again: an API key revoked (by any
+   * process) or a JWT past its expiry closes its sockets (4401) within this time.
+   */
+  credentialCheckMs: 1_000,
+  /** Malformed client messages answered with an error frame before the client is disconnected (4400). */
+  maxBadMessages: 20,
   /** Events read from the store per page while replaying from `lastEventId`. */
   replayPageSize: 500,
   /** How often the store is checked for events written by other processes (a CLI, a worker). */
   pollMs: 250,
-  /** Largest message a client may send (a subscription). */
+  /** Largest message a client may send (subscribe, unsubscribe, ping). */
   maxIncomingMessageBytes: 64 * 1024,
 } as const;
 
@@ -47,8 +52,14 @@ export type EventStreamLimits = { -readonly [K in keyof typeof EVENT_STREAM]: nu
 export const STREAM_CLOSE = {
   /** The client did not read fast enough: its buffer passed the limit. */
   slowConsumer: 4008,
-  /** The subscription message was not valid. */
-  badSubscription: 4400,
-  /** No subscription arrived in time. */
-  subscribeTimeout: 4408,
+  /** The client kept sending malformed messages (more than `maxBadMessages`). */
+  tooManyBadMessages: 4400,
+  /** The connection's credential stopped being valid: its API key was revoked, or its JWT expired. */
+  unauthorized: 4401,
+} as const;
+
+/** Close reasons that go with STREAM_CLOSE.unauthorized. */
+export const STREAM_CLOSE_REASON = {
+  keyRevoked: 'api key revoked',
+  tokenExpired: 'token expired',
 } as const;

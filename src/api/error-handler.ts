@@ -12,7 +12,8 @@ import { isColonyError, type ErrorCode } from '../domain/errors.js';
  * the request id the response names).
  */
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+export const PROBLEM_CONTENT_TYPE = `${PROBLEM_MEDIA_TYPE}; charset=utf-8`;
 const PROBLEM_TYPE_BASE = 'urn:colony:problem:';
 
 /** Codes that exist only at the HTTP edge, beside the domain's ErrorCode. */
@@ -60,7 +61,12 @@ const STATUS_FOR_CODE: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-const TITLES: Record<number, string> = {
+/** Reason phrases, for problem titles and the OpenAPI document's response descriptions. */
+export const STATUS_TITLES: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No Content',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -168,7 +174,7 @@ function clientMessage(e: Partial<FastifyError>): string {
 export function problemBody(request: FastifyRequest, c: Classified): Problem {
   return {
     type: `${PROBLEM_TYPE_BASE}${c.code}`,
-    title: TITLES[c.status] ?? (c.status >= 500 ? 'Server Error' : 'Client Error'),
+    title: STATUS_TITLES[c.status] ?? (c.status >= 500 ? 'Server Error' : 'Client Error'),
     status: c.status,
     detail: c.detail,
     instance: request.url.split('?')[0] ?? request.url,
@@ -185,10 +191,19 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   return reply.code(c.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemBody(request, c)));
 }
 
-/** Installs the error and not-found handlers: every error response of the app goes through here. */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers: every error response of the app goes through here. A
+ * path that exists with other methods (`allowedMethods`) answers 405 with an `Allow` header.
+ */
+export function installErrorHandling(app: FastifyInstance, allowedMethods: (path: string) => string[] = () => []): void {
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new HttpError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      const allow = allowed.join(', ');
+      return sendProblem(request, reply, new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allow}`, { allow }));
+    }
+    return sendProblem(request, reply, new HttpError(404, 'route_not_found', `no route ${request.method} ${path}`));
+  });
 }

@@ -3,7 +3,7 @@ import type { EventBus, Subscription } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { StoredEvent } from '../domain/events.js';
 import type { Store } from '../ports/store.js';
-import { STREAM_CLOSE, type EventStreamLimits } from './api-defaults.js';
+import { STREAM_CLOSE, STREAM_CLOSE_REASON, type EventStreamLimits } from './api-defaults.js';
 
 /** What a stream client asked for. Types are exact (`task.created`) or prefixes (`task.*`). */
 export interface StreamFilter {
@@ -26,10 +26,24 @@ export function streamFilterMatches(filter: StreamFilter, event: StoredEvent): b
 
 const OPEN = 1;
 
+/** The credential a connection was opened with, re-checked while it lasts. */
+export interface StreamCredential {
+  /** The API key's id, when the connection authenticated with one. */
+  keyId: string | null;
+  /** When the connection's token expires (ms), or null. */
+  expiresAt: number | null;
+}
+
 /** One connected client: its filter, how far it has been sent, and its share of the socket's buffer. */
-class StreamClient {
+export class StreamClient {
   readonly ws: WebSocket;
-  readonly filter: StreamFilter;
+  readonly credential: StreamCredential;
+  /** What the client receives; null after `unsubscribe` (nothing). */
+  filter: StreamFilter | null = null;
+  /** Bumped by each subscribe or unsubscribe: a replay of an older subscription stops. */
+  generation = 0;
+  /** Malformed messages received so far. */
+  badMessages = 0;
   /** Id of the last event this client has been sent or has skipped (its position in the event log). */
   lastId = 0;
   /** Receives events from the hub's live dispatch (replay done). */
@@ -42,9 +56,9 @@ class StreamClient {
   private readonly limits: EventStreamLimits;
   private waiters: (() => void)[] = [];
 
-  constructor(ws: WebSocket, filter: StreamFilter, limits: EventStreamLimits) {
+  constructor(ws: WebSocket, credential: StreamCredential, limits: EventStreamLimits) {
     this.ws = ws;
-    this.filter = filter;
+    this.credential = credential;
     this.limits = limits;
   }
 
@@ -84,6 +98,7 @@ export interface EventStreamHubOptions {
   events: EventBus;
   logger: Logger;
   limits: EventStreamLimits;
+  now?: () => number;
 }
 
 /**
@@ -97,6 +112,13 @@ export interface EventStreamHubOptions {
  * Each event is serialised once for all clients. A client whose socket buffer passes the limits
  * (bytes or messages) is disconnected with close code 4008, so a client that stops reading costs a
  * bounded amount of memory; heartbeats drop peers that stop answering pings.
+ *
+ * Each connection keeps the credential it opened with: when its API key is revoked (through this
+ * server at once, by another process within `credentialCheckMs`) or its JWT expires, it is closed
+ * with 4401.
+ *
+ * Team mode (later): the cursor assumes event ids commit in id order, true on SQLite; on PostgreSQL
+ * ids commit out of order and the cursor must read only below the snapshot's xmin (DESIGN.md).
  */
 export class EventStreamHub {
   private readonly o: EventStreamHubOptions;
@@ -108,9 +130,13 @@ export class EventStreamHub {
   private subscription: Subscription | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private credentialTimer: NodeJS.Timeout | null = null;
+  private checkingCredentials = false;
+  private readonly now: () => number;
 
   constructor(options: EventStreamHubOptions) {
     this.o = options;
+    this.now = options.now ?? Date.now;
   }
 
   get size(): number {
@@ -126,33 +152,86 @@ export class EventStreamHub {
     this.pollTimer.unref();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.limits.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.credentialTimer = setInterval(() => void this.checkCredentials(), this.o.limits.credentialCheckMs);
+    this.credentialTimer.unref();
   }
 
   /**
-   * Streams events matching `filter` to `ws`: those after `lastEventId` first (from the store), then
-   * live ones. Without `lastEventId`, from now on.
+   * Takes a new connection and subscribes it: events matching `filter` after `lastEventId` first
+   * (from the store), then live ones; without `lastEventId`, from now on. Returns the client at once
+   * (for `subscribe`, `unsubscribe` and `reply`; a later `subscribe` supersedes this first one), or
+   * null when the hub is closed or the credential has already expired.
    */
-  async attach(ws: WebSocket, filter: StreamFilter, lastEventId?: number): Promise<void> {
+  attach(ws: WebSocket, credential: StreamCredential, filter: StreamFilter, lastEventId?: number): StreamClient | null {
     if (this.closed) {
       ws.close(1001, 'server shutting down');
-      return;
+      return null;
     }
-    const client = new StreamClient(ws, filter, this.o.limits);
+    const client = new StreamClient(ws, credential, this.o.limits);
     const wasIdle = this.clients.size === 0;
     this.clients.add(client);
     ws.on('close', () => this.detach(client));
     ws.on('pong', () => {
       client.alive = true;
     });
+    if (credential.expiresAt !== null && this.now() >= credential.expiresAt) {
+      this.drop(client, STREAM_CLOSE.unauthorized, STREAM_CLOSE_REASON.tokenExpired);
+      return null;
+    }
+    void this.subscribe(client, filter, lastEventId, wasIdle);
+    return client;
+  }
+
+  /** Replaces a client's subscription (a `subscribe` message): replays from `lastEventId` when given. */
+  async subscribe(client: StreamClient, filter: StreamFilter, lastEventId?: number, wasIdle = false): Promise<void> {
+    const generation = ++client.generation;
+    client.live = false;
+    client.filter = filter;
     try {
       if (wasIdle && !this.pumping) this.cursor = Math.max(this.cursor, await this.latestId());
-      client.lastId = lastEventId ?? Math.max(this.cursor, await this.latestId());
-      this.control(client, { type: 'subscribed', filter, lastEventId: client.lastId, replay: lastEventId !== undefined });
-      await this.replay(client, lastEventId !== undefined);
+      const from = lastEventId ?? Math.max(this.cursor, await this.latestId());
+      if (client.generation !== generation) return;
+      client.lastId = from;
+      this.control(client, { type: 'subscribed', filter, lastEventId: from, replay: lastEventId !== undefined });
+      await this.replay(client, generation, lastEventId !== undefined);
     } catch (error) {
       this.o.logger.error({ err: error }, 'event stream: subscription failed');
       this.drop(client, 1011, 'internal error');
     }
+  }
+
+  /** Stops sending events to a client (an `unsubscribe` message); the connection stays open. */
+  unsubscribe(client: StreamClient): void {
+    client.generation++;
+    client.filter = null;
+    client.live = true;
+    this.control(client, { type: 'unsubscribed' });
+  }
+
+  /** Sends a protocol message (a pong, an error frame) to one client. */
+  reply(client: StreamClient, message: Record<string, unknown>): void {
+    this.control(client, message);
+  }
+
+  /** A malformed message from the client: an error frame, or past the limit, the end of the connection. */
+  badMessage(client: StreamClient, detail: string): void {
+    client.badMessages++;
+    if (client.badMessages > this.o.limits.maxBadMessages) {
+      this.drop(client, STREAM_CLOSE.tooManyBadMessages, `more than ${this.o.limits.maxBadMessages} malformed messages`);
+      return;
+    }
+    this.control(client, { type: 'error', code: 'validation', detail });
+  }
+
+  /** Closes every connection made with this API key (4401): it was just revoked. */
+  revokeKey(keyId: string): number {
+    let count = 0;
+    for (const client of [...this.clients]) {
+      if (client.credential.keyId !== keyId) continue;
+      this.drop(client, STREAM_CLOSE.unauthorized, STREAM_CLOSE_REASON.keyRevoked);
+      count++;
+    }
+    return count;
   }
 
   /** Closes every client (1001) and stops following the log. */
@@ -161,6 +240,7 @@ export class EventStreamHub {
     this.subscription?.unsubscribe();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.credentialTimer) clearInterval(this.credentialTimer);
     for (const client of [...this.clients]) this.drop(client, 1001, 'server shutting down', this.o.limits.shutdownGraceMs);
   }
 
@@ -216,8 +296,14 @@ export class EventStreamHub {
 
   private dispatch(event: StoredEvent): void {
     let text: string | undefined;
+    let now: number | undefined;
     for (const client of this.clients) {
-      if (!client.live || event.id <= client.lastId || !streamFilterMatches(client.filter, event)) continue;
+      if (!client.live || client.filter === null || event.id <= client.lastId || !streamFilterMatches(client.filter, event)) continue;
+      const expiresAt = client.credential.expiresAt;
+      if (expiresAt !== null && (now ??= this.now()) >= expiresAt) {
+        this.drop(client, STREAM_CLOSE.unauthorized, STREAM_CLOSE_REASON.tokenExpired);
+        continue;
+      }
       text ??= eventMessage(event);
       client.lastId = event.id;
       this.send(client, text);
@@ -238,18 +324,21 @@ export class EventStreamHub {
     client.write(text);
   }
 
-  private async replay(client: StreamClient, announce: boolean): Promise<void> {
+  private async replay(client: StreamClient, generation: number, announce: boolean): Promise<void> {
     const { store, limits } = this.o;
-    const types = client.filter.types?.includes('*') ? undefined : client.filter.types;
+    const filter = client.filter;
+    if (filter === null) return;
+    const current = () => !client.closed && client.generation === generation;
+    const types = filter.types?.includes('*') ? undefined : filter.types;
     let count = 0;
-    while (!client.closed) {
+    while (current()) {
       const head = this.cursor;
-      const page = await store.listEvents({ afterId: client.lastId, types, correlationId: client.filter.correlationId, limit: limits.replayPageSize });
+      const page = await store.listEvents({ afterId: client.lastId, types, correlationId: filter.correlationId, limit: limits.replayPageSize });
       for (const event of page) {
-        if (client.closed) return;
-        if (streamFilterMatches(client.filter, event)) {
+        if (!current()) return;
+        if (streamFilterMatches(filter, event)) {
           await client.whenRoomy();
-          if (client.closed || client.ws.readyState !== OPEN) return;
+          if (!current() || client.ws.readyState !== OPEN) return;
           client.write(eventMessage(event));
           count++;
         }
@@ -278,9 +367,35 @@ export class EventStreamHub {
     }
   }
 
+  /**
+   * Re-checks every connection's credential: API keys against the store (revoked by any process),
+   * tokens against their expiry.
+   */
+  private async checkCredentials(): Promise<void> {
+    if (this.checkingCredentials || this.clients.size === 0) return;
+    this.checkingCredentials = true;
+    try {
+      const now = this.now();
+      const keyIds = new Set<string>();
+      for (const client of [...this.clients]) {
+        const { keyId, expiresAt } = client.credential;
+        if (expiresAt !== null && now >= expiresAt) this.drop(client, STREAM_CLOSE.unauthorized, STREAM_CLOSE_REASON.tokenExpired);
+        else if (keyId !== null) keyIds.add(keyId);
+      }
+      for (const keyId of keyIds) {
+        const key = await this.o.store.getApiKey(keyId);
+        if (!key || key.revokedAt !== null) this.revokeKey(keyId);
+      }
+    } catch (error) {
+      this.o.logger.warn({ err: error }, 'event stream: checking credentials failed; retrying at the next check');
+    } finally {
+      this.checkingCredentials = false;
+    }
+  }
+
+  /** Protocol messages pass the same buffer limits as events: a client that floods pings and never reads is cut off. */
   private control(client: StreamClient, message: Record<string, unknown>): void {
-    if (client.closed || client.ws.readyState !== OPEN) return;
-    client.write(JSON.stringify(message));
+    this.send(client, JSON.stringify(message));
   }
 
   private detach(client: StreamClient): void {

@@ -8,6 +8,8 @@ const JWT_ALGORITHMS = ['HS256'];
 export interface JwtIdentity {
   subject: string | null;
   role: Role;
+  /** When the token stops being valid (its `exp`, in ms), or null when it never expires. */
+  expiresAt: number | null;
 }
 
 /**
@@ -26,7 +28,7 @@ export class JwtVerifier {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: JWT_ALGORITHMS, clockTolerance: JWT_CLOCK_TOLERANCE_SECONDS });
       if (!isRole(payload.role)) return null;
-      return { subject: typeof payload.sub === 'string' ? payload.sub : null, role: payload.role };
+      return { subject: typeof payload.sub === 'string' ? payload.sub : null, role: payload.role, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null };
     } catch {
       return null;
     }

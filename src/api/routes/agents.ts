@@ -55,6 +55,20 @@ const healthSchema = z.object({
 
 const tags = ['agents'];
 
+const agentTypesSchema = z.object({
+  items: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      capabilities: z.array(z.string()),
+      tools: z.array(z.string()),
+      model: z.string().nullable(),
+      maxConcurrency: z.number().int(),
+      source: z.enum(['builtin', 'project', 'claude']),
+    }),
+  ),
+});
+
 export function registerAgentRoutes(app: FastifyInstance, { colony }: ApiContext): void {
   app.get(
     `${API_PREFIX}/agents`,
@@ -145,7 +159,14 @@ export function registerAgentRoutes(app: FastifyInstance, { colony }: ApiContext
 
   app.get(
     `${API_PREFIX}/agent-types`,
-    { schema: { tags, summary: 'The agent catalog: built-in types plus the project\'s .claude/agents and .colony/agents', querystring: typesQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'The agent catalog: built-in types plus the project\'s .claude/agents and .colony/agents',
+        querystring: typesQuery,
+        response: { 200: agentTypesSchema, ...ERROR_RESPONSES },
+      },
+    },
     async (request) => {
       const { capability: wanted } = request.query as z.output<typeof typesQuery>;
       const types = await colony.agents.types();

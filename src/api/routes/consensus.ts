@@ -39,6 +39,9 @@ const tallySchema = z.object({
   achieved: z.boolean(),
   timedOut: z.boolean(),
   quorumMet: z.boolean(),
+  abstentions: z
+    .array(z.object({ voterId: z.string(), reason: z.string(), provider: z.object({ provider: z.string(), status: z.number().int().nullable(), message: z.string() }).optional() }))
+    .optional(),
 });
 
 export const proposalRecordSchema = z.object({

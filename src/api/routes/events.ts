@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { API_PREFIX, STREAM_CLOSE } from '../api-defaults.js';
+import type { Identity } from '../../security/authenticator.js';
+import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
 import { HttpError } from '../error-handler.js';
-import type { StreamFilter } from '../event-stream-hub.js';
-import { csv, ERROR_RESPONSES, eventSchema, eventTypeFilter, idSchema, limitSchema } from '../schemas.js';
-
-const correlationSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'a workflow, swarm, task or agent id');
-const eventIdSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+import type { StreamCredential, StreamFilter } from '../event-stream-hub.js';
+import { correlationSchema, eventIdSchema, parseClientMessage, subscriptionFields } from '../event-stream-protocol.js';
+import { csv, ERROR_RESPONSES, eventSchema, eventTypeFilter, limitSchema, problemSchema } from '../schemas.js';
 
 const listQuery = z.strictObject({
   afterId: eventIdSchema.optional(),
@@ -18,29 +17,26 @@ const listQuery = z.strictObject({
   order: z.enum(['asc', 'desc']).default('asc'),
 });
 
-/** The stream's subscription: in the URL's query, or as the first message. */
-const subscription = {
-  types: csv(eventTypeFilter).optional(),
-  correlationId: correlationSchema.optional(),
-  agentId: idSchema.optional(),
-  /** Replay every matching event after this id (from the store) before the live ones. */
-  lastEventId: eventIdSchema.optional(),
-};
+/** The stream's first subscription, in the URL's query (later ones are `subscribe` messages). */
 const streamQuery = z.strictObject({
-  ...subscription,
+  ...subscriptionFields,
   /** For browsers, which cannot set headers on a WebSocket: the API key or JWT. */
   access_token: z.string().min(1).max(8_192).optional(),
 });
-const subscribeMessage = z.strictObject({ type: z.literal('subscribe'), ...subscription });
 
 const tags = ['events'];
+
+/** What a connection's credential is re-checked against while it lasts. */
+function credentialOf(identity: Identity | null): StreamCredential {
+  return { keyId: identity?.kind === 'api-key' ? identity.id : null, expiresAt: identity?.expiresAt ?? null };
+}
 
 function filterOf(s: { types?: string[]; correlationId?: string; agentId?: string }): StreamFilter {
   const types = s.types && !s.types.includes('*') ? s.types : undefined;
   return { ...(types ? { types } : {}), ...(s.correlationId ? { correlationId: s.correlationId } : {}), ...(s.agentId ? { agentId: s.agentId } : {}) };
 }
 
-export function registerEventRoutes(app: FastifyInstance, { colony, hub, streamLimits }: ApiContext): void {
+export function registerEventRoutes(app: FastifyInstance, { colony, hub }: ApiContext): void {
   app.get(
     `${API_PREFIX}/events`,
     {
@@ -73,50 +69,41 @@ export function registerEventRoutes(app: FastifyInstance, { colony, hub, streamL
     schema: {
       tags,
       summary: 'Live events over WebSocket (upgrade), with filters and replay from lastEventId',
-      description:
-        'Subscribe with query parameters (types, correlationId, agentId, lastEventId), or, with none, by sending ' +
-        '`{"type":"subscribe", ...the same fields}` as the first message within 10 s. The server sends ' +
-        '`{"type":"subscribed"}`, then `{"type":"event","event":{...}}` messages (after a replay, `{"type":"replayed","count":n}`). ' +
-        'Close codes: 4008 slow consumer (the client did not read fast enough), 4400 bad subscription, 4408 no subscription in time, 1001 server going away.',
+      description: STREAM_DESCRIPTION,
       querystring: streamQuery,
-      response: { ...ERROR_RESPONSES },
+      response: { 426: problemSchema, ...ERROR_RESPONSES },
     },
     handler: async () => {
       throw new HttpError(426, 'upgrade_required', 'this endpoint speaks WebSocket: connect with a WebSocket client (Upgrade: websocket)', { upgrade: 'websocket' });
     },
     wsHandler: (socket: WebSocket, request) => {
       const q = request.query as z.output<typeof streamQuery>;
-      const fromQuery = q.types !== undefined || q.correlationId !== undefined || q.agentId !== undefined || q.lastEventId !== undefined;
-      if (fromQuery) {
-        void hub.attach(socket, filterOf(q), q.lastEventId);
-        return;
-      }
-      const timer = setTimeout(() => socket.close(STREAM_CLOSE.subscribeTimeout, 'no subscription received in time'), streamLimits.subscribeTimeoutMs);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-      socket.once('message', (data: RawData, isBinary: boolean) => {
-        clearTimeout(timer);
-        let message: unknown;
-        try {
-          message = isBinary ? undefined : JSON.parse(rawText(data));
-        } catch {
-          message = undefined;
-        }
-        const parsed = subscribeMessage.safeParse(message);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          const detail = message === undefined ? 'expected a JSON text message' : `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
-          socket.send(JSON.stringify({ type: 'error', code: 'validation', detail: `bad subscription: ${detail}` }));
-          socket.close(STREAM_CLOSE.badSubscription, 'bad subscription');
-          return;
-        }
-        void hub.attach(socket, filterOf(parsed.data), parsed.data.lastEventId);
+      const client = hub.attach(socket, credentialOf(request.identity), filterOf(q), q.lastEventId);
+      if (!client) return;
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        const parsed = parseClientMessage(data, isBinary);
+        if (!parsed.ok) hub.badMessage(client, parsed.detail);
+        else if (parsed.message.type === 'ping') hub.reply(client, { type: 'pong', id: parsed.message.id ?? null });
+        else if (parsed.message.type === 'unsubscribe') hub.unsubscribe(client);
+        // A replay runs on in the background: pings and later messages are answered meanwhile.
+        else void hub.subscribe(client, filterOf(parsed.message), parsed.message.lastEventId);
       });
     },
   });
 }
 
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
-}
+const STREAM_DESCRIPTION = [
+  'A WebSocket (upgrade) carrying JSON text messages both ways.',
+  'Without filters in the URL the connection is subscribed to every event from the moment it opens; query parameters ' +
+    '(types, correlationId, agentId, lastEventId) make the first subscription narrower, or replay from lastEventId.',
+  'Client messages, at any time: `{"type":"subscribe","types"?:[…],"correlationId"?,"agentId"?,"lastEventId"?}` replaces the ' +
+    'subscription (with lastEventId, matching events after it are replayed first); `{"type":"unsubscribe"}` stops events, ' +
+    'the connection staying open; `{"type":"ping","id"?}` is answered with `{"type":"pong","id"}`.',
+  'Server messages: `{"type":"subscribed","filter","lastEventId","replay"}`, `{"type":"event","event":{…}}`, ' +
+    '`{"type":"replayed","count","lastEventId"}` after a replay, `{"type":"unsubscribed"}`, `{"type":"pong","id"}`, and ' +
+    '`{"type":"error","code":"validation","detail"}` for a malformed message (the connection stays open).',
+  'The server pings (WebSocket ping frames) every 30 s and drops a peer that did not answer the previous ping; an idle ' +
+    'client that answers stays connected indefinitely.',
+  'Close codes: 1001 server going away; 4008 slow consumer (the client did not read fast enough); 4400 too many malformed ' +
+    'messages; 4401 the credential stopped being valid ("api key revoked", "token expired").',
+].join('\n\n');

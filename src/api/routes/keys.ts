@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { LOCAL_IDENTITY } from '../../security/authenticator.js';
 import { ROLES } from '../../security/roles.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -20,7 +21,7 @@ const keyParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{12}$/, 'an AP
 const tags = ['auth'];
 
 /** API keys over HTTP (admin only), and who the caller is. */
-export function registerKeyRoutes(app: FastifyInstance, { keys, auth }: ApiContext): void {
+export function registerKeyRoutes(app: FastifyInstance, { keys, auth, hub }: ApiContext): void {
   app.get(
     `${API_PREFIX}/auth/whoami`,
     {
@@ -30,7 +31,10 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, auth }: ApiConte
         response: { 200: z.object({ kind: z.string(), id: z.string(), role: z.enum(ROLES), name: z.string().nullable(), authRequired: z.boolean() }), ...ERROR_RESPONSES },
       },
     },
-    async (request) => ({ ...(request.identity ?? { kind: 'local', id: 'local', role: 'admin', name: null }), authRequired: await auth.required() }),
+    async (request) => {
+      const { kind, id, role, name } = request.identity ?? LOCAL_IDENTITY;
+      return { kind, id, role, name, authRequired: await auth.required() };
+    },
   );
 
   app.get(
@@ -63,6 +67,8 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, auth }: ApiConte
     async (request) => {
       const record = await keys.revoke((request.params as z.output<typeof keyParams>).id);
       auth.keysChanged();
+      // Its open event streams end now (other processes' revocations: within the hub's credential check).
+      hub.revokeKey(record.id);
       return record;
     },
   );

@@ -24,6 +24,17 @@ const providerSchema = z.object({
 
 const tags = ['providers'];
 
+/** A provider test's outcome: the reply and usage, or the error (a failed call is still a 200: the test ran). */
+const testResultSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  ok: z.boolean(),
+  latencyMs: z.number(),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
+  reply: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
 export function registerProviderRoutes(app: FastifyInstance, { colony }: ApiContext): void {
   app.get(
     `${API_PREFIX}/providers`,
@@ -45,7 +56,7 @@ export function registerProviderRoutes(app: FastifyInstance, { colony }: ApiCont
         summary: 'Send one small completion through the full stack (timeouts, retries, breaker); reports latency and usage, or the error',
         params: providerParams,
         body: testBody,
-        response: { ...ERROR_RESPONSES },
+        response: { 200: testResultSchema, ...ERROR_RESPONSES },
       },
     },
     async (request) => {

@@ -36,6 +36,26 @@ const transcriptQuery = z.strictObject({ attempt: z.coerce.number().int().min(1)
 
 const tags = ['tasks'];
 
+const transcriptSchema = z.object({
+  task: z.object({ id: z.string(), status: taskStatusSchema, attempts: z.number().int() }),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number().nullable() }),
+  turns: z.array(
+    z.object({
+      id: z.number().int(),
+      taskId: z.string(),
+      agentId: z.string().nullable(),
+      attempt: z.number().int(),
+      turn: z.number().int(),
+      role: z.enum(['system', 'user', 'assistant', 'tool']),
+      content: z.array(z.unknown()).meta({ description: 'Content parts: text, tool calls, tool results' }),
+      usage: z.unknown().meta({ description: 'Token usage of the model call (assistant turns); null otherwise' }),
+      model: z.string().nullable(),
+      provider: z.string().nullable(),
+      createdAt: z.number(),
+    }),
+  ),
+});
+
 export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext): void {
   app.get(
     `${API_PREFIX}/tasks`,
@@ -157,7 +177,7 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
         summary: "An agent task's transcript: every model turn, tool call and result, with token usage",
         params: idParams,
         querystring: transcriptQuery,
-        response: { ...ERROR_RESPONSES },
+        response: { 200: transcriptSchema, ...ERROR_RESPONSES },
       },
     },
     async (request) => {
