@@ -11,13 +11,15 @@ import type { AddressInfo } from 'node:net';
 import type { Colony } from '../core/colony.js';
 import type { Logger } from '../core/logger.js';
 import { ApiKeys } from '../security/api-keys.js';
-import { Authenticator, credentialFrom, LOCAL_IDENTITY, type Identity } from '../security/authenticator.js';
+import { Authenticator, credentialFrom, credentialFromQuery, LOCAL_IDENTITY, type Identity } from '../security/authenticator.js';
+import { redactUrl } from '../security/redact-url.js';
 import { checkBindPolicy } from '../security/bind-policy.js';
 import { accessFor, type Access } from '../security/route-access.js';
 import { roleAllows } from '../security/roles.js';
 import { API_PREFIX, EVENT_STREAM, MAX_PATH_PARAM_LENGTH, REQUEST_ID_PATTERN, type EventStreamLimits } from './api-defaults.js';
 import type { ApiContext } from './api-context.js';
 import { HttpError, installErrorHandling } from './error-handler.js';
+import { installJsonBodyParser } from './json-body-parser.js';
 import { EventStreamHub } from './event-stream-hub.js';
 import { ApiMetrics } from './metrics.js';
 import { registerAgentRoutes } from './routes/agents.js';
@@ -32,7 +34,9 @@ import { registerProviderRoutes } from './routes/providers.js';
 import { registerSwarmRoutes } from './routes/swarms.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerTaskRoutes } from './routes/tasks.js';
-import { openApiTransform, zodValidatorCompiler } from './zod-compiler.js';
+import { openApiRouteDoc } from './openapi-route-doc.js';
+import { RouteMethods } from './route-methods.js';
+import { zodValidatorCompiler } from './zod-compiler.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -112,9 +116,9 @@ function packageVersion(): string {
   }
 }
 
-/** A request's URL for logs: a token in the query (browsers' WebSocket) is never written out. */
+/** A request's URL for logs: no credential in the query, however it is spelled or encoded, is written out. */
 function loggedUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+  return redactUrl(url);
 }
 
 /**
@@ -161,7 +165,9 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON only: a text/plain body is a 415, not a string that fails validation further down.
   app.removeContentTypeParser('text/plain');
-  installErrorHandling(app);
+  installJsonBodyParser(app);
+  const routeMethods = new RouteMethods();
+  installErrorHandling(app, (path) => routeMethods.allowed(path));
 
   app.decorateRequest('identity', null);
   app.decorateRequest('authFailure', null);
@@ -170,6 +176,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   // Every route must have a line in the authorization table: a route without one stops the server here.
   app.addHook('onRoute', (route) => {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      routeMethods.add(method, route.url);
       if (accessFor(method, route.url) === undefined) {
         throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ACCESS (src/security/route-access.ts)`);
       }
@@ -188,10 +195,8 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
       return;
     }
     let credential = credentialFrom(request.headers);
-    if (credential === undefined && route === STREAM_URL) {
-      const token = (request.query as { access_token?: unknown }).access_token;
-      if (typeof token === 'string') credential = token;
-    }
+    // Exactly `access_token` in the raw URL: the parsed query would also answer to `access%5Ftoken`.
+    if (credential === undefined && route === STREAM_URL) credential = credentialFromQuery(request.url);
     const result = await auth.authenticate(credential);
     if (result.ok) request.identity = result.identity;
     else request.authFailure = result.reason;
@@ -261,12 +266,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
       },
       security: [{ bearer: [] }, { apiKey: [] }],
     },
-    transform: ({ schema, url, route }) => {
-      const out = openApiTransform({ schema: schema as Record<string, unknown>, url });
-      const method = Array.isArray(route.method) ? (route.method[0] as string) : route.method;
-      if (accessFor(method, url) === 'public') out.schema = { ...out.schema, security: [] };
-      return out as never;
-    },
+    transform: ({ schema, url, route }) => openApiRouteDoc({ schema: schema as Record<string, unknown>, url, route }) as never,
   });
   await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/docs`, uiConfig: { docExpansion: 'list', deepLinking: true } });
 

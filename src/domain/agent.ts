@@ -14,6 +14,8 @@ export interface AgentTypeDefinition {
   capabilities: string[];
   /** How many tasks one agent of this type may run at once. */
   maxConcurrency: number;
+  /** Its shell commands keep the network inside the OS sandbox (frontmatter `network: true`); default: no network. */
+  network?: boolean;
   /** The system prompt (the Markdown body of the file). */
   systemPrompt: string;
   source: 'builtin' | 'project' | 'claude';

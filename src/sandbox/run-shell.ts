@@ -17,6 +17,11 @@ export interface RunShellOptions {
   maxOutputBytes: number;
   /** The child's whole environment (it replaces, not extends, process.env). Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * A program and its arguments that `/bin/sh -c command` runs under (the OS sandbox: `bwrap ... --`).
+   * It leads the process group and gets the signals; it must pass on the exit status.
+   */
+  prefix?: readonly string[];
   signal?: AbortSignal;
   /** Decoded output as it arrives, within the cap. Throwing from it ends the command and rejects the run. */
   onOutput?: (stream: OutputStreamName, chunk: string) => void;
@@ -61,7 +66,8 @@ export async function runShell(options: RunShellOptions): Promise<ShellResult> {
   const startedAt = performance.now();
   let child: ShellChild;
   try {
-    child = spawn('/bin/sh', ['-c', options.command], {
+    const argv = [...(options.prefix ?? []), '/bin/sh', '-c', options.command];
+    child = spawn(argv[0] as string, argv.slice(1), {
       cwd: options.cwd,
       env: options.env ?? process.env,
       detached: true,
@@ -74,7 +80,7 @@ export async function runShell(options: RunShellOptions): Promise<ShellResult> {
   const pgid = child.pid;
   if (pgid === undefined) {
     const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-    throw new ExecutionError(`could not start /bin/sh: ${error.message}`, { cause: error, retryable: false });
+    throw new ExecutionError(`could not start ${options.prefix?.[0] ?? '/bin/sh'}: ${error.message}`, { cause: error, retryable: false });
   }
   return supervise(child, pgid, options, startedAt);
 }

@@ -84,3 +84,6 @@ export const SANDBOX_HIDDEN_SYSTEM_PATHS: readonly string[] = [
   '/run/containerd',
   '/run/podman',
 ];
+
+/** A SQLite database is its file plus these side files (write-ahead log, its index, rollback journal): all hidden. */
+export const DATABASE_FILE_SUFFIXES: readonly string[] = ['', '-wal', '-shm', '-journal'];

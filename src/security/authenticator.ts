@@ -10,6 +10,8 @@ export interface Identity {
   id: string;
   role: Role;
   name: string | null;
+  /** A JWT's expiry (ms): a long-lived connection made with it ends then. Absent: no expiry. */
+  expiresAt?: number | null;
 }
 
 export const LOCAL_IDENTITY: Identity = Object.freeze({ kind: 'local', id: 'local', role: 'admin', name: null });
@@ -67,7 +69,7 @@ export class Authenticator {
     }
     if (this.jwt) {
       const token = await this.jwt.verify(credential);
-      if (token) return { ok: true, identity: { kind: 'jwt', id: token.subject ?? 'jwt', role: token.role, name: token.subject } };
+      if (token) return { ok: true, identity: { kind: 'jwt', id: token.subject ?? 'jwt', role: token.role, name: token.subject, expiresAt: token.expiresAt } };
     }
     return { ok: false, reason: 'invalid' };
   }
@@ -88,4 +90,33 @@ export function credentialFrom(headers: IncomingHttpHeaders): string | undefined
     credential = typeof apiKey === 'string' ? apiKey.trim() || undefined : undefined;
   }
   return credential;
+}
+
+/**
+ * The one query parameter a credential may come in, for browsers' WebSockets, which cannot set
+ * headers. Spelled exactly so: `access%5Ftoken`, `ACCESS_TOKEN` and friends are not credentials.
+ */
+export const QUERY_CREDENTIAL_PARAM = 'access_token';
+
+/**
+ * The credential in a request target's query (`/path?access_token=…`), read from the raw URL so that
+ * only the documented spelling counts (a framework's parsed query has already decoded the name).
+ * Given more than once, it is ambiguous and none counts.
+ */
+export function credentialFromQuery(url: string): string | undefined {
+  const question = url.indexOf('?');
+  if (question === -1) return undefined;
+  const prefix = `${QUERY_CREDENTIAL_PARAM}=`;
+  const values = url
+    .slice(question + 1)
+    .split('#')[0]!
+    .split('&')
+    .filter((part) => part.startsWith(prefix))
+    .map((part) => part.slice(prefix.length));
+  if (values.length !== 1) return undefined;
+  try {
+    return decodeURIComponent((values[0] as string).replace(/\+/g, ' ')) || undefined;
+  } catch {
+    return undefined;
+  }
 }

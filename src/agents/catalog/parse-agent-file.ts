@@ -17,7 +17,7 @@ function expected(what: string) {
 
 /**
  * The frontmatter keys Claude Code defines (name, description, tools, model) plus Colony's own
- * (capabilities, max_concurrency). z.object drops unknown keys, so Claude Code's `color` and any
+ * (capabilities, max_concurrency, network). z.object drops unknown keys, so Claude Code's `color` and any
  * future keys are ignored rather than rejected.
  */
 const frontmatterSchema = z.object({
@@ -43,6 +43,7 @@ const frontmatterSchema = z.object({
     .min(1, 'must be at least 1')
     .max(MAX_AGENT_MAX_CONCURRENCY, `must be at most ${MAX_AGENT_MAX_CONCURRENCY}`)
     .nullish(),
+  network: z.boolean({ error: 'must be true or false' }).nullish(),
 });
 
 /**
@@ -76,6 +77,7 @@ export function parseAgentFile(text: string, path: string, source: AgentTypeDefi
     model: fields.model == null || fields.model === 'inherit' ? null : fields.model,
     capabilities: [...new Set(fields.capabilities ?? [])],
     maxConcurrency: fields.max_concurrency ?? DEFAULT_AGENT_MAX_CONCURRENCY,
+    ...(fields.network == null ? {} : { network: fields.network }),
     systemPrompt,
     source,
     path,

@@ -40,5 +40,3 @@ export const MESSAGE_MAX_CHARS = 20_000;
 /** Longest raw tool-argument text quoted back to the model when it is not valid JSON. */
 export const INVALID_JSON_QUOTE_CHARS = 500;
 
-/** Environment variables whose names match this never reach agent shell commands. */
-export const SECRET_ENV_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;

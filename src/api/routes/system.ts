@@ -59,20 +59,47 @@ async function reportedCircuits(colony: Colony): Promise<{ provider: string; sta
   return [...seen.values()];
 }
 
+const systemStatusSchema = z.object({
+  version: z.string(),
+  projectDir: z.string(),
+  server: z.object({
+    pid: z.number().int(),
+    startedAt: z.number(),
+    uptimeSeconds: z.number(),
+    runnerId: z.string(),
+    authRequired: z.boolean(),
+    eventStreamClients: z.number().int(),
+  }),
+  database: z.object({ path: z.string(), sizeBytes: z.number().nullable(), schemaVersion: z.string().nullable() }),
+  runners: z.array(z.object({ id: z.string(), kind: z.string(), pid: z.number().nullable(), host: z.string().nullable(), startedAt: z.number(), heartbeatAt: z.number() })),
+  tasks: z.record(z.string(), z.number().int()),
+  agents: z.object({ active: z.number().int(), byStatus: z.record(z.string(), z.number().int()) }),
+  workflowsRunning: z.array(z.object({ id: z.string(), name: z.string(), startedAt: z.number() })),
+  sandbox: z.unknown().meta({ description: 'The shell sandbox: `degraded: true` when commands run on the host with the command policy alone' }),
+});
+
+const diagnosticsSchema = z.object({
+  ok: z.boolean(),
+  checkedAt: z.number(),
+  durationMs: z.number(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), data: z.unknown().optional() })),
+});
+
 export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { colony } = ctx;
 
   app.get(
     `${API_PREFIX}/system/status`,
-    { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { ...ERROR_RESPONSES } } },
+    { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
     async () => {
-      const [runners, tasks, agents, workflows, schemaVersion, authRequired] = await Promise.all([
+      const [runners, tasks, agents, workflows, schemaVersion, authRequired, sandbox] = await Promise.all([
         colony.runners.liveRunners(),
         colony.tasks.countByStatus(),
         colony.agents.list({ excludeTerminated: true }),
         colony.store.listWorkflows({ status: 'running', limit: 20 }),
         colony.store.schemaVersion(),
         ctx.auth.required(),
+        colony.sandbox.status(),
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
@@ -93,6 +120,8 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         tasks,
         agents: { active: agents.length, byStatus },
         workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: w.createdAt })),
+        /** `degraded: true`: shell commands run on the host with the command policy alone (the dashboard shows a banner). */
+        sandbox,
       };
     },
   );
@@ -119,7 +148,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
 
   app.get(
     `${API_PREFIX}/system/metrics`,
-    { schema: { tags, summary: 'Prometheus metrics (text exposition format)' } },
+    { schema: { tags, summary: 'Prometheus metrics (text exposition format)', response: { 200: z.string().meta({ description: 'Prometheus text exposition format', mediaType: 'text/plain' }), ...ERROR_RESPONSES } } },
     async (_request, reply) => {
       const text = await ctx.metrics.render();
       return reply.header('content-type', ctx.metrics.contentType).send(text);
@@ -133,7 +162,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         tags,
         summary: 'Run diagnostic checks: store and schema, runners and orphaned work, engine, providers\' circuits, agent catalog, executors',
         body: noBody,
-        response: { ...ERROR_RESPONSES },
+        response: { 200: diagnosticsSchema, ...ERROR_RESPONSES },
       },
     },
     async () => {

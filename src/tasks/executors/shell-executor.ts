@@ -1,39 +1,40 @@
-import { z } from 'zod';
 import { ExecutionError, TimeoutError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
+import { CommandSandbox, type PreparedLaunch } from '../../sandbox/command-sandbox.js';
 import { runShell, type ShellResult } from '../../sandbox/run-shell.js';
+import { SANDBOX_DEFAULT_CONFIG } from '../../sandbox/sandbox-config.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../task-executor.js';
+import { shellInputSchema, type ShellTaskInput } from './shell-input.js';
 
-const shellInputSchema = z
-  .object({
-    command: z.string().min(1, 'command must not be empty').max(100_000),
-    /** Working directory relative to the workspace; must stay inside it. */
-    cwd: z.string().min(1).optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    /** A command run once if the task fails for good, to undo what it did. */
-    rollback: z.string().min(1).optional(),
-  })
-  .strict();
-
-export type ShellTaskInput = z.infer<typeof shellInputSchema>;
+export type { ShellTaskInput };
 
 export interface ShellExecutorOptions {
   maxOutputBytes: number;
   /** Used when the task itself sets no timeout. */
   defaultTimeoutMs: number;
+  /** The project directory: a task whose absolute cwd lies outside it is refused when created. */
+  workspace?: string;
+  /**
+   * Where commands run and with what environment (an allow-list plus the task's `env`, never the
+   * server's). Default: no OS sandbox, the allow-listed variables of process.env.
+   */
+  sandbox?: CommandSandbox;
 }
 
 /** Characters of stderr quoted in a failure message. */
 const STDERR_TAIL_CHARS = 500;
 
 /**
- * Task type `shell`: runs a command with `/bin/sh -c` in the workspace. The process group is killed on
- * timeout or cancellation; output is capped. A non-zero exit fails the attempt (and may be retried).
+ * Task type `shell`: runs a command with `/bin/sh -c` in the workspace, in the OS sandbox unless
+ * `sandbox.shellTasks` is off, with an environment built from an allow-list and the task's `env`. The
+ * process group is killed on timeout or cancellation; output is capped. A non-zero exit fails the
+ * attempt (and may be retried). The result's `sandbox` says whether the command was isolated.
  */
 export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor {
+  const inputSchema = shellInputSchema(options.workspace);
   const parse = (input: JsonValue): ShellTaskInput => {
-    const result = shellInputSchema.safeParse(input);
+    const result = inputSchema.safeParse(input);
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new ValidationError(`shell task input: ${issue?.path.join('.') || 'input'}: ${issue?.message}`);
@@ -41,16 +42,20 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
     return result.data;
   };
 
+  const sandbox = options.sandbox ?? new CommandSandbox({ config: { ...SANDBOX_DEFAULT_CONFIG, mode: 'off' }, env: process.env });
   const run = async (command: string, input: ShellTaskInput, workspace: string, timeoutMs: number, signal?: AbortSignal) => {
     const cwd = input.cwd ? await new WorkspaceGuard(workspace).resolve(input.cwd, 'read') : workspace;
-    return runShell({
+    const launch = await sandbox.prepare({ purpose: 'task', workspace, cwd, ...(input.env ? { env: input.env } : {}) });
+    const result = await runShell({
       command,
       cwd,
       timeoutMs,
       maxOutputBytes: options.maxOutputBytes,
-      env: input.env ? { ...process.env, ...input.env } : process.env,
+      env: launch.env,
+      ...(launch.prefix ? { prefix: launch.prefix } : {}),
       signal,
     });
+    return { ...result, sandbox: sandboxNote(launch) };
   };
 
   return {
@@ -81,7 +86,14 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
   };
 }
 
-function summary(result: ShellResult): { [key: string]: JsonValue } {
+type SandboxNote = { isolation: 'bwrap' } | { isolation: 'none'; reason: string };
+
+/** In the task record: whether the command ran in the OS sandbox, and why not when it did not. */
+function sandboxNote(launch: PreparedLaunch): SandboxNote {
+  return launch.isolation === 'bwrap' ? { isolation: 'bwrap' } : { isolation: 'none', reason: launch.reason ?? 'no OS sandbox' };
+}
+
+function summary(result: ShellResult & { sandbox: SandboxNote }): { [key: string]: JsonValue } {
   return {
     exitCode: result.exitCode,
     signal: result.signal,
@@ -89,5 +101,6 @@ function summary(result: ShellResult): { [key: string]: JsonValue } {
     stderr: result.stderr,
     truncated: result.truncated,
     durationMs: result.durationMs,
+    sandbox: result.sandbox,
   };
 }

@@ -4,6 +4,7 @@ import type { JsonValue } from '../../../domain/json.js';
 import type { TaskRecord } from '../../../domain/task.js';
 import type { Store } from '../../../ports/store.js';
 import type { CommandPolicy } from '../../../sandbox/command-policy.js';
+import type { CommandSandbox } from '../../../sandbox/command-sandbox.js';
 import type { FileTools } from '../../../sandbox/file-tools.js';
 import type { WorkspaceGuard } from '../../../sandbox/workspace-guard.js';
 import type { AgentMemory } from '../memory-context.js';
@@ -24,8 +25,13 @@ export interface ShellSettings {
   timeoutMs: number;
   maxOutputBytes: number;
   policy?: CommandPolicy;
-  /** The environment commands start from (before secrets are removed). Default: process.env. */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * Where commands run (the OS sandbox when it works) and with what environment (an allow-list, never
+   * the server's). Default: no OS sandbox, the allow-listed variables of process.env.
+   */
+  sandbox?: CommandSandbox;
+  /** The agent type asks for the network (frontmatter `network: true`); otherwise sandboxed commands have none. */
+  network?: boolean;
 }
 
 /** A child task an agent asks for; the engine decides how it runs (see agent-executor's agentSubtaskSpec). */

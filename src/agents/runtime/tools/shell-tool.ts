@@ -1,21 +1,19 @@
 import { z } from 'zod';
 import { checkCommand } from '../../../sandbox/command-policy.js';
+import { CommandSandbox } from '../../../sandbox/command-sandbox.js';
 import { runShell, type ShellResult } from '../../../sandbox/run-shell.js';
-import { SECRET_ENV_NAME } from '../runtime-defaults.js';
-import { defineTool } from './agent-tool.js';
+import { SANDBOX_DEFAULT_CONFIG } from '../../../sandbox/sandbox-config.js';
+import { defineTool, type ShellSettings } from './agent-tool.js';
 
 /**
  * run_shell: one command through `/bin/sh -c` in the workspace, after the command policy allowed it,
- * with the configured timeout and output cap, and an environment without secrets.
+ * with the configured timeout and output cap, in the OS sandbox when there is one, and with an
+ * environment built from an allow-list (never the server's).
  */
 
-/** The environment without variables whose names look like secrets (API keys, tokens, passwords). */
-export function scrubEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !SECRET_ENV_NAME.test(name)) clean[name] = value;
-  }
-  return clean;
+/** Without a configured sandbox: no OS isolation, the allow-listed variables of process.env. */
+function sandboxOf(shell: ShellSettings): CommandSandbox {
+  return shell.sandbox ?? new CommandSandbox({ config: { ...SANDBOX_DEFAULT_CONFIG, mode: 'off' }, env: process.env });
 }
 
 export const runShellTool = defineTool({
@@ -32,12 +30,14 @@ export const runShellTool = defineTool({
     if (!check.allowed) return { isError: true, content: `command refused by policy: ${check.reason}` };
     const cwd = input.cwd === undefined ? workspace : await guard.resolve(input.cwd, 'read');
     const timeoutMs = Math.min(input.timeout_ms ?? shell.timeoutMs, shell.timeoutMs);
+    const launch = await sandboxOf(shell).prepare({ purpose: 'agent', workspace, cwd, network: shell.network === true });
     const result = await runShell({
       command: input.command,
       cwd,
       timeoutMs,
       maxOutputBytes: shell.maxOutputBytes,
-      env: scrubEnvironment(shell.env ?? process.env),
+      env: launch.env,
+      ...(launch.prefix ? { prefix: launch.prefix } : {}),
       signal,
     });
     return { content: formatShellResult(result, timeoutMs), isError: result.timedOut || result.exitCode !== 0 };
