@@ -1,5 +1,9 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EPOCH_MS } from '../src/domain/bounds.js';
 import { expectProblem, startApi, type TestApi } from './support/api-server.js';
+import { insertLegacyMemoryRow, storedExpiry, unreadableExpiry } from './support/legacy-memory-row.js';
 
 /**
  * Bad input of every kind gets a 4xx problem document naming what was wrong, changes nothing, and
@@ -205,10 +209,42 @@ describe('REST API: bad input', () => {
     { name: 'an unknown proposal id', method: 'GET', path: () => '/api/v2/consensus/prp_nothing_here', status: 404, code: 'not_found' },
     { name: 'SQL in a proposal id', method: 'GET', path: () => `/api/v2/consensus/${enc(SQL)}`, status: 400, detail: /path\.id/ },
 
+    // Numbers past their bounds: TTLs, timeouts, deadlines and budgets (nothing stored)
+    { name: 'a memory ttl of 1e16 ms', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k1', value: 'v', ttl: 1e16 }, status: 400, detail: /body\.ttl: ttl is 10000000000000000 ms, over the limit of 315360000000 ms \(10 years\)/ },
+    { name: 'a memory ttl duration past ten years', method: 'POST', path: () => '/api/v2/memory', body: { key: 'k1', value: 'v', ttl: '100000h' }, status: 400, detail: /ttl: invalid duration "100000h": at most 315360000000 ms/ },
+    { name: 'a memory ttl of 1e16 ms on PUT', method: 'PUT', path: () => '/api/v2/memory/k1', body: { value: 'v', ttl: 1e16 }, status: 400, detail: /ttl/ },
+    { name: 'a task timeout past the longest timer', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'echo', timeoutMs: '1000h' }, status: 400, detail: /timeoutMs: invalid duration "1000h": at most 2147483647 ms/ },
+    { name: 'a task timeout of 1e12 ms', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'echo', timeoutMs: 1e12 }, status: 400, detail: /timeoutMs/ },
+    { name: 'a task timeout of 400 digits', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'echo', timeoutMs: '9'.repeat(400) }, status: 400, detail: /timeoutMs/ },
+    { name: 'a swarm deadline past the longest timer', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', deadline: '1000h' }, status: 400, detail: /deadline: invalid duration "1000h": at most/ },
+    { name: 'a swarm budget of 1e300 dollars', method: 'POST', path: () => '/api/v2/swarms', body: { objective: 'x', maxCostUsd: 1e300 }, status: 400, detail: /maxCostUsd/ },
+    { name: 'a vote timeout past its limit', method: 'POST', path: () => '/api/v2/consensus', body: { question: 'q', timeout: '1000h' }, status: 400, detail: /timeout/ },
+    { name: 'an offset of 1e300', method: 'GET', path: () => '/api/v2/memory?offset=1e300', status: 400, detail: /offset/ },
+    { name: 'a limit of Infinity', method: 'GET', path: () => '/api/v2/tasks?limit=Infinity', status: 400, detail: /limit/ },
+    { name: 'an event id past 2^53', method: 'GET', path: () => '/api/v2/events?afterId=90071992547409930', status: 400, detail: /afterId/ },
+
+    // Shell tasks that could never run: a cwd leaving the project, NUL bytes (nothing stored)
+    { name: 'a shell cwd that climbs out of the project', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'ls', cwd: '../..' } }, status: 400, detail: /cwd: "\.\.\/\.\." leaves the project directory/ },
+    { name: 'a shell cwd that climbs out after a detour', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'ls', cwd: 'src/../../x' } }, status: 400, detail: /leaves the project directory/ },
+    { name: 'an absolute shell cwd outside the project', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'ls', cwd: '/etc' } }, status: 400, detail: /cwd: "\/etc" is outside the project directory/ },
+    { name: 'a NUL byte in a shell command', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'echo a\u0000b' } }, status: 400, detail: /command: contains a NUL byte/ },
+    { name: 'a NUL byte in a shell cwd', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'ls', cwd: 'sub\u0000dir' } }, status: 400, detail: /cwd: .*contains a NUL byte/ },
+    { name: 'a NUL byte in an environment value', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'env', env: { GREETING: 'hi\u0000there' } } }, status: 400, detail: /env\.GREETING: contains a NUL byte/ },
+    { name: 'an "=" in an environment name', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'env', env: { 'A=B': 'x' } } }, status: 400, detail: /environment variable name/ },
+    { name: 'a NUL byte in a rollback command', method: 'POST', path: () => '/api/v2/tasks', body: { type: 'shell', input: { command: 'ls', rollback: 'rm \u0000' } }, status: 400, detail: /rollback: contains a NUL byte/ },
+    {
+      name: 'a batch whose second shell task leaves the project',
+      method: 'POST',
+      path: () => '/api/v2/tasks',
+      body: { tasks: [{ type: 'shell', name: 'fine', input: { command: 'ls' } }, { type: 'shell', name: 'escape', input: { command: 'ls', cwd: '../../..' } }] },
+      status: 400,
+      detail: /task escape: .*cwd: "\.\.\/\.\.\/\.\." leaves the project directory/,
+    },
+
     // Unknown routes and methods
     { name: 'an unknown route', method: 'GET', path: () => '/api/v2/nothing', status: 404, code: 'route_not_found' },
     { name: 'an unknown API version', method: 'GET', path: () => '/api/v1/tasks', status: 404 },
-    { name: 'a method the route does not have', method: 'PATCH', path: () => '/api/v2/tasks', body: {}, status: 404 },
+    { name: 'a method the route does not have', method: 'PATCH', path: () => '/api/v2/tasks', body: {}, status: 405, code: 'method_not_allowed' },
     { name: 'a traversal outside the API', method: 'GET', path: () => '/api/v2/..%2F..%2Fetc%2Fpasswd', status: 404 },
   ];
 
@@ -265,5 +301,129 @@ describe('REST API: bad input', () => {
     // And every bad request above was counted as a 4xx, none as a 5xx.
     const metrics = (await api.request('GET', '/api/v2/system/metrics')).text;
     expect(metrics).not.toMatch(/colony_http_requests_total\{[^}]*status_code="5\d\d"/);
+  });
+});
+
+/**
+ * A body nested a hundred thousand levels deep is 200 KB, well under the body limit: every route
+ * refuses it with a 400 naming the nesting (never a 500 from a recursion running out of stack),
+ * MCP's included, and writes nothing. Nesting within the limit still works.
+ */
+describe('REST API: deeply nested JSON bodies', () => {
+  let api: TestApi;
+  const LEVELS = 100_000;
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  beforeAll(async () => {
+    api = await startApi();
+  });
+
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const routes: [method: string, path: string, wrap: (nested: string) => string][] = [
+    ['POST', '/api/v2/tasks', (n) => `{"type":"shell","input":{"command":"ls","deep":${n}}}`],
+    ['POST', '/api/v2/tasks', (n) => `{"tasks":${n}}`],
+    ['PUT', '/api/v2/tasks/tsk_0123456789abcdefghjkmnpqrs', (n) => `{"action":${n}}`],
+    ['DELETE', '/api/v2/tasks/tsk_0123456789abcdefghjkmnpqrs', (n) => n],
+    ['POST', '/api/v2/tasks/tsk_0123456789abcdefghjkmnpqrs/assign', (n) => `{"agentId":${n}}`],
+    ['POST', '/api/v2/agents', (n) => `{"type":"coder","capabilities":${n}}`],
+    ['PUT', '/api/v2/agents/agt_0123456789abcdefghjkmnpqrs', (n) => `{"status":${n}}`],
+    ['POST', '/api/v2/memory', (n) => `{"key":"deep","value":${n}}`],
+    ['PUT', '/api/v2/memory/deep', (n) => `{"value":${n}}`],
+    ['POST', '/api/v2/swarms', (n) => `{"objective":"x","plan":${n}}`],
+    ['POST', '/api/v2/swarms/swm_0123456789abcdefghjkmnpqrs/control', (n) => `{"action":${n}}`],
+    ['POST', '/api/v2/consensus', (n) => `{"question":"q","options":${n}}`],
+    ['POST', '/api/v2/providers/openai/test', (n) => `{"model":${n}}`],
+    ['POST', '/api/v2/system/diagnostics', (n) => n],
+    ['POST', '/api/v2/keys', (n) => `{"role":${n}}`],
+    ['POST', '/mcp', (n) => `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"memory_usage","arguments":{"action":"store","key":"deep","value":${n}}}}`],
+  ];
+
+  it.each(routes)('%s %s → 400 naming the nesting', async (method, path, wrap) => {
+    const r = await api.request(method, path, { raw: wrap(deep(LEVELS)), headers: { accept: 'application/json, text/event-stream' } });
+    expectProblem(r, 400, 'validation');
+    expect(r.json.detail).toMatch(/^body: JSON nested more than \d+ levels deep$/);
+  });
+
+  it('a deep object inside a string is only text, and nesting within the limit is accepted', async () => {
+    const inString = await api.request('POST', '/api/v2/memory', { raw: JSON.stringify({ key: 'text', value: deep(LEVELS) }) });
+    expect(inString.status, inString.text).toBe(201);
+    const within = JSON.parse(deep(200));
+    const stored = await api.request('POST', '/api/v2/memory', { body: { key: 'within', value: within } });
+    expect(stored.status, stored.text).toBe(201);
+    expect((await api.request('GET', '/api/v2/memory/within')).json.value).toEqual(within);
+  });
+
+  it('changed nothing and never answered 5xx', async () => {
+    expect((await api.request('GET', '/api/v2/tasks')).json.total).toBe(0);
+    expect((await api.request('GET', '/api/v2/agents')).json.items).toEqual([]);
+    expect((await api.request('GET', '/api/v2/memory')).json.items.map((e: { key: string }) => e.key)).toEqual(['text', 'within']);
+    expect((await api.request('GET', '/api/v2/swarms')).json.total).toBe(0);
+    const metrics = (await api.request('GET', '/api/v2/system/metrics')).text;
+    expect(metrics).not.toMatch(/colony_http_requests_total\{[^}]*status_code="5\d\d"/);
+  });
+});
+
+/**
+ * An entry stored before TTLs were bounded (`ttl: 1e16`) has an expiry past 2^53 ms that node:sqlite
+ * cannot read as a number: it used to turn every listing, search and stats into a 500 and could not
+ * be deleted. The row is written straight into the database, as the old code left it.
+ */
+describe('REST API and MCP: a memory entry with an unreadable expiry already stored', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startApi();
+    await api.request('POST', '/api/v2/memory', { body: { key: 'fresh', value: 'a fresh forever note' } });
+    insertLegacyMemoryRow(api.colony.config.database.path, { namespace: 'default', key: 'k1', value: 'an old forever note', expiresAt: unreadableExpiry() });
+  });
+
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('lists, searches, reads and counts it as expiring at the latest instant a Date can show', async () => {
+    const listed = await api.request('GET', '/api/v2/memory');
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.json.items.map((e: { key: string }) => e.key)).toEqual(['fresh', 'k1']);
+    expect(listed.json.items[1]).toMatchObject({ key: 'k1', value: 'an old forever note', expiresAt: MAX_EPOCH_MS });
+
+    const found = await api.request('GET', '/api/v2/memory?q=forever');
+    expect(found.status, found.text).toBe(200);
+    expect(found.json.items.map((h: { entry: { key: string } }) => h.entry.key).sort()).toEqual(['fresh', 'k1']);
+
+    const read = await api.request('GET', '/api/v2/memory/k1');
+    expect(read.status, read.text).toBe(200);
+    expect(read.json).toMatchObject({ value: 'an old forever note', expiresAt: MAX_EPOCH_MS });
+
+    const metrics = await api.request('GET', '/api/v2/system/metrics');
+    expect(metrics.status).toBe(200);
+  });
+
+  it('MCP memory_usage lists, searches and retrieves it', async () => {
+    const client = new Client({ name: 'colony-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${api.base}/mcp`)));
+    try {
+      for (const args of [{ action: 'list' }, { action: 'search', query: 'old forever' }, { action: 'retrieve', key: 'k1' }]) {
+        const result = await client.callTool({ name: 'memory_usage', arguments: args });
+        const text = (result.content as { type: string; text: string }[])[0]?.text ?? '';
+        expect(result.isError, `${args.action}: ${text}`).toBeFalsy();
+        expect(text).toContain('+275760-09-13T00:00:00.000Z');
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('deletes it', async () => {
+    const path = api.colony.config.database.path;
+    expect(storedExpiry(path, 'default', 'k1')).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+    const deleted = await api.request('DELETE', '/api/v2/memory/k1');
+    expect(deleted.status, deleted.text).toBeLessThan(300);
+    expect(storedExpiry(path, 'default', 'k1')).toBeUndefined();
+    expectProblem(await api.request('GET', '/api/v2/memory/k1'), 404, 'not_found');
+    expect((await api.request('GET', '/api/v2/memory')).json.items.map((e: { key: string }) => e.key)).toEqual(['fresh']);
   });
 });

@@ -149,6 +149,8 @@ describe('help and version', () => {
     'agent list',
     'agent show',
     'agent terminate',
+    'agent pause',
+    'agent resume',
     'agent run',
     'agent types',
     'agent stats',
@@ -263,6 +265,13 @@ describe('bad input: a clear message, the right exit code, nothing changed', { t
     ].join('\n'),
     'unknown-dep.yaml': 'name: lost\ntasks:\n  - { id: a, run: echo a }\n  - { id: b, run: echo b, depends_on: [a, ghost] }\n',
     'unknown-key.yaml': 'name: keys\ntasks:\n  - id: a\n    run: echo a\n    colour: red\n',
+    'escape.yaml': 'name: escape\ntasks:\n  - { id: fine, run: ls }\n  - id: build\n    run: ls\n    cwd: ../..\n',
+    'nul-run.yaml': 'name: nul\ntasks:\n  - id: a\n    run: "echo a\\0b"\n',
+    'nul-env.yaml': 'name: nul\ntasks:\n  - id: a\n    run: env\n    env: { GREETING: "hi\\0there" }\n',
+    'forever.yaml': 'name: forever\ntasks:\n  - id: a\n    run: sleep 1\n    timeout: 1000h\n',
+    'forever-default.yaml': 'name: forever\ndefaults: { timeout: 99999999999 }\ntasks:\n  - { id: a, run: sleep 1 }\n',
+    'deep.yaml': `name: deep\ntasks:\n  - id: a\n    type: shell\n    input: { command: ls, deep: ${'['.repeat(5_000)}${']'.repeat(5_000)} }\n`,
+    'deeper-than-allowed.yaml': `name: deep\ntasks:\n  - id: a\n    type: shell\n    input: { command: ls, deep: ${'['.repeat(300)}${']'.repeat(300)} }\n`,
   };
 
   beforeAll(async () => {
@@ -316,6 +325,21 @@ describe('bad input: a clear message, the right exit code, nothing changed', { t
     },
     { what: 'run of a workflow with an unknown dependency', args: ['run', 'unknown-dep.yaml'], exit: 2, mentions: ['ghost'] },
     { what: 'run of a workflow with an unknown key', args: ['run', 'unknown-key.yaml'], exit: 2, mentions: ['colour', 'tasks[0] (a)'] },
+    { what: 'task create --timeout 1000h (past the longest timer)', args: create('--timeout', '1000h'), exit: 2, json: 'validation', mentions: ['timeoutMs', '"1000h"', 'at most 2147483647 ms'] },
+    { what: 'task create --timeout of 20 digits', args: create('--timeout', '9'.repeat(20)), exit: 2, mentions: ['timeoutMs', 'at most'] },
+    { what: 'task create with a cwd that climbs out', args: ['task', 'create', '--input', '{"command":"ls","cwd":"../.."}'], exit: 2, json: 'validation', mentions: ['cwd', '"../.." leaves the project directory'] },
+    { what: 'task create with an absolute cwd elsewhere', args: ['task', 'create', '--input', '{"command":"ls","cwd":"/tmp"}'], exit: 2, mentions: ['cwd', '"/tmp" is outside the project directory'] },
+    { what: 'task create with a NUL byte in the command', args: ['task', 'create', '--input', '{"command":"echo a\\u0000b"}'], exit: 2, mentions: ['command', 'NUL byte'] },
+    { what: 'task create with a NUL byte in an env value', args: ['task', 'create', '--input', '{"command":"env","env":{"A":"x\\u0000y"}}'], exit: 2, mentions: ['env.A', 'NUL byte'] },
+    { what: 'task create --input nested 50,000 levels deep', args: ['task', 'create', '--input', `${'['.repeat(50_000)}${']'.repeat(50_000)}`], exit: 2, json: 'validation', mentions: ['--input', 'nested more than'] },
+    { what: 'run of a workflow whose cwd climbs out', args: ['run', 'escape.yaml'], exit: 2, json: 'validation', mentions: ['escape.yaml', 'tasks[1] (build).cwd', '"../.." leaves the project directory'] },
+    { what: 'run of a workflow with a NUL byte in a command', args: ['run', 'nul-run.yaml'], exit: 2, mentions: ['tasks[0] (a).run', 'NUL byte'] },
+    { what: 'run of a workflow with a NUL byte in an env value', args: ['run', 'nul-env.yaml'], exit: 2, mentions: ['tasks[0] (a).env.GREETING', 'NUL byte'] },
+    { what: 'run of a workflow with a timeout past the longest timer', args: ['run', 'forever.yaml'], exit: 2, mentions: ['tasks[0] (a).timeout', '"1000h"', 'at most'] },
+    { what: 'run of a workflow with a default timeout past the longest timer', args: ['run', 'forever-default.yaml'], exit: 2, mentions: ['defaults.timeout', 'at most'] },
+    { what: 'run of a workflow nested 5,000 levels deep', args: ['run', 'deep.yaml'], exit: 2, json: 'validation', mentions: ['deep.yaml', 'nested too deeply'] },
+    { what: 'run of a workflow nested past the limit', args: ['run', 'deeper-than-allowed.yaml'], exit: 2, mentions: ['deeper-than-allowed.yaml', 'nested more than'] },
+    { what: 'COLONY_TASK_TIMEOUT_MS past the longest timer', args: ['status'], env: { COLONY_TASK_TIMEOUT_MS: '3000000000' }, exit: 2, json: 'config', mentions: ['tasks.defaultTimeoutMs', 'at most 2147483647'] },
     { what: 'COLONY_CONCURRENCY=abc', args: ['status'], env: { COLONY_CONCURRENCY: 'abc' }, exit: 2, json: 'config', mentions: ['COLONY_CONCURRENCY', '"abc"'] },
     {
       what: 'COLONY_CONCURRENCY=abc on a command that writes',
@@ -769,6 +793,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       workflowsRunning: [],
       swarmsActive: [],
       providers: [],
+      sandbox: { mode: 'auto', isolation: expect.any(String), degraded: expect.any(Boolean), reason: expect.toBeOneOf([null, expect.any(String)]), version: expect.toBeOneOf([null, expect.any(String)]) },
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.

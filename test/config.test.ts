@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       agents: { maxAgents: DEFAULTS.maxAgents, defaultProvider: 'anthropic', maxTurns: AGENT_DEFAULT_MAX_TURNS, maxTokensPerTask: AGENT_DEFAULT_MAX_TOKENS },
       providers: {},
       shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
+      sandbox: { mode: 'auto', bwrapPath: 'bwrap', shellTasks: true, shellTaskNetwork: true, agentNetwork: false, passEnv: [], hidePaths: [] },
       log: { level: 'warn' },
       memory: {
         redisUrl: null,
@@ -116,6 +117,23 @@ describe('loadConfig', () => {
     expect(withOverrides.config.log.level).toBe('silent');
     expect(withOverrides.config.agents.maxAgents).toBe(12); // from the environment still
     expect(withOverrides.config.tasks.defaultMaxRetries).toBe(7); // from the file still
+  });
+
+  it('says where each value came from: the file, an environment variable or an override; absent means default', () => {
+    const file = writeConfig('config.yaml', 'tasks:\n  concurrency: 3\n  defaultMaxRetries: 7\nshell:\n  allow: [git]\n');
+    const env = { COLONY_CONCURRENCY: '5', COLONY_PORT: '' };
+    const { origins } = loadConfig({ projectDir: project, env, overrides: { log: { level: 'silent' } } });
+    expect(origins).toEqual({
+      'tasks.concurrency': { kind: 'env', variable: 'COLONY_CONCURRENCY' },
+      'tasks.defaultMaxRetries': { kind: 'file', file },
+      'shell.allow': { kind: 'file', file },
+      'log.level': { kind: 'override' },
+    });
+    // The database moves with the data directory, so it comes from the same place.
+    expect(loadConfig({ projectDir: project, env: { COLONY_DATA_DIR: 'state' } }).origins).toEqual({
+      dataDir: { kind: 'env', variable: 'COLONY_DATA_DIR' },
+      'database.path': { kind: 'env', variable: 'COLONY_DATA_DIR' },
+    });
   });
 
   it('ignores empty environment variables', () => {
@@ -225,6 +243,26 @@ describe('loadConfig', () => {
 
       const zero = configError({ projectDir: join(project, 'elsewhere'), overrides: { tasks: { concurrency: 0 } } });
       expect(zero.details).toMatchObject({ key: 'tasks.concurrency', origin: 'options' });
+    });
+
+    it('rejects a timeout or interval longer than a timer can wait, and a cache TTL past ten years', () => {
+      const path = writeConfig('config.yaml', 'tasks:\n  defaultTimeoutMs: 3600000000\n');
+      const timeout = configError({ projectDir: project });
+      expect(timeout.details).toMatchObject({ key: 'tasks.defaultTimeoutMs', origin: path });
+      expect(timeout.message).toContain('at most 2147483647 ms');
+      for (const [section, key, value] of [
+        ['shell', 'timeoutMs', 1e12],
+        ['tasks', 'pollIntervalMs', 2 ** 31],
+        ['tasks', 'drainTimeoutMs', 1e15],
+        ['database', 'busyTimeoutMs', 2 ** 40],
+        ['memory', 'gcIntervalMs', 2 ** 31],
+        ['memory', 'l2TtlMs', 1e13],
+        ['server', 'rateLimit', { max: 10, windowMs: 1e10 }],
+      ] as const) {
+        const error = configError({ projectDir: join(project, 'elsewhere'), overrides: { [section]: { [key]: value } } });
+        expect(error.details.key, `${section}.${key}`).toMatch(new RegExp(`^${section}\\.${key}`));
+      }
+      expect(() => loadConfig({ projectDir: join(project, 'elsewhere'), overrides: { tasks: { defaultTimeoutMs: 2_147_483_647 } } })).not.toThrow();
     });
 
     it('names the source whose value won, not an earlier one it overrode', () => {

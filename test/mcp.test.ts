@@ -266,6 +266,10 @@ async function expectBadArguments(client: Client): Promise<void> {
   expect(await callError(client, 'task_status', {})).toContain('taskId');
   expect(await callError(client, 'memory_usage', { action: 'explode' })).toContain('action');
   expect(await callError(client, 'memory_usage', { action: 'store', value: 1 })).toContain('key');
+  // Numbers past their bounds are refused, and nothing is stored.
+  expect(await callError(client, 'memory_usage', { action: 'store', key: 'forever', value: 1, ttl: 1e16 })).toContain('ttl');
+  expect((await call(client, 'memory_usage', { action: 'retrieve', key: 'forever' })).found).toBe(false);
+  expect(await callError(client, 'task_orchestrate', { task: 'x', type: 'shell', command: 'echo a\u0000b' })).toMatch(/^validation: .*command: contains a NUL byte/);
   expect(await callError(client, 'agent_spawn', { type: 'coder', capabilities: 'not-a-list' })).toContain('capabilities');
   expect(await callError(client, 'task_orchestrate', { task: 'x', type: 'shell' })).toContain('command');
   expect(await callError(client, 'task_orchestrate', { task: 'x', priority: 5000 })).toContain('priority');

@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { jsonTextDepth, MAX_DOCUMENT_DEPTH } from '../domain/json-depth.js';
 
 /** Commander gives strings; these turn them into checked values with errors naming the option. */
 export function intOption(name: string, min: number, max: number) {
@@ -17,6 +18,9 @@ export function listOption(value: string, previous: string[] = []): string[] {
 
 export function jsonOption(name: string) {
   return (value: string): unknown => {
+    if (jsonTextDepth(value, MAX_DOCUMENT_DEPTH) > MAX_DOCUMENT_DEPTH) {
+      throw new ValidationError(`option ${name}: JSON nested more than ${MAX_DOCUMENT_DEPTH} levels deep`);
+    }
     try {
       return JSON.parse(value);
     } catch (error) {

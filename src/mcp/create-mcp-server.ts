@@ -3,9 +3,10 @@ import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { Colony } from '../core/colony.js';
 import { AGENT_STATUSES, type AgentRecord } from '../domain/agent.js';
+import { MAX_MEMORY_TTL_MS } from '../domain/bounds.js';
 import { NotFoundError, toColonyError, ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
-import type { TaskRecord } from '../domain/task.js';
+import { PRIORITY_MAX, PRIORITY_MIN, type TaskRecord } from '../domain/task.js';
 import type { MemoryEntry } from '../ports/memory-store.js';
 import { roleAllows, type Role } from '../security/roles.js';
 import { prioritySchema } from '../tasks/task-spec.js';
@@ -23,10 +24,11 @@ export interface CreateMcpServerOptions {
 const LIST_DEFAULT = 100;
 const LIST_MAX = 1_000;
 const DEFAULT_NAMESPACE = 'default';
+const MAX_MEMORY_TTL_SECONDS = MAX_MEMORY_TTL_MS / 1000;
 
 const id = z.string().min(1).max(200);
 const priority = z
-  .union([z.enum(['low', 'medium', 'normal', 'high', 'critical']), z.number().int()])
+  .union([z.enum(['low', 'medium', 'normal', 'high', 'critical']), z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX)])
   .optional()
   .describe('low, normal (or medium), high, critical, or 0-1000');
 
@@ -60,7 +62,7 @@ const SCHEMAS = {
     key: z.string().min(1).max(1_000).optional(),
     value: z.unknown().optional().describe('store: any JSON value'),
     namespace: z.string().min(1).max(200).optional().describe(`default: ${DEFAULT_NAMESPACE} (list and search: all namespaces)`),
-    ttl: z.number().positive().optional().describe('store: seconds to keep it'),
+    ttl: z.number().positive().max(MAX_MEMORY_TTL_SECONDS).optional().describe('store: seconds to keep it (at most ten years)'),
     tags: z.array(z.string().min(1).max(100)).max(50).optional(),
     query: z.string().min(1).max(10_000).optional().describe('search: the text to look for'),
     limit: z.number().int().min(1).max(LIST_MAX).optional(),

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { ValidationError, isColonyError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import type { MemoryEntry } from '../ports/memory-store.js';
-import { checkKey, checkMetadata, checkNamespace, checkTags, checkValue } from './memory-validation.js';
+import { checkCount, checkKey, checkMetadata, checkNamespace, checkTags, checkTime, checkValue } from './memory-validation.js';
 
 /**
  * Memory's exchange format: JSON Lines, one entry per line, with every field of a MemoryEntry
@@ -129,8 +129,8 @@ function parseLine(text: string, now: number): { entry: MemoryEntry; valueJson: 
   const updatedAt = o.updatedAt === undefined ? now : time(o.updatedAt, 'updatedAt');
   const createdAt = o.createdAt === undefined ? updatedAt : time(o.createdAt, 'createdAt');
   const accessedAt = o.accessedAt === undefined ? updatedAt : time(o.accessedAt, 'accessedAt');
-  const version = o.version === undefined ? 1 : count(o.version, 'version', 1);
-  const accessCount = o.accessCount === undefined ? 0 : count(o.accessCount, 'accessCount', 0);
+  const version = o.version === undefined ? 1 : checkCount(o.version, 'version', 1);
+  const accessCount = o.accessCount === undefined ? 0 : checkCount(o.accessCount, 'accessCount', 0);
   const size = Buffer.byteLength(valueJson, 'utf8');
   if (o.size !== undefined && o.size !== size) {
     throw new ValidationError(`size is ${String(o.size)} but the value is ${size} bytes of JSON`);
@@ -142,18 +142,10 @@ function parseLine(text: string, now: number): { entry: MemoryEntry; valueJson: 
   };
 }
 
+/** A time in a line: not before 1970, and within what a Date can show. */
 function time(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ValidationError(`${field} must be a time in epoch milliseconds, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function count(value: unknown, field: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ValidationError(`${field} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  if (typeof value === 'number' && value < 0) throw new ValidationError(`${field} must be a time in epoch milliseconds, got ${JSON.stringify(value)}`);
+  return checkTime(value, field);
 }
 
 /** Lines of a text stream, numbered from 1, decoding UTF-8 across chunk boundaries; CRLF and a BOM are accepted. */

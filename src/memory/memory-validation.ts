@@ -1,5 +1,7 @@
+import { describeMs, MAX_EPOCH_MS, MAX_MEMORY_TTL_MS } from '../domain/bounds.js';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
+import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import {
   MAX_MEMORY_KEY_LENGTH,
   MAX_MEMORY_METADATA_BYTES,
@@ -10,12 +12,11 @@ import {
 } from '../ports/memory-store.js';
 
 /**
- * Checks of memory input at the manager's edge, with the L3 port's limits, so that bad input is
- * refused before any tier is touched. Each throws ValidationError naming the field and the problem.
+ * The one copy of memory's input checks, with the L3 port's limits: the manager runs them at its
+ * edge (so bad input is refused before any tier is touched), the REST, CLI and JSONL edges run them
+ * on what they read, and every MemoryStore adapter runs them again (see the SQLite adapter's
+ * memory-input.ts). Each throws ValidationError naming the field and the problem.
  */
-
-/** Deeper JSON than this is refused (it also stops a cyclic object). */
-export const MAX_JSON_DEPTH = 256;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -42,13 +43,36 @@ export function checkKey(key: unknown, field = 'key'): string {
   return key;
 }
 
-/** A TTL in milliseconds: a positive finite number (or undefined: no expiry). */
-export function checkTtl(ttlMs: unknown): number | undefined {
+/** A TTL in milliseconds: a positive number up to MAX_MEMORY_TTL_MS, ten years (or undefined: no expiry). */
+export function checkTtl(ttlMs: unknown, field = 'ttlMs'): number | undefined {
   if (ttlMs === undefined) return undefined;
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new ValidationError(`ttlMs must be a positive number of milliseconds, got ${String(ttlMs)}`, { details: { field: 'ttlMs' } });
+    throw new ValidationError(`${field} must be a positive number of milliseconds, got ${String(ttlMs)}`, { details: { field } });
+  }
+  if (ttlMs > MAX_MEMORY_TTL_MS) {
+    throw new ValidationError(`${field} is ${ttlMs} ms, over the limit of ${MAX_MEMORY_TTL_MS} ms (${describeMs(MAX_MEMORY_TTL_MS)})`, {
+      details: { field },
+    });
   }
   return ttlMs;
+}
+
+/** An instant in epoch milliseconds, within what a Date can show (±MAX_EPOCH_MS). */
+export function checkTime(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_EPOCH_MS) {
+    throw new ValidationError(`${field} must be a time in epoch milliseconds (at most ${MAX_EPOCH_MS}), got ${String(value)}`, {
+      details: { field },
+    });
+  }
+  return value;
+}
+
+/** A whole number of at least `min`, within the safe integers. */
+export function checkCount(value: unknown, field: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError(`${field} must be an integer of at least ${min}, got ${String(value)}`, { details: { field } });
+  }
+  return value;
 }
 
 export function checkTags(tags: unknown, field = 'tags'): string[] {

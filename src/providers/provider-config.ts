@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TIMER_MS } from '../domain/bounds.js';
 import { ConfigError } from '../domain/errors.js';
 import {
   ANTHROPIC_DEFAULT_BASE_URL,
@@ -23,11 +24,15 @@ import { Secret } from './secret.js';
  * then defaults. Resolved keys are `Secret`s, so a resolved config can be logged or serialised.
  */
 
+/** A provider call's timeout: a timer, with a minute to spare for the margins wrappers add around it. */
+const MAX_PROVIDER_TIMEOUT_MS = MAX_TIMER_MS - 60_000;
+const providerTimeoutMs = z.number().int().positive().max(MAX_PROVIDER_TIMEOUT_MS, `at most ${MAX_PROVIDER_TIMEOUT_MS} ms (about 24.8 days)`);
+
 const apiProviderSchema = z.strictObject({
   apiKey: z.string().min(1).optional(),
   baseUrl: z.url().optional(),
   model: z.string().min(1).optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  timeoutMs: providerTimeoutMs.optional(),
   maxRetries: z.number().int().min(0).max(MAX_CONFIGURABLE_RETRIES).optional(),
   maxConcurrency: z.number().int().positive().optional(),
 });
@@ -35,7 +40,7 @@ const apiProviderSchema = z.strictObject({
 const claudeCodeSchema = z.strictObject({
   binary: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  timeoutMs: providerTimeoutMs.optional(),
 });
 
 export const providersConfigSchema = z.strictObject({
@@ -73,6 +78,12 @@ export interface ResolvedProvidersConfig {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** The conventional environment variables each API provider falls back on, by the setting they give. */
+export const PROVIDER_ENV_VARIABLES = {
+  anthropic: { apiKey: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL' },
+  openai: { apiKey: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL' },
+} as const;
+
 /** Validates `input` (the `providers` config section) and resolves it against `env`. */
 export function resolveProvidersConfig(input: unknown = {}, env: Environment = process.env): ResolvedProvidersConfig {
   const parsed = providersConfigSchema.safeParse(input ?? {});
@@ -85,14 +96,14 @@ export function resolveProvidersConfig(input: unknown = {}, env: Environment = p
   const claudeCode = config['claude-code'] ?? {};
   return {
     anthropic: resolveApiProvider('anthropic', config.anthropic ?? {}, {
-      apiKey: readEnv(env, 'ANTHROPIC_API_KEY'),
-      baseUrl: readUrlEnv(env, 'ANTHROPIC_BASE_URL'),
+      apiKey: readEnv(env, PROVIDER_ENV_VARIABLES.anthropic.apiKey),
+      baseUrl: readUrlEnv(env, PROVIDER_ENV_VARIABLES.anthropic.baseUrl),
       defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
       defaultModel: ANTHROPIC_DEFAULT_MODEL,
     }),
     openai: resolveApiProvider('openai', config.openai ?? {}, {
-      apiKey: readEnv(env, 'OPENAI_API_KEY'),
-      baseUrl: readUrlEnv(env, 'OPENAI_BASE_URL'),
+      apiKey: readEnv(env, PROVIDER_ENV_VARIABLES.openai.apiKey),
+      baseUrl: readUrlEnv(env, PROVIDER_ENV_VARIABLES.openai.baseUrl),
       defaultBaseUrl: OPENAI_DEFAULT_BASE_URL,
       defaultModel: OPENAI_DEFAULT_MODEL,
     }),

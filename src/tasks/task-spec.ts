@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import { PRIORITIES, PRIORITY_MAX, PRIORITY_MIN } from '../domain/task.js';
-import { parseDuration } from './duration.js';
+import { checkDurationMs, parseDuration } from './duration.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
+
+/** JSON within MAX_JSON_DEPTH levels: the depth is checked without recursion before the recursive schema runs. */
+const jsonInput = z
+  .custom<unknown>((value) => !jsonDepthExceeds(value, MAX_JSON_DEPTH), { message: `nested more than ${MAX_JSON_DEPTH} levels deep` })
+  .pipe(jsonValue);
 
 const PRIORITY_HELP = `expected ${Object.keys(PRIORITIES).join(', ')} or a whole number from ${PRIORITY_MIN} to ${PRIORITY_MAX}`;
 
@@ -18,10 +24,10 @@ export const prioritySchema = z.union(
   { error: (issue) => `${PRIORITY_HELP}, got ${JSON.stringify(issue.input)}` },
 );
 
-/** A duration: milliseconds, or text such as `30s`, `5m`, `1h` (see duration.ts). */
-export const durationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+/** A duration: milliseconds, or text such as `30s`, `5m`, `1h` (see duration.ts); at most the longest timer (about 24.8 days). */
+export const durationSchema = z.union([z.number().int().positive(), z.string().max(64)]).transform((value, ctx) => {
   try {
-    return typeof value === 'number' ? value : parseDuration(value);
+    return typeof value === 'number' ? checkDurationMs(value) : parseDuration(value);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });
     return z.NEVER;
@@ -39,7 +45,7 @@ export const taskSpecSchema = z
     name: taskNameSchema.optional(),
     description: z.string().max(100_000).default(''),
     priority: prioritySchema.default(PRIORITIES.normal),
-    input: jsonValue.default({}),
+    input: jsonInput.default({}),
     /** Ids of existing tasks, or names of tasks submitted in the same batch. */
     dependencies: z.array(z.string().min(1)).max(10_000).default([]),
     parentId: z.string().min(1).optional(),

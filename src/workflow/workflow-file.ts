@@ -1,18 +1,30 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeSyntaxError } from '../core/describe-syntax-error.js';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
+import { jsonDepthExceeds, MAX_DOCUMENT_DEPTH } from '../domain/json-depth.js';
+import { checkDurationMs, parseDuration } from '../tasks/duration.js';
+import { cwdSchema, envSchema, shellTextSchema } from '../tasks/executors/shell-input.js';
 import { prioritySchema, taskNameSchema, type TaskSpecInput } from '../tasks/task-spec.js';
 
-const duration = z.union([z.number().int().positive(), z.string().min(1)]);
+/** Kept as written (the definition's hash depends on it) and checked as the task spec will check it: bounded, e.g. `30s`. */
+const duration = z.union([z.number().int().positive(), z.string().min(1)]).superRefine((value, ctx) => {
+  try {
+    if (typeof value === 'number') checkDurationMs(value);
+    else parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 const workflowTaskSchema = z
   .object({
     id: taskNameSchema,
     /** Shorthand for a `shell` task: the command to run. */
-    run: z.string().min(1).optional(),
+    run: shellTextSchema.min(1).optional(),
     type: z.string().min(1).optional(),
     description: z.string().optional(),
     input: z.record(z.string(), z.unknown()).optional(),
@@ -20,9 +32,9 @@ const workflowTaskSchema = z
     priority: prioritySchema.optional(),
     timeout: duration.optional(),
     retries: z.number().int().min(0).max(100).optional(),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    rollback: z.string().min(1).optional(),
+    cwd: cwdSchema().optional(),
+    env: envSchema(z.union([shellTextSchema, z.number(), z.boolean()])).optional(),
+    rollback: shellTextSchema.min(1).optional(),
     capabilities: z.array(z.string().min(1)).optional(),
     agent: z.string().min(1).optional(),
   })
@@ -70,9 +82,11 @@ export function parseWorkflow(text: string, source: string | null = null): Loade
   try {
     raw = parseYaml(text);
   } catch (error) {
-    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
-    throw new ValidationError(`${where} is not valid YAML: ${detail}`);
+    // The YAML parser recurses: flow collections nested a few hundred deep exhaust the stack (it reports that as a parse error).
+    if (error instanceof RangeError || /Maximum call stack size exceeded/.test((error as Error).message)) throw new ValidationError(`${where}: nested too deeply to read (at most ${MAX_DOCUMENT_DEPTH} levels)`, { cause: error });
+    throw new ValidationError(describeSyntaxError(error, where, text), { cause: error });
   }
+  if (jsonDepthExceeds(raw, MAX_DOCUMENT_DEPTH)) throw new ValidationError(`${where}: nested more than ${MAX_DOCUMENT_DEPTH} levels deep`);
   const result = workflowSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;

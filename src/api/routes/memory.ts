@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { MAX_MEMORY_TTL_MS } from '../../domain/bounds.js';
 import { ColonyError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import { embedderLabel } from '../../memory/embedder-label.js';
 import type { SearchMode, StoreOptions } from '../../memory/memory-manager.js';
-import { checkKey, checkMetadata, checkTags } from '../../memory/memory-validation.js';
+import { checkKey, checkMetadata, checkTags, checkTtl } from '../../memory/memory-validation.js';
 import { MAX_MEMORY_TAG_LENGTH, MAX_MEMORY_TAGS, MEMORY_NAMESPACE_PATTERN } from '../../ports/memory-store.js';
 import { parseDuration } from '../../tasks/duration.js';
 import { API_PREFIX, MAX_PAGE_LIMIT } from '../api-defaults.js';
@@ -36,11 +37,10 @@ const namespaceSchema = z
 const keySchema = z.string().superRefine(memoryCheck((key: string) => checkKey(key)));
 const tagSchema = z.string().min(1).max(MAX_MEMORY_TAG_LENGTH);
 const tagsSchema = z.array(tagSchema).max(MAX_MEMORY_TAGS).superRefine(memoryCheck((tags: string[]) => checkTags(tags)));
-/** A TTL: milliseconds, or a duration such as `30s`, `5m`, `1h`. */
+/** A TTL: milliseconds, or a duration such as `30s`, `5m`, `1h`; at most MAX_MEMORY_TTL_MS (ten years). */
 const ttlSchema = z.union([z.number().positive().finite(), z.string().min(1).max(64)]).transform((ttl, ctx) => {
-  if (typeof ttl === 'number') return ttl;
   try {
-    return parseDuration(ttl);
+    return checkTtl(typeof ttl === 'number' ? ttl : parseDuration(ttl, MAX_MEMORY_TTL_MS), 'ttl') as number;
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'invalid duration' });
     return z.NEVER;
@@ -167,7 +167,7 @@ export function registerMemoryRoutes(app: FastifyInstance, { colony }: ApiContex
         tags,
         summary: 'Store a memory entry',
         description:
-          '`value` is any JSON (up to 1 MiB). `ttl`: milliseconds or a duration (`30s`, `5m`, `1h`). ' +
+          '`value` is any JSON (up to 1 MiB). `ttl`: milliseconds or a duration (`30s`, `5m`, `1h`), at most ten years. ' +
           '`expectedVersion`: the version being replaced, or null for "must not exist yet"; a stale one is a 409 and writes nothing. Publishes `memory.stored`.',
         body: storeBody,
         response: { 201: memoryEntrySchema, ...conflict, ...ERROR_RESPONSES },

@@ -1,23 +1,14 @@
 import { ValidationError } from '../../../domain/errors.js';
-import {
-  MAX_MEMORY_KEY_LENGTH,
-  MAX_MEMORY_METADATA_BYTES,
-  MAX_MEMORY_TAG_LENGTH,
-  MAX_MEMORY_TAGS,
-  MAX_MEMORY_VALUE_BYTES,
-  MEMORY_NAMESPACE_PATTERN,
-  type MemorySearchFilter,
-  type MemoryWrite,
-} from '../../../ports/memory-store.js';
+import * as checks from '../../../memory/memory-validation.js';
+import type { MemorySearchFilter, MemoryWrite } from '../../../ports/memory-store.js';
 
 /**
- * Checks of what callers hand to the MemoryStore port, run before anything is written. Nothing here
- * is SQLite-specific: another adapter uses the same checks so that every adapter refuses the same
- * input with the same messages.
+ * Checks of what callers hand to the MemoryStore port, run before anything is written. They are
+ * memory's own checks (memory-validation.ts, the one copy), with messages that say they come from
+ * the store ("memory key must not be empty"). Nothing here is SQLite-specific: another adapter uses
+ * the same checks so that every adapter refuses the same input with the same messages.
  */
 
-/** Nesting deeper than this is refused (and keeps the checks below far from the stack limit). */
-export const MAX_MEMORY_VALUE_DEPTH = 256;
 /** Embedding model names are identifiers, not documents. */
 export const MAX_EMBEDDING_MODEL_LENGTH = 256;
 /** sqlite-vec's own limit on a vector's length. */
@@ -40,40 +31,30 @@ function invalid(message: string, field: string): ValidationError {
   return new ValidationError(message, { details: { field } });
 }
 
-export function checkNamespace(namespace: unknown, field = 'namespace'): string {
-  if (typeof namespace !== 'string' || !MEMORY_NAMESPACE_PATTERN.test(namespace)) {
-    throw invalid(
-      `memory ${field} ${JSON.stringify(namespace)} is invalid: use 1 to 64 of a-z 0-9 _ . : - starting with a letter or digit`,
-      field,
-    );
-  }
-  return namespace;
+/** A shared check whose ValidationError names the store: `memory <message>`. */
+function portCheck<A extends unknown[], R>(check: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return check(...args);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new ValidationError(`memory ${error.message}`, { details: error.details });
+      throw error;
+    }
+  };
 }
 
-export function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0) throw invalid('memory key must be a non-empty string', 'key');
-  if (codePoints(key) > MAX_MEMORY_KEY_LENGTH) {
-    throw invalid(`memory key is longer than ${MAX_MEMORY_KEY_LENGTH} characters`, 'key');
-  }
-  if (CONTROL_CHARACTERS.test(key)) throw invalid('memory key contains a control character', 'key');
-  return key;
-}
+export const checkNamespace = portCheck((namespace: unknown, field?: string) => checks.checkNamespace(namespace, field));
+export const checkKey = portCheck((key: unknown) => checks.checkKey(key));
+export const checkTime = portCheck(checks.checkTime);
+export const checkCount = portCheck(checks.checkCount);
+export const checkTags = portCheck((tags: unknown, field: string = 'tags'): string[] => {
+  if (!Array.isArray(tags)) throw invalid(`${field} must be an array of strings`, field);
+  return [...new Set(checks.checkTags(tags, field))];
+});
 
 export function checkAddress(namespace: unknown, key: unknown): void {
   checkNamespace(namespace);
   checkKey(key);
-}
-
-export function checkTime(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`memory ${field} must be a finite number (epoch ms)`, field);
-  return value;
-}
-
-export function checkCount(value: unknown, field: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(`memory ${field} must be an integer of at least ${min}`, field);
-  }
-  return value;
 }
 
 export function checkExpectedVersion(expected: unknown): void {
@@ -81,47 +62,22 @@ export function checkExpectedVersion(expected: unknown): void {
   checkCount(expected, 'expectedVersion', 1);
 }
 
-export function checkTags(tags: unknown, field = 'tags'): string[] {
-  if (!Array.isArray(tags)) throw invalid(`memory ${field} must be an array of strings`, field);
-  if (tags.length > MAX_MEMORY_TAGS) throw invalid(`memory ${field}: more than ${MAX_MEMORY_TAGS} tags`, field);
-  const unique = new Set<string>();
-  for (const tag of tags as unknown[]) {
-    if (typeof tag !== 'string' || tag.length === 0 || codePoints(tag) > MAX_MEMORY_TAG_LENGTH || CONTROL_CHARACTERS.test(tag)) {
-      throw invalid(
-        `memory ${field}: ${JSON.stringify(tag)} is not a tag (1 to ${MAX_MEMORY_TAG_LENGTH} characters, no control characters)`,
-        field,
-      );
-    }
-    unique.add(tag);
-  }
-  return [...unique];
-}
-
 /** Validates a whole write; returns the JSON texts to store. Throws ValidationError naming the problem. */
-export function checkMemoryWrite(entry: MemoryWrite): CheckedWrite {
-  if (typeof entry !== 'object' || entry === null) throw invalid('memory write must be an object', 'entry');
-  checkAddress(entry.namespace, entry.key);
-  checkJson(entry.value, 'value', 0, new Set());
-  const json = JSON.stringify(entry.value);
+export const checkMemoryWrite = portCheck((entry: MemoryWrite): CheckedWrite => {
+  if (typeof entry !== 'object' || entry === null) throw invalid('write must be an object', 'entry');
+  checks.checkNamespace(entry.namespace);
+  checks.checkKey(entry.key);
+  const json = checks.checkValue(entry.value);
   const size = Buffer.byteLength(json, 'utf8');
-  if (size > MAX_MEMORY_VALUE_BYTES) {
-    throw new ValidationError(`memory value is ${size} bytes of JSON; the limit is ${MAX_MEMORY_VALUE_BYTES}`, {
-      details: { field: 'value', size, limit: MAX_MEMORY_VALUE_BYTES },
-    });
-  }
-  const tags = checkTags(entry.tags);
+  const tags = [...new Set(checks.checkTags(entry.tags))];
   if (typeof entry.metadata !== 'object' || entry.metadata === null || Array.isArray(entry.metadata)) {
-    throw invalid('memory metadata must be a JSON object', 'metadata');
+    throw invalid('metadata must be a JSON object', 'metadata');
   }
-  checkJson(entry.metadata, 'metadata', 0, new Set());
-  const metadataJson = JSON.stringify(entry.metadata);
-  if (Buffer.byteLength(metadataJson, 'utf8') > MAX_MEMORY_METADATA_BYTES) {
-    throw invalid(`memory metadata is larger than ${MAX_MEMORY_METADATA_BYTES} bytes of JSON`, 'metadata');
-  }
-  if (entry.expiresAt !== null) checkTime(entry.expiresAt, 'expiresAt');
-  checkTime(entry.at, 'at');
+  const metadataJson = JSON.stringify(checks.checkMetadata(entry.metadata));
+  if (entry.expiresAt !== null) checks.checkTime(entry.expiresAt, 'expiresAt');
+  checks.checkTime(entry.at, 'at');
   return { json, size, tags, metadataJson };
-}
+});
 
 export function checkSearchFilter(filter: MemorySearchFilter): void {
   if (typeof filter !== 'object' || filter === null) throw invalid('memory search filter must be an object', 'filter');
@@ -155,58 +111,4 @@ export function checkVector(vector: unknown): Float32Array {
   }
   if (!nonZero) throw invalid('embedding vector is all zeros: it has no direction to compare', 'vector');
   return vector;
-}
-
-/** Accepts exactly what JSON represents, so that what is read back equals what was written. */
-function checkJson(value: unknown, path: string, depth: number, ancestors: Set<object>): void {
-  if (depth > MAX_MEMORY_VALUE_DEPTH) throw invalid(`memory ${path}: nested deeper than ${MAX_MEMORY_VALUE_DEPTH} levels`, rootOf(path));
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) throw invalid(`memory ${path}: ${String(value)} is not a JSON number`, rootOf(path));
-      return;
-    case 'object': {
-      if (value === null) return;
-      if (ancestors.has(value)) throw invalid(`memory ${path}: refers to itself (a cycle)`, rootOf(path));
-      ancestors.add(value);
-      if (Array.isArray(value)) {
-        value.forEach((item: unknown, i) => {
-          if (item === undefined) throw invalid(`memory ${path}[${i}]: undefined is not JSON`, rootOf(path));
-          checkJson(item, `${path}[${i}]`, depth + 1, ancestors);
-        });
-      } else {
-        const proto = Object.getPrototypeOf(value) as unknown;
-        if (proto !== Object.prototype && proto !== null) {
-          throw invalid(`memory ${path}: only plain objects are JSON (got ${describeObject(value)})`, rootOf(path));
-        }
-        for (const [name, item] of Object.entries(value)) {
-          if (item === undefined) throw invalid(`memory ${path}.${name}: undefined is not JSON`, rootOf(path));
-          checkJson(item, `${path}.${name}`, depth + 1, ancestors);
-        }
-      }
-      ancestors.delete(value);
-      return;
-    }
-    case 'undefined':
-      throw invalid(`memory ${path}: undefined is not JSON`, rootOf(path));
-    default:
-      throw invalid(`memory ${path}: a ${typeof value} is not JSON`, rootOf(path));
-  }
-}
-
-function rootOf(path: string): string {
-  return path.split(/[.[]/)[0] ?? path;
-}
-
-function describeObject(value: object): string {
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a prototype';
-}
-
-function codePoints(text: string): number {
-  let n = 0;
-  for (const _ of text) n += 1;
-  return n;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_MEMORY_TTL_MS } from '../../../domain/bounds.js';
 import type { JsonValue } from '../../../domain/json.js';
 import { MAX_MEMORY_KEY_LENGTH, MAX_MEMORY_TAG_LENGTH, MAX_MEMORY_TAGS } from '../../../ports/memory-store.js';
 import {
@@ -37,7 +38,12 @@ export const memoryStoreTool = defineTool({
       .refine((value) => value !== undefined, 'a value is required')
       .describe('What to remember: a string or any JSON value'),
     tags: z.array(z.string().min(1).max(MAX_MEMORY_TAG_LENGTH)).max(MAX_MEMORY_TAGS).optional().describe('Labels to filter by later'),
-    ttl_seconds: z.number().positive().optional().describe('Forget it after this many seconds; default: keep it'),
+    ttl_seconds: z
+      .number()
+      .positive()
+      .max(MAX_MEMORY_TTL_MS / 1000)
+      .optional()
+      .describe('Forget it after this many seconds (at most ten years); default: keep it'),
     shared,
   }),
   async run(input, context) {
