@@ -2,6 +2,8 @@
  * Colony as a library: `createColony(options)` builds the engine; register executors for your task
  * types, submit task DAGs, subscribe to events, spawn agents. The CLI is a thin layer over this API.
  */
+// First: on a Node older than 24 this throws "Colony needs Node 24 or later" before anything else runs.
+import './core/require-supported-node.js';
 export { createColony, type Colony, type CreateColonyOptions, type StartOptions } from './core/colony.js';
 export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './core/config.js';
 export { DEFAULTS } from './core/constants.js';

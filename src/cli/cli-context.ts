@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createColony, type Colony } from '../core/colony.js';
 import { loadConfig, type ConfigInput } from '../core/config.js';
 import { ColonyError } from '../domain/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+
+/** The folder under the data directory where commands with a live view write their logs. */
+const LOG_DIR = 'logs';
 
 /** Options every command accepts (defined once on the program). */
 export interface GlobalOptions {
@@ -18,7 +23,20 @@ export interface OpenOptions {
    * database) where there is none yet.
    */
   mustExist?: boolean;
+  /**
+   * Log to this file under the data directory (`logs/<name>`) instead of stderr: for commands
+   * whose stderr is a live view that log lines (and their stacks) would garble.
+   */
+  logFile?: string;
 }
+
+/** Where a command's log file goes: `<dataDir>/logs/<name>`. */
+export function logFilePath(dataDir: string, name: string): string {
+  return join(dataDir, LOG_DIR, name);
+}
+
+/** The global flags that set a configuration key (in cliOverrides), by dotted key. */
+export const CONFIG_KEY_FLAGS: Readonly<Record<string, string>> = { 'database.path': '--db', 'log.level': '--log-level' };
 
 /** Configuration overrides given by the global flags (highest precedence), on top of `extra`. */
 function cliOverrides(options: GlobalOptions, extra: ConfigInput = {}): ConfigInput {
@@ -47,12 +65,18 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
       });
     }
   }
+  let logger: Logger | undefined;
+  if (open.logFile !== undefined) {
+    const { config } = loadCliConfig(options, extra);
+    logger = createLogger(config.log.level, 'colony', logFilePath(config.dataDir, open.logFile));
+  }
   return createColony({
     projectDir: options.project ?? process.cwd(),
     configFile: options.config,
     env: process.env,
     config: overrides,
     kind,
+    ...(logger === undefined ? {} : { logger }),
   });
 }
 

@@ -18,7 +18,10 @@ export const EXIT = {
   noConsensus: 7,
   /** A yes/no vote decided reject (`colony consensus`), so that `colony consensus "…" && deploy` is safe. */
   rejected: 8,
+  /** Stopped by SIGINT (Ctrl-C). */
   interrupted: 130,
+  /** Stopped by SIGTERM. */
+  terminated: 143,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {

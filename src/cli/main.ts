@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { defaultCommandHelp } from './default-command-help.js';
+import { unsupportedNodeMessage } from '../core/node-version.js';
+import { ConfigError } from '../domain/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { intOption, jsonOption, listOption } from './parse-options.js';
 
@@ -57,7 +60,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--until-idle', 'exit when no task is left to run')
     .action(act(async (_o, cmd: Command) => (await import('./commands/worker.js')).workerCommand(g(cmd))));
 
-  const agent = program.command('agent').description('spawn, list, inspect and terminate agents');
+  const agent = program.command('agent').description('spawn, list, inspect, pause, resume and terminate agents');
   agent
     .command('spawn <type>')
     .description('spawn an agent of a catalog type (see `colony agent types`)')
@@ -72,15 +75,24 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--all', 'include terminated agents')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
     .action(act(async (_o, cmd: Command) => (await import('./commands/agent.js')).agentListCommand(g(cmd))));
+  // An agent is named by its id, a unique prefix of its id, or its name.
   agent
-    .command('show <id>')
-    .description('show an agent with its health and track record (a unique id prefix is enough)')
-    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentShowCommand(id, g(cmd))));
+    .command('show <agent>')
+    .description('show an agent with its health and track record (by id, unique id prefix or name)')
+    .action(act(async (ref: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentShowCommand(ref, g(cmd))));
   agent
-    .command('terminate <id>')
-    .description('terminate an agent; its running tasks are retried on another agent')
+    .command('terminate <agent>')
+    .description('terminate an agent (by id, unique id prefix or name); its running tasks are retried on another agent')
     .option('--reason <text>', 'why, for the record')
-    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentTerminateCommand(id, g(cmd))));
+    .action(act(async (ref: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentTerminateCommand(ref, g(cmd))));
+  agent
+    .command('pause <agent>')
+    .description('pause an agent (by id, unique id prefix or name): it takes no new tasks; running ones finish')
+    .action(act(async (ref: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentSetStatusCommand('pause', ref, g(cmd))));
+  agent
+    .command('resume <agent>')
+    .description('resume a paused agent (by id, unique id prefix or name), clearing an unhealthy mark')
+    .action(act(async (ref: string, _o, cmd: Command) => (await import('./commands/agent.js')).agentSetStatusCommand('resume', ref, g(cmd))));
   agent
     .command('run <type> <task...>')
     .description('run an agent of a catalog type on a task in this process, streaming its work (exit 1 if it fails)')
@@ -141,7 +153,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .command('update <id>')
     .description('change a pending or queued task: its priority, or the agent it must run on')
     .option('--priority <p>', 'low, normal, high, critical, or 0-1000')
-    .option('--agent <id>', 'run it on this agent only (a unique id prefix is enough)')
+    .option('--agent <agent>', 'run it on this agent only (its id, a unique id prefix or its name)')
     .option('--any-agent', 'lift the pin: any suitable agent may run it')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskUpdateCommand(id, g(cmd))));
   task
@@ -157,10 +169,14 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/transcript.js')).taskTranscriptCommand(id, g(cmd))));
 
   // `colony swarm "<objective>"` runs `swarm start` (the default subcommand); the others manage swarms.
-  const swarm = program.command('swarm').description('swarms: agents that plan and work on an objective together under a topology');
-  swarm
-    .command('start <objective...>', { isDefault: true })
-    .description('create a swarm and run it in this process with a live view of its plan, agents and votes (exit 0 completed, 1 failed, 6 stopped)')
+  const swarm = program
+    .command('swarm')
+    .description('swarms: agents that plan and work on an objective together under a topology')
+    .usage('"<objective>" [options] | <command>');
+  const swarmStart = swarm
+    .command('start [objective...]', { isDefault: true })
+    .description('create a swarm and run it in this process with a live view of its plan, agents and votes (exit 0 completed, 1 failed, 6 stopped; Ctrl-C stops it, keeping finished work, exit 130)')
+    .option('--objective <text>', 'the objective as one option, taken as it is (even a single word like "init")')
     .option('--name <name>', 'a name for the swarm')
     .option('--topology <topology>', 'centralized (default), mesh, hierarchical or distributed')
     .option('--agents <n>', 'workers, chosen from the objective', intOption('--agents', 1, 1_000))
@@ -178,6 +194,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--plan <file>', 'run this plan (YAML or JSON: summary, tasks with id, title, prompt, dependsOn) instead of asking the planner')
     .option('-q, --quiet', 'no live view')
     .action(act(async (words: string[], _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStartCommand(words, g(cmd))));
+  swarm.addHelpText('after', () => defaultCommandHelp('swarm', swarmStart, '"<objective>"'));
   swarm
     .command('list')
     .description('list swarms, newest first')
@@ -203,8 +220,11 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
   }
 
   // `colony consensus "<question>"` runs `consensus ask` (the default subcommand).
-  const consensus = program.command('consensus').description('votes: put a question to agents, who decide it by a voting strategy with Byzantine voters screened out');
-  consensus
+  const consensus = program
+    .command('consensus')
+    .description('votes: put a question to agents, who decide it by a voting strategy with Byzantine voters screened out')
+    .usage('"<question>" [options] | <command>');
+  const consensusAsk = consensus
     .command('ask <question...>', { isDefault: true })
     .description('put a question to agents and show their votes as they arrive (exit 0 accepted, 7 no decision, 8 rejected)')
     .option('--options <list>', 'the choices, comma-separated (default: approve,reject)', listOption)
@@ -220,6 +240,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--provider <id>', 'anthropic, openai or claude-code (default: agents.defaultProvider)')
     .option('--model <model>', 'model name (default: the provider\'s configured model)')
     .action(act(async (words: string[], _o, cmd: Command) => (await import('./commands/consensus.js')).consensusAskCommand(words, g(cmd))));
+  consensus.addHelpText('after', () => defaultCommandHelp('consensus', consensusAsk, '"<question>"'));
   consensus
     .command('list')
     .description('list proposals, newest first')
@@ -354,6 +375,9 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
 async function main(argv: string[]): Promise<number> {
   const outcome = { code: EXIT.ok as number };
   const json = argv.includes('--json');
+  // Commands load their modules when they run; on an old Node the first one needing node:sqlite would fail with a stack.
+  const unsupported = unsupportedNodeMessage();
+  if (unsupported !== null) return report(new ConfigError(unsupported), json);
   const program = buildProgram(outcome, json);
   try {
     await program.parseAsync(argv);

@@ -42,6 +42,17 @@ function visible(s: string): string {
   return s.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** A size for people: `812 B`, `4.0 KiB`, `31 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes;
+  let unit = 0;
+  for (value /= 1024; value >= 1024 && unit < BYTE_UNITS.length - 1; unit++) value /= 1024;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${BYTE_UNITS[unit]}`;
+}
+
 export function isoTime(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString();
 }

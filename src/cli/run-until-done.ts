@@ -1,5 +1,6 @@
 import type { Colony } from '../core/colony.js';
 import { CancelledError } from '../domain/errors.js';
+import { formatDuration } from '../tasks/duration.js';
 import type { SchedulerScope } from '../tasks/task-scheduler.js';
 
 export interface RunOutcome<T> {
@@ -19,18 +20,19 @@ export async function runUntilDone<T>(
   wait: (signal: AbortSignal) => Promise<T>,
   /** Where notices go; a live display passes its own so they are not drawn over. */
   say: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  /** What the first and second signal are said to do, for commands whose `wait` reacts to the signal otherwise. */
+  notices: { first?: (signal: NodeJS.Signals) => string; second?: string } = {},
 ): Promise<RunOutcome<T>> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (received) {
-      say('stopping now; interrupted tasks will run again next time');
+      say(notices.second ?? 'stopping now; interrupted tasks go back to the queue');
       void colony.stop({ drainTimeoutMs: 0 });
       return;
     }
     received = signal;
-    const seconds = Math.round(colony.config.tasks.drainTimeoutMs / 1000);
-    say(`${signal}: letting running tasks finish (up to ${seconds}s); send it again to stop now`);
+    say(notices.first?.(signal) ?? `${signal}: letting running tasks finish (up to ${formatDuration(colony.config.tasks.drainTimeoutMs)}); send it again to stop now`);
     controller.abort(new CancelledError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);

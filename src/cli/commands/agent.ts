@@ -4,6 +4,7 @@ import { checkTaskKind } from '../../agents/task-kind.js';
 import type { AgentRecord, AgentStatus } from '../../domain/agent.js';
 import { AGENT_STATUSES } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
+import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
 import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
@@ -36,21 +37,30 @@ export async function agentListCommand(options: GlobalOptions & { status?: strin
   }, {}, { mustExist: true });
 }
 
-export async function agentShowCommand(id: string, options: GlobalOptions): Promise<void> {
+export async function agentShowCommand(ref: string, options: GlobalOptions): Promise<void> {
   await withColony(options, 'cli', async (colony) => {
-    const report = await colony.agents.health(id);
+    const report = await colony.agents.health(ref);
     if (options.json) return printJson(report);
     printAgent(report.agent);
     const t = report.trackRecord;
-    println(`  track record  ${t.tasksCompleted} completed, ${t.tasksFailed} failed${t.meanDurationMs === null ? '' : `, mean ${Math.round(t.meanDurationMs)}ms`}`);
+    println(`  track record  ${t.tasksCompleted} completed, ${t.tasksFailed} failed${t.meanDurationMs === null ? '' : `, mean ${formatDuration(t.meanDurationMs)}`}`);
   }, {}, { mustExist: true });
 }
 
-export async function agentTerminateCommand(id: string, options: GlobalOptions & { reason?: string }): Promise<void> {
+export async function agentTerminateCommand(ref: string, options: GlobalOptions & { reason?: string }): Promise<void> {
   await withColony(options, 'cli', async (colony) => {
-    const agent = await colony.agents.terminate(id, options.reason);
+    const agent = await colony.agents.terminate(ref, options.reason);
     if (options.json) return printJson(agent);
     println(`${color.green('✓')} terminated ${agent.name} (${agent.id})`);
+  }, {}, { mustExist: true });
+}
+
+/** `colony agent pause|resume <agent>`: a paused agent is not given new tasks; its running ones finish. */
+export async function agentSetStatusCommand(action: 'pause' | 'resume', ref: string, options: GlobalOptions): Promise<void> {
+  await withColony(options, 'cli', async (colony) => {
+    const agent = await colony.agents.setStatus(ref, action === 'pause' ? 'paused' : 'idle');
+    if (options.json) return printJson(agent);
+    println(`${color.green('✓')} ${agent.name} (${agent.id}) is ${agent.status}${action === 'pause' && agent.currentTasks.length > 0 ? `; its ${agent.currentTasks.length} running task(s) finish first` : ''}`);
   }, {}, { mustExist: true });
 }
 
@@ -86,7 +96,7 @@ export async function agentStatsCommand(options: GlobalOptions & { kind?: string
         String(a.successes),
         String(a.failures),
         `${Math.round((successRate(a) ?? 0) * 100)}%`,
-        a.meanLatencyMs === null ? '-' : `${Math.round(a.meanLatencyMs)}ms`,
+        a.meanLatencyMs === null ? '-' : formatDuration(a.meanLatencyMs),
         a.meanCostUsd === null ? '-' : `$${a.meanCostUsd.toFixed(4)}`,
       ]),
     );

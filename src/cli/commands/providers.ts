@@ -1,4 +1,5 @@
 import { resolveProvidersConfig } from '../../providers/provider-config.js';
+import { formatDuration } from '../../tasks/duration.js';
 import { ProviderRegistry } from '../../providers/provider-registry.js';
 import { loadCliConfig, type GlobalOptions } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
@@ -9,7 +10,7 @@ function registry(options: GlobalOptions): ProviderRegistry {
   const { config } = loadCliConfig(options);
   return new ProviderRegistry(resolveProvidersConfig(config.providers, process.env), config.agents.defaultProvider, (event) => {
     if (event.type === 'retry' && !options.json) {
-      process.stderr.write(color.yellow(`↻ ${event.provider}: ${event.error.message}; retry ${event.attempt} in ${event.delayMs}ms\n`));
+      process.stderr.write(color.yellow(`↻ ${event.provider}: ${event.error.message}; retry ${event.attempt} in ${formatDuration(event.delayMs)}\n`));
     }
   });
 }
@@ -43,7 +44,7 @@ export async function providersTestCommand(id: string | undefined, options: Glob
       const text = response.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('').trim();
       const report = { provider: providerId, model: response.model, ok: true, latencyMs: ms, usage: response.usage, reply: text };
       if (options.json) printJson(report);
-      else println(`${color.green('✓')} ${providerId} answered in ${ms}ms (${response.model}, ${response.usage.inputTokens} in / ${response.usage.outputTokens} out): ${JSON.stringify(text)}`);
+      else println(`${color.green('✓')} ${providerId} answered in ${formatDuration(ms)} (${response.model}, ${response.usage.inputTokens} in / ${response.usage.outputTokens} out): ${JSON.stringify(text)}`);
       return EXIT.ok;
     } catch (error) {
       const e = error as { code?: string; message: string; details?: Record<string, unknown> };

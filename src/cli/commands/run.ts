@@ -1,3 +1,4 @@
+import type { Colony } from '../../core/colony.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { readWorkflowFile } from '../../workflow/workflow-file.js';
 import { prepareWorkflowRun, runWorkflow } from '../../workflow/workflow-runner.js';
@@ -5,6 +6,7 @@ import type { GlobalOptions } from '../cli-context.js';
 import { openColony } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { color, printJson, printTable, println, statusColor } from '../output.js';
+import { describeRunners, runnersOfQueuedWork } from '../queued-work-runners.js';
 import { runUntilDone } from '../run-until-done.js';
 import { WorkflowProgress } from '../workflow-progress.js';
 import { formatDuration } from '../../tasks/duration.js';
@@ -41,8 +43,8 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     );
     progress?.detach();
     if (outcome.interrupted || !outcome.value) {
-      process.stderr.write(`interrupted; run the same command again to resume ${workflow.id}\n`);
-      return outcome.signal === 'SIGTERM' ? 143 : EXIT.interrupted;
+      process.stderr.write(`${await interruptedNotice(colony, workflow.id)}\n`);
+      return outcome.signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
     }
     const result = outcome.value;
     const tasks = await colony.tasks.list({ workflowId: workflow.id });
@@ -65,6 +67,20 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   } finally {
     await colony.close();
   }
+}
+
+/**
+ * What happens to an interrupted run's unfinished tasks: another live process (a `colony up`) may
+ * run them now; otherwise they wait for the same command to resume the run.
+ */
+async function interruptedNotice(colony: Colony, workflowId: string): Promise<string> {
+  const counts = await colony.tasks.countByStatus({ workflowId });
+  const unfinished = counts.pending + counts.queued + counts.running;
+  if (unfinished === 0) return `interrupted after every task of ${workflowId} finished; run the same command again to record its outcome`;
+  const runners = await runnersOfQueuedWork(colony);
+  const tasks = `${unfinished} unfinished task${unfinished === 1 ? '' : 's'} of ${workflowId}`;
+  if (runners.length === 0) return `interrupted with ${tasks}; run the same command again to resume ${workflowId}`;
+  return `interrupted; ${describeRunners(runners)} on this database will run the ${tasks}; run the same command again to follow the run to its end`;
 }
 
 function summary(t: TaskRecord) {

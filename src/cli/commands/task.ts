@@ -1,12 +1,13 @@
 import type { Colony } from '../../core/colony.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
-import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../domain/task.js';
+import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../domain/task.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
+import { describeRunners, runnersOfQueuedWork } from '../queued-work-runners.js';
 import { runUntilDone } from '../run-until-done.js';
 
 export interface TaskCreateOptions extends GlobalOptions {
@@ -52,7 +53,9 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
       if (options.json) printJson(task);
       else {
         println(`${color.green('✓')} created task ${task.id} (${task.status})`);
-        println(color.dim('  it runs when a Colony process runs tasks: `colony worker`, or create it with --wait'));
+        const runners = await runnersOfQueuedWork(colony);
+        if (runners.length > 0) println(color.dim(`  ${describeRunners(runners)} on this database will run it`));
+        else println(color.dim('  it runs when a Colony process runs tasks: `colony worker` or `colony up`, or create it with --wait'));
       }
       return EXIT.ok;
     }
@@ -63,11 +66,23 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
 async function waitAndReport(colony: Colony, id: string, options: GlobalOptions): Promise<number> {
   // Only this task (and subtasks it creates) runs here: other queued work is not this command's business.
   const outcome = await runUntilDone(colony, { taskIds: [id] }, (signal) => colony.tasks.waitFor([id], signal));
-  if (outcome.interrupted) return EXIT.interrupted;
+  if (outcome.interrupted) {
+    process.stderr.write(`${await interruptedNotice(colony, id)}\n`);
+    return outcome.signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  }
   const [done] = outcome.value as [TaskRecord];
   if (options.json) printJson(done);
   else printTask(done);
   return done.status === 'completed' ? EXIT.ok : EXIT.failed;
+}
+
+/** Where an interrupted task stands, and who (if anyone) will run it now. */
+async function interruptedNotice(colony: Colony, id: string): Promise<string> {
+  const task = await colony.tasks.get(id);
+  if (isTerminal(task.status)) return `interrupted; task ${id} is ${task.status}: \`colony task show ${id}\``;
+  const runners = await runnersOfQueuedWork(colony);
+  if (runners.length > 0) return `interrupted; task ${id} is ${task.status}: ${describeRunners(runners)} on this database will run it`;
+  return `interrupted; task ${id} is ${task.status}: it runs when a Colony process runs tasks (\`colony worker\`, \`colony up\`), or cancel it with \`colony task cancel ${id}\``;
 }
 
 export async function taskListCommand(
@@ -146,7 +161,8 @@ export async function taskRetryCommand(id: string, options: GlobalOptions & { wa
 }
 
 function printTask(t: TaskRecord): void {
-  println(`${color.bold(t.name ?? t.id)} ${color.dim(t.id)}`);
+  // A named task shows its name and id; an unnamed one its id, once.
+  println(t.name ? `${color.bold(t.name)} ${color.dim(t.id)}` : color.bold(t.id));
   println(`  type          ${t.type}`);
   println(`  status        ${statusColor(t.status)}   attempts ${t.attempts}/${t.maxAttempts}   priority ${t.priority}`);
   if (t.description) println(`  description   ${truncate(t.description, 100)}`);

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../../domain/bounds.js';
 import { ExecutionError, TimeoutError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import { CommandSandbox, type PreparedLaunch } from '../../sandbox/command-sandbox.js';
@@ -66,7 +67,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
     async execute(context: TaskContext): Promise<JsonValue> {
       const input = parse(context.task.input);
       // The engine enforces the task timeout through the signal; this one only bounds the process.
-      const timeoutMs = context.task.timeoutMs ?? options.defaultTimeoutMs;
+      const timeoutMs = Math.min(context.task.timeoutMs ?? options.defaultTimeoutMs, MAX_TIMER_MS);
       const result = await run(input.command, input, context.workspace, timeoutMs, context.signal);
       if (result.timedOut) throw new TimeoutError(`command timed out after ${timeoutMs}ms`);
       if (result.exitCode !== 0) {

@@ -113,6 +113,7 @@ function agentWhere(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>, ph: P
   const w = new Where(ph);
   if (query.status !== undefined) w.in('status', list(query.status));
   if (query.type !== undefined) w.add('type', '=', query.type);
+  if (query.name !== undefined) w.add('name', '=', query.name);
   if (query.excludeTerminated) w.raw(`status <> 'terminated'`);
   return w;
 }
