@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
@@ -15,6 +16,7 @@ let llm: FakeLlmServer;
 let baseUrl: string;
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the dashboard tests drive Chromium, and there is none at ${CHROMIUM}: apt-get install chromium (npm test's pretest step does it as root), or set CHROMIUM_PATH`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // No background networking: this machine's network is closed, and Chromium would keep trying.
