@@ -10,7 +10,9 @@ import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { runStoreConformance } from './store-conformance.js';
+import { runModelCallLedgerConformance } from './support/model-call-ledger-conformance.js';
 import { runSwarmStoreConformance } from './support/swarm-store-conformance.js';
+import { runTaskProcessStoreConformance } from './support/task-process-store-conformance.js';
 import { T, taskRecord } from './support/task-fixtures.js';
 
 
@@ -31,6 +33,22 @@ runStoreConformance('sqlite (temp file)', async () => {
 });
 
 runSwarmStoreConformance('sqlite (temp file)', async () => {
+  const dir = tempDir();
+  return {
+    store: openStore(join(dir, 'colony.db')),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+runModelCallLedgerConformance('sqlite (temp file)', async () => {
+  const dir = tempDir();
+  return {
+    store: openStore(join(dir, 'colony.db')),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+runTaskProcessStoreConformance('sqlite (temp file)', async () => {
   const dir = tempDir();
   return {
     store: openStore(join(dir, 'colony.db')),

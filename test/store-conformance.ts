@@ -374,20 +374,84 @@ export function runStoreConformance(
         expectColonyError(await store.insertAgent(agent('agt_1')).catch((e: unknown) => e), ['conflict', 'validation']);
       });
 
-      it('updates an agent until it is terminated, and never after', async () => {
-        const a = agent('agt_1');
-        await store.insertAgent(a);
-        const busy: AgentRecord = { ...a, status: 'busy', currentTasks: ['tsk_1'], health: 'degraded', name: 'renamed', updatedAt: T + 5 };
-        expect(await store.updateAgent(busy)).toBe(true);
-        expect(await store.getAgent('agt_1')).toEqual(busy);
+      it('patches status and health compare-and-set on the status, and never once terminated', async () => {
+        await store.insertAgent(agent('agt_1'));
+        const paused = await store.patchAgent('agt_1', { status: 'paused', health: 'degraded' }, { status: 'idle' }, T + 5);
+        expect(paused).toMatchObject({ status: 'paused', health: 'degraded', updatedAt: T + 5 });
+        expect(await store.getAgent('agt_1')).toEqual(paused);
+        // The stored status moved on: a patch made from the older copy changes nothing.
+        expect(await store.patchAgent('agt_1', { status: 'terminated' }, { status: 'idle' }, T + 6)).toBeUndefined();
+        expect((await store.getAgent('agt_1'))?.status).toBe('paused');
 
-        const terminated: AgentRecord = { ...busy, status: 'terminated', currentTasks: [], terminatedAt: T + 10, updatedAt: T + 10 };
-        expect(await store.updateAgent(terminated)).toBe(true);
+        const terminated = await store.patchAgent('agt_1', { status: 'terminated', terminatedAt: T + 10 }, { status: 'paused' }, T + 10);
+        expect(terminated).toMatchObject({ status: 'terminated', terminatedAt: T + 10 });
+        expect(await store.patchAgent('agt_1', { status: 'idle', terminatedAt: null }, { status: 'terminated' }, T + 20)).toBeUndefined();
         expect(await store.getAgent('agt_1')).toEqual(terminated);
+        expect(await store.patchAgent('agt_unknown', { status: 'paused' }, { status: 'idle' }, T)).toBeUndefined();
+      });
 
-        expect(await store.updateAgent({ ...terminated, status: 'idle', terminatedAt: null, updatedAt: T + 20 })).toBe(false);
-        expect(await store.getAgent('agt_1')).toEqual(terminated);
-        expect(await store.updateAgent(agent('agt_unknown'))).toBe(false);
+      it('resuming an agent that holds tasks makes it busy, not idle', async () => {
+        await store.insertAgent(agent('agt_1', { maxConcurrency: 2 }));
+        await store.claimAgentSlot('agt_1', 'tsk_1', T + 1);
+        await store.patchAgent('agt_1', { status: 'paused' }, { status: 'busy' }, T + 2);
+        expect(await store.patchAgent('agt_1', { status: 'idle' }, { status: 'paused' }, T + 3)).toMatchObject({ status: 'busy', currentTasks: ['tsk_1'] });
+      });
+
+      it('claims slots up to the agent\'s concurrency, once per task, and only from an idle or busy, not unhealthy agent', async () => {
+        await store.insertAgent(agent('agt_1', { maxConcurrency: 2 }));
+        expect(await store.claimAgentSlot('agt_1', 'tsk_1', T + 1)).toMatchObject({ status: 'busy', currentTasks: ['tsk_1'], updatedAt: T + 1 });
+        expect(await store.claimAgentSlot('agt_1', 'tsk_1', T + 2)).toBeUndefined();
+        expect(await store.claimAgentSlot('agt_1', 'tsk_2', T + 3)).toMatchObject({ currentTasks: ['tsk_1', 'tsk_2'] });
+        expect(await store.claimAgentSlot('agt_1', 'tsk_3', T + 4)).toBeUndefined();
+        expect((await store.getAgent('agt_1'))?.currentTasks).toEqual(['tsk_1', 'tsk_2']);
+
+        await store.insertAgent(agent('agt_paused', { status: 'paused' }));
+        await store.insertAgent(agent('agt_sick', { health: 'unhealthy' }));
+        expect(await store.claimAgentSlot('agt_paused', 'tsk_1', T)).toBeUndefined();
+        expect(await store.claimAgentSlot('agt_sick', 'tsk_1', T)).toBeUndefined();
+        expect(await store.claimAgentSlot('agt_unknown', 'tsk_1', T)).toBeUndefined();
+      });
+
+      it('concurrent claims of the last slot: exactly one wins and no slot is lost', async () => {
+        await store.insertAgent(agent('agt_1', { maxConcurrency: 1 }));
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.claimAgentSlot('agt_1', `tsk_${i}`, T + i)));
+        const winners = claims.filter((c) => c !== undefined);
+        expect(winners).toHaveLength(1);
+        expect((await store.getAgent('agt_1'))?.currentTasks).toEqual(winners[0]?.currentTasks);
+      });
+
+      it('releases a slot with its outcome: the failure streak and health live in the store', async () => {
+        const thresholds = { degraded: 2, unhealthy: 3 };
+        await store.insertAgent(agent('agt_1', { maxConcurrency: 2 }));
+        const fail = async (task: string) => {
+          await store.claimAgentSlot('agt_1', task, T);
+          return store.releaseAgentSlot('agt_1', task, 'failure', thresholds, T + 1);
+        };
+        expect(await fail('a')).toEqual({ agent: expect.objectContaining({ status: 'idle', health: 'healthy', currentTasks: [] }), previous: { status: 'busy', health: 'healthy' } });
+        expect((await fail('b'))?.agent.health).toBe('degraded');
+        // A lost process is nobody's failure; releasing a task the agent does not hold changes nothing.
+        await store.claimAgentSlot('agt_1', 'c', T);
+        await store.claimAgentSlot('agt_1', 'd', T);
+        expect(await store.releaseAgentSlot('agt_1', 'c', 'lost', thresholds, T + 2)).toMatchObject({ agent: { status: 'busy', health: 'degraded', currentTasks: ['d'] } });
+        expect(await store.releaseAgentSlot('agt_1', 'c', 'failure', thresholds, T + 3)).toBeUndefined();
+        expect(await store.releaseAgentSlot('agt_1', 'd', 'lost', thresholds, T + 3)).toMatchObject({ agent: { status: 'idle', health: 'degraded' } });
+        expect((await fail('e'))?.agent.health).toBe('unhealthy');
+        expect(await store.claimAgentSlot('agt_1', 'f', T)).toBeUndefined();
+        // Resuming clears the mark and the streak.
+        await store.patchAgent('agt_1', { status: 'idle', health: 'healthy', resetFailures: true }, { status: 'idle' }, T + 4);
+        expect((await fail('g'))?.agent.health).toBe('healthy');
+        await store.claimAgentSlot('agt_1', 'h', T);
+        expect(await store.releaseAgentSlot('agt_1', 'h', 'success', thresholds, T + 5)).toMatchObject({ agent: { health: 'healthy', status: 'idle' } });
+      });
+
+      it('inserts within a pool bound checked in the same statement', async () => {
+        expect(await store.insertAgent(agent('agt_1'), { maxActive: 2 })).toBe(true);
+        expect(await store.insertAgent(agent('agt_2'), { maxActive: 2 })).toBe(true);
+        expect(await store.insertAgent(agent('agt_3'), { maxActive: 2 })).toBe(false);
+        await store.patchAgent('agt_1', { status: 'terminated', terminatedAt: T }, { status: 'idle' }, T);
+        const racing = await Promise.all([store.insertAgent(agent('agt_4'), { maxActive: 2 }), store.insertAgent(agent('agt_5'), { maxActive: 2 })]);
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await store.countAgents({ excludeTerminated: true })).toBe(2);
       });
 
       it('lists agents with filters and pages, and counts them', async () => {

@@ -134,21 +134,23 @@ describe('swarm control and failure handling', () => {
     expect(failed.error?.message).toMatch(/queen failed 4 times/);
   });
 
-  it('a swarm that exhausts its token budget stops cleanly and keeps its partial results', async () => {
-    server.setDefaultReply(swarmModel({ usage: { inputTokens: 400, outputTokens: 100 } }));
+  it('a swarm that exhausts its token budget stops cleanly, never past the budget, and keeps its partial results', async () => {
+    server.setDefaultReply(swarmModel({ usage: { inputTokens: 8_000, outputTokens: 2_000 } }));
     const t = await colony();
-    const swarm = await t.colony.swarms.create({ objective: 'x', review: false, concurrency: 1, maxTokens: 900, plan: DEFAULT_PLAN });
+    const swarm = await t.colony.swarms.create({ objective: 'x', review: false, concurrency: 1, maxTokens: 20_000, plan: DEFAULT_PLAN });
     const done = await t.colony.swarms.waitFor(swarm.id);
     expect(done.status).toBe('stopped');
     expect(done.error?.code).toBe('budget_exhausted');
     expect(done.error?.message).toMatch(/token budget exhausted/);
     expect(done.result?.partial).toBe(true);
-    // research (500 tokens) and build (1,000 in all) ran; test was never dispatched.
-    expect(done.result?.tasks.map((x) => x.status)).toEqual(['done', 'done', 'skipped']);
-    expect(done.usage.inputTokens + done.usage.outputTokens).toBe(1_000);
+    // research and build (10,000 tokens each) ran; nothing was left for test, which was refused or never dispatched.
+    expect(done.result?.tasks.slice(0, 2).map((x) => x.status)).toEqual(['done', 'done']);
+    expect(done.result?.tasks[2]?.status).not.toBe('done');
+    expect(done.usage.inputTokens + done.usage.outputTokens).toBe(20_000);
     const kept = done.result?.tasks.find((x) => x.status === 'done');
     expect(JSON.stringify(kept?.result)).toContain('worker result');
-    // No synthesis call was made past the budget.
+    // No call was made past the budget: two worker calls, no synthesis.
+    expect(server.requests.filter((r) => /^Your task \(/m.test(requestText(r)))).toHaveLength(2);
     expect(server.requests.some((r) => requestText(r).includes('Synthesize one answer'))).toBe(false);
   });
 

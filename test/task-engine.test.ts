@@ -306,11 +306,11 @@ describe('task engine', () => {
 
   it('assigns an agent with the required capabilities and records its track record', async () => {
     const { colony } = await colonyWith();
-    const seen: (string | null)[] = [];
+    const seen = new Map<string, string | null>();
     colony.registerExecutor({
       type: 'review',
       async execute(ctx) {
-        seen.push(ctx.agent?.type ?? null);
+        seen.set(ctx.task.id, ctx.agent?.type ?? null);
         return 'lgtm';
       },
     });
@@ -321,7 +321,7 @@ describe('task engine', () => {
     ]);
     const done = await colony.tasks.waitFor(tasks.map((t) => t.id));
     expect(done.every((t) => t.status === 'completed' && t.assignedAgent)).toBe(true);
-    expect(seen[1]).toBe('security-auditor');
+    expect(seen.get(tasks[1]!.id)).toBe('security-auditor');
     const agent = await colony.agents.get(done[0]!.assignedAgent!);
     expect(agent.capabilities).toContain('review');
     await eventually(async () => {

@@ -1,15 +1,15 @@
-import type { AgentHealth, AgentRecord, AgentStatus, AgentTrackRecord, AgentTypeDefinition } from '../domain/agent.js';
+import type { AgentRecord, AgentStatus, AgentTrackRecord, AgentTypeDefinition } from '../domain/agent.js';
 import { canAgentTransition } from '../domain/agent.js';
 import { CapacityError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import type { TaskRequirements } from '../domain/task.js';
 import type { EventBus } from '../core/event-bus.js';
-import type { AgentQuery, Store } from '../ports/store.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
-import { satisfies, selectAgent } from './agent-selector.js';
+import type { AgentPatch, AgentQuery, HealthThresholds, Store } from '../ports/store.js';
+import { hasCapacity, rankAgents, satisfies } from './agent-selector.js';
+import { resolveAgentRef } from './resolve-agent-ref.js';
 
 /** Consecutive failures after which an agent is marked degraded, then unhealthy (and not selected). */
-export const HEALTH_THRESHOLDS = { degraded: 3, unhealthy: 5 } as const;
+export const HEALTH_THRESHOLDS: HealthThresholds = { degraded: 3, unhealthy: 5 };
 
 export interface AgentManagerOptions {
   store: Store;
@@ -42,22 +42,22 @@ export interface AgentHealthReport {
 
 const SOURCE = 'agent-manager';
 
+/** How often a status change is retried when another process changed the agent meanwhile. */
+const STATUS_CHANGE_ATTEMPTS = 5;
+/** How long a track record read for scoring is reused before it is read again (others' outcomes). */
+const TRACK_RECORD_TTL_MS = 1_000;
+
 /**
- * Agent lifecycle (spawn, update, terminate), the pool bound, and assignment of agents to tasks by
- * capability, load and track record. Assignment is serialised within the process so that two tasks
- * never take the last slot of the same agent.
+ * Agent lifecycle (spawn, pause, resume, terminate), the pool bound, and assignment of agents to
+ * tasks by capability, load and track record. Every change is one atomic statement in the store, so
+ * any number of processes can assign the same agents: a slot is never given twice or lost, a race
+ * lost to another process is only a reason to try the next agent, and the failure streak behind an
+ * agent's health is kept in the store, not in one process's memory.
  */
 export class AgentManager {
   private readonly options: AgentManagerOptions;
-  private readonly records = new Map<string, AgentTrackRecord>();
-  private readonly failureStreak = new Map<string, number>();
-  /**
-   * Agent records written but not yet committed. Decisions are made under the lock against these,
-   * and the lock is released before the commit: assignments in one event-loop turn share one
-   * transaction instead of queueing a commit each.
-   */
-  private readonly unsaved = new Map<string, AgentRecord>();
-  private lock: Promise<unknown> = Promise.resolve();
+  /** A short-lived cache of the metrics table, for scoring only; reports read the store. */
+  private readonly records = new Map<string, { record: AgentTrackRecord; readAt: number }>();
 
   constructor(options: AgentManagerOptions) {
     this.options = options;
@@ -78,20 +78,10 @@ export class AgentManager {
     return def;
   }
 
-  spawn(input: SpawnInput): Promise<AgentRecord> {
-    return this.serial(() => this.spawnNow(input));
-  }
-
-  private async spawnNow(input: SpawnInput): Promise<AgentRecord> {
+  async spawn(input: SpawnInput): Promise<AgentRecord> {
     const def = await this.type(input.type);
     if (input.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/.test(input.name)) {
       throw new ValidationError(`invalid agent name "${input.name}": 1-64 letters, digits, space, dot, dash or underscore`);
-    }
-    const active = await this.options.store.countAgents({ excludeTerminated: true });
-    if (active >= this.options.maxAgents) {
-      throw new CapacityError(`agent pool is full (${active} of ${this.options.maxAgents}); terminate an agent or raise agents.maxAgents`, {
-        details: { active, max: this.options.maxAgents },
-      });
     }
     const now = this.options.now();
     const id = this.options.newId('agent');
@@ -109,7 +99,12 @@ export class AgentManager {
       updatedAt: now,
       terminatedAt: null,
     };
-    await this.options.store.insertAgent(agent);
+    if (!(await this.options.store.insertAgent(agent, { maxActive: this.options.maxAgents }))) {
+      const active = await this.options.store.countAgents({ excludeTerminated: true });
+      throw new CapacityError(`agent pool is full (${active} of ${this.options.maxAgents}); terminate an agent or raise agents.maxAgents`, {
+        details: { active, max: this.options.maxAgents },
+      });
+    }
     this.options.events.publish(
       'agent.spawned',
       { agentId: id, name: agent.name, type: agent.type, capabilities: agent.capabilities },
@@ -120,44 +115,40 @@ export class AgentManager {
 
   async get(idOrPrefix: string): Promise<AgentRecord> {
     const id = await this.resolveId(idOrPrefix);
-    const agent = this.unsaved.get(id) ?? (await this.options.store.getAgent(id));
+    const agent = await this.options.store.getAgent(id);
     if (!agent) throw new NotFoundError('agent', idOrPrefix);
     return agent;
   }
 
-  resolveId(idOrPrefix: string): Promise<string> {
-    return resolveIdPrefix('agent', idOrPrefix, (p, n) => this.options.store.findAgentIdsByPrefix(p, n));
+  /** An agent's id from its id, a unique id prefix, or its name. */
+  resolveId(ref: string): Promise<string> {
+    return resolveAgentRef(ref, this.options.store);
   }
 
   list(query: AgentQuery = {}): Promise<AgentRecord[]> {
     return this.options.store.listAgents(query);
   }
 
-  /** Pauses or resumes an agent (idle <-> paused); a paused agent is not selected for tasks. */
-  setStatus(idOrPrefix: string, status: Extract<AgentStatus, 'idle' | 'paused'>): Promise<AgentRecord> {
-    return this.serial(async () => {
-      const agent = await this.get(idOrPrefix);
-      const next = status === 'idle' && agent.currentTasks.length > 0 ? 'busy' : status;
-      if (status !== 'idle') return this.change(agent, { status: next });
-      // Resuming is also how an operator clears an unhealthy mark: the agent gets a fresh start.
-      this.failureStreak.set(agent.id, 0);
-      return this.change(agent, { status: next, health: 'healthy' });
-    });
+  count(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'> = {}): Promise<number> {
+    return this.options.store.countAgents(query);
   }
 
-  terminate(idOrPrefix: string, reason = 'terminated by user'): Promise<AgentRecord> {
-    return this.serial(async () => {
-      const agent = await this.get(idOrPrefix);
-      if (agent.status === 'terminated') throw new ConflictError(`agent ${agent.id} is already terminated`);
-      const done = await this.change(agent, { status: 'terminated', terminatedAt: this.options.now() });
-      this.options.events.publish('agent.terminated', { agentId: agent.id, reason }, { source: SOURCE, correlationId: agent.id });
-      return done;
-    });
+  /** Pauses or resumes an agent (idle <-> paused); a paused agent is not selected for tasks. */
+  setStatus(idOrPrefix: string, status: Extract<AgentStatus, 'idle' | 'paused'>): Promise<AgentRecord> {
+    // Resuming is also how an operator clears an unhealthy mark: the agent gets a fresh start.
+    const patch: AgentPatch = status === 'idle' ? { status, health: 'healthy', resetFailures: true } : { status };
+    return this.changeStatus(idOrPrefix, patch);
+  }
+
+  async terminate(idOrPrefix: string, reason = 'terminated by user'): Promise<AgentRecord> {
+    const done = await this.changeStatus(idOrPrefix, { status: 'terminated', terminatedAt: this.options.now() });
+    this.options.events.publish('agent.terminated', { agentId: done.id, reason }, { source: SOURCE, correlationId: done.id });
+    return done;
   }
 
   async health(idOrPrefix: string): Promise<AgentHealthReport> {
     const agent = await this.get(idOrPrefix);
-    const records = await this.trackRecords([agent.id]);
+    const records = await this.options.store.agentTrackRecords([agent.id]);
     return {
       agent,
       trackRecord: records.get(agent.id) ?? { tasksCompleted: 0, tasksFailed: 0, meanDurationMs: null },
@@ -166,57 +157,60 @@ export class AgentManager {
   }
 
   /**
-   * Finds an agent for a task and assigns it: the best existing one, or a newly spawned one of a
-   * matching type when none has room and the pool is not full. Undefined: wait and ask again.
+   * Finds an agent for a task and takes one of its slots: the best existing one with room, else the
+   * next best (another process may have taken the last slot meanwhile), else a newly spawned one of
+   * a matching type when the pool is not full. Undefined: none is free now; wait and ask again.
    */
   async acquire(requirements: TaskRequirements, taskId: string): Promise<AgentRecord | undefined> {
-    const staged = await this.serial(async () => {
-      const agents = this.withUnsaved(await this.options.store.listAgents({ status: ['idle', 'busy'] }));
-      const eligible = agents.filter((a) => satisfies(a, requirements));
-      let agent = selectAgent(eligible, requirements, await this.trackRecords(eligible.map((a) => a.id)));
-      // A task pinned to a pool (a swarm's agents) waits for one of them rather than spawning.
-      if (!agent && requirements.agentIds) return undefined;
-      if (!agent) {
-        const type = await this.typeFor(requirements);
-        const active = await this.options.store.countAgents({ excludeTerminated: true });
-        if (!type || active >= this.options.maxAgents) return undefined;
-        agent = await this.spawnNow({ type: type.name });
-      }
-      return this.stage(agent, { status: 'busy', currentTasks: [...agent.currentTasks, taskId] });
-    });
-    if (!staged) return undefined;
-    await staged.saved;
-    this.options.events.publish('agent.assigned', { agentId: staged.next.id, taskId }, { source: SOURCE, correlationId: taskId });
-    return staged.next;
+    const agents = (await this.options.store.listAgents({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements));
+    for (const candidate of rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)))) {
+      const claimed = await this.claim(candidate, taskId);
+      if (claimed) return claimed;
+    }
+    // A task pinned to a pool (a swarm's agents) waits for one of them rather than spawning.
+    if (requirements.agentIds) return undefined;
+    const type = await this.typeFor(requirements);
+    if (!type) return undefined;
+    let spawned: AgentRecord;
+    try {
+      spawned = await this.spawn({ type: type.name });
+    } catch (error) {
+      if (error instanceof CapacityError) return undefined;
+      throw error;
+    }
+    return this.claim(spawned, taskId);
   }
 
-  /** Returns an agent's slot after a task and records the outcome in its track record. */
-  async release(agentId: string, taskId: string, outcome: { success: boolean; durationMs: number }): Promise<void> {
-    const work = await this.serial(async () => {
-      const now = this.options.now();
-      const metrics = this.options.store.recordMetrics([
-        {
-          entityType: 'agent',
-          entityId: agentId,
-          name: outcome.success ? 'task.completed' : 'task.failed',
-          value: outcome.success ? outcome.durationMs : 1,
-          metadata: { taskId },
-          timestamp: now,
-        },
-      ]);
-      const record = this.records.get(agentId);
-      if (record) this.records.set(agentId, addOutcome(record, outcome));
-      const streak = outcome.success ? 0 : (this.failureStreak.get(agentId) ?? 0) + 1;
-      this.failureStreak.set(agentId, streak);
+  /**
+   * Whether `acquire` could find an agent now, read only: an agent with room (by the store's latest
+   * record) or, for a task not pinned to agents, a type to spawn while the pool is not full.
+   */
+  async mayServe(requirements: TaskRequirements): Promise<boolean> {
+    const agents = await this.options.store.listAgents({ status: ['idle', 'busy'] });
+    if (agents.some((a) => satisfies(a, requirements) && hasCapacity(a))) return true;
+    if (requirements.agentIds || !(await this.typeFor(requirements))) return false;
+    return (await this.options.store.countAgents({ excludeTerminated: true })) < this.options.maxAgents;
+  }
 
-      const agent = this.unsaved.get(agentId) ?? (await this.options.store.getAgent(agentId));
-      if (!agent || agent.status === 'terminated') return { metrics, staged: null };
-      const currentTasks = agent.currentTasks.filter((t) => t !== taskId);
-      const status: AgentStatus = agent.status === 'busy' && currentTasks.length === 0 ? 'idle' : agent.status;
-      return { metrics, staged: this.stage(agent, { currentTasks, status, health: healthFor(streak) }) };
-    });
-    await work.metrics;
-    await work.staged?.saved;
+  /** Returns an agent's slot after a task and records the outcome in its track record and health. */
+  async release(agentId: string, taskId: string, outcome: { success: boolean; durationMs: number }): Promise<void> {
+    const now = this.options.now();
+    const metrics = this.options.store.recordMetrics([
+      {
+        entityType: 'agent',
+        entityId: agentId,
+        name: outcome.success ? 'task.completed' : 'task.failed',
+        value: outcome.success ? outcome.durationMs : 1,
+        metadata: { taskId },
+        timestamp: now,
+      },
+    ]);
+    const cached = this.records.get(agentId);
+    if (cached) cached.record = addOutcome(cached.record, outcome);
+    const released = await this.options.store.releaseAgentSlot(agentId, taskId, outcome.success ? 'success' : 'failure', HEALTH_THRESHOLDS, now);
+    await metrics;
+    if (!released) return;
+    this.publishUpdated(released.agent, released.previous);
     this.options.events.publish('agent.released', { agentId, taskId, success: outcome.success }, { source: SOURCE, correlationId: taskId });
   }
 
@@ -225,13 +219,47 @@ export class AgentManager {
    * recorded: losing the process is not the agent's failure.
    */
   async releaseLost(agentId: string, taskId: string): Promise<void> {
-    const staged = await this.serial(async () => {
-      const agent = this.unsaved.get(agentId) ?? (await this.options.store.getAgent(agentId));
-      if (!agent || agent.status === 'terminated' || !agent.currentTasks.includes(taskId)) return null;
-      const currentTasks = agent.currentTasks.filter((t) => t !== taskId);
-      return this.stage(agent, { currentTasks, status: agent.status === 'busy' && currentTasks.length === 0 ? 'idle' : agent.status });
-    });
-    await staged?.saved;
+    const released = await this.options.store.releaseAgentSlot(agentId, taskId, 'lost', HEALTH_THRESHOLDS, this.options.now());
+    if (released) this.publishUpdated(released.agent, released.previous);
+  }
+
+  private async claim(candidate: AgentRecord, taskId: string): Promise<AgentRecord | undefined> {
+    const claimed = await this.options.store.claimAgentSlot(candidate.id, taskId, this.options.now());
+    if (!claimed) return undefined;
+    this.publishUpdated(claimed, candidate);
+    this.options.events.publish('agent.assigned', { agentId: claimed.id, taskId }, { source: SOURCE, correlationId: taskId });
+    return claimed;
+  }
+
+  /**
+   * A status change checked against the state machine and written compare-and-set on the stored
+   * status; when another process changed the agent meanwhile, it is read again and re-checked.
+   */
+  private async changeStatus(idOrPrefix: string, patch: AgentPatch): Promise<AgentRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const agent = await this.get(idOrPrefix);
+      if (patch.status === 'terminated' && agent.status === 'terminated') throw new ConflictError(`agent ${agent.id} is already terminated`);
+      const wanted = patch.status ?? agent.status;
+      const target = wanted === 'idle' && agent.currentTasks.length > 0 ? 'busy' : wanted;
+      if (!canAgentTransition(agent.status, target)) {
+        throw new ConflictError(`agent ${agent.id} cannot go from ${agent.status} to ${target}`, { details: { from: agent.status, to: target } });
+      }
+      const changed = await this.options.store.patchAgent(agent.id, patch, { status: agent.status }, this.options.now());
+      if (changed) {
+        this.publishUpdated(changed, agent);
+        return changed;
+      }
+      if (attempt >= STATUS_CHANGE_ATTEMPTS) throw new ConflictError(`agent ${agent.id} kept changing; try again`);
+    }
+  }
+
+  private publishUpdated(next: AgentRecord, previous: Pick<AgentRecord, 'status' | 'health'>): void {
+    if (next.status === previous.status && next.health === previous.health) return;
+    this.options.events.publish(
+      'agent.updated',
+      { agentId: next.id, status: next.status, health: next.health, previous: previous.status },
+      { source: SOURCE, correlationId: next.id },
+    );
   }
 
   /** The most specialised catalog type that meets the requirements (fewest extra capabilities). */
@@ -243,71 +271,18 @@ export class AgentManager {
       .sort((a, b) => a.capabilities.length - b.capabilities.length)[0];
   }
 
-  private async change(agent: AgentRecord, patch: AgentPatch): Promise<AgentRecord> {
-    const staged = this.stage(agent, patch);
-    await staged.saved;
-    return staged.next;
-  }
-
-  /**
-   * Applies a change in memory at once (later decisions see it) and writes it; `saved` settles when
-   * the write commits, rejecting with a ConflictError if the agent was terminated meanwhile.
-   */
-  private stage(agent: AgentRecord, patch: AgentPatch): { next: AgentRecord; saved: Promise<void> } {
-    const status = patch.status ?? agent.status;
-    if (!canAgentTransition(agent.status, status)) {
-      throw new ConflictError(`agent ${agent.id} cannot go from ${agent.status} to ${status}`, { details: { from: agent.status, to: status } });
-    }
-    const next: AgentRecord = { ...agent, ...patch, updatedAt: this.options.now() };
-    this.unsaved.set(agent.id, next);
-    const saved = this.options.store.updateAgent(next).then(
-      (written) => {
-        if (this.unsaved.get(agent.id) === next) this.unsaved.delete(agent.id);
-        if (!written) throw new ConflictError(`agent ${agent.id} was terminated meanwhile`);
-        if (next.status !== agent.status || next.health !== agent.health) {
-          this.options.events.publish(
-            'agent.updated',
-            { agentId: agent.id, status: next.status, health: next.health, previous: agent.status },
-            { source: SOURCE, correlationId: agent.id },
-          );
-        }
-      },
-      (error: unknown) => {
-        if (this.unsaved.get(agent.id) === next) this.unsaved.delete(agent.id);
-        throw error;
-      },
-    );
-    return { next, saved };
-  }
-
-  /** Store records with this process's not yet committed changes applied. */
-  private withUnsaved(agents: readonly AgentRecord[]): AgentRecord[] {
-    if (this.unsaved.size === 0) return [...agents];
-    return agents.map((a) => this.unsaved.get(a.id) ?? a).filter((a) => a.status === 'idle' || a.status === 'busy');
-  }
-
   private async trackRecords(ids: readonly string[]): Promise<Map<string, AgentTrackRecord>> {
-    const missing = ids.filter((id) => !this.records.has(id));
-    if (missing.length > 0) {
-      const loaded = await this.options.store.agentTrackRecords(missing);
-      for (const id of missing) this.records.set(id, loaded.get(id) ?? { tasksCompleted: 0, tasksFailed: 0, meanDurationMs: null });
+    const now = this.options.now();
+    const stale = ids.filter((id) => {
+      const cached = this.records.get(id);
+      return !cached || now - cached.readAt > TRACK_RECORD_TTL_MS;
+    });
+    if (stale.length > 0) {
+      const loaded = await this.options.store.agentTrackRecords(stale);
+      for (const id of stale) this.records.set(id, { record: loaded.get(id) ?? { tasksCompleted: 0, tasksFailed: 0, meanDurationMs: null }, readAt: now });
     }
-    return new Map(ids.map((id) => [id, this.records.get(id) as AgentTrackRecord]));
+    return new Map(ids.map((id) => [id, (this.records.get(id) as { record: AgentTrackRecord }).record]));
   }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
-}
-
-type AgentPatch = Partial<Pick<AgentRecord, 'status' | 'health' | 'currentTasks' | 'terminatedAt'>>;
-
-function healthFor(streak: number): AgentHealth {
-  if (streak >= HEALTH_THRESHOLDS.unhealthy) return 'unhealthy';
-  if (streak >= HEALTH_THRESHOLDS.degraded) return 'degraded';
-  return 'healthy';
 }
 
 function addOutcome(record: AgentTrackRecord, outcome: { success: boolean; durationMs: number }): AgentTrackRecord {

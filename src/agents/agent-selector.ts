@@ -34,23 +34,24 @@ export function scoreAgent(agent: AgentRecord, record: AgentTrackRecord | undefi
   return SELECTION_WEIGHTS.success * successRate - SELECTION_WEIGHTS.load * load - SELECTION_WEIGHTS.latency * latency;
 }
 
+/** The agents with the required capabilities and spare capacity, best first. */
+export function rankAgents(
+  agents: readonly AgentRecord[],
+  requirements: TaskRequirements,
+  records: ReadonlyMap<string, AgentTrackRecord>,
+): AgentRecord[] {
+  const candidates = agents.filter((a) => satisfies(a, requirements) && hasCapacity(a));
+  const slowest = Math.max(0, ...candidates.map((a) => records.get(a.id)?.meanDurationMs ?? 0));
+  const scored = candidates.map((agent) => ({ agent, score: scoreAgent(agent, records.get(agent.id), slowest) }));
+  // Stable: among equal scores the earlier agent wins, as before.
+  return scored.sort((a, b) => b.score - a.score).map((s) => s.agent);
+}
+
 /** Picks the best agent with the required capabilities and spare capacity, or undefined. */
 export function selectAgent(
   agents: readonly AgentRecord[],
   requirements: TaskRequirements,
   records: ReadonlyMap<string, AgentTrackRecord>,
 ): AgentRecord | undefined {
-  const candidates = agents.filter((a) => satisfies(a, requirements) && hasCapacity(a));
-  if (candidates.length === 0) return undefined;
-  const slowest = Math.max(0, ...candidates.map((a) => records.get(a.id)?.meanDurationMs ?? 0));
-  let best: AgentRecord | undefined;
-  let bestScore = -Infinity;
-  for (const agent of candidates) {
-    const score = scoreAgent(agent, records.get(agent.id), slowest);
-    if (score > bestScore) {
-      best = agent;
-      bestScore = score;
-    }
-  }
-  return best;
+  return rankAgents(agents, requirements, records)[0];
 }

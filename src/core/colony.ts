@@ -16,15 +16,27 @@ import type { MemoryManager } from '../memory/memory-manager.js';
 import type { ColonyMemory } from '../memory/create-memory-manager.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
+import { CommandSandbox } from '../sandbox/command-sandbox.js';
+import { DATABASE_FILE_SUFFIXES } from '../sandbox/sandbox-defaults.js';
+import { resolve } from 'node:path';
+import { ConfigError } from '../domain/errors.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
 import { TaskScheduler, type SchedulerScope } from '../tasks/task-scheduler.js';
 import { TaskTransitions } from '../tasks/task-transitions.js';
-import { loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
+import { OrphanedProcessReaper } from '../tasks/orphaned-process-reaper.js';
+import { TaskProcessRecorder } from '../tasks/task-process-recorder.js';
+import { CONFIG_FILE_NAMES, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
 import { DEFAULTS } from './constants.js';
 import { EventBus } from './event-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { RunnerRegistry } from './runner-registry.js';
+import { LATEST_MIGRATION } from '../adapters/storage/sql/migration-latest.js';
+import { liveCircuits, type LiveCircuit } from '../providers/live-circuits.js';
+import { ApiKeys } from '../security/api-keys.js';
+import { WorkflowRuns } from '../tasks/workflow-runs.js';
+import { createMetricLog, type MetricLog } from './metric-log.js';
+import { checkStoreHealth, type StoreHealth } from './store-health.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -58,7 +70,9 @@ export interface StartOptions {
 export interface Colony {
   readonly config: ColonyConfig;
   readonly configFile: string | undefined;
+  /** The store itself, for what the API does not offer; the CLI, REST and MCP servers never use it. */
   readonly store: Store;
+  /** Publish and subscribe in this process; `events.list(query)` reads the persisted log of every process. */
   readonly events: EventBus;
   readonly agents: AgentManager;
   readonly tasks: TaskEngine;
@@ -76,6 +90,20 @@ export interface Colony {
    */
   memory(): Promise<MemoryManager>;
   readonly runners: RunnerRegistry;
+  /** Workflow runs (started with `runWorkflow`), by any process sharing the store. */
+  readonly workflows: WorkflowRuns;
+  /** Recorded metrics: model usage and cost per task (`llm.*`), agent task outcomes. */
+  readonly metrics: MetricLog;
+  /** The REST API's keys: create, list, revoke and verify them. */
+  readonly apiKeys: ApiKeys;
+  /** Where the store keeps its data, for status output (the database file path, for SQLite). */
+  readonly storeLocation: string;
+  /** Whether the store answers, and whether its schema is at the latest migration; never throws. */
+  health(): Promise<StoreHealth>;
+  /** The circuit breaker state of each provider in each live process, with its age and owner. */
+  providerCircuits(): Promise<LiveCircuit[]>;
+  /** Where shell commands run: bubblewrap when it works here, else on the host (see `sandbox.status()`). */
+  readonly sandbox: CommandSandbox;
   readonly logger: Logger;
   newId(kind: IdKind): string;
   now(): number;
@@ -119,7 +147,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     return catalog;
   };
 
-  const events = new EventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
+  const events = new EventBus({ persist: (batch) => store.appendEvents(batch), read: (query) => store.listEvents(query), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
   const runners = new RunnerRegistry({
     store,
     id: `${newId('runner')}`,
@@ -131,11 +159,15 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   const agents = new AgentManager({ store, events, catalog: loadCatalog, maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
   const transitions = new TaskTransitions(store, events, now);
+  // The process groups tasks start are recorded while they run; recovery ends a dead runner's here.
+  const processes = new TaskProcessRecorder({ store: store.taskProcesses, runnerId: runners.id, hostname: runners.host, logger, now });
+  const orphans = new OrphanedProcessReaper({ store: store.taskProcesses, hostname: runners.host, logger });
   const scheduler = new TaskScheduler({
     store,
     transitions,
     agents,
     runners,
+    orphans,
     executors,
     logger,
     workspace: config.projectDir,
@@ -157,11 +189,26 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     defaultMaxRetries: config.tasks.defaultMaxRetries,
     pollIntervalMs: config.tasks.pollIntervalMs,
   });
-  tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs }));
+  // Commands never see the database or the config file (keys, secrets), agents' not even the data directory.
+  const sandbox = new CommandSandbox({
+    config: config.sandbox,
+    env,
+    hide: [
+      ...(config.database.path === ':memory:' ? [] : DATABASE_FILE_SUFFIXES.map((suffix) => `${config.database.path}${suffix}`)),
+      ...CONFIG_FILE_NAMES.map((name) => resolve(config.dataDir, name)),
+      ...(configFile ? [configFile] : []),
+    ],
+    hideFromAgents: [config.dataDir],
+  });
+  tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs, workspace: config.projectDir, sandbox, processes }));
 
   const providers = new ProviderRegistry(resolveProvidersConfig(config.providers, env), config.agents.defaultProvider, (event) => {
     if (event.type === 'breaker') {
       events.publish('provider.state_changed', { provider: event.provider, state: event.state }, { source: 'providers', correlationId: event.provider });
+      // Other processes read breaker states from the store, owned by this runner (shown while it lives).
+      store.circuits
+        .report({ runnerId: runners.id, provider: event.provider, state: event.state, changedAt: now() })
+        .catch((error: unknown) => logger.warn({ err: error, provider: event.provider }, 'could not record the provider circuit state'));
     } else {
       events.publish(
         'provider.retried',
@@ -182,6 +229,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         timeoutMs: config.shell.timeoutMs,
         maxOutputBytes: config.shell.maxOutputBytes,
         policy: { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) },
+        sandbox,
+        processes,
       },
       submitSubtask: async (request) => {
         const parent = await store.getTask(request.parentId);
@@ -194,6 +243,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       // An agent task whose input asks for consensus counts as done only when voters accept its result.
       review: (request) => reviewTaskResult(consensus, request),
       now,
+      newId,
     }),
   );
 
@@ -253,11 +303,30 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     consensus,
     memory: openMemory,
     runners,
+    workflows: new WorkflowRuns({ store }),
+    metrics: createMetricLog(store),
+    apiKeys: new ApiKeys({ store, now }),
+    storeLocation: store.location,
+    // The SQL adapters' newest migration: every store Colony ships migrates to it.
+    health: () => checkStoreHealth(store, LATEST_MIGRATION),
+    async providerCircuits() {
+      // Each process reports its breakers to the store; only those of live processes still hold.
+      const [records, live] = await Promise.all([store.circuits.list(), runners.liveRunners()]);
+      return liveCircuits(records, live, now());
+    },
+    sandbox,
     logger,
     newId,
     now,
     registerExecutor: (executor) => tasks.registerExecutor(executor),
     async start(startOptions = {}) {
+      if (started) return;
+      const isolation = await sandbox.status();
+      if (isolation.degraded) {
+        // sandbox.mode: bwrap is a requirement, not a wish: refuse to run commands unconfined.
+        if (isolation.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${isolation.reason ?? 'bubblewrap is unavailable'}`);
+        logger.warn({ sandbox: isolation }, `NO OS SANDBOX for shell commands: ${isolation.reason}`);
+      }
       if (started) return;
       started = true;
       await runners.register();

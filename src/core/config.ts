@@ -3,14 +3,23 @@ import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { z } from 'zod';
+import { describeMs, MAX_MEMORY_TTL_MS, MAX_TIMER_MS } from '../domain/bounds.js';
 import { ConfigError } from '../domain/errors.js';
+import { describeSyntaxError } from './describe-syntax-error.js';
 import { providersConfigSchema } from '../providers/provider-config.js';
+import { SANDBOX_DEFAULT_CONFIG, sandboxConfigSchema } from '../sandbox/sandbox-config.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/runtime/runtime-defaults.js';
 import { MEMORY_DEFAULTS } from '../memory/memory-defaults.js';
 import { DEFAULTS } from './constants.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+const TIMER_LIMIT = `at most ${MAX_TIMER_MS} ms (${describeMs(MAX_TIMER_MS)}), the longest a timer waits`;
+/** A timeout, interval or delay: it becomes a timer, so at most MAX_TIMER_MS. */
+const timerMs = positiveInt.max(MAX_TIMER_MS, TIMER_LIMIT);
+const nonNegativeTimerMs = nonNegativeInt.max(MAX_TIMER_MS, TIMER_LIMIT);
+/** How long a cached entry lives. */
+const cacheTtlMs = positiveInt.max(MAX_MEMORY_TTL_MS, `at most ${MAX_MEMORY_TTL_MS} ms (${describeMs(MAX_MEMORY_TTL_MS)})`);
 
 export const configSchema = z
   .object({
@@ -20,19 +29,19 @@ export const configSchema = z
     database: z
       .object({
         path: z.string().min(1),
-        busyTimeoutMs: positiveInt,
+        busyTimeoutMs: timerMs,
       })
       .strict(),
     tasks: z
       .object({
         concurrency: positiveInt.max(10_000),
-        defaultTimeoutMs: positiveInt,
+        defaultTimeoutMs: timerMs,
         defaultMaxRetries: nonNegativeInt.max(100),
-        retryBaseDelayMs: nonNegativeInt,
-        retryMaxDelayMs: nonNegativeInt,
+        retryBaseDelayMs: nonNegativeTimerMs,
+        retryMaxDelayMs: nonNegativeTimerMs,
         retryJitter: z.number().min(0).max(1),
-        pollIntervalMs: positiveInt,
-        drainTimeoutMs: nonNegativeInt,
+        pollIntervalMs: timerMs,
+        drainTimeoutMs: nonNegativeTimerMs,
       })
       .strict(),
     agents: z
@@ -48,13 +57,15 @@ export const configSchema = z
     providers: providersConfigSchema,
     shell: z
       .object({
-        timeoutMs: positiveInt,
+        timeoutMs: timerMs,
         maxOutputBytes: positiveInt,
         /** Command policy for agents' shell tool: program names allowed (all if absent) and denied. */
         allow: z.array(z.string().min(1)).optional(),
         deny: z.array(z.string().min(1)).optional(),
       })
       .strict(),
+    /** How shell commands are isolated: bubblewrap when it works (see src/sandbox/sandbox-config.ts). */
+    sandbox: sandboxConfigSchema,
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -66,9 +77,11 @@ export const configSchema = z
         /** `redis://host:port`; null: no L2 (memory runs on L1 and the database). */
         redisUrl: z.string().regex(/^rediss?:\/\//, 'a Redis URL starts with redis:// or rediss://').nullable(),
         l1MaxBytes: positiveInt,
-        l1TtlMs: positiveInt,
-        l2TtlMs: positiveInt,
-        gcIntervalMs: nonNegativeInt,
+        l1TtlMs: cacheTtlMs,
+        /** An L1 copy unchecked for this long is checked against the store before it is served (0: every hit). */
+        l1RevalidateMs: nonNegativeTimerMs,
+        l2TtlMs: cacheTtlMs,
+        gcIntervalMs: nonNegativeTimerMs,
         /** `local`: the built-in hashing embedder (lexical, no download); `openai`: providers.openai's /embeddings. */
         embedder: z.enum(['local', 'openai']),
         embeddingModel: z.string().min(1),
@@ -87,7 +100,7 @@ export const configSchema = z
         corsOrigins: z.array(z.url({ protocol: /^https?$/ }).or(z.literal('*'))),
         /** HS256 secret for JWT bearer tokens (a `role` claim: admin, operator or viewer). */
         jwtSecret: z.string().min(32, 'a JWT secret needs at least 32 characters').optional(),
-        rateLimit: z.object({ max: positiveInt, windowMs: positiveInt }).strict(),
+        rateLimit: z.object({ max: positiveInt, windowMs: timerMs }).strict(),
         bodyLimitBytes: positiveInt,
       })
       .strict(),
@@ -123,11 +136,13 @@ export function defaultConfig(projectDir: string): ColonyConfig {
     agents: { maxAgents: DEFAULTS.maxAgents, defaultProvider: 'anthropic', maxTurns: AGENT_DEFAULT_MAX_TURNS, maxTokensPerTask: AGENT_DEFAULT_MAX_TOKENS },
     providers: {},
     shell: { timeoutMs: DEFAULTS.shellTimeoutMs, maxOutputBytes: DEFAULTS.shellMaxOutputBytes },
+    sandbox: { ...SANDBOX_DEFAULT_CONFIG, passEnv: [], hidePaths: [] },
     log: { level: 'warn' },
     memory: {
       redisUrl: null,
       l1MaxBytes: MEMORY_DEFAULTS.l1MaxBytes,
       l1TtlMs: MEMORY_DEFAULTS.l1TtlMs,
+      l1RevalidateMs: MEMORY_DEFAULTS.l1RevalidateMs,
       l2TtlMs: MEMORY_DEFAULTS.l2TtlMs,
       gcIntervalMs: MEMORY_DEFAULTS.gcIntervalMs,
       embedder: 'local',
@@ -155,6 +170,7 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' |
   COLONY_MAX_AGENTS: { path: ['agents', 'maxAgents'], type: 'int' },
   COLONY_PROVIDER: { path: ['agents', 'defaultProvider'], type: 'string' },
   COLONY_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  COLONY_SANDBOX: { path: ['sandbox', 'mode'], type: 'string' },
   COLONY_REDIS_URL: { path: ['memory', 'redisUrl'], type: 'string' },
   COLONY_EMBEDDER: { path: ['memory', 'embedder'], type: 'string' },
   COLONY_HOST: { path: ['server', 'host'], type: 'string' },
@@ -195,9 +211,7 @@ export function readConfigFile(path: string): ConfigInput {
     // yaml is loaded only when there is a YAML file to read: most commands never need it.
     parsed = path.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as YamlModule).parse(text);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ConfigError(describeSyntaxError(error, path, text, path.endsWith('.json') ? 'JSON' : 'YAML'), { cause: error });
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -220,11 +234,17 @@ export interface ConfigSources {
   overrides?: ConfigInput;
 }
 
+/** Where a configuration value came from. A key absent from `ConfigOrigins` has its default. */
+export type ConfigOrigin = { kind: 'file'; file: string } | { kind: 'env'; variable: string } | { kind: 'override' };
+
+/** Origins by dotted key (`tasks.concurrency`), for every value not left at its default. */
+export type ConfigOrigins = Record<string, ConfigOrigin>;
+
 /**
  * Merges defaults < config file < environment < overrides, then validates. Relative paths are
  * resolved against the project directory. Errors name the offending key and where it came from.
  */
-export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file: string | undefined } {
+export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file: string | undefined; origins: ConfigOrigins } {
   const projectDir = resolve(sources.projectDir);
   const env = sources.env ? configFromEnv(sources.env) : {};
   const overrides = sources.overrides ?? {};
@@ -252,6 +272,8 @@ export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file
   const database = merged.database as Record<string, unknown>;
   if (dataDirGiven && !dbGiven) database.path = resolve(dataDir, DEFAULTS.databaseFile);
   else if (typeof database.path === 'string' && database.path !== ':memory:') database.path = resolve(projectDir, database.path);
+  const origins = originsOf(file, fromFile, sources.env ?? {}, overrides);
+  if (dataDirGiven && !dbGiven && origins.dataDir) origins['database.path'] = origins.dataDir;
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
@@ -263,7 +285,25 @@ export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file
       details: { key, origin: origin ?? null },
     });
   }
-  return { config: result.data, file };
+  return { config: result.data, file, origins };
+}
+
+/** Which layer set each key: the highest-precedence one holding it. */
+function originsOf(file: string | undefined, fromFile: ConfigInput, env: NodeJS.ProcessEnv, overrides: ConfigInput): ConfigOrigins {
+  const origins: ConfigOrigins = {};
+  if (file) for (const key of leafKeys(fromFile)) origins[key] = { kind: 'file', file };
+  for (const [variable, spec] of Object.entries(ENV_KEYS)) {
+    // configFromEnv skips unset and empty variables alike.
+    if (env[variable] !== undefined && env[variable] !== '') origins[spec.path.join('.')] = { kind: 'env', variable };
+  }
+  for (const key of leafKeys(overrides)) origins[key] = { kind: 'override' };
+  return origins;
+}
+
+/** Dotted keys of a layer's values: mappings are walked, anything else (lists too) is one value. */
+export function leafKeys(layer: unknown, prefix = ''): string[] {
+  if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) return prefix ? [prefix] : [];
+  return Object.entries(layer).flatMap(([key, value]) => (value === undefined ? [] : leafKeys(value, prefix ? `${prefix}.${key}` : key)));
 }
 
 function checkKnownKeys(layer: Record<string, unknown>, schema: z.ZodType, path: string[], origin: string): void {

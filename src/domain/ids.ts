@@ -1,8 +1,8 @@
 import { monotonicFactory } from 'ulid';
 
-export type IdKind = 'task' | 'agent' | 'workflow' | 'runner' | 'swarm' | 'proposal';
+export type IdKind = 'task' | 'agent' | 'workflow' | 'runner' | 'swarm' | 'proposal' | 'call';
 
-const PREFIX: Record<IdKind, string> = { task: 'tsk', agent: 'agt', workflow: 'wf', runner: 'run', swarm: 'swm', proposal: 'prp' };
+const PREFIX: Record<IdKind, string> = { task: 'tsk', agent: 'agt', workflow: 'wf', runner: 'run', swarm: 'swm', proposal: 'prp', call: 'cal' };
 
 /** Creates sortable ids (`tsk_01J…`): time-ordered, so listing by id is listing by creation. */
 export function createIdGenerator(): (kind: IdKind) => string {

@@ -93,6 +93,25 @@ export interface SwarmPlan {
   tasks: PlanTask[];
   /** Hierarchical plans: the domains the root split the objective into. */
   domains?: PlanDomain[];
+  /**
+   * The decided reviews of the plan tasks' results, in the order decided (absent until the first).
+   * A resumed swarm reviews every finished result that has none here, and no result that has one.
+   */
+  reviews?: PlanTaskReview[];
+}
+
+/** The decided review of one result (one engine task) of a plan task, and what it made of the task. */
+export interface PlanTaskReview {
+  planTaskId: string;
+  /** The engine task whose result was judged. */
+  taskId: string;
+  verdict: 'accept' | 'revise' | 'replan';
+  feedback: string;
+  /** Who judged: the leader's seat (`queen`, `manager:<domain>`) or `peers` (a mesh vote). */
+  by: string;
+  /** Where the plan task went: accepted (done), failed, or back to a worker with the feedback (waiting). */
+  outcome: 'done' | 'failed' | 'waiting';
+  at: number;
 }
 
 export interface SwarmUsage {
@@ -151,16 +170,6 @@ export interface SwarmRecord {
   updatedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
-}
-
-/** The usage after one more model call; the cost stays unknown (null) once any call's was. */
-export function withCall(usage: SwarmUsage, call: { inputTokens: number; outputTokens: number; costUsd: number | null }): SwarmUsage {
-  return {
-    inputTokens: usage.inputTokens + call.inputTokens,
-    outputTokens: usage.outputTokens + call.outputTokens,
-    costUsd: usage.costUsd === null || call.costUsd === null ? null : usage.costUsd + call.costUsd,
-    calls: usage.calls + 1,
-  };
 }
 
 export function emptyUsage(): SwarmUsage {

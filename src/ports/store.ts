@@ -1,7 +1,10 @@
 import type { ConsensusStore } from './consensus-store.js';
 import type { MemoryStore } from './memory-store.js';
+import type { ModelCallLedger } from './model-call-ledger.js';
+import type { ProviderCircuitStore } from './provider-circuit-store.js';
 import type { SwarmStore } from './swarm-store.js';
-import type { AgentRecord, AgentStatus, AgentTrackRecord } from '../domain/agent.js';
+import type { TaskProcessStore } from './task-process-store.js';
+import type { AgentHealth, AgentRecord, AgentStatus, AgentTrackRecord } from '../domain/agent.js';
 import type { StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord, TaskStatus } from '../domain/task.js';
@@ -28,6 +31,12 @@ export interface Store {
   readonly swarms: SwarmStore;
   /** Consensus proposals, votes, voter keys and flags, in the same database. */
   readonly consensus: ConsensusStore;
+  /** Every model call made for a swarm, by any process: usage and budgets. */
+  readonly modelCalls: ModelCallLedger;
+  /** Each process's circuit breaker state per provider, with its age. */
+  readonly circuits: ProviderCircuitStore;
+  /** The process groups task attempts have started and that still run, so that recovery can end a dead runner's. */
+  readonly taskProcesses: TaskProcessStore;
   /** Applies pending migrations; idempotent and safe when several processes open the same database. */
   migrate(): Promise<void>;
   schemaVersion(): Promise<string | null>;
@@ -72,10 +81,31 @@ export interface Store {
   findWorkflow(query: { definitionHash: string; status?: WorkflowStatus }): Promise<WorkflowRecord | undefined>;
   listWorkflows(query: { status?: WorkflowStatus; limit: number }): Promise<WorkflowRecord[]>;
 
-  // Agents
-  insertAgent(agent: AgentRecord): Promise<void>;
-  /** Replaces the stored agent if it is not terminated; returns whether it did. */
-  updateAgent(agent: AgentRecord): Promise<boolean>;
+  // Agents. Several processes share the agents: every change is one atomic statement on the stored
+  // record (never a write of a whole record read earlier), so that no slot, status or health is lost.
+  /**
+   * Inserts an agent; with `maxActive`, only while fewer agents than that are not terminated, checked
+   * in the same statement (processes spawning at once never overshoot the pool). Returns whether it did.
+   */
+  insertAgent(agent: AgentRecord, bound?: { maxActive: number }): Promise<boolean>;
+  /**
+   * Changes status, health or termination time, compare-and-set on the stored status; never once it
+   * is terminated. Setting `idle` on an agent that holds tasks stores `busy`. `resetFailures` clears
+   * the failure streak. Returns the stored record, or undefined if the status had moved on.
+   */
+  patchAgent(id: string, patch: AgentPatch, expected: { status: AgentStatus }, now: number): Promise<AgentRecord | undefined>;
+  /**
+   * Takes one of the agent's slots for a task, if it is idle or busy, not unhealthy, has a free slot
+   * and does not already hold the task; all checked and written in one statement. Returns the
+   * stored record, or undefined when the slot could not be had (a lost race is not an error).
+   */
+  claimAgentSlot(agentId: string, taskId: string, now: number): Promise<AgentRecord | undefined>;
+  /**
+   * Gives back a task's slot and keeps the agent's failure streak and health in the store: `success`
+   * resets the streak, `failure` adds to it (health from `thresholds`), `lost` (the process running
+   * the task died) leaves both alone. Undefined when the agent does not hold the task (or is terminated).
+   */
+  releaseAgentSlot(agentId: string, taskId: string, outcome: SlotOutcome, thresholds: HealthThresholds, now: number): Promise<{ agent: AgentRecord; previous: Pick<AgentRecord, 'status' | 'health'> } | undefined>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
   findAgentIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
   listAgents(query: AgentQuery): Promise<AgentRecord[]>;
@@ -210,9 +240,28 @@ export interface TaskQuery {
   order?: 'created' | 'created_desc' | 'priority';
 }
 
+/** What `patchAgent` may change; the slots (`currentTasks`) change only by claim and release. */
+export interface AgentPatch {
+  status?: AgentStatus;
+  health?: AgentHealth;
+  terminatedAt?: number | null;
+  resetFailures?: boolean;
+}
+
+/** How a task's slot is given back: the agent's work succeeded, failed, or its process died. */
+export type SlotOutcome = 'success' | 'failure' | 'lost';
+
+/** Consecutive failures after which an agent is degraded, then unhealthy. */
+export interface HealthThresholds {
+  degraded: number;
+  unhealthy: number;
+}
+
 export interface AgentQuery {
   status?: AgentStatus | readonly AgentStatus[];
   type?: string;
+  /** Exactly this name (names are not unique). */
+  name?: string;
   excludeTerminated?: boolean;
   limit?: number;
   offset?: number;

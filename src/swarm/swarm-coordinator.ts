@@ -241,7 +241,10 @@ export class SwarmCoordinator implements Swarms {
           const orphan = swarm.runnerId === null || swarm.runnerId === this.deps.runners.id || !live.has(swarm.runnerId);
           if (!orphan) continue;
           const claimed: SwarmRecord = { ...swarm, runnerId: this.deps.runners.id, updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1) };
-          if (await this.deps.store.swarms.update(claimed, { status: swarm.status, updatedAt: swarm.updatedAt })) this.launch(claimed);
+          if (!(await this.deps.store.swarms.update(claimed, { status: swarm.status, updatedAt: swarm.updatedAt }))) continue;
+          // The dead coordinator's calls in flight will never report: they count at their reservation.
+          if (swarm.runnerId !== null && swarm.runnerId !== this.deps.runners.id) await this.deps.store.modelCalls.markLost([swarm.runnerId], this.deps.now());
+          this.launch(claimed);
         }
       } catch (error) {
         this.deps.logger.warn({ err: error }, 'could not look for swarms to resume');

@@ -9,16 +9,19 @@ import type { JsonValue } from '../domain/json.js';
 import {
   isSwarmFinished,
   type PlanTask,
+  type PlanTaskReview,
   type SwarmErrorInfo,
   type SwarmPlan,
   type SwarmRecord,
   type SwarmResult,
   type SwarmStatus,
   type SwarmTaskOutcome,
-  withCall,
 } from '../domain/swarm.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';
 import type { TokenUsage } from '../ports/provider.js';
+import type { SwarmCallUsage } from '../ports/model-call-ledger.js';
+import type { IdKind } from '../domain/ids.js';
+import { isBudgetRefusal, meteredForSwarm } from '../providers/metered-provider.js';
 import type { Store } from '../ports/store.js';
 import { estimateCostUsd } from '../providers/pricing.js';
 import { InvalidModelOutputError } from '../providers/structured-output.js';
@@ -29,6 +32,7 @@ import type { LeaderContext } from './leader-calls.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { candidateTypes, COORDINATION_TYPES, deriveRoster } from './roster.js';
 import type { SwarmTaskState } from './swarm-task-state.js';
+import { reviewsByTask, withReview } from './plan-reviews.js';
 import { completedShare, partialSummary, resultText, workerPrompt } from './worker-task.js';
 import type { Route, SwarmRunContext, TaskOutcome, TopologyStrategy } from './topologies/topology.js';
 
@@ -45,6 +49,7 @@ export interface SwarmRunDeps {
   /** Voters' model calls are recorded as llm.usage events of the reviewed task, so the budget sees them. */
   vote(input: { swarmId: string; question: string; context: string; voterIds: string[]; taskId: string | null; provider: string | null; model: string | null }): Promise<{ accepted: boolean; reasons: string[] }>;
   runnerId: string;
+  newId: (kind: IdKind) => string;
   now: () => number;
 }
 
@@ -102,6 +107,8 @@ export class SwarmRun {
   private unsubscribe: (() => void) | null = null;
   private typeCache: Map<string, AgentTypeDefinition> | null = null;
   private seatLock: Promise<unknown> = Promise.resolve();
+  /** Saves of the plan, one after another (see savePlan). */
+  private planWrites: Promise<unknown> = Promise.resolve();
   readonly done: Promise<SwarmRecord>;
 
   constructor(swarm: SwarmRecord, strategy: TopologyStrategy, deps: SwarmRunDeps) {
@@ -182,7 +189,7 @@ export class SwarmRun {
       this.checkAbort();
       await this.syncControl();
       await this.collectFinished();
-      this.checkLimits();
+      await this.checkLimits();
       // The plan is read anew each time: a re-plan adds tasks to it.
       if (this.swarm.status !== 'paused') await this.dispatchReady(this.plan as SwarmPlan);
       if (this.reviewError !== undefined) throw this.reviewError;
@@ -335,26 +342,32 @@ export class SwarmRun {
     const verdict = await this.strategy.review(this.context(), outcome, new Set((this.plan as SwarmPlan).tasks.map((t) => t.id)));
     if (state.status !== 'reviewing') return; // the swarm stopped meanwhile
     const by = this.strategy.leaderSeat?.seat ?? 'peers';
-    if (verdict.verdict !== 'accept' || this.swarm.config.review) {
+    const judged = verdict.verdict !== 'accept' || this.swarm.config.review;
+    if (judged) {
       this.deps.events.publish('swarm.task_reviewed', { swarmId: this.id, planTaskId, taskId: task.id, verdict: verdict.verdict, feedback: verdict.feedback, by }, this.meta());
     }
-    if (verdict.verdict === 'revise' && state.revisions < this.swarm.config.maxRevisions) {
-      state.revisions += 1;
-      state.feedback = verdict.feedback;
-      state.status = 'waiting';
-      return;
-    }
-    if (verdict.verdict === 'replan' && verdict.newTasks && verdict.newTasks.length > 0) {
+    const next: PlanTaskReview['outcome'] = verdict.verdict === 'revise' && state.revisions < this.swarm.config.maxRevisions ? 'waiting' : ok ? 'done' : 'failed';
+    const replanned = next !== 'waiting' && verdict.verdict === 'replan' && verdict.newTasks !== undefined && verdict.newTasks.length > 0;
+    let added: PlanTask[] = [];
+    if (replanned) {
       // Checked against the plan as it is now: another review may have added tasks meanwhile.
       const plan = this.plan as SwarmPlan;
       const planned = new Set(plan.tasks.map((t) => t.id));
-      const added = verdict.newTasks.filter((t) => !planned.has(t.id)).map((t) => ({ ...t, dependsOn: t.dependsOn ?? [] }));
+      added = (verdict.newTasks ?? []).filter((t) => !planned.has(t.id)).map((t) => ({ ...t, dependsOn: t.dependsOn ?? [] }));
       this.plan = { ...plan, tasks: [...plan.tasks, ...added] };
       for (const t of added) this.states.set(t.id, { status: 'waiting', taskId: null, revisions: 0, lost: 0, feedback: null, text: '', result: null, route: null });
-      await this.save({ plan: this.plan });
-      this.deps.events.publish('swarm.replanned', { swarmId: this.id, added: added.map((t) => t.id), by }, this.meta());
     }
-    state.status = ok ? 'done' : 'failed';
+    // Recorded (with the tasks it added) before it takes effect: a process that resumes the swarm
+    // applies it rather than judging the result again.
+    if (judged) this.plan = withReview(this.plan as SwarmPlan, { planTaskId, taskId: task.id, verdict: verdict.verdict, feedback: verdict.feedback, by, outcome: next, at: this.deps.now() });
+    if (judged || replanned) await this.savePlan();
+    if (replanned) this.deps.events.publish('swarm.replanned', { swarmId: this.id, added: added.map((t) => t.id), by }, this.meta());
+    if (state.status !== 'reviewing') return;
+    if (next === 'waiting') {
+      state.revisions += 1;
+      state.feedback = verdict.feedback;
+    }
+    state.status = next;
   }
 
   private async reportProgress(): Promise<void> {
@@ -373,8 +386,33 @@ export class SwarmRun {
     this.deps.events.publish('swarm.progress', { swarmId: this.id, progress, counts, usage: this.usageSummary() }, this.meta());
   }
 
-  private checkLimits(): void {
+  /**
+   * The swarm's usage from the ModelCallLedger: every call of every process (workers elsewhere,
+   * voters, this process before a crash). A call whose process died counts at its reservation, as
+   * input tokens: what it really used is unknown, and at most that.
+   */
+  private async refreshUsage(): Promise<SwarmCallUsage> {
+    const used = await this.deps.store.modelCalls.swarmUsage(this.id);
+    this.swarm = {
+      ...this.swarm,
+      usage: { calls: used.calls + used.lostCalls, inputTokens: used.inputTokens + used.lostTokens, outputTokens: used.outputTokens, costUsd: used.costUsd },
+    };
+    return used;
+  }
+
+  private async budgetMessage(): Promise<string> {
+    await this.refreshUsage();
     const { limits } = this.swarm.config;
+    const usage = this.swarm.usage;
+    if (limits.maxTokens !== null) return `token budget exhausted: ${usage.inputTokens + usage.outputTokens} of ${limits.maxTokens} tokens used, no room for another call`;
+    return `cost budget exhausted: $${(usage.costUsd ?? 0).toFixed(4)} of $${limits.maxCostUsd} spent, no room for another call`;
+  }
+
+  private async checkLimits(): Promise<void> {
+    const { limits } = this.swarm.config;
+    const used = await this.refreshUsage();
+    // A call refused for want of budget (in any process): nothing more can be done within it.
+    if (used.refusedCalls > 0) throw new StopSignal('budget_exhausted', await this.budgetMessage());
     const usage = this.swarm.usage;
     if (limits.maxTokens !== null && usage.inputTokens + usage.outputTokens >= limits.maxTokens) {
       throw new StopSignal('budget_exhausted', `token budget exhausted: ${usage.inputTokens + usage.outputTokens} of ${limits.maxTokens} tokens used`);
@@ -465,6 +503,7 @@ export class SwarmRun {
   private async finish(status: SwarmStatus, result: SwarmResult | null, error: SwarmErrorInfo | null): Promise<SwarmRecord> {
     const previous = this.swarm.status;
     this.finishing = true;
+    await this.refreshUsage();
     await this.save({ status, result, error, progress: completedShare(this.states.values()), finishedAt: this.deps.now() }, true);
     await this.retireAgents(status);
     if (previous !== status) this.deps.events.publish('swarm.status_changed', { swarmId: this.id, status, previous, reason: error?.message ?? null }, this.meta());
@@ -520,7 +559,17 @@ export class SwarmRun {
     throw new ExecutionError(`could not save swarm ${this.id}: it keeps changing`);
   }
 
-  /** Rebuilds the run's state from the store: workers, seats and the plan tasks' engine tasks. */
+  /** Saves the plan as it is when the save runs, after the saves before it: a newer plan is never overwritten by an older one. */
+  private savePlan(): Promise<void> {
+    const write = this.planWrites.then(() => this.save({ plan: this.plan }));
+    this.planWrites = write.catch(() => undefined);
+    return write;
+  }
+
+  /**
+   * Rebuilds the run's state from the store: workers, seats, the plan tasks' engine tasks and the
+   * reviews decided of their results.
+   */
   private async restore(): Promise<void> {
     for (const agentId of this.swarm.agentIds) {
       const agent = await this.deps.store.getAgent(agentId);
@@ -534,6 +583,7 @@ export class SwarmRun {
     if (this.plan === null) return;
     const tasks = await this.deps.store.listTasks({ swarmId: this.id, order: 'created' });
     const planned = new Set(this.plan.tasks.map((t) => t.id));
+    const reviews = reviewsByTask(this.plan);
     for (const task of tasks) {
       // Oldest first: a later dispatch of the same plan task replaces the earlier one.
       if (task.name === null || !planned.has(task.name)) continue;
@@ -549,17 +599,24 @@ export class SwarmRun {
         route: { agentIds: task.requirements.agentIds ?? [], pool: null },
       };
       if (previous?.taskId) this.inflight.delete(previous.taskId);
-      if (task.status === 'completed') {
-        // Accepted on resume: the review of a result finished before the crash is not repeated.
+      const review = reviews.get(task.id);
+      if (!isTerminal(task.status) || review === undefined) {
+        // Running, or finished with no review decided (the process died before or during it):
+        // collected like a result that just came in, so reviewed now.
+        state.status = 'dispatched';
+        this.inflight.set(task.id, task.name);
+      } else if (review.outcome === 'waiting') {
+        // Sent back before the crash, not yet dispatched again.
+        state.status = 'waiting';
+        state.revisions += 1;
+        state.feedback = review.feedback;
+      } else if (review.outcome === 'done') {
         state.status = 'done';
         state.result = task.result;
         state.text = resultText(task.result);
-      } else if (isTerminal(task.status)) {
+      } else {
         state.status = 'failed';
         state.text = `failed: ${task.error?.message ?? task.status}`;
-      } else {
-        state.status = 'dispatched';
-        this.inflight.set(task.id, task.name);
       }
       this.dispatched.add(task.id);
       this.states.set(task.name, state);
@@ -626,9 +683,15 @@ export class SwarmRun {
       const agent = await this.seatAgent(seat, type, attempt === 0 ? null : lastError);
       const choice = await this.deps.provider(this.swarm.config.provider, this.swarm.config.model);
       const agentType = (await this.catalog()).get(agent.type) as AgentTypeDefinition;
+      // Every call counts against the swarm's budget in the store, whichever process makes it.
+      const provider = await meteredForSwarm(
+        choice.provider,
+        { swarmId: this.id, taskId: null, agentId: agent.id, runnerId: this.deps.runnerId },
+        { store: this.deps.store, newId: () => this.deps.newId('call'), now: this.deps.now },
+      );
       try {
         return await fn({
-          provider: choice.provider,
+          provider,
           model: choice.model,
           agentType,
           signal: this.abort.signal,
@@ -637,6 +700,7 @@ export class SwarmRun {
       } catch (error) {
         // A model that never answers validly, or a provider that refuses the call (a bad key, a bad
         // request), fails the same way for any successor: no use seating one.
+        if (isBudgetRefusal(error)) throw new StopSignal('budget_exhausted', await this.budgetMessage());
         if (this.abort.signal.aborted || error instanceof InvalidModelOutputError || (error instanceof ProviderError && !error.retryable)) throw error;
         lastError = error;
         this.deps.logger.warn({ err: error, swarmId: this.id, seat, agentId: agent.id }, 'swarm seat call failed; seating a successor');
@@ -723,9 +787,9 @@ export class SwarmRun {
 
   // ---- usage ----
 
+  /** Announces a seat's call; what it used is in the ModelCallLedger already (see refreshUsage). */
   private addUsage(usage: TokenUsage, model: string, agentId: string | null, provider: string): void {
     const cost = estimateCostUsd(model, usage);
-    this.swarm = { ...this.swarm, usage: withCall(this.swarm.usage, { ...usage, costUsd: cost }) };
     this.deps.events.publish(
       'llm.usage',
       { taskId: null, agentId, provider, model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost, swarmId: this.id },
@@ -750,9 +814,6 @@ export class SwarmRun {
       const data = event.data as { taskId: string | null };
       if (data.taskId === null || !this.dispatched.has(data.taskId)) return;
       if (event.type !== 'llm.usage') this.finishedHint.add(data.taskId);
-      if (event.type === 'llm.usage') {
-        this.swarm = { ...this.swarm, usage: withCall(this.swarm.usage, event.data as { inputTokens: number; outputTokens: number; costUsd: number | null }) };
-      }
       this.poke();
     });
     return () => off.unsubscribe();

@@ -2,11 +2,13 @@ import type { AgentManager } from '../agents/agent-manager.js';
 import type { Logger } from '../core/logger.js';
 import type { RunnerRegistry } from '../core/runner-registry.js';
 import type { AgentRecord } from '../domain/agent.js';
+import { MAX_TIMER_MS } from '../domain/bounds.js';
 import type { ColonyError} from '../domain/errors.js';
-import { CancelledError, TimeoutError, toColonyError } from '../domain/errors.js';
+import { CancelledError, ConflictError, TimeoutError, toColonyError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
+import type { OrphanedProcessReaper } from './orphaned-process-reaper.js';
 import { ReadyQueue } from './ready-queue.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { cancelDependents } from './task-cascade.js';
@@ -18,6 +20,8 @@ export interface SchedulerOptions {
   transitions: TaskTransitions;
   agents: AgentManager;
   runners: RunnerRegistry;
+  /** Ends the process groups dead runners' tasks left running on this host, before those tasks run again. */
+  orphans: OrphanedProcessReaper;
   executors: ReadonlyMap<string, TaskExecutor>;
   logger: Logger;
   workspace: string;
@@ -270,29 +274,42 @@ export class TaskScheduler {
     }
   }
 
+  /**
+   * Claims the task first, then its agent: a claim lost to another process costs no agent slot and
+   * is nobody's failure. When no agent is free after all, the claim is given back (the attempt is
+   * not counted) and the task waits for an agent.
+   */
   private async launch(task: TaskRecord): Promise<void> {
     let agent: AgentRecord | null = null;
+    let claimed: TaskRecord | undefined;
     try {
       const needsAgent = Boolean(task.requirements.agentType || task.requirements.capabilities?.length || task.requirements.agentIds?.length);
+      // A cheap read first, so that a task whose agents are all busy is not claimed and given back each pass.
+      if (needsAgent && !(await this.o.agents.mayServe(task.requirements))) {
+        this.waitingForAgent.add(task.id);
+        return;
+      }
+      const now = this.o.now();
+      claimed = await this.o.transitions.apply(task, 'running', { attempts: task.attempts + 1, runnerId: this.o.runners.id, startedAt: now, notBefore: null }, true);
+      if (!claimed) {
+        // Another process took it, or it was cancelled: forget our copy; the store is the truth.
+        this.forget(task.id);
+        return;
+      }
       if (needsAgent) {
         agent = (await this.o.agents.acquire(task.requirements, task.id)) ?? null;
         if (!agent) {
+          const returned = await this.o.transitions.apply(claimed, 'queued', { attempts: task.attempts, runnerId: task.runnerId, startedAt: task.startedAt });
+          claimed = undefined;
+          if (!returned) return this.forget(task.id);
+          this.known.set(task.id, returned);
           this.waitingForAgent.add(task.id);
           return;
         }
-      }
-      const now = this.o.now();
-      const claimed = await this.o.transitions.apply(
-        task,
-        'running',
-        { attempts: task.attempts + 1, runnerId: this.o.runners.id, assignedAgent: agent?.id ?? task.assignedAgent, startedAt: now, notBefore: null },
-        true,
-      );
-      if (!claimed) {
-        // Another process took it, or it was cancelled: forget our copy; the store is the truth.
-        if (agent) await this.o.agents.release(agent.id, task.id, { success: false, durationMs: 0 }).catch(() => undefined);
-        this.forget(task.id);
-        return;
+        // Recorded before the work starts: crash recovery frees this slot if the process dies.
+        const assigned = await this.o.transitions.amend(claimed, { assignedAgent: agent.id });
+        if (!assigned) throw new ConflictError(`task ${task.id} changed while its agent was assigned`);
+        claimed = assigned;
       }
       this.known.set(task.id, claimed);
       this.o.transitions.events.publish(
@@ -309,7 +326,8 @@ export class TaskScheduler {
       });
     } catch (error) {
       this.o.logger.error({ err: error, taskId: task.id }, 'could not start task');
-      if (agent) await this.o.agents.release(agent.id, task.id, { success: false, durationMs: 0 }).catch(() => undefined);
+      // Not the agent's failure: its slot is given back without an outcome.
+      if (agent) await this.o.agents.releaseLost(agent.id, task.id).catch(() => undefined);
       this.forget(task.id);
     }
   }
@@ -323,7 +341,8 @@ export class TaskScheduler {
   private async execute(entry: Running, agent: AgentRecord | null): Promise<void> {
     const task = entry.task;
     const executor = this.o.executors.get(task.type) as TaskExecutor;
-    const timeoutMs = task.timeoutMs ?? this.o.defaultTimeoutMs;
+    // Bounded at creation; a task stored before timeouts were bounded gets the longest timer rather than none.
+    const timeoutMs = Math.min(task.timeoutMs ?? this.o.defaultTimeoutMs, MAX_TIMER_MS);
     const started = this.o.now();
     const timer = setTimeout(() => this.abort(entry, 'timeout', new TimeoutError(`task timed out after ${timeoutMs}ms`)), timeoutMs);
     const aborted = new Promise<never>((_, reject) => {
@@ -576,6 +595,10 @@ export class TaskScheduler {
   private async recoverDeadRunners(): Promise<void> {
     const dead = await this.o.runners.deadRunnersHoldingTasks();
     if (dead.length === 0) return;
+    // Their model calls in flight will never report: from now on they count at their reservation.
+    await this.o.store.modelCalls.markLost(dead, this.o.now());
+    // Their shell commands may have outlived them: none may run beside the task's next attempt.
+    await this.o.orphans.endGroupsOf(dead);
     for (const task of await this.o.store.listTasksHeldBy(dead)) {
       const exhausted = task.attempts >= task.maxAttempts;
       const error = { code: 'runner_lost', message: `the process running this task (${task.runnerId}) stopped`, attempt: task.attempts };

@@ -33,6 +33,15 @@ export class TaskTransitions {
     return ok ? next : undefined;
   }
 
+  /**
+   * Writes fields of a task without changing its state (the agent a running task got), compare-and-set
+   * on status and attempts. Returns the new record, or undefined if the stored task had moved on.
+   */
+  async amend(task: TaskRecord, patch: Partial<Pick<TaskRecord, 'assignedAgent'>>): Promise<TaskRecord | undefined> {
+    const next: TaskRecord = { ...task, ...patch, updatedAt: this.now() };
+    return (await this.store.updateTask(next, { status: task.status, attempts: task.attempts })) ? next : undefined;
+  }
+
   /** Applies several transitions atomically: all are written, or none (returns undefined). */
   async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord> }[]): Promise<TaskRecord[] | undefined> {
     const now = this.now();

@@ -9,6 +9,8 @@ import { ConfigError, ExecutionError, isColonyError, ValidationError } from '../
 import type { JsonValue } from '../../domain/json.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { Provider } from '../../ports/provider.js';
+import type { IdKind } from '../../domain/ids.js';
+import { meteredForSwarm } from '../../providers/metered-provider.js';
 import type { Store } from '../../ports/store.js';
 import { FileJournal } from '../../sandbox/file-journal.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
@@ -110,6 +112,8 @@ export interface AgentExecutorDeps {
   /** Votes on a result when the task's input asks for consensus (the colony wires colony.consensus). */
   review?(request: ResultReview): Promise<ResultVerdict>;
   now?: () => number;
+  /** Ids for model calls; with it, a swarm's tasks record their calls in the ModelCallLedger. */
+  newId?: (kind: IdKind) => string;
 }
 
 /**
@@ -140,10 +144,12 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const agentType = await deps.agentType(typeName);
       const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace: context.workspace });
       const model = input.model ?? resolved.model;
+      const provider = await meteredTaskProvider(deps, context, resolved.provider, now);
       const extra = await deps.context?.(context.task, agentType);
       const memory = await deps.memory?.();
+      const sandbox = await sandboxRecord(deps.shell);
       const run = await runAgent({
-        provider: resolved.provider,
+        provider,
         providerId: resolved.providerId,
         model,
         agentType,
@@ -156,7 +162,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         store: deps.store,
         events: deps.events,
         limits: { ...limits, maxTurns: input.maxTurns ?? limits.maxTurns, maxTokens: input.maxTokens ?? limits.maxTokens },
-        shell: deps.shell,
+        shell: { ...deps.shell, network: deps.shell.network === true || agentType.network === true },
         signal: context.signal,
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
         ...(memory === undefined ? {} : { memory }),
@@ -171,6 +177,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         provider: resolved.providerId,
         model,
         agentType: agentType.name,
+        sandbox,
         ...(review === undefined ? {} : { review }),
       };
     },
@@ -178,6 +185,21 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       await rollbackAgentTask(deps.store, context.task.id, context.workspace, now);
     },
   };
+}
+
+/**
+ * A swarm's task calls its model through the ModelCallLedger, so that the swarm's usage and budget
+ * count it whichever process runs the task. Other tasks call the provider as it is.
+ */
+async function meteredTaskProvider(deps: AgentExecutorDeps, context: TaskContext, provider: Provider, now: () => number): Promise<Provider> {
+  const swarmId = context.task.swarmId;
+  const newId = deps.newId;
+  if (swarmId === null || newId === undefined) return provider;
+  return meteredForSwarm(
+    provider,
+    { swarmId, taskId: context.task.id, agentId: context.agent?.id ?? null, runnerId: context.task.runnerId },
+    { store: deps.store, newId: () => newId('call'), now },
+  );
 }
 
 /**
@@ -197,6 +219,18 @@ export async function rollbackAgentTask(store: Store, taskId: string, workspace:
     throw error;
   }
   await store.deleteJournal(taskId);
+}
+
+/**
+ * How the agent's shell commands ran, for its task record: `{ isolation: 'none', reason }` says loudly
+ * that they ran on the host. With `sandbox.mode: bwrap` and no working bubblewrap the task fails here.
+ */
+async function sandboxRecord(shell: ShellSettings): Promise<{ isolation: 'bwrap' | 'none'; reason?: string }> {
+  if (shell.sandbox === undefined) return { isolation: 'none', reason: 'no OS sandbox is configured for this executor' };
+  const status = await shell.sandbox.status();
+  if (status.isolation === 'bwrap') return { isolation: 'bwrap' };
+  if (status.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${status.reason ?? 'bubblewrap is unavailable'}`);
+  return { isolation: 'none', reason: status.reason ?? 'no OS sandbox' };
 }
 
 /** The task spec that `create_subtask` requests become: an `agent` task, child of the requesting one. */

@@ -341,5 +341,72 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await db.schema.createIndex('idx_voter_flags_voter').on('voter_flags').column('voter_id').execute();
       },
     },
+    '0006_agent_failure_streak': {
+      async up(db: Kysely<unknown>) {
+        // An agent's consecutive failures lived in each process's memory, so processes disagreed on
+        // its health; the streak is now kept with the agent and changed only by atomic statements.
+        await db.schema.alterTable('agents').addColumn('failure_streak', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    '0007_model_calls': {
+      async up(db: Kysely<unknown>) {
+        // A swarm's usage came from the llm.usage events its own process saw; now every process
+        // records each model call here, before it is made (with a reservation) and after.
+        await db.schema
+          .createTable('model_calls')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('swarm_id', 'text', (c) => c.notNull())
+          .addColumn('task_id', 'text')
+          .addColumn('agent_id', 'text')
+          .addColumn('runner_id', 'text')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('open', 'closed', 'lost', 'refused')`))
+          .addColumn('reserved_tokens', ts, (c) => c.notNull())
+          .addColumn('reserved_cost_usd', dialect === 'postgres' ? 'double precision' : 'real')
+          .addColumn('input_tokens', ts, (c) => c.notNull().defaultTo(0))
+          .addColumn('output_tokens', ts, (c) => c.notNull().defaultTo(0))
+          .addColumn('cost_usd', dialect === 'postgres' ? 'double precision' : 'real')
+          .addColumn('started_at', ts, (c) => c.notNull())
+          .addColumn('ended_at', ts)
+          .execute();
+        await db.schema.createIndex('idx_model_calls_swarm').on('model_calls').column('swarm_id').execute();
+        await db.schema.createIndex('idx_model_calls_open').on('model_calls').columns(['status', 'runner_id']).execute();
+      },
+    },
+    '0008_provider_circuits': {
+      async up(db: Kysely<unknown>) {
+        // Breaker states were read back from provider.state_changed events, so a process that died
+        // with its breaker open kept it open in `colony status` for good. Each process now keeps its
+        // own state here, and readers show only those of live runners.
+        await db.schema
+          .createTable('provider_circuits')
+          .addColumn('runner_id', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('closed', 'open', 'half-open')`))
+          .addColumn('changed_at', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('pk_provider_circuits', ['runner_id', 'provider'])
+          .execute();
+      },
+    },
+    '0009_task_processes': {
+      async up(db: Kysely<unknown>) {
+        // A task's shell command outlived a runner killed with SIGKILL, and recovery started a second
+        // copy beside it. Each process group a task attempt starts is recorded here while it runs, so
+        // that recovery on the same host can end a dead runner's groups before the task runs again.
+        await db.schema
+          .createTable('task_processes')
+          .addColumn('hostname', 'text', (c) => c.notNull())
+          .addColumn('pgid', 'integer', (c) => c.notNull())
+          .addColumn('runner_id', 'text', (c) => c.notNull())
+          .addColumn('task_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('leader_start_time', 'text')
+          .addColumn('started_at', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('pk_task_processes', ['hostname', 'pgid'])
+          .execute();
+        await db.schema.createIndex('idx_task_processes_runner').on('task_processes').column('runner_id').execute();
+      },
+    },
   };
 }

@@ -39,6 +39,8 @@ export interface AgentRow {
   created_at: number;
   updated_at: number;
   terminated_at: number | null;
+  /** Consecutive failed tasks (0006); written only by the store's slot statements. */
+  failure_streak?: number;
 }
 
 export interface TaskRow {

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { AgentRecord, AgentTrackRecord } from '../../../domain/agent.js';
+import { createRequire } from 'node:module';
+import type * as NodeSqlite from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { AgentHealth, AgentRecord, AgentStatus, AgentTrackRecord } from '../../../domain/agent.js';
 import { ValidationError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/json.js';
 import type { StoredEvent } from '../../../domain/events.js';
@@ -10,9 +12,11 @@ import type { WorkflowRecord, WorkflowStatus } from '../../../domain/workflow.js
 import type { MemoryStore } from '../../../ports/memory-store.js';
 import type {
   AgentMessage,
+  AgentPatch,
   AgentQuery,
   AgentTurn,
   EventQuery,
+  HealthThresholds,
   InboxOptions,
   MetricQuery,
   MetricSample,
@@ -20,6 +24,7 @@ import type {
   NewAgentTurn,
   NewEvent,
   RunnerRecord,
+  SlotOutcome,
   Store,
   StoredApiKey,
   TaskQuery,
@@ -55,7 +60,10 @@ import { mapSqliteError } from './sqlite-errors.js';
 import { SqliteMemoryStore } from './sqlite-memory-store.js';
 import { loadSqliteVec } from './sqlite-vec-loader.js';
 import { SqliteConsensusStore } from './sqlite-consensus-store.js';
+import { SqliteModelCallLedger } from './sqlite-model-call-ledger.js';
+import { SqliteProviderCircuitStore } from './sqlite-provider-circuit-store.js';
 import { SqliteSwarmStore } from './sqlite-swarm-store.js';
+import { SqliteTaskProcessStore } from './sqlite-task-process-store.js';
 import { StatementCache } from './statement-cache.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -88,6 +96,9 @@ export class SqliteStore implements Store {
   private memoryStore: SqliteMemoryStore | undefined;
   readonly swarms: SqliteSwarmStore;
   readonly consensus: SqliteConsensusStore;
+  readonly modelCalls: SqliteModelCallLedger;
+  readonly circuits: SqliteProviderCircuitStore;
+  readonly taskProcesses: SqliteTaskProcessStore;
   private closed = false;
   private readonly statementCache: StatementCache;
 
@@ -96,7 +107,7 @@ export class SqliteStore implements Store {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     // Extensions are allowed at open only so that sqlite-vec can be loaded (by `memory`); loading
     // stays switched off except for that moment.
-    this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs, allowExtension: true });
+    this.db = new (loadNodeSqlite().DatabaseSync)(options.path, { timeout: options.busyTimeoutMs, allowExtension: true });
     this.db.enableLoadExtension(false);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
@@ -105,6 +116,9 @@ export class SqliteStore implements Store {
     this.statementCache = new StatementCache(this.db);
     this.swarms = new SqliteSwarmStore(this.db, this.writes);
     this.consensus = new SqliteConsensusStore(this.db, this.writes);
+    this.modelCalls = new SqliteModelCallLedger(this.db, this.writes);
+    this.circuits = new SqliteProviderCircuitStore(this.db, this.writes);
+    this.taskProcesses = new SqliteTaskProcessStore(this.db, this.writes);
   }
 
   /**
@@ -360,36 +374,86 @@ export class SqliteStore implements Store {
 
   // ---- agents ----
 
-  insertAgent(agent: AgentRecord): Promise<void> {
+  insertAgent(agent: AgentRecord, bound?: { maxActive: number }): Promise<boolean> {
     const row = agentToRow(agent);
+    const columns = 'id, name, type, status, health, capabilities, config, current_tasks, max_concurrency, created_at, updated_at, terminated_at';
     return this.write('insert agent', () => {
-      this.stmt(
-        `INSERT INTO agents (id, name, type, status, health, capabilities, config, current_tasks, max_concurrency, created_at, updated_at, terminated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(...(Object.values(row) as SQLInputValue[]));
+      const values = Object.values(row) as SQLInputValue[];
+      const result = bound
+        ? this.stmt(
+            `INSERT INTO agents (${columns}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+             WHERE (SELECT count(*) FROM agents WHERE status <> 'terminated') < ?`,
+          ).run(...values, bound.maxActive)
+        : this.stmt(`INSERT INTO agents (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values);
+      return Number(result.changes) === 1;
     });
   }
 
-  updateAgent(agent: AgentRecord): Promise<boolean> {
-    const row = agentToRow(agent);
-    return this.write(`update agent ${agent.id}`, () => {
-      const result = this.stmt(
-        `UPDATE agents SET name = ?, status = ?, health = ?, capabilities = ?, config = ?, current_tasks = ?,
-           max_concurrency = ?, updated_at = ?, terminated_at = ?
-         WHERE id = ? AND status <> 'terminated'`,
-      ).run(
-        row.name,
-        row.status,
-        row.health,
-        row.capabilities,
-        row.config,
-        row.current_tasks,
-        row.max_concurrency,
-        row.updated_at,
-        row.terminated_at,
-        row.id,
-      );
-      return Number(result.changes) === 1;
+  patchAgent(id: string, patch: AgentPatch, expected: { status: AgentStatus }, now: number): Promise<AgentRecord | undefined> {
+    const sets: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (patch.status !== undefined) {
+      sets.push(`status = CASE WHEN ? = 'idle' AND json_array_length(current_tasks) > 0 THEN 'busy' ELSE ? END`);
+      params.push(patch.status, patch.status);
+    }
+    if (patch.health !== undefined) {
+      sets.push('health = ?');
+      params.push(patch.health);
+    }
+    if (patch.terminatedAt !== undefined) {
+      sets.push('terminated_at = ?');
+      params.push(patch.terminatedAt);
+    }
+    if (patch.resetFailures) sets.push('failure_streak = 0');
+    sets.push('updated_at = ?');
+    params.push(now);
+    return this.write(`patch agent ${id}`, () => {
+      const row = this.stmt(`UPDATE agents SET ${sets.join(', ')} WHERE id = ? AND status = ? AND status <> 'terminated' RETURNING *`).get(
+        ...params,
+        id,
+        expected.status,
+      ) as AgentRow | undefined;
+      return row ? agentFromRow(row) : undefined;
+    });
+  }
+
+  claimAgentSlot(agentId: string, taskId: string, now: number): Promise<AgentRecord | undefined> {
+    return this.write(`claim a slot of agent ${agentId}`, () => {
+      const row = this.stmt(
+        `UPDATE agents SET current_tasks = json_insert(current_tasks, '$[#]', ?), status = 'busy', updated_at = ?
+         WHERE id = ? AND status IN ('idle', 'busy') AND health <> 'unhealthy' AND json_array_length(current_tasks) < max_concurrency
+           AND NOT EXISTS (SELECT 1 FROM json_each(agents.current_tasks) WHERE value = ?)
+         RETURNING *`,
+      ).get(taskId, now, agentId, taskId) as AgentRow | undefined;
+      return row ? agentFromRow(row) : undefined;
+    });
+  }
+
+  releaseAgentSlot(
+    agentId: string,
+    taskId: string,
+    outcome: SlotOutcome,
+    thresholds: HealthThresholds,
+    now: number,
+  ): Promise<{ agent: AgentRecord; previous: Pick<AgentRecord, 'status' | 'health'> } | undefined> {
+    return this.write(`release a slot of agent ${agentId}`, () => {
+      // Read and update in one transaction (the batch holds the write lock): `previous` is exact.
+      const before = this.stmt('SELECT status, health FROM agents WHERE id = ?').get(agentId) as { status: AgentStatus; health: AgentHealth } | undefined;
+      if (!before) return undefined;
+      const row = this.stmt(
+        `UPDATE agents SET
+           current_tasks = (SELECT json_group_array(value) FROM json_each(agents.current_tasks) WHERE value <> ?1),
+           status = CASE WHEN status = 'busy' AND json_array_length(current_tasks) <= 1 THEN 'idle' ELSE status END,
+           failure_streak = CASE ?2 WHEN 'success' THEN 0 WHEN 'failure' THEN failure_streak + 1 ELSE failure_streak END,
+           health = CASE ?2
+             WHEN 'success' THEN 'healthy'
+             WHEN 'failure' THEN CASE WHEN failure_streak + 1 >= ?3 THEN 'unhealthy' WHEN failure_streak + 1 >= ?4 THEN 'degraded' ELSE 'healthy' END
+             ELSE health END,
+           updated_at = ?5
+         WHERE id = ?6 AND status <> 'terminated' AND EXISTS (SELECT 1 FROM json_each(agents.current_tasks) WHERE value = ?1)
+         RETURNING *`,
+      ).get(taskId, outcome, thresholds.unhealthy, thresholds.degraded, now, agentId) as AgentRow | undefined;
+      return row ? { agent: agentFromRow(row), previous: { status: before.status, health: before.health } } : undefined;
     });
   }
 
@@ -656,4 +720,12 @@ function parentsFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
     rest = rest.filter((t) => !done.has(t.id));
   }
   return out;
+}
+
+/**
+ * `node:sqlite`, loaded on first use rather than imported: a static import fails at link time on a
+ * Node without it, before the entry points can say that Colony needs Node 24 (src/core/node-version.ts).
+ */
+function loadNodeSqlite(): typeof NodeSqlite {
+  return createRequire(import.meta.url)('node:sqlite') as typeof NodeSqlite;
 }

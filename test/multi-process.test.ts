@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createColony, type Colony } from '../src/core/colony.js';
+import { eventually, tempDir } from './support/temp-colony.js';
+
+/**
+ * Many processes, one truth: real Colony processes (test/fixtures/colony-process.mjs, on the built
+ * code) sharing one SQLite file with this test's own colony, which submits the work and reads the
+ * facts back from the store.
+ */
+
+const PROCESS_SCRIPT = resolve(import.meta.dirname, 'fixtures/colony-process.mjs');
+const NODE = process.execPath;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function project(): Promise<{ dir: string; colony: Colony }> {
+  const dir = tempDir('colony-multi-');
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  // An agent type with one slot: the contended resource.
+  mkdirSync(join(dir, '.colony', 'agents'), { recursive: true });
+  writeFileSync(
+    join(dir, '.colony', 'agents', 'solo.md'),
+    '---\nname: solo\ndescription: One task at a time.\ncapabilities:\n  - solo-work\nmax_concurrency: 1\n---\n\nDo the work.\n',
+  );
+  const colony = await createColony({ projectDir: dir, env: {}, config: { log: { level: 'silent' } } });
+  cleanups.push(() => colony.close({ drainTimeoutMs: 0 }));
+  colony.registerExecutor({ type: 'noop', execute: async ({ task }) => task.id });
+  return { dir, colony };
+}
+
+/** Starts a Colony process on the project and waits until it runs tasks; it is stopped after the test. */
+async function colonyProcess(dir: string): Promise<ChildProcess> {
+  const child = spawn(NODE, [PROCESS_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  await new Promise<void>((started, failed) => {
+    child.stdout?.on('data', (data: Buffer) => {
+      if (data.toString().includes('started')) started();
+    });
+    child.once('exit', (code) => failed(new Error(`colony process exited with ${code} before it started`)));
+  });
+  return child;
+}
+
+describe('agent slots across processes', () => {
+  it('60 tasks pinned to a one-slot agent, run by two processes: every task once, no false failure, the agent healthy and free', async () => {
+    const { dir, colony } = await project();
+    const agent = await colony.agents.spawn({ type: 'solo' });
+    expect(agent.maxConcurrency).toBe(1);
+    // Both processes are polling before the work arrives, so both contend for the agent.
+    await Promise.all([colonyProcess(dir), colonyProcess(dir)]);
+    const tasks = await colony.tasks.submit(Array.from({ length: 60 }, (_, i) => ({ type: 'noop', name: `t${i}`, requirements: { agentIds: [agent.id] } })));
+
+    const done = await eventually(async () => {
+      const counts = await colony.store.countTasksByStatus();
+      return counts.completed === tasks.length ? counts : undefined;
+    }, 60_000);
+    expect(done).toMatchObject({ completed: 60, failed: 0, running: 0, queued: 0 });
+
+    const finished = await colony.store.listTasks({ limit: 100 });
+    // Each task ran exactly once (a claim given back for want of the agent is not an attempt) on the agent.
+    expect(finished.map((t) => t.attempts)).toEqual(finished.map(() => 1));
+    expect(new Set(finished.map((t) => t.assignedAgent))).toEqual(new Set([agent.id]));
+
+    const after = await colony.agents.get(agent.id);
+    expect(after).toMatchObject({ status: 'idle', health: 'healthy', currentTasks: [] });
+    const metrics = await colony.store.listMetrics({ entityType: 'agent', entityId: agent.id, limit: 1_000 });
+    expect(metrics.filter((m) => m.name === 'task.failed')).toEqual([]);
+    expect(metrics.filter((m) => m.name === 'task.completed')).toHaveLength(60);
+  });
+
+  it('two processes acquiring the same one-slot agent at once: one gets it, and the slot is recorded', async () => {
+    const { dir, colony } = await project();
+    const agent = await colony.agents.spawn({ type: 'solo' });
+    // A second colony on its own connection to the same file, as a second process has.
+    const other = await createColony({ projectDir: dir, env: {}, config: { log: { level: 'silent' } } });
+    cleanups.push(() => other.close({ drainTimeoutMs: 0 }));
+    const [a, b] = await Promise.all([
+      colony.agents.acquire({ agentIds: [agent.id] }, 'tsk_a'),
+      other.agents.acquire({ agentIds: [agent.id] }, 'tsk_b'),
+    ]);
+    const winners = [a, b].filter((x) => x !== undefined);
+    expect(winners).toHaveLength(1);
+    const stored = await colony.agents.get(agent.id);
+    expect(stored.currentTasks).toEqual(winners[0]?.currentTasks);
+    expect(stored.currentTasks).toHaveLength(1);
+  });
+});

@@ -1,0 +1,98 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { OpenModelCall } from '../../src/ports/model-call-ledger.js';
+import type { Store } from '../../src/ports/store.js';
+import { useMigratedStore, type CreateStore } from './conformance-store.js';
+
+function call(id: string, patch: Partial<OpenModelCall> = {}): OpenModelCall {
+  return {
+    id,
+    swarmId: 'swm_1',
+    taskId: 'tsk_1',
+    agentId: 'agt_1',
+    runnerId: 'run_a',
+    provider: 'anthropic',
+    model: 'fake-model',
+    reservedTokens: 100,
+    reservedCostUsd: 0.01,
+    startedAt: 1_000,
+    ...patch,
+  };
+}
+
+/** The ModelCallLedger port's conformance suite (Store.modelCalls); `create` gives a fresh, unmigrated store. */
+export function runModelCallLedgerConformance(name: string, create: CreateStore): void {
+  describe(`ModelCallLedger conformance: ${name}`, () => {
+    const current = useMigratedStore(create);
+    let store: Store;
+    beforeEach(() => {
+      store = current();
+    });
+
+    it('counts closed calls at their cost, open ones apart, and only the swarm asked for', async () => {
+      expect(await store.modelCalls.open(call('c1'))).toBe(true);
+      expect(await store.modelCalls.open(call('c2'))).toBe(true);
+      expect(await store.modelCalls.open(call('other', { swarmId: 'swm_2' }))).toBe(true);
+      await store.modelCalls.close('c1', { inputTokens: 30, outputTokens: 12, costUsd: 0.002 }, 1_010);
+      expect(await store.modelCalls.swarmUsage('swm_1')).toEqual({
+        calls: 1,
+        inputTokens: 30,
+        outputTokens: 12,
+        costUsd: 0.002,
+        openCalls: 1,
+        openTokens: 100,
+        lostCalls: 0,
+        lostTokens: 0,
+        refusedCalls: 0,
+      });
+      expect((await store.modelCalls.swarmUsage('swm_none')).calls).toBe(0);
+    });
+
+    it('admits a call only while used and reserved tokens plus its reservation fit the budget', async () => {
+      const budget = { maxTokens: 250, maxCostUsd: null };
+      expect(await store.modelCalls.open(call('c1'), budget)).toBe(true);
+      expect(await store.modelCalls.open(call('c2'), budget)).toBe(true);
+      // 200 reserved: a third reservation of 100 would pass 250.
+      expect(await store.modelCalls.open(call('c3'), budget)).toBe(false);
+      expect(await store.modelCalls.open(call('c3', { reservedTokens: 50 }), budget)).toBe(true);
+      // c1 used less than it reserved: what it did not use is free again.
+      await store.modelCalls.close('c1', { inputTokens: 10, outputTokens: 10, costUsd: null }, 1_010);
+      expect(await store.modelCalls.open(call('c4', { reservedTokens: 80 }), budget)).toBe(true);
+      expect((await store.modelCalls.swarmUsage('swm_1')).openCalls).toBe(3);
+    });
+
+    it('records a refused call, which costs nothing and tells every process the budget is spent', async () => {
+      await store.modelCalls.open(call('c1'));
+      await store.modelCalls.refuse(call('c2', { reservedTokens: 0 }));
+      expect(await store.modelCalls.swarmUsage('swm_1')).toMatchObject({ calls: 0, openCalls: 1, openTokens: 100, refusedCalls: 1 });
+      expect(await store.modelCalls.open(call('c3'), { maxTokens: 200, maxCostUsd: null })).toBe(true);
+    });
+
+    it('admits against a cost budget where prices are known', async () => {
+      const budget = { maxTokens: null, maxCostUsd: 0.025 };
+      expect(await store.modelCalls.open(call('c1'), budget)).toBe(true);
+      expect(await store.modelCalls.open(call('c2'), budget)).toBe(true);
+      expect(await store.modelCalls.open(call('c3'), budget)).toBe(false);
+      // An unknown price cannot be held to a cost budget.
+      expect(await store.modelCalls.open(call('c4', { reservedCostUsd: null }), budget)).toBe(true);
+    });
+
+    it('concurrent admissions never overshoot the budget together', async () => {
+      const budget = { maxTokens: 500, maxCostUsd: null };
+      const admitted = await Promise.all(Array.from({ length: 20 }, (_, i) => store.modelCalls.open(call(`c${i}`), budget)));
+      expect(admitted.filter(Boolean)).toHaveLength(5);
+    });
+
+    it('open calls of a dead process count at their reservation, and a late close still records the real figures', async () => {
+      await store.modelCalls.open(call('c1', { runnerId: 'run_dead' }));
+      await store.modelCalls.open(call('c2', { runnerId: 'run_alive' }));
+      await store.modelCalls.open(call('c3', { runnerId: 'run_dead' }));
+      await store.modelCalls.close('c3', { inputTokens: 1, outputTokens: 1, costUsd: 0 }, 1_005);
+      expect(await store.modelCalls.markLost(['run_dead'], 1_010)).toBe(1);
+      expect(await store.modelCalls.markLost([], 1_010)).toBe(0);
+      expect(await store.modelCalls.swarmUsage('swm_1')).toMatchObject({ calls: 1, openCalls: 1, lostCalls: 1, lostTokens: 100, costUsd: 0.01 });
+      expect(await store.modelCalls.open(call('c4'), { maxTokens: 250, maxCostUsd: null })).toBe(false);
+      await store.modelCalls.close('c1', { inputTokens: 20, outputTokens: 5, costUsd: 0.001 }, 1_020);
+      expect(await store.modelCalls.swarmUsage('swm_1')).toMatchObject({ calls: 2, inputTokens: 21, outputTokens: 6, lostCalls: 0 });
+    });
+  });
+}
