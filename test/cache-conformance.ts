@@ -94,6 +94,12 @@ export function runCacheConformance(name: string, create: () => Promise<CacheFix
       expect(await cache.get('neg')).toBeUndefined();
     });
 
+    it('ready resolves true once the backend answers, so a writer can wait for it before publishing', async () => {
+      const fresh = await open();
+      await expect(fresh.ready(10_000)).resolves.toBe(true);
+      expect(fresh.healthy).toBe(true);
+    });
+
     it('shares entries between instances on the same backend', async () => {
       const other = await open();
       await cache.set('shared', Buffer.from('from-one'), 60_000);
@@ -127,6 +133,7 @@ export function runCacheConformance(name: string, create: () => Promise<CacheFix
       await expect(other.set('x', Buffer.from('y'), 1000)).resolves.toBeUndefined();
       await expect(other.delete('x')).resolves.toBeUndefined();
       await expect(other.publishInvalidation('x')).resolves.toBeUndefined();
+      await expect(other.ready(10_000)).resolves.toBe(false);
       await expect(other.close()).resolves.toBeUndefined();
       expect(await cache.get('x')).toBeUndefined();
     });

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MAX_EPOCH_MS, MAX_MEMORY_TTL_MS } from '../src/domain/bounds.js';
 import { MAX_MEMORY_VALUE_BYTES } from '../src/ports/memory-store.js';
 import { eventually, removeTempProjects, runCli, runJson, tempProject, type TempProject } from './support/cli.js';
+import { insertLegacyMemoryRow, storedExpiry, unreadableExpiry } from './support/legacy-memory-row.js';
 
 // `colony memory ...` as a person or a script runs it: the real CLI in temporary projects.
 
@@ -253,9 +255,13 @@ describe('colony memory TTL, stats and gc', () => {
   it('an entry with a TTL is readable until it expires, then gone from get and list; stats and gc see it', async () => {
     const project = tempProject();
     await mem(project, 'store', 'forever', 'stays');
-    const stored = await memJson<EntryJson>(project, 'store', 'brief', 'soon gone', '--ttl', '3');
-    expect(stored.data.expiresAt! - stored.data.updatedAt).toBe(3_000);
-    expect((await memJson<EntryJson>(project, 'get', 'brief')).data.value).toBe('soon gone');
+    // Readable before it expires: an hour is longer than any machine takes between two commands.
+    const lasting = await memJson<EntryJson>(project, 'store', 'lasting', 'an hour', '--ttl', '3600', '--namespace', 'other');
+    expect(lasting.data.expiresAt! - lasting.data.updatedAt).toBe(3_600_000);
+    expect((await memJson<EntryJson>(project, 'get', 'lasting', '--namespace', 'other')).data.value).toBe('an hour');
+    await mem(project, 'delete', 'lasting', '--namespace', 'other');
+    const stored = await memJson<EntryJson>(project, 'store', 'brief', 'soon gone', '--ttl', '1');
+    expect(stored.data.expiresAt! - stored.data.updatedAt).toBe(1_000);
     const gone = await eventually(async () => {
       const result = await memJson<ErrorJson>(project, 'get', 'brief');
       return result.code === 3 ? result : undefined;
@@ -311,6 +317,8 @@ describe('colony memory: bad input', () => {
       { args: ['store', 'k', 'v', '--ttl', '-5'], message: /--ttl: expected a positive number of seconds, got "-5"/ },
       { args: ['store', 'k', 'v', '--ttl', '0'], message: /--ttl: expected a positive number of seconds/ },
       { args: ['store', 'k', 'v', '--ttl', 'soon'], message: /--ttl: expected a positive number of seconds/ },
+      { args: ['store', 'k', 'v', '--ttl', '1e16'], message: /^colony: option --ttl is 10000000000000000000 ms, over the limit of 315360000000 ms \(10 years\)$/m },
+      { args: ['store', 'k', 'v', '--ttl', '315360001'], message: /option --ttl is 315360001000 ms, over the limit/ },
       { args: ['store', 'k', 'v', '--namespace', 'Bad NS'], message: /namespace "Bad NS" is invalid/ },
       { args: ['store', '', 'v'], message: /key must not be empty/ },
       { args: ['store', 'k', 'v', '--expect-version', '-1'], message: /--expect-version: expected a whole number/ },
@@ -331,5 +339,42 @@ describe('colony memory: bad input', () => {
     expect(json.data.error.code).toBe('validation');
     // Nothing was written: not even a database.
     expect(readdirSync(project.dir).sort()).toEqual(['big.txt']);
+  });
+});
+
+describe('colony memory: an entry with an unreadable expiry already stored', () => {
+  it('ten years is the longest TTL; an older entry past 2^53 ms lists, searches, reads, counts and deletes', async () => {
+    const project = tempProject();
+    const longest = await memJson<EntryJson>(project, 'store', 'decade', 'kept ten years', '--ttl', String(MAX_MEMORY_TTL_MS / 1000));
+    expect(longest.code).toBe(0);
+    expect(longest.data.expiresAt! - longest.data.updatedAt).toBe(MAX_MEMORY_TTL_MS);
+    // What `ttl: 1e16` stored before TTLs were bounded, written straight into the database.
+    const db = project.path('.colony', 'colony.db');
+    insertLegacyMemoryRow(db, { namespace: 'default', key: 'k1', value: 'an old forever note', expiresAt: unreadableExpiry() });
+
+    expect((await list(project)).map((e) => [e.key, e.expiresAt])).toEqual([
+      ['decade', longest.data.expiresAt],
+      ['k1', MAX_EPOCH_MS],
+    ]);
+    const human = await mem(project, 'list');
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('+275760-09-13T00:00:00.000Z');
+    const found = await memJson<{ hits: { entry: EntryJson }[] }>(project, 'search', 'forever', '--mode', 'keyword');
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.data.hits.map((h) => h.entry.key)).toEqual(['k1']);
+    const got = await memJson<EntryJson>(project, 'get', 'k1');
+    expect(got).toMatchObject({ code: 0, data: { value: 'an old forever note', expiresAt: MAX_EPOCH_MS } });
+    expect((await mem(project, 'get', 'k1')).code).toBe(0);
+    const stats = await memJson<{ entries: number }>(project, 'stats');
+    expect(stats).toMatchObject({ code: 0, data: { entries: 2 } });
+    const exported = await mem(project, 'export', '-');
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout.trim().split('\n')).toHaveLength(2);
+
+    expect(storedExpiry(db, 'default', 'k1')).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+    const deleted = await mem(project, 'delete', 'k1');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(storedExpiry(db, 'default', 'k1')).toBeUndefined();
+    expect((await list(project)).map((e) => e.key)).toEqual(['decade']);
   });
 });

@@ -36,6 +36,20 @@ interface ManagerOptions {
   ownStore?: boolean;
   embedder?: boolean;
   tuning?: Partial<MemoryTuning>;
+  /** The manager's clock; default Date.now. TTL tests move a manual clock instead of sleeping. */
+  now?: () => number;
+}
+
+/** A clock that moves only when told, so that expiry never depends on how fast the machine is. */
+class ManualClock {
+  private at: number;
+  constructor(at = Date.now()) {
+    this.at = at;
+  }
+  readonly now = (): number => this.at;
+  advance(ms: number): void {
+    this.at += ms;
+  }
 }
 
 /** One test's world: a SQLite file, a Redis key prefix, and whatever managers the test opens. */
@@ -89,6 +103,7 @@ class World {
       events: this.events,
       logger,
       tuning: { ...FAST, ...options.tuning },
+      ...(options.now ? { now: options.now } : {}),
     });
     this.managers.push(memory);
     return { memory, cache, store };
@@ -268,6 +283,59 @@ describe('MemoryManager across processes', () => {
     await until(async () => (await b.retrieve('team', 'plan')) === undefined, 5_000, 'b to see the delete');
   });
 
+  it('without Redis, an L1 copy is checked against the store once its revalidation window has passed', async () => {
+    const clock = new ManualClock();
+    const { memory: writer } = await world.manager({ redisUrl: null });
+    await writer.store('team', 'plan', 'v1');
+    const { memory: reader } = await world.manager({ ownStore: true, redisUrl: null, now: clock.now, tuning: { l1RevalidateMs: 1_000, l1TtlMs: 600_000 } });
+    expect((await reader.retrieve('team', 'plan'))?.value).toBe('v1');
+
+    await writer.store('team', 'plan', 'v2');
+    // Within the window the L1 copy is served unchecked (the documented bound on staleness) ...
+    expect((await reader.retrieve('team', 'plan'))?.value).toBe('v1');
+    expect((await reader.stats()).l1.hits).toBe(1);
+    // ... after it, one lookup finds a newer version, and the entry is read again.
+    clock.advance(1_000);
+    expect(await reader.retrieve('team', 'plan')).toMatchObject({ value: 'v2', version: 2 });
+    await writer.delete('team', 'plan');
+    clock.advance(1_000);
+    expect(await reader.retrieve('team', 'plan')).toBeUndefined();
+    // A delete and a re-create starts again at version 1: its new updatedAt tells it apart.
+    const writerClock = new ManualClock();
+    const { memory: later } = await world.manager({ ownStore: true, redisUrl: null, now: writerClock.now });
+    await later.store('team', 'plan', 'v3');
+    expect(await reader.retrieve('team', 'plan')).toMatchObject({ value: 'v3', version: 1 });
+    await later.delete('team', 'plan');
+    writerClock.advance(1);
+    await later.store('team', 'plan', 'v4');
+    clock.advance(1_000);
+    expect(await reader.retrieve('team', 'plan')).toMatchObject({ value: 'v4', version: 1 });
+  });
+
+  it('with l1RevalidateMs 0, every L1 hit is checked: another process\'s write is never hidden', async () => {
+    const { memory: writer } = await world.manager({ redisUrl: null });
+    const { memory: reader } = await world.manager({ ownStore: true, redisUrl: null, tuning: { l1RevalidateMs: 0, l1TtlMs: 600_000 } });
+    for (let i = 1; i <= 5; i++) {
+      await writer.store('team', 'plan', `v${i}`);
+      expect((await reader.retrieve('team', 'plan'))?.value).toBe(`v${i}`);
+      expect((await reader.retrieve('team', 'plan'))?.value).toBe(`v${i}`); // an L1 hit, checked
+    }
+    expect((await reader.stats()).l1.hits).toBeGreaterThanOrEqual(5);
+  });
+
+  it('an L2 copy older than the store is not served, and is replaced in L2', async () => {
+    const { memory: a } = await world.manager();
+    await a.store('stale', 'k', 'old'); // in L2
+    // A writer that cannot reach Redis (a CLI that exited first, a partition) leaves L2 behind.
+    const { memory: offline } = await world.manager({ ownStore: true, redisUrl: null });
+    await offline.store('stale', 'k', 'new');
+    const { memory: b } = await world.manager({ ownStore: true });
+    expect((await b.retrieve('stale', 'k'))?.value).toBe('new');
+    const { memory: c } = await world.manager({ ownStore: true });
+    expect((await c.retrieve('stale', 'k'))?.value).toBe('new');
+    expect((await c.stats()).l2.hits).toBe(1); // b put the current version back in L2
+  });
+
   it('a back-fill raced by another process write is dropped from L2', async () => {
     const { memory: a } = await world.manager();
     const { memory: b } = await world.manager({ ownStore: true });
@@ -368,13 +436,15 @@ describe('MemoryManager when Redis goes away (a private redis-server)', () => {
 
 describe('MemoryManager TTL and GC', () => {
   it('an entry is gone after its TTL, in every tier', async () => {
-    const { memory: a } = await world.manager();
-    const { memory: b } = await world.manager({ ownStore: true });
-    await a.store('tmp', 'short', 'soon gone', { ttlMs: 300 });
-    await a.store('tmp', 'long', 'stays', { ttlMs: 60_000 });
+    const clock = new ManualClock();
+    const { memory: a } = await world.manager({ now: clock.now });
+    const { memory: b } = await world.manager({ ownStore: true, now: clock.now });
+    await a.store('tmp', 'short', 'soon gone', { ttlMs: 30_000 });
+    await a.store('tmp', 'long', 'stays', { ttlMs: 600_000 });
     expect((await a.retrieve('tmp', 'short'))?.value).toBe('soon gone'); // L1
     expect((await b.retrieve('tmp', 'short'))?.value).toBe('soon gone'); // L2
-    await sleep(400);
+    clock.advance(30_001);
+    // Redis still holds the entry (its own clock has not reached the TTL): the manager's clock decides.
     expect(await a.retrieve('tmp', 'short')).toBeUndefined();
     expect(await b.retrieve('tmp', 'short')).toBeUndefined();
     expect((await a.retrieve('tmp', 'long'))?.value).toBe('stays');
@@ -382,10 +452,12 @@ describe('MemoryManager TTL and GC', () => {
   });
 
   it('gc removes expired entries and publishes memory.expired', async () => {
-    const { memory } = await world.manager({ tuning: { gcBatchSize: 2 } });
+    const clock = new ManualClock();
+    const { memory } = await world.manager({ tuning: { gcBatchSize: 2 }, now: clock.now });
     for (let i = 0; i < 5; i++) await memory.store('tmp', `t${i}`, i, { ttlMs: 50 });
     await memory.store('tmp', 'keep', 'k');
-    await sleep(100);
+    expect((await memory.stats()).expired).toBe(0);
+    clock.advance(51);
     expect((await memory.stats()).expired).toBe(5);
     expect(await memory.gc()).toEqual({ removed: 5 });
     const stats = await memory.stats();
@@ -398,12 +470,16 @@ describe('MemoryManager TTL and GC', () => {
   });
 
   it('the background GC timer collects on its own', async () => {
-    const { memory } = await world.manager({ tuning: { gcIntervalMs: 50 } });
+    const clock = new ManualClock();
+    const { memory } = await world.manager({ tuning: { gcIntervalMs: 20 }, now: clock.now });
     await memory.store('tmp', 'a', 1, { ttlMs: 30 });
     await memory.store('tmp', 'b', 2, { ttlMs: 30 });
-    await until(async () => (await world.eventsOf('memory.expired')).length > 0, 5_000, 'the GC timer');
+    // Nothing has expired yet, however often the timer has run meanwhile; then both expire at once.
+    expect((await memory.stats()).entries).toBe(2);
+    clock.advance(31);
+    await until(async () => (await world.eventsOf('memory.expired')).length > 0, 10_000, 'the GC timer');
     expect((await memory.stats()).expired).toBe(0);
-    expect((await world.eventsOf('memory.expired'))[0]?.data).toEqual({ count: 2 });
+    expect((await world.eventsOf('memory.expired')).map((e) => e.data)).toEqual([{ count: 2 }]);
   });
 });
 

@@ -127,6 +127,23 @@ export function runMemoryStoreConformance(
         expect(await store.count({ now: T })).toBe(1);
       });
 
+      it('stamp names the stored version without reading the value, and tells a re-created entry apart', async () => {
+        expect(await store.stamp('default', 'k')).toBeUndefined();
+        const first = await put({ key: 'k', value: 'one', at: T });
+        expect(await store.stamp('default', 'k')).toEqual({ version: first.version, updatedAt: first.updatedAt });
+        const second = await put({ key: 'k', value: 'two', at: T + 5 });
+        expect(await store.stamp('default', 'k')).toEqual({ version: 2, updatedAt: second.updatedAt });
+        // Reads are not writes: recording an access leaves the stamp alone.
+        await store.recordAccess([{ namespace: 'default', key: 'k', at: T + 6 }]);
+        expect(await store.stamp('default', 'k')).toEqual({ version: 2, updatedAt: T + 5 });
+        expect(await store.delete('default', 'k')).toBe(true);
+        expect(await store.stamp('default', 'k')).toBeUndefined();
+        const again = await put({ key: 'k', value: 'three', at: T + 9 });
+        expect(again.version).toBe(1);
+        expect(await store.stamp('default', 'k')).toEqual({ version: 1, updatedAt: T + 9 });
+        expect(await store.stamp('other', 'k')).toBeUndefined();
+      });
+
       it('restore writes an exported entry exactly: version, dates and access count', async () => {
         const exported = {
           namespace: 'default',

@@ -46,7 +46,7 @@ export function createMemoryManager(wiring: MemoryWiring): ColonyMemory {
     embedder,
     events,
     logger,
-    tuning: { l1MaxBytes: m.l1MaxBytes, l1TtlMs: m.l1TtlMs, l2TtlMs: m.l2TtlMs, gcIntervalMs: m.gcIntervalMs },
+    tuning: { l1MaxBytes: m.l1MaxBytes, l1TtlMs: m.l1TtlMs, l1RevalidateMs: m.l1RevalidateMs, l2TtlMs: m.l2TtlMs, gcIntervalMs: m.gcIntervalMs },
     now,
   });
   return {

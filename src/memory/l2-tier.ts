@@ -8,6 +8,8 @@ export interface L2TierOptions {
   compressAboveBytes: number;
   raceWindowMs: number;
   pendingDeletesMax: number;
+  /** How long the first write waits for a cache that is still connecting (once per tier). */
+  connectWaitMs: number;
   logger: Logger;
   now: () => number;
 }
@@ -37,6 +39,8 @@ export class L2Tier {
   private pendingOverflowLogged = false;
   private wasHealthy: boolean;
   private replaying: Promise<void> | null = null;
+  /** Set once a write has waited for the first connection (it is never waited for again). */
+  private connectWaited = false;
 
   constructor(cache: Cache, options: L2TierOptions) {
     this.cache = cache;
@@ -68,6 +72,7 @@ export class L2Tier {
 
   /** Caches `entry` (a write or a back-fill). `publish`: tell other processes (a write). */
   async put(cacheKey: string, entry: MemoryEntry, publish: boolean, valueJson?: string): Promise<void> {
+    if (publish) await this.awaitFirstConnection();
     this.checkRecovery();
     const now = this.options.now();
     const ttl = entry.expiresAt === null ? this.options.ttlMs : Math.min(this.options.ttlMs, entry.expiresAt - now);
@@ -86,6 +91,7 @@ export class L2Tier {
 
   /** Removes the key from L2 and tells other processes. */
   async remove(cacheKey: string): Promise<void> {
+    await this.awaitFirstConnection();
     this.checkRecovery();
     if (!this.cache.healthy) {
       this.rememberPendingDelete(cacheKey);
@@ -137,6 +143,18 @@ export class L2Tier {
       if (at > horizon) break;
       this.recentSets.delete(key);
     }
+  }
+
+  /**
+   * A process that writes right after it starts (a CLI command) would otherwise find the cache still
+   * connecting, skip the invalidation, and exit with it only remembered. The first write waits for
+   * the connection, bounded; a cache that was up before, or did not come up in time, is not waited for.
+   */
+  private async awaitFirstConnection(): Promise<void> {
+    if (this.connectWaited) return;
+    this.connectWaited = true;
+    if (this.cache.healthy || this.wasHealthy) return;
+    await this.cache.ready(this.options.connectWaitMs);
   }
 
   private noteSet(cacheKey: string, now: number): void {

@@ -6,6 +6,12 @@
 export const MEMORY_DEFAULTS = {
   /** L1 (in-process LRU): how long an entry stays cached, at most. */
   l1TtlMs: 5 * 60_000,
+  /**
+   * An L1 entry not checked against the store for this long is checked (one index lookup on its
+   * version) before it is served, so a write by another process whose invalidation never came is
+   * seen within this window. 0: every L1 hit is checked (never stale, about the cost of an L3 read).
+   */
+  l1RevalidateMs: 1_000,
   /** L1 bound in bytes (entry JSON length plus L1_ENTRY_OVERHEAD_BYTES each). */
   l1MaxBytes: 100 * 1024 * 1024,
 
@@ -52,6 +58,12 @@ export const MEMORY_DEFAULTS = {
    * whose invalidations may have been missed, and replays the deletes remembered meanwhile.
    */
   l2HealthCheckMs: 1_000,
+  /**
+   * A write that finds L2 still connecting (a one-shot command writes right after it starts) waits
+   * this long for the connection, once per process, so that its invalidation is published before
+   * the write returns. After that, a down L2 never delays a write.
+   */
+  l2ConnectWaitMs: 2_000,
   /** Keys remembered while L2 is down, to be deleted from L2 when it comes back (writes it missed). */
   l2PendingDeletesMax: 10_000,
 } as const;

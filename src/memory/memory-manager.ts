@@ -148,6 +148,10 @@ export interface MemoryStats extends Omit<MemoryStoreStats, 'namespaces'> {
  *
  * - Reads go L1 (in-process LRU) → L2 (shared cache) → L3 (durable store), back-filling the tiers
  *   above on the way out. Reads are recorded in L3 in batches (access count, accessed-at).
+ * - Other processes' writes: their invalidations (through L2's pub/sub) drop the L1 copy at once.
+ *   Invalidations can be missed (no Redis; a writer that could not reach it), so an L1 copy not
+ *   checked for `l1RevalidateMs` is served only after one index lookup finds its version still
+ *   stored; an L2 copy is checked on every hit. A stale copy is served for at most that window.
  * - Writes go to L3 first (the source of truth, with optimistic versions), then update L1 and L2
  *   and publish an invalidation so that other processes drop their L1 copy. L2 being down never
  *   reaches a caller: memory runs on L1 and L3 until it is back, then drops L1 (invalidations were
@@ -161,7 +165,7 @@ export interface MemoryStats extends Omit<MemoryStoreStats, 'namespaces'> {
  */
 export class MemoryManager {
   private readonly l3: MemoryStore;
-  private readonly l1: L1Cache<MemoryEntry>;
+  private readonly l1: L1Cache<L1Slot>;
   private readonly l2: L2Tier | null;
   private readonly embedder: Embedder | undefined;
   private readonly embeddings: EmbeddingWorker | null;
@@ -187,13 +191,14 @@ export class MemoryManager {
     this.now = options.now ?? Date.now;
     this.tuning = { ...MEMORY_DEFAULTS, ...options.tuning };
     const t = this.tuning;
-    this.l1 = new L1Cache<MemoryEntry>({ maxBytes: t.l1MaxBytes, defaultTtlMs: t.l1TtlMs, now: this.now });
+    this.l1 = new L1Cache<L1Slot>({ maxBytes: t.l1MaxBytes, defaultTtlMs: t.l1TtlMs, now: this.now });
     this.l2 = options.cache
       ? new L2Tier(options.cache, {
           ttlMs: t.l2TtlMs,
           compressAboveBytes: t.l2CompressAboveBytes,
           raceWindowMs: t.l2RaceWindowMs,
           pendingDeletesMax: t.l2PendingDeletesMax,
+          connectWaitMs: t.l2ConnectWaitMs,
           logger: this.logger,
           now: this.now,
         })
@@ -248,31 +253,46 @@ export class MemoryManager {
     const now = this.now();
     const cached = this.l1.get(cacheKey);
     if (cached !== undefined) {
-      this.access.record(namespace, key, now);
-      return cached;
+      // Another process may have changed or deleted the entry, and its invalidation may never come
+      // (no Redis, or a writer that exited first): a copy not checked within the revalidation
+      // window is served only if the store still has its version.
+      if (now - cached.checkedAt < this.tuning.l1RevalidateMs || (await this.isCurrent(cached.entry))) {
+        if (now - cached.checkedAt >= this.tuning.l1RevalidateMs) cached.checkedAt = now;
+        this.access.record(namespace, key, now);
+        return cached.entry;
+      }
+      this.l1.delete(cacheKey);
     }
 
     const read = this.reads.begin(cacheKey);
+    let staleInL2 = false;
     try {
       if (this.l2) {
         const fromL2 = await this.l2.get(cacheKey);
-        if (fromL2 !== undefined && fromL2.namespace === namespace && fromL2.key === key) {
-          const entry = deepFreeze(fromL2);
-          if (!read.stale) this.l1.set(cacheKey, entry, { expiresAt: entry.expiresAt, jsonBytes: footprint(entry) });
-          this.access.record(namespace, key, now);
-          return entry;
+        // Redis expires entries by its own clock; this process's clock decides, as it does for L1 and L3.
+        if (fromL2 !== undefined && fromL2.namespace === namespace && fromL2.key === key && (fromL2.expiresAt === null || fromL2.expiresAt > now)) {
+          if (await this.isCurrent(fromL2)) {
+            const entry = deepFreeze(fromL2);
+            if (!read.stale) this.cacheInL1(cacheKey, entry, now);
+            this.access.record(namespace, key, now);
+            return entry;
+          }
+          // Stale in L2 (a writer that could not reach it): the back-fill below replaces it, or the
+          // delete below removes it.
+          staleInL2 = true;
         }
       }
       const stored = await this.l3.get(namespace, key, now);
       if (stored === undefined) {
         this.l3Misses++;
+        if (staleInL2 && this.l2) await this.l2.remove(cacheKey);
         return undefined;
       }
       this.l3Hits++;
       const entry = deepFreeze(stored);
       // A write (here or elsewhere) during this read: do not put what was read over it.
       if (!read.stale) {
-        this.l1.set(cacheKey, entry, { expiresAt: entry.expiresAt, jsonBytes: footprint(entry) });
+        this.cacheInL1(cacheKey, entry, now);
         if (this.l2) await this.l2.put(cacheKey, entry, false);
       }
       this.access.record(namespace, key, now);
@@ -472,13 +492,24 @@ export class MemoryManager {
     await this.l2?.settle();
   }
 
+  /** `checkedAt`: when the entry was known to be the stored version (read from L3, or checked). */
+  private cacheInL1(cacheKey: string, entry: MemoryEntry, checkedAt: number): void {
+    this.l1.set(cacheKey, { entry, checkedAt }, { expiresAt: entry.expiresAt, jsonBytes: footprint(entry) });
+  }
+
+  /** Whether a cached copy is the stored version (one index lookup; no value read). */
+  private async isCurrent(cached: MemoryEntry): Promise<boolean> {
+    const stamp = await this.l3.stamp(cached.namespace, cached.key);
+    return stamp !== undefined && stamp.version === cached.version && stamp.updatedAt === cached.updatedAt;
+  }
+
   private async afterWrite(written: MemoryEntry, valueJson: string): Promise<MemoryEntry> {
     const { namespace, key } = written;
     const cacheKey = cacheKeyOf(namespace, key);
     this.reads.invalidate(cacheKey);
     // A copy: the store may hand back objects the caller still holds, and cached entries are frozen.
     const entry = deepFreeze(structuredClone(written));
-    this.l1.set(cacheKey, entry, { expiresAt: entry.expiresAt, jsonBytes: footprint(entry) });
+    this.cacheInL1(cacheKey, entry, this.now());
     if (this.l2) await this.l2.put(cacheKey, entry, true, valueJson);
     this.embeddings?.schedule();
     this.events?.publish('memory.stored', { namespace, key, version: entry.version }, { source: EVENT_SOURCE });
@@ -549,6 +580,12 @@ export class MemoryManager {
   private assertOpen(): void {
     if (this.closed) throw new ColonyError('internal', 'memory manager is closed');
   }
+}
+
+/** An L1 entry: the frozen entry, and when it was last known to match the store. */
+interface L1Slot {
+  readonly entry: MemoryEntry;
+  checkedAt: number;
 }
 
 /** The tiers' key for an entry: namespaces cannot contain `/`, so the first `/` ends the namespace. */

@@ -13,6 +13,11 @@ export interface Cache {
   delete(key: string): Promise<void>;
   publishInvalidation(key: string): Promise<void>;
   onInvalidation(listener: (key: string) => void): () => void;
+  /**
+   * Resolves true once the backend is reachable, false after `timeoutMs` (or when closed). A
+   * short-lived writer waits for it so that its invalidation goes out before it exits.
+   */
+  ready(timeoutMs: number): Promise<boolean>;
   /** False while the backend is unreachable (the cache then behaves as always empty). */
   readonly healthy: boolean;
   readonly description: string;

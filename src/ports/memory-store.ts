@@ -27,6 +27,13 @@ import type { JsonValue } from '../domain/json.js';
  */
 export interface MemoryStore {
   get(namespace: string, key: string, now: number): Promise<MemoryEntry | undefined>;
+  /**
+   * The stored entry's stamp (version and updatedAt), or undefined when there is none; reads no
+   * value and takes no clock (an expired entry not yet collected still has a stamp). A cached copy
+   * whose stamp still matches is current: every write changes the version or, after a delete, starts
+   * again at version 1 with a new updatedAt. Cheap: one index lookup, done on every L1 hit.
+   */
+  stamp(namespace: string, key: string): Promise<MemoryStamp | undefined>;
   put(entry: MemoryWrite, expectedVersion?: number | null): Promise<MemoryEntry>;
   /**
    * Writes an entry exactly as exported (an import): value, version, timestamps and access count.
@@ -97,6 +104,12 @@ export interface MemoryEntry {
   accessCount: number;
   /** Bytes of the value's JSON (before compression). */
   size: number;
+}
+
+/** What tells two versions of an entry apart without reading its value (see `MemoryStore.stamp`). */
+export interface MemoryStamp {
+  version: number;
+  updatedAt: number;
 }
 
 export interface MemoryListQuery {

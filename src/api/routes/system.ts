@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { LATEST_MIGRATION } from '../../adapters/storage/sql/migration-latest.js';
-import type { Colony } from '../../core/colony.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -11,53 +9,17 @@ const noBody = z.strictObject({}).nullish();
 const healthSchema = z.object({ status: z.enum(['ok', 'degraded', 'down']), components: z.record(z.string(), z.unknown()) });
 const tags = ['system'];
 
-interface StoreCheck {
-  ok: boolean;
-  location: string;
-  schemaVersion: string | null;
-  latestSchema: string;
-  latencyMs: number;
-  error?: string;
-}
-
-/** Reachable (a read answers) and migrated to the latest schema. */
-export async function checkStore(colony: Colony): Promise<StoreCheck> {
-  const started = performance.now();
-  try {
-    const schemaVersion = await colony.store.schemaVersion();
-    return {
-      ok: schemaVersion === LATEST_MIGRATION,
-      location: colony.store.location,
-      schemaVersion,
-      latestSchema: LATEST_MIGRATION,
-      latencyMs: round(performance.now() - started),
-    };
-  } catch (error) {
-    return {
-      ok: false,
-      location: colony.store.location,
-      schemaVersion: null,
-      latestSchema: LATEST_MIGRATION,
-      latencyMs: round(performance.now() - started),
-      error: (error as Error).message,
-    };
-  }
-}
-
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** The last circuit state each provider reported (from any process), from the event log. */
-async function reportedCircuits(colony: Colony): Promise<{ provider: string; state: string; at: number }[]> {
-  const events = await colony.store.listEvents({ types: ['provider.state_changed'], newestFirst: true, limit: 100 });
-  const seen = new Map<string, { provider: string; state: string; at: number }>();
-  for (const e of events) {
-    const d = e.data as { provider: string; state: string };
-    if (!seen.has(d.provider)) seen.set(d.provider, { provider: d.provider, state: d.state, at: e.timestamp });
-  }
-  return [...seen.values()];
-}
+const liveCircuitSchema = z.object({
+  provider: z.string(),
+  state: z.enum(['closed', 'open', 'half-open']),
+  since: z.number(),
+  ageMs: z.number(),
+  runner: z.object({ id: z.string(), kind: z.string(), pid: z.number(), host: z.string() }),
+});
 
 const systemStatusSchema = z.object({
   version: z.string(),
@@ -76,6 +38,7 @@ const systemStatusSchema = z.object({
   agents: z.object({ active: z.number().int(), byStatus: z.record(z.string(), z.number().int()) }),
   workflowsRunning: z.array(z.object({ id: z.string(), name: z.string(), startedAt: z.number() })),
   sandbox: z.unknown().meta({ description: 'The shell sandbox: `degraded: true` when commands run on the host with the command policy alone' }),
+  providerCircuits: z.array(liveCircuitSchema).meta({ description: 'Circuit breaker state per provider in each live process, with its age and owner' }),
 });
 
 const diagnosticsSchema = z.object({
@@ -92,14 +55,15 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
     `${API_PREFIX}/system/status`,
     { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
     async () => {
-      const [runners, tasks, agents, workflows, schemaVersion, authRequired, sandbox] = await Promise.all([
+      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits] = await Promise.all([
         colony.runners.liveRunners(),
         colony.tasks.countByStatus(),
         colony.agents.list({ excludeTerminated: true }),
-        colony.store.listWorkflows({ status: 'running', limit: 20 }),
-        colony.store.schemaVersion(),
+        colony.workflows.list({ status: 'running', limit: 20 }),
+        colony.health(),
         ctx.auth.required(),
         colony.sandbox.status(),
+        colony.providerCircuits(),
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
@@ -115,13 +79,14 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
           authRequired,
           eventStreamClients: ctx.hub.size,
         },
-        database: { path, sizeBytes: existsSync(path) ? statSync(path).size : null, schemaVersion },
+        database: { path, sizeBytes: existsSync(path) ? statSync(path).size : null, schemaVersion: store.schemaVersion },
         runners: runners.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: r.startedAt, heartbeatAt: r.heartbeatAt })),
         tasks,
         agents: { active: agents.length, byStatus },
         workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: w.createdAt })),
         /** `degraded: true`: shell commands run on the host with the command policy alone (the dashboard shows a banner). */
         sandbox,
+        providerCircuits,
       };
     },
   );
@@ -136,7 +101,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
       },
     },
     async (_request, reply) => {
-      const [store, live] = await Promise.all([checkStore(colony), colony.runners.liveRunners().catch(() => [])]);
+      const [store, live] = await Promise.all([colony.health(), colony.runners.liveRunners().catch(() => [])]);
       const engineRunning = live.some((r) => r.id === colony.runners.id);
       const providers = colony.providers.list().map((p) => ({ id: p.id, breaker: p.breaker }));
       const degraded = !engineRunning || providers.some((p) => p.breaker === 'open');
@@ -176,7 +141,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         }
       };
       await run('store', async () => {
-        const s = await checkStore(colony);
+        const s = await colony.health();
         return {
           ok: s.ok,
           detail: s.error
@@ -209,12 +174,12 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
       });
       await run('providers', async () => {
         const here = colony.providers.list().map((p) => ({ id: p.id, keyConfigured: p.keyConfigured, breaker: p.breaker }));
-        const reported = await reportedCircuits(colony);
+        const reported = await colony.providerCircuits();
         const open = [...here.filter((p) => p.breaker === 'open').map((p) => p.id), ...reported.filter((r) => r.state === 'open').map((r) => r.provider)];
         return {
           ok: open.length === 0,
           detail: open.length === 0 ? 'no provider circuit is open' : `open circuit(s): ${[...new Set(open)].join(', ')}`,
-          data: { inThisProcess: here, lastReported: reported, default: colony.providers.defaultProvider },
+          data: { inThisProcess: here, liveProcesses: reported, default: colony.providers.defaultProvider },
         };
       });
       await run('agent-catalog', async () => {

@@ -42,7 +42,7 @@ export async function memoryStoreCommand(
   const parsed = parseValue(value ?? (await readValueFile(options.file as string)));
   checkValue(parsed);
   const tags = checkTags(options.tags);
-  const ttlMs = options.ttl === undefined ? undefined : checkTtl(parseSeconds('--ttl', options.ttl) * 1000);
+  const ttlMs = options.ttl === undefined ? undefined : checkTtl(parseSeconds('--ttl', options.ttl) * 1000, 'option --ttl');
   const expectedVersion = options.expectVersion === undefined ? undefined : options.expectVersion === 0 ? null : options.expectVersion;
 
   await withColony(options, 'cli', async (colony) => {
@@ -302,7 +302,7 @@ function printStats(colony: Colony, s: MemoryStats): void {
     ['embedder', s.embedder === null ? 'none (keyword search only)' : `${embedderText(s.embedder)}, ${s.embeddings} vectors`],
     ['L1', `in this process: ${s.l1.entries} entries, ${s.l1.bytes} of ${s.l1.maxBytes} bytes`],
     ['L2', l2Text(s)],
-    ['L3', `the database, ${colony.store.location}`],
+    ['L3', `the database, ${colony.storeLocation}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) println(`${color.bold(k.padEnd(width))}  ${v}`);

@@ -1,7 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { formatDuration } from '../../tasks/duration.js';
 import { loadCliConfig, withColony, type GlobalOptions } from '../cli-context.js';
-import { color, isoTime, printJson, printTable, println, statusColor } from '../output.js';
+import { color, formatBytes, isoTime, printJson, printTable, println, statusColor } from '../output.js';
+
+/** SQLite in WAL mode keeps recent writes in `-wal` (with its index in `-shm`) until a checkpoint. */
+const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
 
 /** Reports what is actually there: live runner processes, task and agent counts, the database. */
 export async function statusCommand(options: GlobalOptions): Promise<void> {
@@ -13,23 +17,27 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, schema, breakerEvents, swarms] = await Promise.all([
+    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox] = await Promise.all([
       colony.runners.liveRunners(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
-      colony.store.listWorkflows({ status: 'running', limit: 20 }),
-      colony.store.schemaVersion(),
-      colony.store.listEvents({ types: ['provider.state_changed'], newestFirst: true, limit: 100 }),
+      colony.workflows.list({ status: 'running', limit: 20 }),
+      colony.health(),
+      colony.providerCircuits(),
       colony.swarms.list({ status: ['planning', 'running', 'paused'], limit: 20 }),
+      colony.sandbox.status(),
     ]);
-    // Breakers live in the processes that call providers; their last reported state is in the event log.
-    const providers = new Map<string, { provider: string; circuit: string; since: string }>();
-    for (const e of breakerEvents) {
-      const d = e.data as { provider: string; state: string };
-      if (!providers.has(d.provider)) providers.set(d.provider, { provider: d.provider, circuit: d.state, since: isoTime(e.timestamp) });
-    }
+    const schema = store.schemaVersion;
+    // Breakers live in the processes that call providers: each live one's state, with its age and owner.
+    const providers = circuits.map((c) => ({
+      provider: c.provider,
+      circuit: c.state,
+      since: isoTime(c.since),
+      ageMs: c.ageMs,
+      runner: c.runner,
+    }));
     const path = colony.config.database.path;
-    const sizeBytes = existsSync(path) ? statSync(path).size : null;
+    const sizeBytes = onDiskBytes(path);
     const agentCounts: Record<string, number> = {};
     for (const a of agents) agentCounts[a.status] = (agentCounts[a.status] ?? 0) + 1;
     const others = runners.filter((r) => r.id !== colony.runners.id);
@@ -42,14 +50,20 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       agents: { active: agents.length, byStatus: agentCounts },
       workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
       swarmsActive: swarms.map((w) => ({ id: w.id, name: w.name, topology: w.topology, status: w.status, progress: w.progress, createdAt: isoTime(w.createdAt) })),
-      providers: [...providers.values()],
+      providers,
+      sandbox,
     };
     if (options.json) return printJson(status);
 
     println(color.bold('Colony status'));
     println(`  project   ${status.projectDir}`);
-    println(`  database  ${path}${sizeBytes === null ? '' : ` (${(sizeBytes / 1024).toFixed(0)} KiB, schema ${schema})`}`);
+    println(`  database  ${path}${sizeBytes === null ? '' : ` (${formatBytes(sizeBytes)} on disk, schema ${schema})`}`);
     println(`  host      ${hostname()}`);
+    println(
+      sandbox.degraded
+        ? `  sandbox   ${color.red(`NONE: shell commands are not isolated (${sandbox.reason})`)}`
+        : `  sandbox   ${color.green('bubblewrap')} (${sandbox.version ?? 'bwrap'}): commands write only to the workspace and cannot see the server`,
+    );
     println();
     println(color.bold(`Runners (${others.length} live)`));
     if (others.length === 0) println(color.dim('  none: no Colony process is running tasks now'));
@@ -60,10 +74,13 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     println();
     println(color.bold(`Agents (${agents.length} active)`));
     println(`  ${Object.entries(agentCounts).map(([s, n]) => `${statusColor(s)} ${n}`).join('  ') || color.dim('none')}`);
-    if (providers.size > 0) {
+    if (providers.length > 0) {
       println();
-      println(color.bold('Provider circuits (last reported)'));
-      for (const p of providers.values()) println(`  ${p.provider}  ${p.circuit === 'closed' ? color.green(p.circuit) : color.yellow(p.circuit)}  since ${p.since}`);
+      println(color.bold('Provider circuits (of live processes)'));
+      for (const p of providers) {
+        const state = p.circuit === 'closed' ? color.green(p.circuit) : color.yellow(p.circuit);
+        println(`  ${p.provider}  ${state} for ${formatDuration(p.ageMs)} (since ${p.since})  runner ${p.runner.id}, pid ${p.runner.pid} on ${p.runner.host}`);
+      }
     }
     if (workflows.length > 0) {
       println();
@@ -79,4 +96,11 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       );
     }
   });
+}
+
+/** The database's true size: the main file plus its write-ahead log and shared-memory index. */
+function onDiskBytes(path: string): number | null {
+  if (!existsSync(path)) return null;
+  // The -wal and -shm files come and go with checkpoints and the last connection's close.
+  return SQLITE_FILE_SUFFIXES.reduce((sum, suffix) => sum + (statSync(path + suffix, { throwIfNoEntry: false })?.size ?? 0), 0);
 }

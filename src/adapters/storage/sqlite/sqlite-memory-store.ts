@@ -1,9 +1,11 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { MAX_EPOCH_MS } from '../../../domain/bounds.js';
 import { ConflictError, StorageError, ValidationError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/json.js';
 import type {
   MemoryEntry,
   MemoryListQuery,
+  MemoryStamp,
   MemorySearchFilter,
   MemorySearchHit,
   MemoryStore,
@@ -80,8 +82,45 @@ interface StoredRow {
   access_count: number;
 }
 
-const ENTRY_COLUMNS =
-  'm.namespace, m.key, m.version, m.tags, m.metadata, m.expires_at, m.created_at, m.updated_at, m.accessed_at, m.access_count, b.data, b.compressed, b.size';
+/**
+ * A time column read back within what a Date can show. Writes are bounded (memory-validation.ts), but
+ * older versions stored expiries up to 1e19 ms; node:sqlite cannot even read an integer past 2^53,
+ * so such a row is read as the latest instant rather than failing every listing that meets it.
+ */
+const timeColumn = (column: string, table = 'm'): string =>
+  `max(min(${table ? `${table}.` : ''}${column}, ${MAX_EPOCH_MS}), -${MAX_EPOCH_MS}) AS ${column}`;
+/** Likewise a counter, within the safe integers. */
+const countColumn = (column: string, table = 'm'): string => `min(${table ? `${table}.` : ''}${column}, ${Number.MAX_SAFE_INTEGER}) AS ${column}`;
+
+const ENTRY_COLUMNS = [
+  'm.namespace',
+  'm.key',
+  countColumn('version'),
+  'm.tags',
+  'm.metadata',
+  timeColumn('expires_at'),
+  timeColumn('created_at'),
+  timeColumn('updated_at'),
+  timeColumn('accessed_at'),
+  countColumn('access_count'),
+  'b.data',
+  'b.compressed',
+  'b.size',
+].join(', ');
+/** The columns of a StoredRow, read the same safe way. */
+const STORED_COLUMNS = [
+  'namespace',
+  'key',
+  countColumn('version', ''),
+  'value_ref',
+  'fts_rowid',
+  'tags',
+  timeColumn('expires_at', ''),
+  timeColumn('created_at', ''),
+  timeColumn('accessed_at', ''),
+  countColumn('access_count', ''),
+].join(', ');
+const STAMP_QUERY = `SELECT ${countColumn('version', '')}, ${timeColumn('updated_at', '')} FROM memory WHERE namespace = ? AND key = ?`;
 const LIVE = '(m.expires_at IS NULL OR m.expires_at > ?)';
 /** Entries having every tag of a JSON array parameter. */
 const HAS_ALL_TAGS =
@@ -117,6 +156,14 @@ export class SqliteMemoryStore implements MemoryStore {
        WHERE m.namespace = ? AND m.key = ? AND ${LIVE}`,
     ).get(namespace, key, now) as Row | undefined;
     return row ? entryFrom(row) : undefined;
+  }
+
+  async stamp(namespace: string, key: string): Promise<MemoryStamp | undefined> {
+    // Read through the same clamps as entries, so that a stamp equals the entry's own fields.
+    const row = this.stmt(STAMP_QUERY).get(namespace, key) as
+      | { version: number; updated_at: number }
+      | undefined;
+    return row ? { version: Number(row.version), updatedAt: Number(row.updated_at) } : undefined;
   }
 
   async list(query: MemoryListQuery): Promise<MemoryEntry[]> {
@@ -217,7 +264,7 @@ export class SqliteMemoryStore implements MemoryStore {
     checkCount(limit, 'limit', 0);
     // No `now` here: expired entries not yet collected may be listed; embedding them is harmless.
     const rows = this.all(
-      `SELECT m.namespace, m.key, m.version, b.data, b.compressed FROM memory m JOIN memory_blobs b ON b.hash = m.value_ref
+      `SELECT m.namespace, m.key, ${countColumn('version')}, b.data, b.compressed FROM memory m JOIN memory_blobs b ON b.hash = m.value_ref
        WHERE NOT EXISTS (SELECT 1 FROM memory_embeddings e
                          WHERE e.namespace = m.namespace AND e.key = m.key AND e.model = ? AND e.version = m.version)
        ORDER BY m.updated_at, m.namespace, m.key LIMIT ?`,
@@ -443,7 +490,7 @@ export class SqliteMemoryStore implements MemoryStore {
     return this.write('delete expired memory', () =>
       this.writes.atomically(() => {
         const rows = this.all(
-          `SELECT namespace, key, version, value_ref, fts_rowid, tags, expires_at, created_at, accessed_at, access_count FROM memory
+          `SELECT ${STORED_COLUMNS} FROM memory
            WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
           now,
           limit,
@@ -478,8 +525,7 @@ export class SqliteMemoryStore implements MemoryStore {
 
   private stored(namespace: string, key: string): StoredRow | undefined {
     return this.stmt(
-      `SELECT namespace, key, version, value_ref, fts_rowid, tags, expires_at, created_at, accessed_at, access_count
-       FROM memory WHERE namespace = ? AND key = ?`,
+      `SELECT ${STORED_COLUMNS} FROM memory WHERE namespace = ? AND key = ?`,
     ).get(namespace, key) as StoredRow | undefined;
   }
 
