@@ -64,6 +64,7 @@ describe('loadConfig', () => {
         redisUrl: null,
         l1MaxBytes: MEMORY_DEFAULTS.l1MaxBytes,
         l1TtlMs: MEMORY_DEFAULTS.l1TtlMs,
+        l1RevalidateMs: MEMORY_DEFAULTS.l1RevalidateMs,
         l2TtlMs: MEMORY_DEFAULTS.l2TtlMs,
         gcIntervalMs: MEMORY_DEFAULTS.gcIntervalMs,
         embedder: 'local',

@@ -143,7 +143,7 @@ describe('settings and outcome', () => {
     const tie = decideOutcome({ settings: s, options: YES_NO, rounds: [count('supermajority', votes('approve', 'reject'))], byzantine: [] });
     expect(tie.outcome.reason).toBe('tie between approve and reject');
     const none = decideOutcome({ settings: s, options: YES_NO, rounds: [count('supermajority', [], { eligible: 3, timedOut: true })], byzantine: [] });
-    expect(none.outcome.reason).toBe('no valid votes: the voters did not answer within 30.0s');
+    expect(none.outcome.reason).toBe('no valid votes: the voters did not answer within 30s');
   });
 
   it('a quorum that was not met is quorum_failed, and says when it timed out', () => {

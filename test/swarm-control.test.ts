@@ -99,8 +99,11 @@ describe('swarm control and failure handling', () => {
     const t = await colony();
     const seen = events(t);
     const swarm = await t.colony.swarms.create({ objective: 'x', review: false, agents: 1, plan: { tasks: [{ id: 'only', title: 'Only', prompt: 'p', agentType: 'coder' }] } });
-    await eventually(async () => (await t.colony.swarms.status(swarm.id)).counts.running > 0);
-    const first = (await t.colony.swarms.status(swarm.id)).tasks[0]?.agentId as string;
+    // Running on its agent (a task is claimed first, then given its agent).
+    const first = await eventually(async () => {
+      const report = await t.colony.swarms.status(swarm.id);
+      return report.counts.running > 0 ? (report.tasks[0]?.agentId ?? undefined) : undefined;
+    });
     await t.colony.agents.terminate(first, 'killed by the test');
     release();
     const done = await t.colony.swarms.waitFor(swarm.id);

@@ -107,7 +107,7 @@ export interface PlanTaskReview {
   taskId: string;
   verdict: 'accept' | 'revise' | 'replan';
   feedback: string;
-  /** Who judged: the leader's seat (`queen`, `manager:<domain>`) or `peers` (a mesh vote). */
+  /** Who judged, as `swarm.task_reviewed` says: the leader's seat (`queen`, `root`) or `peers` (a mesh vote). */
   by: string;
   /** Where the plan task went: accepted (done), failed, or back to a worker with the feedback (waiting). */
   outcome: 'done' | 'failed' | 'waiting';
