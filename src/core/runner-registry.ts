@@ -18,7 +18,8 @@ export interface RunnerRegistryOptions {
 export class RunnerRegistry {
   readonly id: string;
   private readonly options: RunnerRegistryOptions;
-  private readonly host = hostname();
+  /** The host this process runs on, as runners record it. */
+  readonly host = hostname();
   private timer: NodeJS.Timeout | null = null;
   private record: RunnerRecord | null = null;
 

@@ -3,6 +3,7 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
 import { bwrapArgs, type HiddenPath } from './bwrap-args.js';
 import { probeBubblewrap, type BwrapProbe } from './bwrap-probe.js';
+import { probeDieWithRunner, type DieWithRunnerProbe } from './die-with-runner.js';
 import { buildChildEnvironment } from './child-environment.js';
 import type { SandboxConfig, SandboxMode } from './sandbox-config.js';
 import { SANDBOX_HIDDEN_SYSTEM_PATHS } from './sandbox-defaults.js';
@@ -34,6 +35,7 @@ export interface LaunchRequest {
 
 /** How to start one command: runShell's `prefix` and `env`, and what isolation that gives. */
 export interface PreparedLaunch {
+  /** bubblewrap and its options, or on the host the wrapper that ends the command with its runner (when there is one). */
   prefix: string[] | undefined;
   env: Record<string, string>;
   isolation: 'bwrap' | 'none';
@@ -54,6 +56,8 @@ export interface CommandSandboxOptions {
   hideFromAgents?: readonly string[];
   /** Replaces the bubblewrap check (tests force "unavailable" with it). */
   probe?: (bwrapPath: string, env: NodeJS.ProcessEnv) => Promise<BwrapProbe>;
+  /** Replaces the check for the wrapper that makes host-run commands die with their runner. */
+  dieWithRunnerProbe?: (env: NodeJS.ProcessEnv) => Promise<DieWithRunnerProbe>;
 }
 
 const NO_POLICY_BUT = 'commands run on the host with the command policy alone';
@@ -66,6 +70,7 @@ const NO_POLICY_BUT = 'commands run on the host with the command policy alone';
 export class CommandSandbox {
   readonly #options: CommandSandboxOptions;
   #status: Promise<SandboxStatus> | null = null;
+  #hostPrefix: Promise<string[] | undefined> | null = null;
 
   constructor(options: CommandSandboxOptions) {
     this.#options = options;
@@ -89,12 +94,12 @@ export class CommandSandbox {
     const { config, env: from } = this.#options;
     const hostEnvironment = () => buildChildEnvironment({ from, passThrough: config.passEnv, ...(request.env ? { set: request.env } : {}) });
     if (request.purpose === 'task' && !config.shellTasks) {
-      return { prefix: undefined, env: hostEnvironment(), isolation: 'none', reason: 'sandbox.shellTasks is off: shell tasks run on the host' };
+      return { prefix: await this.hostPrefix(), env: hostEnvironment(), isolation: 'none', reason: 'sandbox.shellTasks is off: shell tasks run on the host' };
     }
     const status = await this.status();
     if (status.isolation === 'none') {
       if (config.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${status.reason ?? 'bubblewrap is unavailable'}`);
-      return { prefix: undefined, env: hostEnvironment(), isolation: 'none', reason: status.reason };
+      return { prefix: await this.hostPrefix(), env: hostEnvironment(), isolation: 'none', reason: status.reason };
     }
     const network = request.purpose === 'agent' ? config.agentNetwork || request.network === true : config.shellTaskNetwork;
     const [workspace, cwd, home, hide] = await Promise.all([realpath(request.workspace), realpath(request.cwd), this.#home(), this.#hidden(request.purpose)]);
@@ -107,6 +112,15 @@ export class CommandSandbox {
       ...(request.env ? { set: request.env } : {}),
     });
     return { prefix, env, isolation: 'bwrap', reason: null };
+  }
+
+  /**
+   * What host-run commands run under so that they die with this process (see die-with-runner.ts);
+   * undefined where that is not possible here. Checked once, on first use.
+   */
+  hostPrefix(): Promise<string[] | undefined> {
+    this.#hostPrefix ??= (this.#options.dieWithRunnerProbe ?? probeDieWithRunner)(this.#options.env).then((probe) => (probe.ok ? probe.prefix : undefined));
+    return this.#hostPrefix;
   }
 
   async #detect(): Promise<SandboxStatus> {

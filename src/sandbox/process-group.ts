@@ -42,7 +42,21 @@ export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
   return false;
 }
 
-async function readProcStat(pid: string): Promise<{ state: string; pgrp: number } | undefined> {
+/**
+ * When a running process started, as the OS counts it: on Linux, field 22 of /proc/<pid>/stat (clock
+ * ticks since boot), which together with the pid names one process for good, even after the pid is
+ * reused. Null when there is no such running process (or it is a zombie), or off Linux.
+ */
+export async function processStartTime(pid: number): Promise<string | null> {
+  if (process.platform !== 'linux') return null;
+  const stat = await readProcStat(String(pid));
+  return stat === undefined || stat.state === 'Z' || stat.state === 'X' ? null : stat.startTime;
+}
+
+/** Index of starttime (field 22) among the fields after comm, which start at field 3 (state). */
+const START_TIME_FIELD = 22 - 3;
+
+async function readProcStat(pid: string): Promise<{ state: string; pgrp: number; startTime: string } | undefined> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -53,5 +67,6 @@ async function readProcStat(pid: string): Promise<{ state: string; pgrp: number 
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const state = fields[0];
   const pgrp = Number(fields[2]);
-  return state === undefined || !Number.isInteger(pgrp) ? undefined : { state, pgrp };
+  const startTime = fields[START_TIME_FIELD];
+  return state === undefined || startTime === undefined || !Number.isInteger(pgrp) ? undefined : { state, pgrp, startTime };
 }

@@ -25,6 +25,16 @@ export interface RunShellOptions {
   signal?: AbortSignal;
   /** Decoded output as it arrives, within the cap. Throwing from it ends the command and rejects the run. */
   onOutput?: (stream: OutputStreamName, chunk: string) => void;
+  /** Told when the command's process group starts and when it is gone (to record it while it runs). */
+  group?: ProcessGroupObserver;
+}
+
+/** Hears of a command's process group, for instance to record it in the store while it runs. */
+export interface ProcessGroupObserver {
+  /** The group started; its id is its leader's pid. Must not reject. */
+  started(pgid: number): Promise<void>;
+  /** No process of the group is left (or runShell gave up waiting after SIGKILL); after `started` settled. Must not reject. */
+  ended(pgid: number): Promise<void>;
 }
 
 export interface ShellResult {
@@ -82,10 +92,11 @@ export async function runShell(options: RunShellOptions): Promise<ShellResult> {
     const error = await new Promise<Error>((resolve) => child.once('error', resolve));
     throw new ExecutionError(`could not start ${options.prefix?.[0] ?? '/bin/sh'}: ${error.message}`, { cause: error, retryable: false });
   }
-  return supervise(child, pgid, options, startedAt);
+  const recorded = options.group?.started(pgid);
+  return supervise(child, pgid, options, startedAt, recorded);
 }
 
-async function supervise(child: ShellChild, pgid: number, options: RunShellOptions, startedAt: number): Promise<ShellResult> {
+async function supervise(child: ShellChild, pgid: number, options: RunShellOptions, startedAt: number, recorded: Promise<void> | undefined): Promise<ShellResult> {
   const ending: GroupEnding = { started: false, hardKilled: false, killTimer: undefined };
   const endGroup = (): void => {
     if (ending.started) return;
@@ -137,6 +148,10 @@ async function supervise(child: ShellChild, pgid: number, options: RunShellOptio
     // Background jobs the shell left behind are still in its group: end them too.
     if (!ending.started && (await groupHasLiveMembers(pgid))) endGroup();
     if (ending.started) await waitForGroupEnd(pgid, ending);
+    if (recorded !== undefined) {
+      await recorded;
+      await options.group?.ended(pgid);
+    }
     await drain(child, streamsClosed);
 
     const durationMs = Math.round(performance.now() - startedAt);

@@ -5,6 +5,7 @@ import { CommandSandbox, type PreparedLaunch } from '../../sandbox/command-sandb
 import { runShell, type ShellResult } from '../../sandbox/run-shell.js';
 import { SANDBOX_DEFAULT_CONFIG } from '../../sandbox/sandbox-config.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
+import type { TaskProcessRecorder } from '../task-process-recorder.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../task-executor.js';
 import { shellInputSchema, type ShellTaskInput } from './shell-input.js';
 
@@ -21,6 +22,8 @@ export interface ShellExecutorOptions {
    * server's). Default: no OS sandbox, the allow-listed variables of process.env.
    */
   sandbox?: CommandSandbox;
+  /** Records each command's process group while it runs, so that crash recovery can end it. Default: not recorded. */
+  processes?: TaskProcessRecorder;
 }
 
 /** Characters of stderr quoted in a failure message. */
@@ -44,7 +47,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
   };
 
   const sandbox = options.sandbox ?? new CommandSandbox({ config: { ...SANDBOX_DEFAULT_CONFIG, mode: 'off' }, env: process.env });
-  const run = async (command: string, input: ShellTaskInput, workspace: string, timeoutMs: number, signal?: AbortSignal) => {
+  const run = async (command: string, input: ShellTaskInput, workspace: string, timeoutMs: number, attempt: { taskId: string; attempt: number }, signal?: AbortSignal) => {
     const cwd = input.cwd ? await new WorkspaceGuard(workspace).resolve(input.cwd, 'read') : workspace;
     const launch = await sandbox.prepare({ purpose: 'task', workspace, cwd, ...(input.env ? { env: input.env } : {}) });
     const result = await runShell({
@@ -54,6 +57,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
       maxOutputBytes: options.maxOutputBytes,
       env: launch.env,
       ...(launch.prefix ? { prefix: launch.prefix } : {}),
+      ...(options.processes ? { group: options.processes.observe(attempt.taskId, attempt.attempt) } : {}),
       signal,
     });
     return { ...result, sandbox: sandboxNote(launch) };
@@ -68,7 +72,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
       const input = parse(context.task.input);
       // The engine enforces the task timeout through the signal; this one only bounds the process.
       const timeoutMs = Math.min(context.task.timeoutMs ?? options.defaultTimeoutMs, MAX_TIMER_MS);
-      const result = await run(input.command, input, context.workspace, timeoutMs, context.signal);
+      const result = await run(input.command, input, context.workspace, timeoutMs, { taskId: context.task.id, attempt: context.attempt }, context.signal);
       if (result.timedOut) throw new TimeoutError(`command timed out after ${timeoutMs}ms`);
       if (result.exitCode !== 0) {
         const how = result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
@@ -80,7 +84,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
     async rollback(context: RollbackContext): Promise<boolean> {
       const input = parse(context.task.input);
       if (!input.rollback) return false;
-      const result = await run(input.rollback, input, context.workspace, options.defaultTimeoutMs);
+      const result = await run(input.rollback, input, context.workspace, options.defaultTimeoutMs, { taskId: context.task.id, attempt: context.task.attempts });
       if (result.exitCode !== 0) throw new ExecutionError(`rollback command exited with code ${result.exitCode}`);
       return true;
     },

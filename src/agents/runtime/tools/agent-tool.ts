@@ -7,6 +7,7 @@ import type { CommandPolicy } from '../../../sandbox/command-policy.js';
 import type { CommandSandbox } from '../../../sandbox/command-sandbox.js';
 import type { FileTools } from '../../../sandbox/file-tools.js';
 import type { WorkspaceGuard } from '../../../sandbox/workspace-guard.js';
+import type { TaskProcessRecorder } from '../../../tasks/task-process-recorder.js';
 import type { AgentMemory } from '../memory-context.js';
 
 /**
@@ -32,6 +33,8 @@ export interface ShellSettings {
   sandbox?: CommandSandbox;
   /** The agent type asks for the network (frontmatter `network: true`); otherwise sandboxed commands have none. */
   network?: boolean;
+  /** Records each command's process group while it runs, so that crash recovery can end it. Default: not recorded. */
+  processes?: TaskProcessRecorder;
 }
 
 /** A child task an agent asks for; the engine decides how it runs (see agent-executor's agentSubtaskSpec). */

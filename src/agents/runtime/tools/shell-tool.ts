@@ -25,7 +25,7 @@ export const runShellTool = defineTool({
     cwd: z.string().min(1).optional().describe('Directory to run in, relative to the workspace root'),
     timeout_ms: z.number().int().min(1).optional().describe('A shorter time limit than the default, in milliseconds'),
   }),
-  async run(input, { shell, guard, workspace, signal }) {
+  async run(input, { shell, guard, workspace, signal, task, attempt }) {
     const check = checkCommand(input.command, shell.policy);
     if (!check.allowed) return { isError: true, content: `command refused by policy: ${check.reason}` };
     const cwd = input.cwd === undefined ? workspace : await guard.resolve(input.cwd, 'read');
@@ -38,6 +38,7 @@ export const runShellTool = defineTool({
       maxOutputBytes: shell.maxOutputBytes,
       env: launch.env,
       ...(launch.prefix ? { prefix: launch.prefix } : {}),
+      ...(shell.processes ? { group: shell.processes.observe(task.id, attempt) } : {}),
       signal,
     });
     return { content: formatShellResult(result, timeoutMs), isError: result.timedOut || result.exitCode !== 0 };
