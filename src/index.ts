@@ -36,7 +36,13 @@ export { consensusAskSchema, consensusProposeSchema, type ConsensusAskInput, typ
 export { canonicalVote, verifyVote, VoterKeyring } from './consensus/vote-signing.js';
 export type { VoteUsage } from './consensus/vote-usage.js';
 export type { JsonValue } from './domain/json.js';
-export type { Store, TaskQuery, AgentQuery, EventQuery } from './ports/store.js';
+export type { Store, TaskQuery, AgentQuery, EventQuery, MetricQuery, MetricSample, AgentTurn, AgentTurnRole, ApiKeyRecord, ApiKeyRole } from './ports/store.js';
+export type { StoreHealth } from './core/store-health.js';
+export type { MetricLog } from './core/metric-log.js';
+export type { TaskTranscript, TaskUsage, TranscriptOptions } from './tasks/task-transcript.js';
+export type { WorkflowRuns, WorkflowQuery } from './tasks/workflow-runs.js';
+export type { ApiKeys, CreatedApiKey } from './security/api-keys.js';
+export type { LiveCircuit } from './providers/live-circuits.js';
 export { SqliteStore } from './adapters/storage/sqlite/sqlite-store.js';
 export type { TaskExecutor, TaskContext, RollbackContext } from './tasks/task-executor.js';
 export type { TaskSpecInput } from './tasks/task-spec.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Colony } from '../core/colony.js';
 import type { Logger } from '../core/logger.js';
-import { ApiKeys } from '../security/api-keys.js';
+import type { ApiKeys } from '../security/api-keys.js';
 import { Authenticator, credentialFrom, credentialFromQuery, LOCAL_IDENTITY, type Identity } from '../security/authenticator.js';
 import { redactUrl } from '../security/redact-url.js';
 import { checkBindPolicy } from '../security/bind-policy.js';
@@ -130,7 +130,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   const config = colony.config.server;
   const host = options.host ?? config.host;
   const port = options.port ?? config.port;
-  const keys = new ApiKeys({ store: colony.store });
+  const keys = colony.apiKeys;
   const policy = checkBindPolicy({ host, jwtSecretConfigured: config.jwtSecret !== undefined, activeApiKeys: await keys.activeCount() });
   const auth = new Authenticator({ keys, jwtSecret: config.jwtSecret, alwaysRequired: policy.authAlwaysRequired });
   const streamLimits: EventStreamLimits = { ...EVENT_STREAM, ...options.eventStream };
@@ -157,7 +157,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
-  const hub = new EventStreamHub({ store: colony.store, events: colony.events, logger, limits: streamLimits });
+  const hub = new EventStreamHub({ keys, events: colony.events, logger, limits: streamLimits });
   const metrics = new ApiMetrics(colony, { streamClients: () => hub.size });
   const ctx: ApiContext = { colony, keys, auth, hub, metrics, streamLimits, version: packageVersion(), startedAt: Date.now() };
 

@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { EventBus, Subscription } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { StoredEvent } from '../domain/events.js';
-import type { Store } from '../ports/store.js';
+import type { ApiKeys } from '../security/api-keys.js';
 import { STREAM_CLOSE, STREAM_CLOSE_REASON, type EventStreamLimits } from './api-defaults.js';
 
 /** What a stream client asked for. Types are exact (`task.created`) or prefixes (`task.*`). */
@@ -94,7 +94,9 @@ export class StreamClient {
 }
 
 export interface EventStreamHubOptions {
-  store: Store;
+  /** Where live connections' API keys are re-checked (revoked by any process). */
+  keys: Pick<ApiKeys, 'get'>;
+  /** Local events as they happen; `events.list` reads the persisted log of every process. */
   events: EventBus;
   logger: Logger;
   limits: EventStreamLimits;
@@ -245,7 +247,7 @@ export class EventStreamHub {
   }
 
   private async latestId(): Promise<number> {
-    const [last] = await this.o.store.listEvents({ newestFirst: true, limit: 1 });
+    const [last] = await this.o.events.list({ newestFirst: true, limit: 1 });
     return last?.id ?? 0;
   }
 
@@ -279,7 +281,7 @@ export class EventStreamHub {
       do {
         this.again = false;
         for (;;) {
-          const page = await this.o.store.listEvents({ afterId: this.cursor, limit: this.o.limits.replayPageSize });
+          const page = await this.o.events.list({ afterId: this.cursor, limit: this.o.limits.replayPageSize });
           for (const event of page) {
             this.dispatch(event);
             this.cursor = event.id;
@@ -325,7 +327,7 @@ export class EventStreamHub {
   }
 
   private async replay(client: StreamClient, generation: number, announce: boolean): Promise<void> {
-    const { store, limits } = this.o;
+    const { events, limits } = this.o;
     const filter = client.filter;
     if (filter === null) return;
     const current = () => !client.closed && client.generation === generation;
@@ -333,7 +335,7 @@ export class EventStreamHub {
     let count = 0;
     while (current()) {
       const head = this.cursor;
-      const page = await store.listEvents({ afterId: client.lastId, types, correlationId: filter.correlationId, limit: limits.replayPageSize });
+      const page = await events.list({ afterId: client.lastId, types, correlationId: filter.correlationId, limit: limits.replayPageSize });
       for (const event of page) {
         if (!current()) return;
         if (streamFilterMatches(filter, event)) {
@@ -383,7 +385,7 @@ export class EventStreamHub {
         else if (keyId !== null) keyIds.add(keyId);
       }
       for (const keyId of keyIds) {
-        const key = await this.o.store.getApiKey(keyId);
+        const key = await this.o.keys.get(keyId);
         if (!key || key.revokedAt !== null) this.revokeKey(keyId);
       }
     } catch (error) {

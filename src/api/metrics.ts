@@ -87,7 +87,7 @@ export class ApiMetrics {
     const typeFor = async (taskId: string): Promise<string> => {
       const known = this.typeOf.get(taskId);
       if (known !== undefined) return known;
-      return (await colony.store.getTask(taskId).catch(() => undefined))?.type ?? 'unknown';
+      return (await colony.tasks.get(taskId).catch(() => undefined))?.type ?? 'unknown';
     };
     const finish = (taskId: string, status: string, seconds?: number) => {
       void typeFor(taskId).then((type) => {

@@ -1,6 +1,6 @@
-import type { ColonyEvent, ColonyEventMap, ColonyEventType } from '../domain/events.js';
+import type { ColonyEvent, ColonyEventMap, ColonyEventType, StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
-import type { NewEvent } from '../ports/store.js';
+import type { EventQuery, NewEvent } from '../ports/store.js';
 import type { Logger } from './logger.js';
 
 /** How long `flush` waits for subscribers to work through their buffers (a stuck one must not hang shutdown). */
@@ -24,6 +24,8 @@ export type EventHandler = (event: ColonyEvent) => void | Promise<void>;
 export interface EventBusOptions {
   /** Persists a batch and returns the ids it assigned; absent: ids are a local sequence. */
   persist?: (events: readonly NewEvent[]) => Promise<number[]>;
+  /** Reads the persisted log (every process's events); absent: nothing is persisted, the log is empty. */
+  read?: (query: EventQuery) => Promise<StoredEvent[]>;
   logger: Logger;
   bufferSize: number;
   now?: () => number;
@@ -66,6 +68,14 @@ export class EventBus {
       this.scheduled = true;
       setImmediate(() => this.persistBatch());
     }
+  }
+
+  /**
+   * The persisted event log, written by every process sharing the store: oldest first (page on with
+   * `afterId`), or newest first. Events published here appear once their batch is persisted (`flush`).
+   */
+  list(query: EventQuery = {}): Promise<StoredEvent[]> {
+    return this.options.read ? this.options.read(query) : Promise.resolve([]);
   }
 
   subscribe(filter: EventFilter, handler: EventHandler): Subscription {

@@ -321,7 +321,7 @@ async function orchestrate(colony: Colony, args: Args<'task_orchestrate'>) {
 }
 
 async function transcriptSummary(colony: Colony, taskId: string) {
-  const turns = await colony.store.listTurns({ taskId });
+  const { turns } = await colony.tasks.transcript(taskId);
   let modelTurns = 0;
   let toolCalls = 0;
   let inputTokens = 0;
@@ -398,11 +398,11 @@ async function memoryUsage(colony: Colony, args: Args<'memory_usage'>) {
 }
 
 async function systemStatus(colony: Colony, role: Role) {
-  const [runners, tasks, agents, schemaVersion] = await Promise.all([
+  const [runners, tasks, agents, store] = await Promise.all([
     colony.runners.liveRunners(),
     colony.tasks.countByStatus(),
     colony.agents.list({ excludeTerminated: true }),
-    colony.store.schemaVersion(),
+    colony.health(),
   ]);
   const agentsByStatus: Record<string, number> = {};
   for (const a of agents) agentsByStatus[a.status] = (agentsByStatus[a.status] ?? 0) + 1;
@@ -413,6 +413,6 @@ async function systemStatus(colony: Colony, role: Role) {
     tasks,
     agents: { total: agents.length, byStatus: agentsByStatus },
     executors: colony.tasks.executorTypes(),
-    database: { location: colony.store.location, schemaVersion },
+    database: { location: store.location, schemaVersion: store.schemaVersion },
   };
 }

@@ -73,6 +73,12 @@ export class ApiKeys {
     return (await this.store.listApiKeys({ includeRevoked: options.includeRevoked ?? false })).map(publicRecord);
   }
 
+  /** The key's record (never its hash), revoked or not; undefined when there is no such key. */
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const stored = await this.store.getApiKey(id);
+    return stored && publicRecord(stored);
+  }
+
   async revoke(id: string): Promise<ApiKeyRecord> {
     if (!KEY_ID_PATTERN.test(id)) throw new ValidationError(`invalid API key id "${id}": 12 hex characters, as \`colony keys list\` shows them`);
     const existing = await this.store.getApiKey(id);

@@ -10,6 +10,7 @@ import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskScheduler } from './task-scheduler.js';
 import { parseTaskRevision, parseTaskSpecs } from './task-spec.js';
+import { TASK_METRIC_ENTITY, taskUsage, type TaskTranscript, type TranscriptOptions } from './task-transcript.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
 export interface TaskEngineOptions {
@@ -194,6 +195,21 @@ export class TaskEngine {
 
   countByStatus(query: { workflowId?: string; swarmId?: string } = {}): Promise<Record<TaskStatus, number>> {
     return this.o.store.countTasksByStatus(query);
+  }
+
+  /** Pending tasks all of whose dependencies have completed: the next ones the scheduler queues. */
+  listPromotable(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]> {
+    return this.o.store.listPromotableTasks(query);
+  }
+
+  /** An agent task's transcript: every model turn, tool call and result, with the usage totals. */
+  async transcript(idOrPrefix: string, options: TranscriptOptions = {}): Promise<TaskTranscript> {
+    const task = await this.get(idOrPrefix);
+    const [turns, samples] = await Promise.all([
+      this.o.store.listTurns({ taskId: task.id, ...(options.attempt ? { attempt: options.attempt } : {}) }),
+      this.o.store.listMetrics({ entityType: TASK_METRIC_ENTITY, entityId: task.id }),
+    ]);
+    return { task, turns, usage: taskUsage(samples) };
   }
 
   /** Cancels a task and, transitively, every task that depends on it. */

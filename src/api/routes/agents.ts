@@ -89,7 +89,7 @@ export function registerAgentRoutes(app: FastifyInstance, { colony }: ApiContext
       };
       const [items, total] = await Promise.all([
         colony.agents.list({ ...filter, limit: q.limit, offset: q.offset, order: AGENT_SORTS[q.sort] }),
-        colony.store.countAgents(filter),
+        colony.agents.count(filter),
       ]);
       reply.header('x-total-count', String(total));
       return { items, total, limit: q.limit, offset: q.offset };

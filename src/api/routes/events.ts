@@ -51,7 +51,7 @@ export function registerEventRoutes(app: FastifyInstance, { colony, hub }: ApiCo
     async (request) => {
       const q = request.query as z.output<typeof listQuery>;
       const types = q.types && !q.types.includes('*') ? q.types : undefined;
-      const items = await colony.store.listEvents({
+      const items = await colony.events.list({
         afterId: q.afterId,
         types,
         correlationId: q.correlationId,

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { ApiContext } from '../api-context.js';
 import { HttpError } from '../error-handler.js';
 import { ERROR_RESPONSES } from '../schemas.js';
-import { checkStore } from './system.js';
 
 const tags = ['probes'];
 
@@ -25,7 +24,7 @@ export function registerProbeRoutes(app: FastifyInstance, { colony }: ApiContext
       },
     },
     async () => {
-      const store = await checkStore(colony);
+      const store = await colony.health();
       if (!store.ok) {
         throw new HttpError(
           503,

@@ -181,22 +181,9 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
       },
     },
     async (request) => {
-      const task = await colony.tasks.get((request.params as z.output<typeof idParams>).id);
       const { attempt } = request.query as z.output<typeof transcriptQuery>;
-      const [turns, usage] = await Promise.all([
-        colony.store.listTurns({ taskId: task.id, ...(attempt ? { attempt } : {}) }),
-        colony.store.listMetrics({ entityType: 'task', entityId: task.id }),
-      ]);
-      const sum = (name: string) => usage.filter((m) => m.name === name).reduce((a, m) => a + m.value, 0);
-      return {
-        task: { id: task.id, status: task.status, attempts: task.attempts },
-        usage: {
-          inputTokens: sum('llm.input_tokens'),
-          outputTokens: sum('llm.output_tokens'),
-          costUsd: usage.some((m) => m.name === 'llm.cost_usd') ? sum('llm.cost_usd') : null,
-        },
-        turns,
-      };
+      const { task, usage, turns } = await colony.tasks.transcript((request.params as z.output<typeof idParams>).id, attempt ? { attempt } : {});
+      return { task: { id: task.id, status: task.status, attempts: task.attempts }, usage, turns };
     },
   );
 }

@@ -4,7 +4,7 @@ import { isoTime, printJson, printTable, truncate } from '../output.js';
 
 export async function eventsCommand(options: GlobalOptions & { type?: string[]; correlation?: string; after?: number; limit: number }): Promise<void> {
   await withColony(options, 'cli', async (colony) => {
-    const events = await colony.store.listEvents({ types: options.type, correlationId: options.correlation, afterId: options.after, limit: options.limit });
+    const events = await colony.events.list({ types: options.type, correlationId: options.correlation, afterId: options.after, limit: options.limit });
     if (options.json) return printJson(events);
     printTable(
       ['ID', 'TIME', 'TYPE', 'SOURCE', 'CORRELATION', 'DATA'],

@@ -88,7 +88,7 @@ export async function initCommand(options: GlobalOptions & { force?: boolean }):
   // Opening the colony creates and migrates the database.
   const colony = await openColony({ ...options, project: projectDir }, 'cli');
   const database = colony.config.database.path;
-  const schema = await colony.store.schemaVersion();
+  const { schemaVersion: schema } = await colony.health();
   await colony.close();
 
   if (options.json) {

@@ -1,4 +1,3 @@
-import { ApiKeys } from '../../security/api-keys.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
 import { color, isoTime, printJson, printTable, println } from '../output.js';
@@ -9,7 +8,7 @@ import { color, isoTime, printJson, printTable, println } from '../output.js';
  */
 export async function keysCreateCommand(options: GlobalOptions & { role: string; name?: string }): Promise<void> {
   await withColony(options, 'cli', async (colony) => {
-    const { key, record } = await new ApiKeys({ store: colony.store }).create({ role: options.role, name: options.name });
+    const { key, record } = await colony.apiKeys.create({ role: options.role, name: options.name });
     if (options.json) return printJson({ ...record, key });
     println(`${color.green('✓')} created ${record.role} key ${record.id} (${record.name})`);
     println('');
@@ -25,7 +24,7 @@ export async function keysListCommand(options: GlobalOptions & { all?: boolean }
     options,
     'cli',
     async (colony) => {
-      const keys = await new ApiKeys({ store: colony.store }).list({ includeRevoked: options.all ?? false });
+      const keys = await colony.apiKeys.list({ includeRevoked: options.all ?? false });
       if (options.json) return printJson(keys);
       printTable(
         ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED'],
@@ -42,7 +41,7 @@ export async function keysRevokeCommand(id: string, options: GlobalOptions): Pro
     options,
     'cli',
     async (colony) => {
-      const record = await new ApiKeys({ store: colony.store }).revoke(id);
+      const record = await colony.apiKeys.revoke(id);
       if (options.json) return printJson(record);
       println(`${color.green('✓')} revoked key ${record.id} (${record.name}); requests with it are refused from now on`);
     },

@@ -12,15 +12,7 @@ export async function taskTranscriptCommand(id: string, options: GlobalOptions &
     options,
     'cli',
     async (colony) => {
-      const task = await colony.tasks.get(id);
-      const turns = await colony.store.listTurns({ taskId: task.id, ...(options.attempt ? { attempt: options.attempt } : {}) });
-      const usage = await colony.store.listMetrics({ entityType: 'task', entityId: task.id });
-      const sum = (name: string) => usage.filter((m) => m.name === name).reduce((a, m) => a + m.value, 0);
-      const totals = {
-        inputTokens: sum('llm.input_tokens'),
-        outputTokens: sum('llm.output_tokens'),
-        costUsd: usage.some((m) => m.name === 'llm.cost_usd') ? sum('llm.cost_usd') : null,
-      };
+      const { task, turns, usage: totals } = await colony.tasks.transcript(id, options.attempt ? { attempt: options.attempt } : {});
       if (options.json) return printJson({ task: { id: task.id, status: task.status, attempts: task.attempts }, usage: totals, turns });
       if (turns.length === 0) {
         println(color.dim(`task ${task.id} has no transcript (only agent tasks have one)`));

@@ -1,6 +1,5 @@
 import type { ColonyServer, ServerAddress } from '../../api/create-server.js';
 import { ConfigError } from '../../domain/errors.js';
-import { ApiKeys } from '../../security/api-keys.js';
 import { checkBindPolicy } from '../../security/bind-policy.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { openColony } from '../cli-context.js';
@@ -33,7 +32,7 @@ export async function upCommand(options: UpOptions): Promise<number> {
   try {
     // Refuse an unprotected public address before loading the server (Fastify and its plugins).
     const { host, jwtSecret } = colony.config.server;
-    checkBindPolicy({ host, jwtSecretConfigured: jwtSecret !== undefined, activeApiKeys: await new ApiKeys({ store: colony.store }).activeCount() });
+    checkBindPolicy({ host, jwtSecretConfigured: jwtSecret !== undefined, activeApiKeys: await colony.apiKeys.activeCount() });
     const { createServer } = await import('../../api/create-server.js');
     server = await createServer(colony);
     const running = server;

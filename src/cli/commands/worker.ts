@@ -47,6 +47,6 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
 
 /** Pending tasks wait on dependencies; if none of those is queued or running, nothing can move. */
 async function noPendingCanRun(colony: Awaited<ReturnType<typeof openColony>>): Promise<boolean> {
-  const promotable = await colony.store.listPromotableTasks({ limit: 1 });
+  const promotable = await colony.tasks.listPromotable({ limit: 1 });
   return promotable.length === 0;
 }
