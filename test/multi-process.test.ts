@@ -57,10 +57,11 @@ describe('agent slots across processes', () => {
     const agent = await colony.agents.spawn({ type: 'solo' });
     expect(agent.maxConcurrency).toBe(1);
     // Both processes are polling before the work arrives, so both contend for the agent.
-    await Promise.all([colonyProcess(dir), colonyProcess(dir)]);
-    const tasks = await colony.tasks.submit(Array.from({ length: 60 }, (_, i) => ({ type: 'noop', name: `t${i}`, requirements: { agentIds: [agent.id] } })));
 
+    const processes = await Promise.all([colonyProcess(dir), colonyProcess(dir)]);
+    const tasks = await colony.tasks.submit(Array.from({ length: 60 }, (_, i) => ({ type: 'noop', name: `t${i}`, requirements: { agentIds: [agent.id] } })));
     const done = await eventually(async () => {
+      if (processes.some((p) => p.exitCode !== null)) throw new Error('a colony process exited before it was stopped');
       const counts = await colony.store.countTasksByStatus();
       return counts.completed === tasks.length ? counts : undefined;
     }, 60_000);

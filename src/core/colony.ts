@@ -192,7 +192,9 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   // Commands never see the database or the config file (keys, secrets), agents' not even the data directory.
   const sandbox = new CommandSandbox({
     config: config.sandbox,
-    env,
+    // Commands run on this host: PATH, HOME and locale come from this process's environment, whatever
+    // environment the configuration was read from (`env: {}` only keeps COLONY_* settings out).
+    env: process.env,
     hide: [
       ...(config.database.path === ':memory:' ? [] : DATABASE_FILE_SUFFIXES.map((suffix) => `${config.database.path}${suffix}`)),
       ...CONFIG_FILE_NAMES.map((name) => resolve(config.dataDir, name)),
