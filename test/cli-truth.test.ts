@@ -242,14 +242,15 @@ describe('colony run interrupted', () => {
     let worker: BackgroundCli | undefined;
     let run: BackgroundCli | undefined;
     try {
+      // The run takes its first task before the worker starts, so that the worker cannot take it.
+      run = startCli(['run', 'gated.yaml'], { cwd: project.dir });
+      await eventually(() => (existsSync(project.path('first.started')) ? true : undefined), 'the first task to start');
       worker = startCli(['worker'], { cwd: project.dir });
       await worker.waitForStderr(/running tasks/);
       // A task created now is said to be the worker's to run, and it is.
       const created = await runCli(['task', 'create', '--command', 'echo queued > queued.txt'], { cwd: project.dir });
       expect(created.stdout).toContain(`the Colony worker (pid ${worker.pid}) on this database will run it`);
       await eventually(() => (existsSync(project.path('queued.txt')) ? true : undefined), 'the worker to run the created task');
-      run = startCli(['run', 'gated.yaml'], { cwd: project.dir });
-      await eventually(() => (existsSync(project.path('first.started')) ? true : undefined), 'the first task to start');
       run.child.kill('SIGTERM');
       await run.waitForStderr(/SIGTERM/);
       project.write('release', '');

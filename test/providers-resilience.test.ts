@@ -156,7 +156,9 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
   describe('circuit breaker', () => {
     it('opens after N consecutive failures, fails fast, and closes after the half-open delay', async () => {
       const provider = wrap({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 150 });
-      server.enqueue(...Array.from({ length: 3 }, () => ({ fault: 'server_error' as const, status: 500 })));
+      // Every request fails until the server is told otherwise (not a queue of three faults, which a
+      // late request of an earlier test could take one of on a loaded machine).
+      server.setDefaultReply({ fault: 'server_error', status: 500 });
       for (let i = 0; i < 3; i += 1) {
         expect(provider.breakerState()).toBe('closed');
         expect(await rejectionOf(provider.complete(ask()))).toMatchObject({ status: 500 });
@@ -168,6 +170,7 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
       expect(fastFail).toMatchObject({ details: { reason: 'circuit_open' }, retryable: true });
       expect(server.requests).toHaveLength(3);
 
+      server.setDefaultReply({ text: 'ok' });
       await sleep(200);
       const response = await provider.complete(ask());
       expect(response.content).toEqual([{ type: 'text', text: 'ok' }]);

@@ -573,7 +573,9 @@ export class TaskScheduler {
       const queued = await this.o.store.listTasks({ status: 'queued', workflowId: this.scope.workflowId, order: 'priority', limit: POLL_BATCH });
       let fresh = 0;
       for (const task of queued) {
-        if (this.known.has(task.id)) continue;
+        // A task this process knows as pending may have been made ready by another process (which
+        // completed its dependencies): the store's copy wins.
+        if (this.known.get(task.id)?.status === 'queued') continue;
         this.track(task);
         fresh++;
       }
