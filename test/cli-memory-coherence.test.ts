@@ -13,12 +13,15 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 const TEN_MINUTES_MS = 10 * 60_000;
 /** How long the server may take to answer the new value (its revalidation window is 1 s by default). */
 const SEEN_WITHIN_MS = 5_000;
+/** A hang guard for the server process, far beyond the test's own timeout. */
+const SERVER_LIFETIME_MS = 600_000;
 
 const servers: BackgroundCli[] = [];
 const redisKeyPrefixes: string[] = [];
 
 async function startServer(project: TempProject, env: Record<string, string>): Promise<string> {
-  const cli = startCli(['--json', 'up', '--port', '0'], { cwd: project.dir, env });
+  // The server runs until the test stops it (afterEach), however long a loaded machine takes.
+  const cli = startCli(['--json', 'up', '--port', '0'], { cwd: project.dir, env, timeoutMs: SERVER_LIFETIME_MS });
   servers.push(cli);
   const info = await eventually(() => {
     const line = cli.stdout.split('\n').find((l) => l.startsWith('{'));
@@ -28,7 +31,9 @@ async function startServer(project: TempProject, env: Record<string, string>): P
 }
 
 async function serverValue(origin: string, key: string): Promise<{ status: number; value?: unknown; version?: number }> {
-  const response = await fetch(`${origin}/api/v2/memory/${encodeURIComponent(key)}?namespace=default`);
+  const response = await fetch(`${origin}/api/v2/memory/${encodeURIComponent(key)}?namespace=default`).catch((error: Error) => {
+    throw new Error(`fetch ${origin} failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}`);
+  });
   if (response.status !== 200) {
     await response.body?.cancel();
     return { status: response.status };
@@ -50,7 +55,8 @@ async function serverAnswers(origin: string, key: string, want: { status: number
     SEEN_WITHIN_MS,
     50,
   ).catch((error: unknown) => {
-    throw new Error(`${(error as Error).message}; it last answered ${JSON.stringify(last)}`);
+    const server = servers.at(-1);
+    throw new Error(`${(error as Error).message}; it last answered ${JSON.stringify(last)}; server exit ${JSON.stringify(server?.child.exitCode)} stderr: ${server?.stderr.slice(-2000)}`);
   });
 }
 

@@ -41,7 +41,8 @@ const DEFAULT_REPLY: FakeMessageReply = { text: 'ok' };
 const DEFAULT_DROP_TEXT = 'This answer is cut off before it ends';
 const DEFAULT_SLOW_TEXT = 'a slow answer';
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
-const WAIT_FOR_REQUESTS_TIMEOUT_MS = 5_000;
+/** A hang guard for waitForRequests: generous, since a loaded machine may take seconds to send one. */
+const WAIT_FOR_REQUESTS_TIMEOUT_MS = 30_000;
 
 export class FakeLlmServer {
   /** Every request received, in arrival order. */

@@ -12,6 +12,13 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const COLONY_BIN = join(REPO_ROOT, 'bin', 'colony');
 
+/**
+ * A hang guard, not a speed limit: a CLI (or a server started for a test) is killed after this long.
+ * Just under the suite's test timeout, because on a loaded 2-core machine a test's commands and its
+ * background server can together take well over a minute.
+ */
+export const CLI_HANG_GUARD_MS = 110_000;
+
 export interface CliResult {
   /** The exit code; null only if the process was killed by a signal it did not handle. */
   code: number | null;
@@ -24,7 +31,7 @@ export interface CliOptions {
   cwd: string;
   /** Added to a copy of this process's environment with every COLONY_* variable removed. */
   env?: Record<string, string | undefined>;
-  /** Kill the CLI (and fail) after this long. Default 30 s. */
+  /** Kill the CLI (and fail) after this long. Default CLI_HANG_GUARD_MS. */
   timeoutMs?: number;
 }
 
@@ -66,7 +73,7 @@ export function startCli(args: string[], options: CliOptions): BackgroundCli {
     stderr += chunk;
     for (const listener of stderrListeners) listener();
   });
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? CLI_HANG_GUARD_MS;
   const exited = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
