@@ -8,6 +8,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Test files share nothing through modules (Colony keeps no module-level state, and no test mocks
+    // modules or the environment), so a worker is reused across files instead of started per file.
+    isolate: false,
+    // Most CLI and process tests wait on child processes; a third worker keeps both cores busy.
+    maxWorkers: 3,
   },
 });
