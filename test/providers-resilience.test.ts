@@ -121,34 +121,34 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
 
   describe('timeouts', () => {
     it('times out a slow call, aborts its HTTP request and retries', async () => {
-      server.enqueue({ text: 'too slow', delayMs: 5_000 }, { text: 'quick' });
-      const response = await wrap({ timeoutMs: 150, maxRetries: 1 }).complete(ask());
+      server.enqueue({ text: 'too slow', delayMs: 30_000 }, { text: 'quick' });
+      const response = await wrap({ timeoutMs: 1_000, maxRetries: 1 }).complete(ask());
       expect(response.content).toEqual([{ type: 'text', text: 'quick' }]);
       expect(server.requests).toHaveLength(2);
       await expect.poll(() => server.requests[0]?.clientAborted).toBe(true);
     });
 
     it('reports a timeout as a retryable ProviderError', async () => {
-      server.enqueue({ text: 'too slow', delayMs: 5_000 });
+      server.enqueue({ text: 'too slow', delayMs: 30_000 });
       const started = Date.now();
-      const error = await rejectionOf(wrap({ timeoutMs: 100, maxRetries: 0 }).complete(ask()));
-      expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+      const error = await rejectionOf(wrap({ timeoutMs: 500, maxRetries: 0 }).complete(ask()));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(495);
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ retryable: true, details: { reason: 'timeout' } });
     });
 
     it('bounds the wait for each stream event, not the whole stream', async () => {
-      // Wire events 30 ms apart: the stream takes ~300 ms in all, over the 200 ms timeout, but the
-      // longest gap between two of its events (Anthropic's start, ping, ...) stays around 120 ms.
+      // Wire events 100 ms apart: the stream takes about a second in all, past the 800 ms timeout,
+      // while the longest gap between two of its events stays far below it (room for a loaded machine).
       const text = 'abcdefghijklmnopqrstuvwx';
-      server.enqueue({ fault: 'slow', delayMs: 30, text });
+      server.enqueue({ fault: 'slow', delayMs: 100, text });
       const started = Date.now();
-      const streamed = await collect(wrap({ timeoutMs: 200, maxRetries: 0 }).stream(ask()));
-      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      const streamed = await collect(wrap({ timeoutMs: 800, maxRetries: 0 }).stream(ask()));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(800);
       expect(streamed.at(-1)).toMatchObject({ type: 'message_end', response: { content: [{ type: 'text', text }] } });
 
-      server.enqueue({ fault: 'slow', delayMs: 400 });
-      const error = await rejectionOf(collect(wrap({ timeoutMs: 150, maxRetries: 0 }).stream(ask())));
+      server.enqueue({ fault: 'slow', delayMs: 3_000 });
+      const error = await rejectionOf(collect(wrap({ timeoutMs: 800, maxRetries: 0 }).stream(ask())));
       expect(error).toMatchObject({ code: 'provider', details: { reason: 'timeout' } });
     });
   });

@@ -18,6 +18,8 @@ export const COLONY_BIN = join(REPO_ROOT, 'bin', 'colony');
  * background server can together take well over a minute.
  */
 export const CLI_HANG_GUARD_MS = 110_000;
+/** How long `eventually` polls before it gives up: also a hang guard (a met condition returns at once). */
+export const EVENTUALLY_HANG_GUARD_MS = 60_000;
 
 export interface CliResult {
   /** The exit code; null only if the process was killed by a signal it did not handle. */
@@ -237,7 +239,7 @@ export function processesIn(dir: string): { pid: number; cmdline: string }[] {
 }
 
 /** Polls `fn` until it returns a value other than undefined (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = EVENTUALLY_HANG_GUARD_MS, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
