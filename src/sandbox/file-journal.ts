@@ -1,8 +1,8 @@
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ExecutionError, ValidationError } from '../domain/errors.js';
+import { lstatIfExists } from './lstat-if-exists.js';
 import { replaceFile } from './replace-file.js';
 import { JOURNAL_MAX_FILE_BYTES } from './sandbox-defaults.js';
 
@@ -130,7 +130,7 @@ export class FileJournal {
 }
 
 async function captureEntry(path: string): Promise<JournalEntry> {
-  const stats = await lstatOrUndefined(path);
+  const stats = await lstatIfExists(path);
   if (stats === undefined) return { kind: 'absent', path, createdDirectories: await missingDirectories(dirname(path)) };
   if (stats.isDirectory()) throw new ValidationError(`${path} is a directory, not a file`, { details: { path } });
   if (!stats.isFile()) throw new ValidationError(`${path} is not a regular file`, { details: { path } });
@@ -159,7 +159,7 @@ async function rollbackEntry(entry: JournalEntry, result: RollbackResult): Promi
     result.restored.push(entry.path);
     return;
   }
-  const stats = await lstatOrUndefined(entry.path);
+  const stats = await lstatIfExists(entry.path);
   if (stats?.isDirectory() === true) throw new Error('it is now a directory; not removing a directory the journal did not record');
   if (stats !== undefined) {
     await unlink(entry.path);
@@ -181,20 +181,11 @@ async function rollbackEntry(entry: JournalEntry, result: RollbackResult): Promi
 async function missingDirectories(directory: string): Promise<string[]> {
   const missing: string[] = [];
   let current = directory;
-  while ((await lstatOrUndefined(current)) === undefined) {
+  while ((await lstatIfExists(current)) === undefined) {
     missing.push(current);
     const parent = dirname(current);
     if (parent === current) break;
     current = parent;
   }
   return missing;
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { lstatIfExists } from './lstat-if-exists.js';
 
 /** Permission bits a replaced file keeps (not setuid, setgid or sticky, which a write clears anyway). */
 const KEPT_MODE_BITS = 0o777;
@@ -18,7 +19,7 @@ const TEMPORARY_NAME_PREFIX_CHARS = 64;
  * anything fails. Errors are the file system's; callers map them.
  */
 export async function replaceFile(path: string, content: string | Buffer, mode?: number): Promise<void> {
-  const existing = await lstatOrUndefined(path);
+  const existing = await lstatIfExists(path);
   if (existing?.isDirectory() === true) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR' });
   const temporary = join(dirname(path), `.${basename(path).slice(0, TEMPORARY_NAME_PREFIX_CHARS)}.${randomUUID()}.colony-tmp`);
   try {
@@ -33,15 +34,6 @@ export async function replaceFile(path: string, content: string | Buffer, mode?:
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
