@@ -5,8 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Crash-recovery and CLI tests spawn real child processes. These limits only catch a hang: the suite
     // must pass on a loaded 2-core machine (two copies of it at once), where a CLI call can take seconds.
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     // Test files share nothing through modules (Colony keeps no module-level state, and no test mocks
     // modules or the environment), so a worker is reused across files instead of started per file.

@@ -14,7 +14,7 @@ export const COLONY_BIN = join(REPO_ROOT, 'bin', 'colony');
 
 /**
  * A hang guard, not a speed limit: a CLI (or a server started for a test) is killed after this long.
- * Just under the suite's test timeout, because on a loaded 2-core machine a test's commands and its
+ * Well under the suite's test timeout (300 s), because on a loaded 2-core machine a test's commands and its
  * background server can together take well over a minute.
  */
 export const CLI_HANG_GUARD_MS = 110_000;
