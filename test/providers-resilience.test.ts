@@ -155,7 +155,9 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
 
   describe('circuit breaker', () => {
     it('opens after N consecutive failures, fails fast, and closes after the half-open delay', async () => {
-      const provider = wrap({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 150 });
+      // Two seconds before a probe: long enough that the fail-fast call below is sure to find the
+      // circuit still open on a loaded machine.
+      const provider = wrap({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 2_000 });
       // Every request fails until the server is told otherwise (not a queue of three faults, which a
       // late request of an earlier test could take one of on a loaded machine).
       server.setDefaultReply({ fault: 'server_error', status: 500 });
@@ -171,7 +173,7 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
       expect(server.requests).toHaveLength(3);
 
       server.setDefaultReply({ text: 'ok' });
-      await sleep(200);
+      await sleep(2_100);
       const response = await provider.complete(ask());
       expect(response.content).toEqual([{ type: 'text', text: 'ok' }]);
       expect(provider.breakerState()).toBe('closed');
