@@ -35,8 +35,8 @@ describe('redactUrl', () => {
   });
 
   it('redacts every absolute URL in free text', () => {
-    expect(redactUrlsInText(`connecting to postgres://app:${PLAIN}@db/colony and https://h/?apiKey=${PLAIN} now`)).toBe(
-      'connecting to postgres://[redacted]@db/colony and https://h/?apiKey=[redacted] now',
+    expect(redactUrlsInText(`connecting to mysql://app:${PLAIN}@db/colony and https://h/?apiKey=${PLAIN} now`)).toBe(
+      'connecting to mysql://[redacted]@db/colony and https://h/?apiKey=[redacted] now',
     );
   });
 });
