@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       projectDir: project,
       dataDir: join(project, '.colony'),
-      database: { path: join(project, '.colony', 'colony.db'), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
+      database: { url: null, path: join(project, '.colony', 'colony.db'), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
       tasks: {
         concurrency: DEFAULTS.taskConcurrency,
         defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
@@ -151,6 +151,27 @@ describe('loadConfig', () => {
     // Absolute paths and :memory: are kept as they are.
     expect(loadConfig({ projectDir: project, overrides: { database: { path: '/var/tmp/abs.db' } } }).config.database.path).toBe('/var/tmp/abs.db');
     expect(loadConfig({ projectDir: project, overrides: { database: { path: ':memory:' } } }).config.database.path).toBe(':memory:');
+  });
+
+  it('names the database by URL: a sqlite: URL decides the file, and the highest layer naming the database wins', () => {
+    const byUrl = loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite:data/u.db' } }).config.database;
+    expect(byUrl).toMatchObject({ url: 'sqlite:data/u.db', path: join(project, 'data', 'u.db') });
+    expect(loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite:///var/tmp/abs.db' } }).config.database.path).toBe('/var/tmp/abs.db');
+    expect(loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite::memory:' } }).config.database.path).toBe(':memory:');
+    // A flag naming a file beats a URL from the environment (and the URL no longer applies).
+    const flag = loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite:u.db' }, overrides: { database: { path: 'flag.db' } } }).config.database;
+    expect(flag).toMatchObject({ url: null, path: join(project, 'flag.db') });
+    // A URL in a higher layer beats a file from a lower one, and a data dir does not move it.
+    writeConfig('config.yaml', 'database:\n  path: ./from-file.db\n');
+    const env = loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite:env.db', COLONY_DATA_DIR: '.colony' } }).config.database;
+    expect(env.path).toBe(join(project, 'env.db'));
+  });
+
+  it('refuses a database URL of a kind this build cannot open, naming the key and the kinds it can', () => {
+    const attempt = () => loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'mysql://root@localhost/colony' } });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/database\.url.*COLONY_DATABASE_URL|environment.*sqlite:/);
+    expect(() => loadConfig({ projectDir: project, overrides: { database: { url: 'sqlite:' } } })).toThrow(/database\.url/);
   });
 
   it('moves the database with the data directory unless the database path is given', () => {

@@ -36,12 +36,13 @@ export function logFilePath(dataDir: string, name: string): string {
 }
 
 /** The global flags that set a configuration key (in cliOverrides), by dotted key. */
-export const CONFIG_KEY_FLAGS: Readonly<Record<string, string>> = { 'database.path': '--db', 'log.level': '--log-level' };
+export const CONFIG_KEY_FLAGS: Readonly<Record<string, string>> = { 'database.path': '--db', 'database.url': '--db', 'log.level': '--log-level' };
 
 /** Configuration overrides given by the global flags (highest precedence), on top of `extra`. */
 function cliOverrides(options: GlobalOptions, extra: ConfigInput = {}): ConfigInput {
   const overrides: ConfigInput = { ...extra };
-  if (options.db) overrides.database = { ...extra.database, path: options.db };
+  // `--db` takes a file path or a database URL (`sqlite:...`).
+  if (options.db) overrides.database = { ...extra.database, ...(/^[a-z][a-z0-9+.-]*:/i.test(options.db) && !/^[a-z]:[\\/]/i.test(options.db) ? { url: options.db } : { path: options.db }) };
   if (options.logLevel) overrides.log = { level: options.logLevel as 'info' };
   return overrides;
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { defaultCommandHelp } from './default-command-help.js';
 import { unsupportedNodeMessage } from '../core/node-version.js';
-import { ConfigError } from '../domain/errors.js';
+import { ConfigError, isErrorCode } from '../domain/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { intOption, jsonOption, listOption } from './parse-options.js';
 
@@ -16,7 +16,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .description('Colony: multi-agent orchestration. Runs task DAGs, agents and workflows on an embedded SQLite store.')
     .version(pkg.version, '-v, --version')
     .option('--project <dir>', 'project directory (default: the current directory)')
-    .option('--db <path>', 'database file (default: .colony/colony.db in the project)')
+    .option('--db <path|url>', 'database file or URL, e.g. sqlite:data/colony.db (default: .colony/colony.db in the project)')
     .option('--config <file>', 'config file (default: .colony/config.yaml if present)')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--json', 'print machine-readable JSON on stdout')
@@ -397,19 +397,17 @@ function report(error: unknown, json: boolean): number {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'validation', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
     return EXIT.usage;
   }
-  const e = error as { code?: string; message?: string; name?: string; details?: unknown };
-  const known = typeof e?.code === 'string' && e.name !== undefined && /Error$/.test(e.name) && isColonyCode(e.code);
+  const e = error as { code?: unknown; message?: string; name?: string; details?: unknown };
+  // A ColonyError, or an error of the same shape (a code of the taxonomy, a name ending in Error).
+  const code = e?.name !== undefined && /Error$/.test(e.name) && isErrorCode(e.code) ? e.code : null;
+  const known = code !== null;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'internal', message: e?.message ?? String(error), ...(known && e.details ? { details: e.details } : {}) } }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'internal', message: e?.message ?? String(error), ...(known && e.details ? { details: e.details } : {}) } }, null, 2)}\n`);
   } else {
     process.stderr.write(`colony: ${known ? '' : 'unexpected error: '}${e?.message ?? String(error)}\n`);
     if (!known && process.env.COLONY_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
   }
-  return known ? exitCodeFor(e.code as never) : EXIT.internal;
-}
-
-function isColonyCode(code: string): boolean {
-  return ['validation', 'not_found', 'conflict', 'config', 'timeout', 'cancelled', 'capacity', 'execution', 'storage', 'internal', 'provider'].includes(code);
+  return known ? exitCodeFor(code) : EXIT.internal;
 }
 
 // A reader that goes away (`colony task list | head`) is not an error: stop quietly.

@@ -21,6 +21,21 @@ const nonNegativeTimerMs = nonNegativeInt.max(MAX_TIMER_MS, TIMER_LIMIT);
 /** How long a cached entry lives. */
 const cacheTtlMs = positiveInt.max(MAX_MEMORY_TTL_MS, `at most ${MAX_MEMORY_TTL_MS} ms (${describeMs(MAX_MEMORY_TTL_MS)})`);
 
+/** The database kinds this build can open, by URL scheme. */
+export const SUPPORTED_DATABASE_SCHEMES = ['sqlite:'] as const;
+export type DatabaseKind = 'sqlite';
+
+/** The kind of database a URL names, or undefined when this build cannot open it. */
+export function databaseUrlKind(url: string): DatabaseKind | undefined {
+  return url.startsWith('sqlite:') && url.length > 'sqlite:'.length ? 'sqlite' : undefined;
+}
+
+/** The file of a `sqlite:` URL (`sqlite:/abs/path`, `sqlite:rel/path`, `sqlite:///abs/path`, `sqlite::memory:`). */
+function sqlitePathOf(url: string): string {
+  const rest = url.slice('sqlite:'.length);
+  return rest.startsWith('//') ? rest.slice(2) : rest;
+}
+
 export const configSchema = z
   .object({
     /** Directory the CLI treats as the project (the workspace for shell tasks). */
@@ -28,6 +43,11 @@ export const configSchema = z
     dataDir: z.string().min(1),
     database: z
       .object({
+        /**
+         * Which database, by URL: `sqlite:<file path>` (relative to the project) or `sqlite::memory:`.
+         * When set it decides `path`; unset, `path` names the SQLite file.
+         */
+        url: z.string().min(1).refine((url) => databaseUrlKind(url) !== undefined, { message: `expected a URL of a supported kind (${SUPPORTED_DATABASE_SCHEMES.join(', ')})` }).nullable(),
         path: z.string().min(1),
         busyTimeoutMs: timerMs,
       })
@@ -109,6 +129,8 @@ export const configSchema = z
 
 export type ColonyConfig = z.infer<typeof configSchema>;
 
+
+
 /** A partial configuration as a file, the environment or flags may give it. */
 export type ConfigInput = DeepPartial<ColonyConfig>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -122,7 +144,7 @@ export function defaultConfig(projectDir: string): ColonyConfig {
   return {
     projectDir,
     dataDir,
-    database: { path: resolve(dataDir, DEFAULTS.databaseFile), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
+    database: { url: null, path: resolve(dataDir, DEFAULTS.databaseFile), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
     tasks: {
       concurrency: DEFAULTS.taskConcurrency,
       defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
@@ -163,6 +185,7 @@ export function defaultConfig(projectDir: string): ColonyConfig {
 /** Environment variables Colony reads, each mapped to one configuration key. */
 export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' | 'float' }> = {
   COLONY_DB: { path: ['database', 'path'], type: 'string' },
+  COLONY_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   COLONY_DATA_DIR: { path: ['dataDir'], type: 'string' },
   COLONY_CONCURRENCY: { path: ['tasks', 'concurrency'], type: 'int' },
   COLONY_TASK_TIMEOUT_MS: { path: ['tasks', 'defaultTimeoutMs'], type: 'int' },
@@ -265,12 +288,17 @@ export function loadConfig(sources: ConfigSources): { config: ColonyConfig; file
   }
   // A data dir given without a database path moves the database along with it.
   const dataDirGiven = layers.some(([, l]) => l.dataDir !== undefined);
-  const dbGiven = layers.some(([, l]) => l.database?.path !== undefined);
+  const dbGiven = layers.some(([, l]) => l.database?.path !== undefined || (l.database?.url ?? undefined) !== undefined);
   const dataDir = resolve(projectDir, String(merged.dataDir));
   merged.dataDir = dataDir;
   merged.projectDir = projectDir;
   const database = merged.database as Record<string, unknown>;
-  if (dataDirGiven && !dbGiven) database.path = resolve(dataDir, DEFAULTS.databaseFile);
+  // The highest-precedence layer naming the database decides it, by URL or by file path.
+  const naming = layers.findLast(([, l]) => (l.database?.url ?? undefined) !== undefined || l.database?.path !== undefined)?.[1].database;
+  if (naming?.url) {
+    if (databaseUrlKind(naming.url) === 'sqlite') database.path = sqlitePathOf(naming.url);
+  } else if (naming?.path !== undefined) database.url = null;
+  if (!naming && dataDirGiven) database.path = resolve(dataDir, DEFAULTS.databaseFile);
   else if (typeof database.path === 'string' && database.path !== ':memory:') database.path = resolve(projectDir, database.path);
   const origins = originsOf(file, fromFile, sources.env ?? {}, overrides);
   if (dataDirGiven && !dbGiven && origins.dataDir) origins['database.path'] = origins.dataDir;

@@ -10,6 +10,7 @@ import { color, printJson, println } from '../output.js';
 const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown values are the defaults.
 # Environment variables (COLONY_DB, COLONY_CONCURRENCY, ...) and command-line flags override this file.
 # database:
+#   url: sqlite:.colony/colony.db   # the database by URL (COLONY_DATABASE_URL); or:
 #   path: .colony/colony.db
 #   busyTimeoutMs: ${DEFAULTS.sqliteBusyTimeoutMs}
 # tasks:
