@@ -24,22 +24,21 @@ export const EXIT = {
   terminated: 143,
 } as const;
 
+/** The domain taxonomy (domain/errors.ts), mapped once: every ErrorCode has its exit code. */
+const EXIT_FOR_CODE: Record<ErrorCode, number> = {
+  validation: EXIT.usage,
+  config: EXIT.usage,
+  not_found: EXIT.notFound,
+  conflict: EXIT.conflict,
+  capacity: EXIT.conflict,
+  execution: EXIT.failed,
+  timeout: EXIT.failed,
+  cancelled: EXIT.failed,
+  provider: EXIT.failed,
+  storage: EXIT.internal,
+  internal: EXIT.internal,
+};
+
 export function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'validation':
-    case 'config':
-      return EXIT.usage;
-    case 'not_found':
-      return EXIT.notFound;
-    case 'conflict':
-    case 'capacity':
-      return EXIT.conflict;
-    case 'execution':
-    case 'timeout':
-    case 'cancelled':
-    case 'provider':
-      return EXIT.failed;
-    default:
-      return EXIT.internal;
-  }
+  return EXIT_FOR_CODE[code];
 }

@@ -2,18 +2,28 @@
  * Colony's error taxonomy. Every error that crosses an edge (CLI, REST, MCP) is a ColonyError with a
  * stable `code`; each edge maps codes to its own shape exactly once (exit code, HTTP status, isError).
  */
-export type ErrorCode =
-  | 'validation'
-  | 'not_found'
-  | 'conflict'
-  | 'config'
-  | 'timeout'
-  | 'cancelled'
-  | 'capacity'
-  | 'execution'
-  | 'storage'
-  | 'provider'
-  | 'internal';
+export const ERROR_CODES = [
+  'validation',
+  'not_found',
+  'conflict',
+  'config',
+  'timeout',
+  'cancelled',
+  'capacity',
+  'execution',
+  'storage',
+  'provider',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const ERROR_CODE_SET: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** Whether a value is one of the taxonomy's codes (for an edge that reads a code it did not construct). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && ERROR_CODE_SET.has(value);
+}
 
 export interface ColonyErrorOptions {
   cause?: unknown;

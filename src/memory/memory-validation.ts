@@ -14,12 +14,17 @@ import {
 /**
  * The one copy of memory's input checks, with the L3 port's limits: the manager runs them at its
  * edge (so bad input is refused before any tier is touched), the REST, CLI and JSONL edges run them
- * on what they read, and every MemoryStore adapter runs them again (see the SQLite adapter's
- * memory-input.ts). Each throws ValidationError naming the field and the problem.
+ * on what they read, and every MemoryStore adapter runs them again (through memory-store-input.ts,
+ * which names the store in its messages). Each throws ValidationError naming the field and the problem.
  */
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Whether a text holds a C0 or C1 control character (names and keys must not). */
+export function hasControlCharacters(text: string): boolean {
+  return CONTROL_CHARACTERS.test(text);
+}
 
 export function checkNamespace(namespace: unknown, field = 'namespace'): string {
   if (typeof namespace !== 'string') throw new ValidationError(`${field} must be a string`, { details: { field } });

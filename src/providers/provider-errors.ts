@@ -1,4 +1,4 @@
-import { CancelledError, ProviderError } from '../domain/errors.js';
+import { CancelledError, ColonyError, ProviderError } from '../domain/errors.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { redactSecrets, type Secret } from './secret.js';
 
@@ -11,7 +11,10 @@ import { redactSecrets, type Secret } from './secret.js';
  * it (status, error type, request id, retry-after) is copied into the ProviderError instead.
  */
 
-/** Error `type`s that arrive without an HTTP status (an SSE `error` event mid-stream). */
+/**
+ * API error `type`s worth another attempt when they arrive without an HTTP status: an SSE `error`
+ * event mid-stream, or an API error Claude Code reports from its run.
+ */
 const RETRYABLE_ERROR_TYPES: ReadonlySet<string> = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error', 'server_error']);
 
 /** Node/undici error codes that mean the connection, not the request, failed. */
@@ -36,6 +39,10 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+export function isRetryableErrorType(errorType: string | null | undefined): boolean {
+  return RETRYABLE_ERROR_TYPES.has(errorType ?? '');
+}
+
 export interface HttpFailure {
   provider: string;
   /** Null when the failure arrived inside a 200 stream. */
@@ -50,7 +57,7 @@ export interface HttpFailure {
 /** The server answered with an error (status or SSE error event). */
 export function providerErrorFromHttp(failure: HttpFailure): ProviderError {
   const retryable =
-    failure.status === null ? RETRYABLE_ERROR_TYPES.has(failure.errorType ?? '') : isRetryableStatus(failure.status);
+    failure.status === null ? isRetryableErrorType(failure.errorType) : isRetryableStatus(failure.status);
   const prefix = failure.status === null ? `${failure.provider}` : `${failure.provider} ${failure.status}`;
   return new ProviderError(redactSecrets(`${prefix}: ${failure.message}`, failure.secrets), {
     provider: failure.provider,
@@ -74,6 +81,56 @@ export function providerErrorFromTransport(error: unknown, provider: string, sec
     retryable: transportLike,
     details: { reason: malformed ? 'malformed_response' : transportLike ? 'network' : 'unexpected', errorName: name, errorCode: code },
   });
+}
+
+/** What every SDK's HTTP error carries (the Anthropic and OpenAI SDKs share this shape). */
+export interface SdkApiError {
+  readonly status: number | undefined;
+  readonly headers: Headers | undefined;
+  readonly requestID: string | null | undefined;
+  readonly message: string;
+}
+
+/** An adapter's vendor specifics: how its SDK reports an abort and an answer from the server. */
+export interface SdkErrorMapping<E extends SdkApiError> {
+  /** The SDK's own error for a call its caller aborted. */
+  isAbort(error: unknown): boolean;
+  /** The error as the SDK's HTTP error when the server answered (not a connection failure), else null. */
+  apiError(error: unknown): E | null;
+  /** The server's own words for the failure. */
+  message(error: E): string;
+  /** The error's `type` (or code), which decides retrying when no status came with it. */
+  errorType(error: E): string | null;
+}
+
+export interface SdkCall {
+  provider: string;
+  signal: AbortSignal | undefined;
+  secrets: SecretList;
+}
+
+/**
+ * The one mapping from what an SDK adapter's call threw to a ColonyError: cancelled when the call was
+ * aborted (checked first: an aborted SDK stream just ends, which the translator reports as
+ * incomplete), ColonyErrors as they are, the server's answers by status, and the rest as transport
+ * failures.
+ */
+export function providerErrorFromSdk<E extends SdkApiError>(error: unknown, call: SdkCall, sdk: SdkErrorMapping<E>): ColonyError {
+  if (sdk.isAbort(error) || call.signal?.aborted === true) return cancelledError(call.provider);
+  if (error instanceof ColonyError) return error;
+  const api = sdk.apiError(error);
+  if (api !== null) {
+    return providerErrorFromHttp({
+      provider: call.provider,
+      status: typeof api.status === 'number' ? api.status : null,
+      headers: api.headers,
+      message: sdk.message(api),
+      errorType: sdk.errorType(api),
+      requestId: api.requestID ?? null,
+      secrets: call.secrets,
+    });
+  }
+  return providerErrorFromTransport(error, call.provider, call.secrets);
 }
 
 export function cancelledError(provider: string): CancelledError {

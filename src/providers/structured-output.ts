@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ExecutionError } from '../domain/errors.js';
-import { describeIssues } from '../agents/runtime/tools/agent-tool.js';
 import { isInvalidToolInput, type ContentPart, type Message, type Provider, type TokenUsage } from '../ports/provider.js';
+import { describeIssues } from './zod-issues.js';
 
 /** Times an invalid answer is sent back to the model for repair before the call fails. */
 export const STRUCTURED_OUTPUT_MAX_REPAIRS = 2;

@@ -1,11 +1,19 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { ColonyError, ConfigError } from '../../domain/errors.js';
+import { ConfigError, type ColonyError } from '../../domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
 import { ANTHROPIC_DEFAULT_BASE_URL, DEFAULT_PROVIDER_TIMEOUT_MS } from '../provider-defaults.js';
-import { cancelledError, providerErrorFromHttp, providerErrorFromTransport } from '../provider-errors.js';
+import { providerErrorFromSdk, type SdkErrorMapping } from '../provider-errors.js';
 import { Secret } from '../secret.js';
 import { fromAnthropicMessage, toAnthropicParams } from './anthropic-mapping.js';
 import { translateAnthropicStream } from './anthropic-stream.js';
+
+/** How the Anthropic SDK reports failures, for the shared mapping to ColonyError. */
+const ANTHROPIC_ERRORS: SdkErrorMapping<APIError> = {
+  isAbort: (error) => error instanceof APIUserAbortError,
+  apiError: (error) => (error instanceof APIError && !(error instanceof APIConnectionError) ? error : null),
+  message: (error) => error.apiMessage ?? error.message,
+  errorType: (error) => error.type,
+};
 
 export interface AnthropicProviderOptions {
   apiKey: Secret | string | null | undefined;
@@ -59,21 +67,6 @@ export class AnthropicProvider implements Provider {
   }
 
   #toColonyError(error: unknown, signal: AbortSignal | undefined): ColonyError {
-    // First: an aborted SDK stream just ends, which the translator reports as incomplete.
-    if (error instanceof APIUserAbortError || signal?.aborted === true) return cancelledError(this.id);
-    if (error instanceof ColonyError) return error;
-    const secrets = [this.#apiKey];
-    if (error instanceof APIError && !(error instanceof APIConnectionError)) {
-      return providerErrorFromHttp({
-        provider: this.id,
-        status: typeof error.status === 'number' ? error.status : null,
-        headers: error.headers,
-        message: error.apiMessage ?? error.message,
-        errorType: error.type,
-        requestId: error.requestID ?? null,
-        secrets,
-      });
-    }
-    return providerErrorFromTransport(error, this.id, secrets);
+    return providerErrorFromSdk(error, { provider: this.id, signal, secrets: [this.#apiKey] }, ANTHROPIC_ERRORS);
   }
 }

@@ -1,7 +1,7 @@
 import { ProviderError } from '../../domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
 import { CLAUDE_CODE_DEFAULT_BINARY, CLAUDE_CODE_DEFAULT_TIMEOUT_MS } from '../provider-defaults.js';
-import { cancelledError, isRetryableStatus } from '../provider-errors.js';
+import { cancelledError, isRetryableErrorType, isRetryableStatus } from '../provider-errors.js';
 import { redactSecrets, Secret } from '../secret.js';
 import { resolveClaudeCodeLauncher, type ClaudeCodeLauncher } from './claude-code-binary.js';
 import {
@@ -62,8 +62,6 @@ export interface ClaudeCodeProviderOptions {
 export const CLAUDE_CODE_NOT_INSTALLED_MESSAGE =
   'Claude Code is not installed: install it with `npm install -g @anthropic-ai/claude-code` or set providers.claude-code.binary';
 
-/** Claude Code's API error types worth another attempt when no HTTP status came with them. */
-const RETRYABLE_ERROR_TYPES: ReadonlySet<string> = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error', 'server_error']);
 const TRANSIENT_MESSAGE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|connection|timed? ?out|socket|overloaded/i;
 
 /**
@@ -210,7 +208,7 @@ export class ClaudeCodeProvider implements Provider {
     const retryable =
       status !== null
         ? isRetryableStatus(status)
-        : RETRYABLE_ERROR_TYPES.has(result.apiErrorType ?? '') || (result.subtype === 'success' && TRANSIENT_MESSAGE.test(what));
+        : isRetryableErrorType(result.apiErrorType) || (result.subtype === 'success' && TRANSIENT_MESSAGE.test(what));
     const tail = status === null && exit.code !== 0 && stderr.trim() !== '' ? ` (stderr: ${stderr.trim()})` : '';
     return new ProviderError(redactSecrets(`${this.id}${status === null ? '' : ` ${status}`}: ${what}${tail}`, this.#secrets()), {
       provider: this.id,

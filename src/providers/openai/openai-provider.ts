@@ -1,11 +1,22 @@
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { ColonyError, ConfigError } from '../../domain/errors.js';
+import { ConfigError, type ColonyError } from '../../domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
 import { DEFAULT_PROVIDER_TIMEOUT_MS, LOCAL_SERVER_PLACEHOLDER_KEY, OPENAI_DEFAULT_BASE_URL } from '../provider-defaults.js';
-import { cancelledError, providerErrorFromHttp, providerErrorFromTransport } from '../provider-errors.js';
+import { providerErrorFromSdk, type SdkErrorMapping } from '../provider-errors.js';
 import { Secret } from '../secret.js';
 import { fromOpenAICompletion, toOpenAIParams, type MaxTokensParam } from './openai-mapping.js';
 import { translateOpenAIStream } from './openai-stream.js';
+
+/** How the OpenAI SDK reports failures, for the shared mapping to ColonyError. */
+const OPENAI_ERRORS: SdkErrorMapping<APIError> = {
+  isAbort: (error) => error instanceof APIUserAbortError,
+  apiError: (error) => (error instanceof APIError && !(error instanceof APIConnectionError) ? error : null),
+  message: (error) => {
+    const body = error.error as { message?: unknown } | undefined;
+    return typeof body?.message === 'string' ? body.message : error.message;
+  },
+  errorType: (error) => error.type ?? error.code ?? null,
+};
 
 export interface OpenAIProviderOptions {
   /** Required for api.openai.com; optional for local servers (Ollama, vLLM, LM Studio, llama.cpp). */
@@ -78,22 +89,6 @@ export class OpenAIProvider implements Provider {
   }
 
   #toColonyError(error: unknown, signal: AbortSignal | undefined): ColonyError {
-    // First: an aborted SDK stream just ends, which the translator reports as incomplete.
-    if (error instanceof APIUserAbortError || signal?.aborted === true) return cancelledError(this.id);
-    if (error instanceof ColonyError) return error;
-    const secrets = [this.#apiKey];
-    if (error instanceof APIError && !(error instanceof APIConnectionError)) {
-      const body = error.error as { message?: unknown } | undefined;
-      return providerErrorFromHttp({
-        provider: this.id,
-        status: typeof error.status === 'number' ? error.status : null,
-        headers: error.headers,
-        message: typeof body?.message === 'string' ? body.message : error.message,
-        errorType: error.type ?? error.code ?? null,
-        requestId: error.requestID ?? null,
-        secrets,
-      });
-    }
-    return providerErrorFromTransport(error, this.id, secrets);
+    return providerErrorFromSdk(error, { provider: this.id, signal, secrets: [this.#apiKey] }, OPENAI_ERRORS);
   }
 }

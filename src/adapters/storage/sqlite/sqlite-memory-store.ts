@@ -24,8 +24,8 @@ import {
   checkSearchFilter,
   checkTags,
   checkTime,
-  checkVector,
-} from './memory-input.js';
+} from '../../../memory/memory-store-input.js';
+import { checkVector } from './memory-input.js';
 import { flattenJsonText, ftsMatchExpression } from './memory-text.js';
 import { decodeValue, encodeValue, hashValueJson, MEMORY_COMPRESSION_THRESHOLD_BYTES, type EncodedValue } from './memory-value-codec.js';
 import type { VectorExtensionStatus } from './sqlite-vec-loader.js';

@@ -3,6 +3,7 @@ import type { AgentRecord } from '../../../domain/agent.js';
 import type { JsonValue } from '../../../domain/json.js';
 import type { TaskRecord } from '../../../domain/task.js';
 import type { Store } from '../../../ports/store.js';
+import { describeIssues } from '../../../providers/zod-issues.js';
 import type { CommandPolicy } from '../../../sandbox/command-policy.js';
 import type { CommandSandbox } from '../../../sandbox/command-sandbox.js';
 import type { FileTools } from '../../../sandbox/file-tools.js';
@@ -103,11 +104,6 @@ export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S>): 
       return typeof output === 'string' ? { content: output } : output;
     },
   };
-}
-
-/** "path: Invalid input: expected string, received undefined; limit: Too small: ..." */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(arguments)'}: ${issue.message}`).join('; ');
 }
 
 /** The input side of the schema (defaults are optional), without the `$schema` key providers do not need. */

@@ -1,0 +1,95 @@
+import { ValidationError } from '../domain/errors.js';
+import type { MemorySearchFilter, MemoryWrite } from '../ports/memory-store.js';
+import * as checks from './memory-validation.js';
+
+/**
+ * Checks of what callers hand to the MemoryStore port, which every adapter runs before anything is
+ * written, so that every adapter refuses the same input with the same messages. They are memory's
+ * own checks (memory-validation.ts, the one copy), with messages that say they come from the store
+ * ("memory key must not be empty"). What only one storage engine limits (sqlite-vec's vector length)
+ * stays in its adapter.
+ */
+
+/** Embedding model names are identifiers, not documents. */
+export const MAX_EMBEDDING_MODEL_LENGTH = 256;
+
+export interface CheckedWrite {
+  /** The value's JSON text: what is hashed, stored and returned. */
+  json: string;
+  /** Bytes of `json` as UTF-8. */
+  size: number;
+  /** The tags, each once, in the order given. */
+  tags: string[];
+  metadataJson: string;
+}
+
+function invalid(message: string, field: string): ValidationError {
+  return new ValidationError(message, { details: { field } });
+}
+
+/** A shared check whose ValidationError names the store: `memory <message>`. */
+function portCheck<A extends unknown[], R>(check: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return check(...args);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new ValidationError(`memory ${error.message}`, { details: error.details });
+      throw error;
+    }
+  };
+}
+
+export const checkNamespace = portCheck((namespace: unknown, field?: string) => checks.checkNamespace(namespace, field));
+export const checkKey = portCheck((key: unknown) => checks.checkKey(key));
+export const checkTime = portCheck(checks.checkTime);
+export const checkCount = portCheck(checks.checkCount);
+export const checkTags = portCheck((tags: unknown, field: string = 'tags'): string[] => {
+  if (!Array.isArray(tags)) throw invalid(`${field} must be an array of strings`, field);
+  return [...new Set(checks.checkTags(tags, field))];
+});
+
+export function checkAddress(namespace: unknown, key: unknown): void {
+  checkNamespace(namespace);
+  checkKey(key);
+}
+
+export function checkExpectedVersion(expected: unknown): void {
+  if (expected === undefined || expected === null) return;
+  checkCount(expected, 'expectedVersion', 1);
+}
+
+/** Validates a whole write; returns the JSON texts to store. Throws ValidationError naming the problem. */
+export const checkMemoryWrite = portCheck((entry: MemoryWrite): CheckedWrite => {
+  if (typeof entry !== 'object' || entry === null) throw invalid('write must be an object', 'entry');
+  checks.checkNamespace(entry.namespace);
+  checks.checkKey(entry.key);
+  const json = checks.checkValue(entry.value);
+  const size = Buffer.byteLength(json, 'utf8');
+  const tags = [...new Set(checks.checkTags(entry.tags))];
+  if (typeof entry.metadata !== 'object' || entry.metadata === null || Array.isArray(entry.metadata)) {
+    throw invalid('metadata must be a JSON object', 'metadata');
+  }
+  const metadataJson = JSON.stringify(checks.checkMetadata(entry.metadata));
+  if (entry.expiresAt !== null) checks.checkTime(entry.expiresAt, 'expiresAt');
+  checks.checkTime(entry.at, 'at');
+  return { json, size, tags, metadataJson };
+});
+
+export function checkSearchFilter(filter: MemorySearchFilter): void {
+  if (typeof filter !== 'object' || filter === null) throw invalid('memory search filter must be an object', 'filter');
+  if (filter.namespace !== undefined) checkNamespace(filter.namespace);
+  else if (filter.namespaces !== undefined) {
+    if (!Array.isArray(filter.namespaces)) throw invalid('memory namespaces must be an array', 'namespaces');
+    for (const ns of filter.namespaces) checkNamespace(ns, 'namespaces');
+  }
+  if (filter.tags !== undefined) checkTags(filter.tags);
+  checkTime(filter.now, 'now');
+  checkCount(filter.limit, 'limit', 0);
+}
+
+export function checkModel(model: unknown): string {
+  if (typeof model !== 'string' || model.length === 0 || model.length > MAX_EMBEDDING_MODEL_LENGTH || checks.hasControlCharacters(model)) {
+    throw invalid(`embedding model must be a name of 1 to ${MAX_EMBEDDING_MODEL_LENGTH} characters`, 'model');
+  }
+  return model;
+}
