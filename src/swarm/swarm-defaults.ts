@@ -23,4 +23,8 @@ export const SWARM_DEFAULTS = {
   maxLostAgentRedispatches: 3,
   /** Successor leaders tried before the swarm fails for want of one. */
   maxLeaderFailovers: 3,
+  /** Engine retries for a worker task before the plan task counts as failed. */
+  workerMaxRetries: 1,
+  /** Compare-and-set attempts to save the swarm record while others keep changing it. */
+  saveAttempts: 5,
 } as const;
