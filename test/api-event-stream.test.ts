@@ -1,7 +1,16 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { STREAM_CLOSE } from '../src/api/api-defaults.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { EVENT_STREAM, STREAM_CLOSE } from '../src/api/api-defaults.js';
 import type { CreateServerOptions } from '../src/api/create-server.js';
+import { EventStreamHub, type StreamFilter } from '../src/api/event-stream-hub.js';
+import { matches } from '../src/core/event-bus.js';
+import { createLogger } from '../src/core/logger.js';
+import type { ColonyEvent, ColonyEventType, StoredEvent } from '../src/domain/events.js';
+import type { EventBus, EventFilter, EventHandler, EventMatching, Subscription } from '../src/ports/event-bus.js';
+import type { EventQuery } from '../src/ports/store.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { eventually } from './support/temp-colony.js';
 
@@ -240,6 +249,43 @@ describe('WebSocket event stream', () => {
     expect(client.events.every((e) => e.type === 'task.queued')).toBe(true);
   });
 
+  it('ids with gaps (ids skipped between events, from this process and another): every event once, in order, live and replayed', async () => {
+    await start({ eventStream: { replayPageSize: 4 } });
+    const live = connect('?types=task.queued');
+    await live.message('subscribed');
+    // Another connection to the file moves the id sequence on: the next event's id leaves a gap, as
+    // ids taken by rolled-back inserts or a sequence's cache do.
+    const raw = new DatabaseSync(api.colony.config.database.path, { timeout: 5_000 });
+    try {
+      for (let i = 0; i < 12; i++) {
+        if (i % 3 === 0) raw.prepare(`UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'events'`).run(i + 2);
+        if (i % 4 === 1) {
+          await api.colony.store.appendEvents([{ type: 'task.queued', source: 'another-process', data: { taskId: `tsk_other_${i}`, name: null }, correlationId: 'gaps', timestamp: Date.now() }]);
+        } else {
+          await publish(1, 'task.queued', 'gaps');
+        }
+        await publish(1, 'agent.output', 'noise', 'n');
+      }
+    } finally {
+      raw.close();
+    }
+    const expected = (await api.colony.store.listEvents({ types: ['task.queued'], limit: 1_000 })).map((e) => e.id);
+    expect(expected).toHaveLength(12);
+    const all = (await api.colony.store.listEvents({ limit: 1_000 })).map((e) => e.id);
+    expect(all.some((id, i) => i > 0 && id !== (all[i - 1] as number) + 1)).toBe(true); // there are gaps
+
+    await eventually(() => live.events.length >= expected.length);
+    expect(live.events.map((e) => e.id)).toEqual(expected);
+
+    // Replayed from the middle, across the gaps, in pages of four; then live again.
+    const replaying = connect(`?types=task.queued&lastEventId=${expected[2]}`);
+    expect((await replaying.message('replayed')).count).toBe(9);
+    await publish(1, 'task.queued', 'gaps');
+    await eventually(() => replaying.events.length === 10 && live.events.length === 13);
+    expect(replaying.events.map((e) => e.id)).toEqual(live.events.map((e) => e.id).slice(3));
+    expect(new Set(live.events.map((e) => e.id)).size).toBe(13);
+  });
+
   it('pings every heartbeat and drops a peer that stops answering', async () => {
     await start({ eventStream: { heartbeatMs: 40 } });
     const healthy = connect('?types=task.*');
@@ -299,5 +345,184 @@ describe('WebSocket event stream', () => {
     await client.message('subscribed');
     await api.server.close();
     expect((await client.closed).code).toBe(1001);
+  });
+});
+
+/**
+ * An event log as a store with several writers has it: an insert takes the next id (ids may be left
+ * unused) and commits, or rolls back, in any order. It keeps the Store port's rule for reads
+ * (`Store.listEvents`): an event is read only once every smaller id has committed or rolled back.
+ * Events committed as this process's are also delivered to subscribers, as the local bus does after
+ * persisting them.
+ */
+class SettlingLog implements EventBus {
+  reads = 0;
+  private lastId = 0;
+  private readonly rows = new Map<number, { event: StoredEvent; committed: boolean }>();
+  private readonly handlers = new Set<{ filter: EventFilter; handler: EventHandler }>();
+
+  /** Starts an insert: takes an id (after leaving `skip` ids unused); nobody sees it until it commits. */
+  begin(type: ColonyEventType = 'task.queued', options: { skip?: number; correlationId?: string } = {}): number {
+    this.lastId += 1 + (options.skip ?? 0);
+    const id = this.lastId;
+    this.rows.set(id, { event: { id, type, source: 'test', data: { taskId: `tsk_${id}`, name: null }, correlationId: options.correlationId ?? null, timestamp: id }, committed: false });
+    return id;
+  }
+
+  /** Commits an insert; `local`: this process's own, which its bus delivers now. */
+  commit(id: number, options: { local?: boolean } = {}): void {
+    const row = this.rows.get(id) as { event: StoredEvent; committed: boolean };
+    row.committed = true;
+    if (!options.local) return;
+    for (const { filter, handler } of this.handlers) {
+      if (matches(filter, row.event as ColonyEvent)) void handler(row.event as ColonyEvent);
+    }
+  }
+
+  rollback(id: number): void {
+    this.rows.delete(id);
+  }
+
+  /** Commits a run of new events (ids after a gap of `skip` each) made elsewhere. */
+  committed(count: number, options: { skip?: number; type?: ColonyEventType } = {}): number[] {
+    return Array.from({ length: count }, () => {
+      const id = this.begin(options.type, { skip: options.skip ?? 0 });
+      this.commit(id);
+      return id;
+    });
+  }
+
+  async list(query: EventQuery = {}): Promise<StoredEvent[]> {
+    this.reads++;
+    const pending = [...this.rows.values()].filter((r) => !r.committed).map((r) => r.event.id);
+    const horizon = Math.min(Infinity, ...pending);
+    const settled = [...this.rows.values()]
+      .filter((r) => r.committed && r.event.id < horizon && r.event.id > (query.afterId ?? 0))
+      .map((r) => r.event)
+      .filter((e) => matches({ types: query.types, correlationId: query.correlationId, source: query.source }, e as ColonyEvent))
+      .sort((a, b) => (query.newestFirst ? b.id - a.id : a.id - b.id));
+    return settled.slice(0, query.limit ?? settled.length);
+  }
+
+  subscribe<P extends string = ColonyEventType>(filter: EventFilter<P>, handler: EventHandler<NoInfer<EventMatching<P>>>): Subscription {
+    const entry = { filter, handler: handler as EventHandler };
+    this.handlers.add(entry);
+    return { unsubscribe: () => this.handlers.delete(entry), dropped: 0 };
+  }
+
+  publish(): void {
+    throw new Error('the hub only reads');
+  }
+
+  async flush(): Promise<void> {}
+}
+
+describe('event stream over a log whose ids have gaps and commit out of order', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A hub over `log`, with real WebSocket connections: `connect` returns the client once subscribed. */
+  async function hubOver(log: SettlingLog, limits: { replayPageSize?: number } = {}) {
+    const hub = new EventStreamHub({
+      keys: { get: async () => undefined },
+      events: log,
+      logger: createLogger('silent'),
+      limits: { ...EVENT_STREAM, pollMs: 10, ...limits },
+    });
+    await hub.start();
+    cleanups.push(() => hub.close());
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    cleanups.push(() => new Promise<void>((done) => wss.close(() => done())));
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const connect = async (filter: StreamFilter = {}, lastEventId?: number): Promise<Client> => {
+      const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+      const client = new Client(url);
+      cleanups.push(() => client.ws.terminate());
+      const [socket] = await accepted;
+      hub.attach(socket, { keyId: null, expiresAt: null }, filter, lastEventId);
+      await client.message('subscribed');
+      return client;
+    };
+    /** Resolves after the hub has read the log twice more: whatever it could send by now, it has sent. */
+    const settle = async () => {
+      const reads = log.reads;
+      await eventually(() => log.reads >= reads + 2);
+    };
+    return { hub, connect, settle };
+  }
+
+  const ids = (client: Client) => client.events.map((e) => e.id);
+
+  it('holds a later id back until the earlier one commits, passes over unused and rolled-back ids, and sends nothing twice', async () => {
+    const log = new SettlingLog();
+    log.committed(1);
+    const { connect, settle } = await hubOver(log);
+    const client = await connect();
+    expect((await client.message('subscribed')).lastEventId).toBe(1);
+
+    const early = log.begin('task.queued', { skip: 1 }); // 3: id 2 is never used
+    const local = log.begin(); // 4
+    const after = log.begin('task.queued', { skip: 2 }); // 7
+    log.commit(local, { local: true }); // this process's own event, after an uncommitted one
+    log.commit(after);
+    await settle();
+    expect(ids(client)).toEqual([]); // 3 may still commit: nothing after it goes out before it
+
+    log.commit(early);
+    await eventually(() => client.events.length === 3);
+    expect(ids(client)).toEqual([3, 4, 7]);
+
+    const doomed = log.begin(); // 8
+    const mine = log.begin(); // 9
+    log.commit(mine, { local: true });
+    await settle();
+    expect(ids(client)).toEqual([3, 4, 7]);
+    log.rollback(doomed);
+    await eventually(() => client.events.length === 4);
+    // Directly after the cursor: sent as it is published.
+    log.commit(log.begin(), { local: true }); // 10
+    await eventually(() => client.events.length === 5);
+    await settle();
+    expect(ids(client)).toEqual([3, 4, 7, 9, 10]);
+  });
+
+  it('a client that connects while an earlier id is uncommitted receives it when it commits', async () => {
+    const log = new SettlingLog();
+    log.committed(1);
+    const { connect } = await hubOver(log);
+    // Nobody is connected: another process has taken id 2, and this process commits 3 first.
+    const early = log.begin();
+    log.commit(log.begin(), { local: true });
+
+    const client = await connect();
+    log.commit(early);
+    await eventually(() => client.events.length === 2, 5_000);
+    expect(ids(client)).toEqual([2, 3]);
+  });
+
+  it('replays from lastEventId across gaps and uncommitted ids, page by page, then joins the live stream', async () => {
+    const log = new SettlingLog();
+    const queued = log.committed(6, { skip: 3 });
+    log.committed(5, { skip: 1, type: 'agent.output' });
+    queued.push(...log.committed(4, { skip: 2 }));
+    const pending = log.begin(); // replay cannot pass it
+    const later = log.begin('task.queued', { skip: 5 });
+    log.commit(later, { local: true });
+    const { connect, settle } = await hubOver(log, { replayPageSize: 2 });
+
+    const client = await connect({ types: ['task.queued'] }, queued[1]);
+    expect((await client.message('replayed')).count).toBe(8);
+    expect(ids(client)).toEqual(queued.slice(2));
+    await settle();
+    expect(ids(client)).toEqual(queued.slice(2));
+
+    log.commit(pending);
+    const more = log.committed(3, { skip: 4 });
+    await eventually(() => client.events.length === 13);
+    await settle();
+    expect(ids(client)).toEqual([...queued.slice(2), pending, later, ...more]);
   });
 });

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import { EventBus, type EventFilter, type EventHandler } from '../src/core/event-bus.js';
+import { LocalEventBus } from '../src/core/event-bus.js';
+import type { EventBus, EventFilter, EventHandler } from '../src/ports/event-bus.js';
 import { createLogger } from '../src/core/logger.js';
-import type { ColonyEvent, ColonyEventMap } from '../src/domain/events.js';
+import type { ColonyEvent, ColonyEventMap, ColonyEventType } from '../src/domain/events.js';
 
 const logger = createLogger('silent');
 const T = 1_750_000_000_000;
@@ -30,7 +31,7 @@ describe('EventBus', () => {
 
   function newBus(bufferSize = 100): EventBus {
     let clock = T;
-    return new EventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize, now: () => clock++ });
+    return new LocalEventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize, now: () => clock++ });
   }
 
   function collect(filter: EventFilter, target = bus): ColonyEvent[] {
@@ -242,14 +243,14 @@ describe('EventBus', () => {
   });
 
   it('still delivers live events when persistence fails', async () => {
-    const failing = new EventBus({ persist: () => Promise.reject(new Error('disk gone')), logger, bufferSize: 10 });
+    const failing = new LocalEventBus({ persist: () => Promise.reject(new Error('disk gone')), logger, bufferSize: 10 });
     const seen = collect({}, failing);
     failing.publish('task.queued', { taskId: 'tsk_1', name: null }, { source: 'test' });
     await failing.flush();
     expect(seen.map((e) => e.type)).toEqual(['task.queued']);
 
     // And a later batch, after the failure, is persisted normally again.
-    const recovering = new EventBus({
+    const recovering = new LocalEventBus({
       persist: (() => {
         let calls = 0;
         return (batch) => (++calls === 1 ? Promise.reject(new Error('once')) : store.appendEvents(batch));
@@ -268,11 +269,63 @@ describe('EventBus', () => {
   });
 
   it('numbers events locally when nothing persists them', async () => {
-    const local = new EventBus({ logger, bufferSize: 10 });
+    const local = new LocalEventBus({ logger, bufferSize: 10 });
     const seen = collect({}, local);
     local.publish('task.queued', { taskId: 'a', name: null }, { source: 'test' });
     local.publish('task.queued', { taskId: 'b', name: null }, { source: 'test' });
     await local.flush();
     expect(seen.map((e) => e.id)).toEqual([1, 2]);
+  });
+
+  it('gives a subscriber that filters by types those types\' data, with no casts', async () => {
+    const terminated: string[] = [];
+    const finished: string[] = [];
+    const tasks: ColonyEventType[] = [];
+    const everything: ColonyEventType[] = [];
+
+    // Exact types: the event is the union of those types, and `event.data` narrows with `event.type`.
+    const sub = bus.subscribe({ types: ['agent.terminated'] }, (event) => event.data.agentId);
+    bus.subscribe({ types: ['agent.terminated'] }, (event) => {
+      expectTypeOf(event).toEqualTypeOf<ColonyEvent<'agent.terminated'>>();
+      expectTypeOf(event.data).toEqualTypeOf<ColonyEventMap['agent.terminated']>();
+      terminated.push(event.data.agentId);
+    });
+    bus.subscribe({ types: ['task.completed', 'task.failed'] }, (event) => {
+      expectTypeOf(event.type).toEqualTypeOf<'task.completed' | 'task.failed'>();
+      if (event.type === 'task.failed') {
+        expectTypeOf(event.data).toEqualTypeOf<ColonyEventMap['task.failed']>();
+        finished.push(`${event.data.taskId} failed, retry: ${event.data.willRetry}`);
+      } else {
+        expectTypeOf(event.data).toEqualTypeOf<ColonyEventMap['task.completed']>();
+        finished.push(`${event.data.taskId} in ${event.data.durationMs} ms`);
+      }
+    });
+    // A prefix: the union of the events it selects. No types, or types known only at run time: every event.
+    bus.subscribe({ types: ['task.*'] }, (event) => {
+      expectTypeOf(event).toEqualTypeOf<ColonyEvent<Extract<ColonyEventType, `task.${string}`>>>();
+      tasks.push(event.type);
+    });
+    bus.subscribe({ correlationId: 'wf_1' }, (event) => {
+      expectTypeOf(event).toEqualTypeOf<ColonyEvent>();
+      everything.push(event.type);
+    });
+    const types: string[] = ['agent.terminated'];
+    bus.subscribe({ types }, (event) => expectTypeOf(event).toEqualTypeOf<ColonyEvent>());
+    // @ts-expect-error agent.terminated's data has no taskId
+    bus.subscribe({ types: ['agent.terminated'] }, (event) => event.data.taskId);
+    // @ts-expect-error task.* holds no agent event
+    bus.subscribe({ types: ['task.*'] }, (event) => event.type === 'agent.terminated');
+
+    const meta = { source: 'test', correlationId: 'wf_1' };
+    bus.publish('agent.terminated', { agentId: 'agt_1', reason: 'done' }, meta);
+    bus.publish('task.completed', { taskId: 'tsk_1', name: null, attempt: 1, durationMs: 12 }, meta);
+    bus.publish('task.failed', { taskId: 'tsk_2', name: null, attempt: 1, error: { message: 'no', code: 'x', attempt: 1 }, willRetry: true, retryInMs: 5 }, meta);
+    bus.publish('task.queued', { taskId: 'tsk_3', name: null }, meta);
+    await bus.flush();
+    expect(terminated).toEqual(['agt_1']);
+    expect(finished).toEqual(['tsk_1 in 12 ms', 'tsk_2 failed, retry: true']);
+    expect(tasks).toEqual(['task.completed', 'task.failed', 'task.queued']);
+    expect(everything).toEqual(['agent.terminated', 'task.completed', 'task.failed', 'task.queued']);
+    expect(sub.dropped).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { canAgentTransition } from '../domain/agent.js';
 import { CapacityError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import type { TaskRequirements } from '../domain/task.js';
-import type { EventBus } from '../core/event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { AgentPatch, AgentQuery, HealthThresholds, Store } from '../ports/store.js';
 import { hasCapacity, rankAgents, satisfies } from './agent-selector.js';
 import { resolveAgentRef } from './resolve-agent-ref.js';

@@ -1,6 +1,5 @@
-import type { EventBus, Subscription } from '../core/event-bus.js';
+import type { EventBus, Subscription } from '../ports/event-bus.js';
 import type { Logger } from '../core/logger.js';
-import type { ColonyEventMap } from '../domain/events.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
 import type { AdaptiveSelector, OutcomeSample } from './adaptive-selector.js';
@@ -22,8 +21,8 @@ export interface OutcomeRecorderDeps {
  */
 export function recordAgentTaskOutcomes(deps: OutcomeRecorderDeps): Subscription {
   return deps.events.subscribe({ types: ['task.completed', 'task.failed'] }, async (event) => {
-    if (event.type === 'task.failed' && (event.data as ColonyEventMap['task.failed']).willRetry) return;
-    const taskId = (event.data as { taskId: string }).taskId;
+    if (event.type === 'task.failed' && event.data.willRetry) return;
+    const taskId = event.data.taskId;
     try {
       const task = await deps.store.getTask(taskId);
       if (!task || task.type !== AGENT_TASK_TYPE || (task.status !== 'completed' && task.status !== 'failed')) return;

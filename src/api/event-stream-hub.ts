@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
-import type { EventBus, Subscription } from '../core/event-bus.js';
+import type { EventBus, Subscription } from '../ports/event-bus.js';
 import type { Logger } from '../core/logger.js';
-import type { StoredEvent } from '../domain/events.js';
+import type { ColonyEvent, StoredEvent } from '../domain/events.js';
 import type { ApiKeys } from '../security/api-keys.js';
 import { STREAM_CLOSE, STREAM_CLOSE_REASON, type EventStreamLimits } from './api-defaults.js';
 
@@ -17,8 +17,8 @@ export interface StreamFilter {
 export function streamFilterMatches(filter: StreamFilter, event: StoredEvent): boolean {
   if (filter.correlationId !== undefined && event.correlationId !== filter.correlationId) return false;
   if (filter.agentId !== undefined && event.correlationId !== filter.agentId) {
-    const data = event.data as { agentId?: unknown } | null;
-    if (!data || typeof data !== 'object' || data.agentId !== filter.agentId) return false;
+    const data = event.data;
+    if (data === null || typeof data !== 'object' || Array.isArray(data) || data.agentId !== filter.agentId) return false;
   }
   if (!filter.types || filter.types.length === 0) return true;
   return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
@@ -106,10 +106,18 @@ export interface EventStreamHubOptions {
 /**
  * Fans the event log out to WebSocket clients. The store's events table is the single source: the hub
  * follows it with a cursor (nudged by this process's event bus, and polled for events written by other
- * processes), so every client sees events in id order, from every process, without gaps. A client
- * that asks for `lastEventId` is first replayed from the store, page by page at the pace its socket
- * drains, and joins the live dispatch only at a moment when nothing is left between the two: no gap,
- * and no duplicate (a live event at or below its position is skipped).
+ * processes), so every client sees events in id order, from every process, none skipped and none
+ * twice. A client that asks for `lastEventId` is first replayed from the store, page by page at the
+ * pace its socket drains, and joins the live dispatch only at a moment when nothing is left between
+ * the two: no gap, and no duplicate (a live event at or below its position is skipped).
+ *
+ * The cursor is a position in the log, not a count: ids have gaps (an insert rolled back, ids taken by
+ * a sequence and never used) and, with several writers, commit out of id order. The cursor only moves
+ * to an id the log has settled: one read back from the log, which returns only events that no
+ * earlier-id event can still appear before (`Store.listEvents`), or a local event that directly follows
+ * the cursor (nothing can come between). Anything else this process publishes (after a gap, or past
+ * another process's uncommitted event) is only a nudge to read the log. So an event committed late,
+ * below ids already written, is still sent once it commits, and never skipped.
  *
  * Each event is serialised once for all clients. A client whose socket buffer passes the limits
  * (bytes or messages) is disconnected with close code 4008, so a client that stops reading costs a
@@ -118,13 +126,14 @@ export interface EventStreamHubOptions {
  * Each connection keeps the credential it opened with: when its API key is revoked (through this
  * server at once, by another process within `credentialCheckMs`) or its JWT expires, it is closed
  * with 4401.
- *
- * Team mode (later): the cursor assumes event ids commit in id order, true on SQLite; on PostgreSQL
- * ids commit out of order and the cursor must read only below the snapshot's xmin (DESIGN.md).
  */
 export class EventStreamHub {
   private readonly o: EventStreamHubOptions;
   private readonly clients = new Set<StreamClient>();
+  /**
+   * The hub's position in the log: every event at or below it has been dispatched (or was written
+   * while no client listened), and none at or below it can still appear.
+   */
   private cursor = 0;
   private pumping = false;
   private again = false;
@@ -147,7 +156,7 @@ export class EventStreamHub {
 
   async start(): Promise<void> {
     this.cursor = await this.latestId();
-    this.subscription = this.o.events.subscribe({}, (event) => this.onLocalEvent(event as StoredEvent));
+    this.subscription = this.o.events.subscribe({}, (event) => this.onLocalEvent(event));
     this.pollTimer = setInterval(() => {
       if (this.clients.size > 0) this.schedulePump();
     }, this.o.limits.pollMs);
@@ -190,7 +199,12 @@ export class EventStreamHub {
     client.live = false;
     client.filter = filter;
     try {
-      if (wasIdle && !this.pumping) this.cursor = Math.max(this.cursor, await this.latestId());
+      if (wasIdle) {
+        // Nobody listened: the cursor may lag behind the log's head (local events after a gap only
+        // nudge). Nothing earlier is wanted: start at the head.
+        const head = await this.latestId();
+        if (!this.pumping) this.cursor = Math.max(this.cursor, head);
+      }
       const from = lastEventId ?? Math.max(this.cursor, await this.latestId());
       if (client.generation !== generation) return;
       client.lastId = from;
@@ -246,24 +260,23 @@ export class EventStreamHub {
     for (const client of [...this.clients]) this.drop(client, 1001, 'server shutting down', this.o.limits.shutdownGraceMs);
   }
 
+  /** The id of the newest settled event: no event at or below it can still appear. */
   private async latestId(): Promise<number> {
     const [last] = await this.o.events.list({ newestFirst: true, limit: 1 });
     return last?.id ?? 0;
   }
 
-  private onLocalEvent(event: StoredEvent): void {
-    if (this.clients.size === 0) {
-      // Nobody to send to: keep the cursor at the head of the log so that the next client starts there.
-      if (!this.pumping && event.id > this.cursor) this.cursor = event.id;
-      return;
-    }
-    // The next event of the log, with nothing of another process's before it: send it as it is.
+  private onLocalEvent(event: ColonyEvent): void {
+    // Persisted, and directly after the cursor: no event can come between the two, so this is the
+    // log's next event; send it as it is (with nobody to send to, just keep the cursor at the head).
     if (!this.pumping && event.id === this.cursor + 1) {
-      this.dispatch(event);
+      if (this.clients.size > 0) this.dispatch(event as StoredEvent);
       this.cursor = event.id;
       return;
     }
-    this.schedulePump();
+    // After a gap, another process's events may come first, or an earlier id may not have committed
+    // yet: read the log, which returns events only once everything before them has settled.
+    if (this.clients.size > 0) this.schedulePump();
   }
 
   private schedulePump(): void {

@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Colony } from '../core/colony.js';
-import type { Subscription } from '../core/event-bus.js';
-import type { ColonyEventMap } from '../domain/events.js';
+import type { Subscription } from '../ports/event-bus.js';
 
 /** The seed's buckets for task durations, in seconds. */
 export const TASK_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60];
@@ -99,23 +98,23 @@ export class ApiMetrics {
     this.subscription = colony.events.subscribe({ types: ['task.started', 'task.completed', 'task.failed', 'task.cancelled'] }, (event) => {
       switch (event.type) {
         case 'task.started': {
-          const d = event.data as ColonyEventMap['task.started'];
+          const d = event.data;
           if (this.typeOf.size >= MAX_TRACKED_TASKS) this.typeOf.delete(this.typeOf.keys().next().value as string);
           this.typeOf.set(d.taskId, d.type);
           break;
         }
         case 'task.completed': {
-          const d = event.data as ColonyEventMap['task.completed'];
+          const d = event.data;
           finish(d.taskId, 'completed', d.durationMs / 1000);
           break;
         }
         case 'task.failed': {
-          const d = event.data as ColonyEventMap['task.failed'];
+          const d = event.data;
           if (!d.willRetry) finish(d.taskId, 'failed');
           break;
         }
         case 'task.cancelled':
-          finish((event.data as ColonyEventMap['task.cancelled']).taskId, 'cancelled');
+          finish(event.data.taskId, 'cancelled');
           break;
       }
     });

@@ -1,5 +1,5 @@
 import type { Colony } from '../core/colony.js';
-import type { Subscription } from '../core/event-bus.js';
+import type { Subscription } from '../ports/event-bus.js';
 import type { AgentRecord } from '../domain/agent.js';
 import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';
 import type { SwarmRecord, SwarmStatus } from '../domain/swarm.js';
@@ -152,7 +152,7 @@ export class SwarmProgress {
   private async onEvent(event: ColonyEvent): Promise<void> {
     switch (event.type) {
       case 'swarm.planned': {
-        const d = event.data as ColonyEventMap['swarm.planned'];
+        const d = event.data;
         await this.refresh();
         const from = d.source === 'user' ? 'the plan file' : `the planner${d.attempts > 1 ? ` (${d.attempts} attempts)` : ''}`;
         this.log(`${color.bold('plan')}: ${d.tasks} task${d.tasks === 1 ? '' : 's'} from ${from}${d.domains.length ? `, domains ${d.domains.join(', ')}` : ''}`);
@@ -164,69 +164,69 @@ export class SwarmProgress {
         break;
       }
       case 'swarm.task_dispatched': {
-        const d = event.data as ColonyEventMap['swarm.task_dispatched'];
+        const d = event.data;
         this.planTaskOf.set(d.taskId, d.planTaskId);
         if (!this.tty) this.log(`${color.cyan('▸')} ${this.titles.get(d.planTaskId) ?? d.planTaskId} → ${d.agentIds.join(', ') || 'any agent'}${d.pool ? color.dim(` (pool ${d.pool})`) : ''}`);
         break;
       }
       case 'task.completed': {
-        const d = event.data as ColonyEventMap['task.completed'];
+        const d = event.data;
         this.log(`${color.green('✓')} ${this.titleOf(d.taskId, d.name)} ${color.dim(formatDuration(d.durationMs))}`);
         break;
       }
       case 'task.failed': {
-        const d = event.data as ColonyEventMap['task.failed'];
+        const d = event.data;
         const why = d.error.message.split('\n')[0] ?? '';
         this.log(d.willRetry ? `${color.yellow('↻')} ${this.titleOf(d.taskId, d.name)} failed (${why}); retrying` : `${color.red('✗')} ${this.titleOf(d.taskId, d.name)} failed: ${why}`);
         break;
       }
       case 'task.cancelled': {
-        const d = event.data as ColonyEventMap['task.cancelled'];
+        const d = event.data;
         this.log(`${color.yellow('⊘')} ${this.titleOf(d.taskId, d.name)} cancelled: ${d.reason}`);
         break;
       }
       case 'swarm.task_reviewed': {
-        const d = event.data as ColonyEventMap['swarm.task_reviewed'];
+        const d = event.data;
         const mark = d.verdict === 'accept' ? color.green('✔') : color.yellow('✎');
         this.log(`${mark} ${this.titles.get(d.planTaskId) ?? d.planTaskId}: ${d.verdict} by ${d.by}${d.feedback ? color.dim(` — ${truncate(d.feedback, 80)}`) : ''}`);
         break;
       }
       case 'swarm.replanned': {
-        const d = event.data as ColonyEventMap['swarm.replanned'];
+        const d = event.data;
         void this.refresh();
         this.log(`${color.blue('+')} ${d.added.length} task${d.added.length === 1 ? '' : 's'} added by ${d.by}: ${d.added.join(', ')}`);
         break;
       }
       case 'swarm.leader_changed': {
-        const d = event.data as ColonyEventMap['swarm.leader_changed'];
+        const d = event.data;
         this.log(`${color.yellow('⚑')} leader ${d.previous ? `${d.previous} → ` : ''}${d.next}${d.reason ? color.dim(` (${d.reason})`) : ''}`);
         break;
       }
       case 'swarm.status_changed': {
-        const d = event.data as ColonyEventMap['swarm.status_changed'];
+        const d = event.data;
         this.statusEventAt = event.timestamp;
         this.noteStatus(d.status, d.reason);
         break;
       }
       case 'swarm.progress': {
-        const d = event.data as ColonyEventMap['swarm.progress'];
+        const d = event.data;
         this.swarm = { ...this.swarm, progress: d.progress, usage: { ...this.swarm.usage, ...d.usage } };
         break;
       }
       case 'agent.spawned': {
-        const d = event.data as ColonyEventMap['agent.spawned'];
+        const d = event.data;
         if (!this.tty) this.log(`${color.blue('+')} agent ${d.name} (${d.type})`);
         break;
       }
       case 'consensus.proposed': {
-        const d = event.data as ColonyEventMap['consensus.proposed'];
+        const d = event.data;
         const view: VoteView = { proposalId: d.proposalId, question: d.question, taskId: d.taskId, voters: d.voters, votes: new Map(), decided: null };
         this.votes.set(d.proposalId, view);
         if (!this.tty) this.log(`${color.blue('?')} ${this.voteSubject(view)} ${color.dim(`(${d.voters} voters, ${d.strategy})`)}`);
         break;
       }
       case 'vote.cast': {
-        const d = event.data as ColonyEventMap['vote.cast'];
+        const d = event.data;
         const view = this.votes.get(d.proposalId);
         view?.votes.set(d.voterId, d.decision);
         const about = view?.taskId ? ` on ${this.quotedTitle(view.taskId)}` : '';
@@ -234,12 +234,12 @@ export class SwarmProgress {
         break;
       }
       case 'voter.flagged': {
-        const d = event.data as ColonyEventMap['voter.flagged'];
+        const d = event.data;
         this.log(`${color.red('⚠')} voter ${d.voterId} flagged: ${d.reason}`);
         break;
       }
       case 'consensus.decided': {
-        const d = event.data as ColonyEventMap['consensus.decided'];
+        const d = event.data;
         const view = this.votes.get(d.proposalId);
         if (view) view.decided = d.decision ?? d.status.replace('_', ' ');
         this.log(`${color.blue('=')} ${decisionText(view ? this.voteSubject(view) : `vote ${d.proposalId}`, d, view?.taskId != null)}`);

@@ -1,6 +1,6 @@
 import type { Colony } from '../core/colony.js';
-import type { Subscription } from '../core/event-bus.js';
-import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';
+import type { Subscription } from '../ports/event-bus.js';
+import type { ColonyEvent } from '../domain/events.js';
 import type { TaskStatus } from '../domain/task.js';
 import { formatDuration } from '../tasks/duration.js';
 import { LiveBlock, progressBar } from './live-block.js';
@@ -68,7 +68,7 @@ export class WorkflowProgress {
         this.move('pending', 'queued');
         break;
       case 'task.started': {
-        const d = event.data as ColonyEventMap['task.started'];
+        const d = event.data;
         if (d.attempt > 1) this.retrying = Math.max(0, this.retrying - 1);
         this.move('queued', 'running');
         this.running.set(d.taskId, { name: d.name ?? d.taskId, startedAt: event.timestamp, attempt: d.attempt });
@@ -76,14 +76,14 @@ export class WorkflowProgress {
         break;
       }
       case 'task.completed': {
-        const d = event.data as ColonyEventMap['task.completed'];
+        const d = event.data;
         this.running.delete(d.taskId);
         this.move('running', 'completed');
         this.log(`${color.green('✓')} ${d.name ?? d.taskId} ${color.dim(formatDuration(d.durationMs))}`);
         break;
       }
       case 'task.failed': {
-        const d = event.data as ColonyEventMap['task.failed'];
+        const d = event.data;
         this.running.delete(d.taskId);
         if (d.willRetry) {
           this.retrying += 1;
@@ -96,20 +96,20 @@ export class WorkflowProgress {
         break;
       }
       case 'task.cancelled': {
-        const d = event.data as ColonyEventMap['task.cancelled'];
+        const d = event.data;
         this.running.delete(d.taskId);
         this.move(d.from, 'cancelled');
         this.log(`${color.yellow('⊘')} ${d.name ?? d.taskId} cancelled: ${d.reason}`);
         break;
       }
       case 'task.recovered': {
-        const d = event.data as ColonyEventMap['task.recovered'];
+        const d = event.data;
         this.move('running', 'queued');
         this.log(`${color.yellow('↺')} ${d.name ?? d.taskId} recovered from a stopped run; it will run again`);
         break;
       }
       case 'task.rolledback': {
-        const d = event.data as ColonyEventMap['task.rolledback'];
+        const d = event.data;
         this.log(`${d.ok ? color.dim('↶') : color.red('↶')} ${d.name ?? d.taskId} rollback ${d.ok ? 'done' : `failed: ${d.error}`}`);
         break;
       }

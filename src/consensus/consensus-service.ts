@@ -1,5 +1,5 @@
 import type { AgentManager } from '../agents/agent-manager.js';
-import type { EventBus } from '../core/event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import { resolveIdPrefix } from '../core/resolve-id.js';
 import type { AgentRecord, AgentTypeDefinition } from '../domain/agent.js';

@@ -1,4 +1,4 @@
-import type { EventBus } from '../core/event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TokenUsage } from '../ports/provider.js';

@@ -1,25 +1,13 @@
 import type { ColonyEvent, ColonyEventMap, ColonyEventType, StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
+import type { EventBus as EventBusPort, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from '../ports/event-bus.js';
 import type { EventQuery, NewEvent } from '../ports/store.js';
 import type { Logger } from './logger.js';
 
+export type { EventFilter, EventHandler, PublishMeta, Subscription } from '../ports/event-bus.js';
+
 /** How long `flush` waits for subscribers to work through their buffers (a stuck one must not hang shutdown). */
 export const FLUSH_SUBSCRIBER_WAIT_MS = 2_000;
-
-export interface EventFilter {
-  /** Exact types, or a prefix ending in `.*` (e.g. `task.*`). Empty or absent: every type. */
-  types?: readonly string[];
-  correlationId?: string;
-  source?: string;
-}
-
-export interface Subscription {
-  unsubscribe(): void;
-  /** Events this subscriber missed because its buffer was full. */
-  readonly dropped: number;
-}
-
-export type EventHandler = (event: ColonyEvent) => void | Promise<void>;
 
 export interface EventBusOptions {
   /** Persists a batch and returns the ids it assigned; absent: ids are a local sequence. */
@@ -31,18 +19,14 @@ export interface EventBusOptions {
   now?: () => number;
 }
 
-export interface PublishMeta {
-  source: string;
-  correlationId?: string | null;
-}
-
 /**
- * In-process typed event bus. `publish` never waits and never throws: events are persisted in batches
- * (one per turn of the event loop) and then delivered in order. Each subscriber has its own bounded
- * buffer and is fed one event at a time; a slow one falls behind (and past its buffer, loses the
- * oldest events, counted in `dropped`) but never holds up the publisher or other subscribers.
+ * The EventBus port's one-machine adapter: delivers this process's events. `publish` never waits and
+ * never throws: events are persisted in batches (one per turn of the event loop) and then delivered in
+ * order. Each subscriber has its own bounded buffer and is fed one event at a time; a slow one falls
+ * behind (and past its buffer, loses the oldest events, counted in `dropped`) but never holds up the
+ * publisher or other subscribers. Other processes' events are read from the log (`list`), not delivered.
  */
-export class EventBus {
+export class LocalEventBus implements EventBusPort {
   private readonly options: EventBusOptions;
   private readonly subscribers = new Set<Subscriber>();
   private pending: ColonyEvent[] = [];
@@ -78,8 +62,10 @@ export class EventBus {
     return this.options.read ? this.options.read(query) : Promise.resolve([]);
   }
 
-  subscribe(filter: EventFilter, handler: EventHandler): Subscription {
-    const subscriber = new Subscriber(filter, handler, this.options.bufferSize, this.options.logger);
+  subscribe<P extends string = ColonyEventType>(filter: EventFilter<P>, handler: EventHandler<NoInfer<EventMatching<P>>>): Subscription {
+    // The handler takes only the events its filter selects, and the subscriber offers it nothing else
+    // (`matches`): widening its parameter type here is safe.
+    const subscriber = new Subscriber(filter, handler as EventHandler, this.options.bufferSize, this.options.logger);
     this.subscribers.add(subscriber);
     return {
       unsubscribe: () => {
@@ -214,3 +200,10 @@ export function matches(filter: EventFilter, event: ColonyEvent): boolean {
   if (!filter.types || filter.types.length === 0) return true;
   return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
 }
+
+/**
+ * The one-machine adapter under its former name: `new EventBus(options)` builds a `LocalEventBus`,
+ * and `EventBus` as a type is the port (what code that receives a bus depends on).
+ */
+export const EventBus = LocalEventBus;
+export type EventBus = EventBusPort;

@@ -98,8 +98,12 @@ export const EVENT_TYPES = [
   'consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
 ] as const satisfies readonly ColonyEventType[];
 
-export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {
-  /** Assigned by the store when persisted; increases monotonically within one database. */
+/** One event of the type `T`, with that type's payload. */
+export interface ColonyEventOf<T extends ColonyEventType> {
+  /**
+   * Assigned by the store when persisted; increases within one database, but not by one (gaps are
+   * normal) and, with several writers, not in commit order (see `Store.listEvents`).
+   */
   id: number;
   type: T;
   /** The component that published it, e.g. `task-engine` or `agent-manager`. */
@@ -109,6 +113,12 @@ export interface ColonyEvent<T extends ColonyEventType = ColonyEventType> {
   correlationId: string | null;
   timestamp: number;
 }
+
+/**
+ * An event of one of the types `T` (default: any), as a union discriminated by `type`: checking
+ * `event.type` narrows `event.data` to that type's payload, with no cast.
+ */
+export type ColonyEvent<T extends ColonyEventType = ColonyEventType> = T extends ColonyEventType ? ColonyEventOf<T> : never;
 
 /** An event as stored, before the domain type is known (for reading back from the store). */
 export interface StoredEvent {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.js';
 import type { ColonyConfig } from '../core/config.js';
-import type { EventBus } from '../core/event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { Store } from '../ports/store.js';

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../../providers/provider-registry.js';
-import type { EventBus } from '../../core/event-bus.js';
+import type { EventBus } from '../../ports/event-bus.js';
 import type { AgentTypeDefinition } from '../../domain/agent.js';
 import { CONSENSUS_STRATEGIES, type ProposalStatus } from '../../domain/consensus.js';
 import { ConfigError, ExecutionError, isColonyError, ValidationError } from '../../domain/errors.js';

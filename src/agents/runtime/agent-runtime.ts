@@ -1,4 +1,4 @@
-import type { EventBus } from '../../core/event-bus.js';
+import type { EventBus } from '../../ports/event-bus.js';
 import type { AgentRecord, AgentTypeDefinition } from '../../domain/agent.js';
 import { CancelledError, ColonyError, ExecutionError, ProviderError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';

@@ -1,4 +1,4 @@
-import type { EventBus } from '../../core/event-bus.js';
+import type { EventBus } from '../../ports/event-bus.js';
 import type { AgentRecord } from '../../domain/agent.js';
 import type { JsonValue } from '../../domain/json.js';
 import { taskCorrelationId, type TaskRecord } from '../../domain/task.js';

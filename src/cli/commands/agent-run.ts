@@ -1,6 +1,5 @@
 import type { Colony } from '../../core/colony.js';
 import type { AgentRecord } from '../../domain/agent.js';
-import type { ColonyEventMap } from '../../domain/events.js';
 import { isTerminal, type TaskRecord } from '../../domain/task.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
@@ -71,22 +70,22 @@ async function runOnAgent(colony: Colony, agent: AgentRecord, spec: Record<strin
     err.write(color.dim(`${type} agent ${agent.name} on task ${task.id}\n`));
     colony.events.subscribe({ types: ['agent.output', 'agent.tool_called', 'task.failed', 'provider.retried', 'provider.state_changed'] }, (e) => {
       if (e.type === 'agent.output') {
-        const d = e.data as ColonyEventMap['agent.output'];
+        const d = e.data;
         if (d.taskId !== task.id) return;
         process.stdout.write(d.text);
         midLine = !d.text.endsWith('\n');
       } else if (e.type === 'agent.tool_called') {
-        const d = e.data as ColonyEventMap['agent.tool_called'];
+        const d = e.data;
         endLine();
         err.write(`${d.ok ? color.cyan('⚙') : color.red('⚙')} ${d.tool}${d.ok ? '' : color.red(` failed: ${d.error ?? ''}`)}\n`);
       } else if (e.type === 'task.failed') {
-        const d = e.data as ColonyEventMap['task.failed'];
+        const d = e.data;
         if (d.taskId === task.id && d.willRetry) err.write(color.yellow(`↻ attempt ${d.attempt} failed (${d.error.message}); retrying\n`));
       } else if (e.type === 'provider.retried') {
-        const d = e.data as ColonyEventMap['provider.retried'];
+        const d = e.data;
         err.write(color.yellow(`↻ ${d.provider}: ${d.error}; retry ${d.attempt} in ${formatDuration(d.delayMs)}\n`));
       } else {
-        const d = e.data as ColonyEventMap['provider.state_changed'];
+        const d = e.data;
         err.write(color.yellow(`⚡ ${d.provider} circuit ${d.state}\n`));
       }
     });

@@ -2,7 +2,6 @@ import { consensusAskSchema, parseConsensusInput, type ConsensusAskInput } from 
 import type { Colony } from '../../core/colony.js';
 import { PROPOSAL_STATUSES, type Abstention, type ProposalRecord, type ProposalStatus, type VoteRecord } from '../../domain/consensus.js';
 import { CancelledError, ValidationError } from '../../domain/errors.js';
-import type { ColonyEventMap } from '../../domain/events.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { withColony } from '../cli-context.js';
@@ -64,20 +63,20 @@ export async function consensusAskCommand(words: string[], options: ConsensusAsk
     if (!options.json) {
       colony.events.subscribe({ types: ['consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished'] }, (e) => {
         if (e.type === 'consensus.proposed') {
-          const d = e.data as ColonyEventMap['consensus.proposed'];
+          const d = e.data;
           err.write(color.dim(`proposal ${d.proposalId}: ${d.voters} voter${d.voters === 1 ? '' : 's'}, ${d.strategy}, options ${d.options.join(' / ')}\n`));
         } else if (e.type === 'vote.cast') {
-          const d = e.data as ColonyEventMap['vote.cast'];
+          const d = e.data;
           const mark = d.counted ? color.green('●') : color.red('✗');
           err.write(`${mark} ${d.voterId} ${color.bold(d.decision)} ${color.dim(`(confidence ${d.confidence.toFixed(2)})`)}${d.counted ? '' : color.red(' excluded')}\n`);
         } else if (e.type === 'vote.abstained') {
-          const d = e.data as ColonyEventMap['vote.abstained'];
+          const d = e.data;
           err.write(`${color.yellow('○')} ${d.voterId} ${color.yellow('cast no vote')}: ${d.reason}\n`);
         } else if (e.type === 'voter.flagged') {
-          const d = e.data as ColonyEventMap['voter.flagged'];
+          const d = e.data;
           err.write(color.yellow(`⚑ ${d.voterId} flagged: ${d.reason.replace('_', ' ')}\n`));
         } else {
-          const d = e.data as ColonyEventMap['consensus.round_finished'];
+          const d = e.data;
           const lead = d.leading === null ? 'no option leads' : `${d.leading} ${Math.round(d.ratio * 100)}%`;
           err.write(color.dim(`round ${d.round}: ${lead}, ${Math.round(d.participation * 100)}% voted${d.timedOut ? ', timed out' : ''}${d.achieved ? ', decided' : ''}\n`));
         }

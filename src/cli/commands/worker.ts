@@ -14,7 +14,7 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
   let failed = 0;
   colony.events.subscribe({ types: ['task.completed', 'task.failed'] }, (e) => {
     if (e.type === 'task.completed') completed++;
-    else if (!(e.data as { willRetry: boolean }).willRetry) failed++;
+    else if (!e.data.willRetry) failed++;
   });
   try {
     if (!options.json) process.stderr.write(`${color.bold('worker')} ${colony.runners.id} running tasks (Ctrl-C to stop)\n`);
