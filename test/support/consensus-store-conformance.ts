@@ -1,19 +1,32 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProposalRecord, VoteRecord, VoterFlag } from '../../src/domain/consensus.js';
-import { useMigratedStore } from './conformance-store.js';
-import type { Store } from '../../src/ports/store.js';
+import { useMigratedStore, type CreateStore } from './conformance-store.js';
+import type { ConsensusStore } from '../../src/ports/consensus-store.js';
+import type { TaskRecord } from '../../src/domain/task.js';
 import { rejectionOf } from './rejection.js';
 import { T, taskRecord } from './task-fixtures.js';
+
+/**
+ * What the suite needs of a store: the port, `migrate` and `close`, and a way to insert tasks (which
+ * proposals may refer to). A whole Store has them all.
+ */
+export interface ConsensusStoreHost {
+  consensus: ConsensusStore;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
+}
 
 /**
  * The ConsensusStore port's conformance suite (`store.consensus`): every Store adapter runs it.
  * `create` returns a fresh, not yet migrated store and a cleanup for after it is closed.
  */
-export function runConsensusStoreConformance(name: string, create: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+export function runConsensusStoreConformance(name: string, create: () => Promise<{ store: ConsensusStoreHost; cleanup: () => Promise<void> }>): void {
   describe(`ConsensusStore conformance: ${name}`, () => {
-    const current = useMigratedStore(create);
+    // useMigratedStore calls only migrate and close.
+    const current = useMigratedStore(create as unknown as CreateStore) as () => ConsensusStoreHost;
     // Each test's own store (see useMigratedStore).
-    let store: Store;
+    let store: ConsensusStoreHost;
     beforeEach(() => {
       store = current();
     });

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { OpenModelCall } from '../../src/ports/model-call-ledger.js';
-import type { Store } from '../../src/ports/store.js';
+import type { ModelCallLedger, OpenModelCall } from '../../src/ports/model-call-ledger.js';
 import { useMigratedStore, type CreateStore } from './conformance-store.js';
 
 function call(id: string, patch: Partial<OpenModelCall> = {}): OpenModelCall {
@@ -19,11 +18,19 @@ function call(id: string, patch: Partial<OpenModelCall> = {}): OpenModelCall {
   };
 }
 
+/** What the suite needs of a store: the port, `migrate` and `close` (a whole Store has them all). */
+export interface ModelCallLedgerHost {
+  modelCalls: ModelCallLedger;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The ModelCallLedger port's conformance suite (Store.modelCalls); `create` gives a fresh, unmigrated store. */
-export function runModelCallLedgerConformance(name: string, create: CreateStore): void {
+export function runModelCallLedgerConformance(name: string, create: () => Promise<{ store: ModelCallLedgerHost; cleanup: () => Promise<void> }>): void {
   describe(`ModelCallLedger conformance: ${name}`, () => {
-    const current = useMigratedStore(create);
-    let store: Store;
+    // useMigratedStore calls only migrate and close.
+    const current = useMigratedStore(create as unknown as CreateStore) as () => ModelCallLedgerHost;
+    let store: ModelCallLedgerHost;
     beforeEach(() => {
       store = current();
     });

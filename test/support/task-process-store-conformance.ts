@@ -1,17 +1,24 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/ports/store.js';
-import type { TaskProcessRecord } from '../../src/ports/task-process-store.js';
+import type { TaskProcessRecord, TaskProcessStore } from '../../src/ports/task-process-store.js';
 import { useMigratedStore, type CreateStore } from './conformance-store.js';
 
 function group(pgid: number, patch: Partial<TaskProcessRecord> = {}): TaskProcessRecord {
   return { hostname: 'host-a', pgid, runnerId: 'run_a', taskId: 'tsk_1', attempt: 1, leaderStartTime: '123456', startedAt: 1_000 + pgid, ...patch };
 }
 
+/** What the suite needs of a store: the port, `migrate` and `close` (a whole Store has them all). */
+export interface TaskProcessStoreHost {
+  taskProcesses: TaskProcessStore;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The TaskProcessStore port's conformance suite (Store.taskProcesses); `create` gives a fresh, unmigrated store. */
-export function runTaskProcessStoreConformance(name: string, create: CreateStore): void {
+export function runTaskProcessStoreConformance(name: string, create: () => Promise<{ store: TaskProcessStoreHost; cleanup: () => Promise<void> }>): void {
   describe(`TaskProcessStore conformance: ${name}`, () => {
-    const current = useMigratedStore(create);
-    let store: Store;
+    // useMigratedStore calls only migrate and close.
+    const current = useMigratedStore(create as unknown as CreateStore) as () => TaskProcessStoreHost;
+    let store: TaskProcessStoreHost;
     beforeEach(() => {
       store = current();
     });

@@ -14,6 +14,10 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
       ? sql.raw(`create table ${table} (id bigserial primary key`)
       : sql.raw(`create table ${table} (id integer primary key autoincrement`);
   const ts = dialect === 'postgres' ? 'bigint' : 'integer';
+  // SQLite's REAL is an 8-byte double; PostgreSQL's `real` is 4 bytes and would round 1/3 to
+  // 0.33333334. The PostgreSQL branch of these migrations never ran before the PostgreSQL adapters
+  // existed (no database was created by it), so this was corrected in place, not by a new migration.
+  const float = dialect === 'postgres' ? 'double precision' : 'real';
 
   return {
     '0001_initial': {
@@ -57,7 +61,7 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           .addColumn('objective', 'text')
           .addColumn('config', json, (c) => c.notNull().check(jsonCheck('config')))
           .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0).check(sql`progress >= 0 and progress <= 1`))
+          .addColumn('progress', float, (c) => c.notNull().defaultTo(0).check(sql`progress >= 0 and progress <= 1`))
           .addColumn('created_at', ts, (c) => c.notNull())
           .addColumn('updated_at', ts, (c) => c.notNull())
           .execute();
@@ -141,7 +145,7 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await db.schema.createIndex('idx_events_type').on('events').column('type').execute();
         await db.schema.createIndex('idx_events_correlation').on('events').column('correlation_id').execute();
 
-        await sql`${id('metrics')}, entity_type text not null, entity_id text not null, metric_name text not null, metric_value real not null, metadata ${json} check (metadata is null or ${jsonCheck('metadata')}), timestamp ${sql.raw(ts)} not null)`.execute(db);
+        await sql`${id('metrics')}, entity_type text not null, entity_id text not null, metric_name text not null, metric_value ${sql.raw(float)} not null, metadata ${json} check (metadata is null or ${jsonCheck('metadata')}), timestamp ${sql.raw(ts)} not null)`.execute(db);
         await db.schema.createIndex('idx_metrics_entity').on('metrics').columns(['entity_type', 'entity_id']).execute();
         await db.schema.createIndex('idx_metrics_name').on('metrics').column('metric_name').execute();
         await db.schema.createIndex('idx_metrics_timestamp').on('metrics').column('timestamp').execute();
@@ -230,8 +234,11 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
 
         // Which entries have a vector for which embedding model. The vectors themselves: on SQLite in
         // sqlite-vec vec0 tables created by the adapter on first use (memory_vec_<dims>, rowid = id),
-        // because migrations run without the extension loaded; on PostgreSQL in a pgvector table
-        // that a later adapter adds.
+        // because migrations run without the extension loaded. On PostgreSQL likewise in pgvector
+        // tables (a `vector(<dims>)` column and its HNSW index) that the memory adapter creates on
+        // first use, and only when the `vector` extension is available: many servers lack it (Debian
+        // 12's PostgreSQL 15 has no package for it), and no migration may depend on it, so that a
+        // server without it migrates and runs everything but vector search.
         await sql`${id('memory_embeddings')},
           namespace text not null,
           key text not null,
@@ -313,10 +320,10 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           round integer not null check (round >= 1),
           voter_id text not null,
           decision text not null,
-          confidence real not null check (confidence >= 0 and confidence <= 1),
+          confidence ${sql.raw(float)} not null check (confidence >= 0 and confidence <= 1),
           reason text not null,
           signature text not null,
-          weight real not null,
+          weight ${sql.raw(float)} not null,
           status text not null check (status in ('counted','excluded')),
           exclusion text,
           created_at ${sql.raw(ts)} not null
@@ -363,10 +370,10 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
           .addColumn('model', 'text', (c) => c.notNull())
           .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('open', 'closed', 'lost', 'refused')`))
           .addColumn('reserved_tokens', ts, (c) => c.notNull())
-          .addColumn('reserved_cost_usd', dialect === 'postgres' ? 'double precision' : 'real')
+          .addColumn('reserved_cost_usd', float)
           .addColumn('input_tokens', ts, (c) => c.notNull().defaultTo(0))
           .addColumn('output_tokens', ts, (c) => c.notNull().defaultTo(0))
-          .addColumn('cost_usd', dialect === 'postgres' ? 'double precision' : 'real')
+          .addColumn('cost_usd', float)
           .addColumn('started_at', ts, (c) => c.notNull())
           .addColumn('ended_at', ts)
           .execute();

@@ -1,8 +1,10 @@
 import type { Generated } from 'kysely';
 
 /**
- * Table shapes shared by the SQL adapters (SQLite now; PostgreSQL reuses them). JSON columns are
- * text in SQLite (checked with json_valid) and jsonb in PostgreSQL; timestamps are epoch milliseconds.
+ * Table shapes shared by the SQL adapters (SQLite and PostgreSQL). JSON columns are text in SQLite
+ * (checked with json_valid) and jsonb in PostgreSQL: written as JSON text by both, read back as text
+ * from SQLite and as parsed values from PostgreSQL (`readJson` takes either). Timestamps are epoch
+ * milliseconds (bigint on PostgreSQL, read back as numbers: see postgres-connection.ts).
  */
 export interface ColonyTables {
   agents: AgentRow;
@@ -24,6 +26,9 @@ export interface ColonyTables {
   consensus_votes: ConsensusVoteRow;
   voter_keys: VoterKeyRow;
   voter_flags: VoterFlagRow;
+  model_calls: ModelCallRow;
+  provider_circuits: ProviderCircuitRow;
+  task_processes: TaskProcessRow;
 }
 
 export interface AgentRow {
@@ -233,7 +238,7 @@ export interface ConsensusProposalRow {
 }
 
 export interface ConsensusVoteRow {
-  id: number;
+  id: Generated<number>;
   proposal_id: string;
   round: number;
   voter_id: string;
@@ -254,10 +259,48 @@ export interface VoterKeyRow {
 }
 
 export interface VoterFlagRow {
-  id: number;
+  id: Generated<number>;
   voter_id: string;
   proposal_id: string;
   round: number;
   reason: string;
   flagged_at: number;
+}
+
+/** A model call of a swarm (migration 0007). */
+export interface ModelCallRow {
+  id: string;
+  swarm_id: string;
+  task_id: string | null;
+  agent_id: string | null;
+  runner_id: string | null;
+  provider: string;
+  model: string;
+  status: string;
+  reserved_tokens: number;
+  reserved_cost_usd: number | null;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  cost_usd: number | null;
+  started_at: number;
+  ended_at: number | null;
+}
+
+/** A process's circuit breaker state for a provider (migration 0008). */
+export interface ProviderCircuitRow {
+  runner_id: string;
+  provider: string;
+  state: string;
+  changed_at: number;
+}
+
+/** A process group a task attempt started (migration 0009). */
+export interface TaskProcessRow {
+  hostname: string;
+  pgid: number;
+  runner_id: string;
+  task_id: string;
+  attempt: number;
+  leader_start_time: string | null;
+  started_at: number;
 }
