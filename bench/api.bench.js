@@ -33,7 +33,7 @@ async function serve() {
     const { key } = await server.keys.create({ role: 'viewer', name: 'bench' });
     // The key turns authentication on; the first runs go without it, so it is handed out but
     // authentication is switched on only when asked.
-    await colony.store.revokeApiKey(key.split('_')[1], Date.now());
+    await colony.store.apiKeys.revoke(key.split('_')[1], Date.now());
     server.auth.keysChanged();
     let activeKey = null;
     process.on('message', async (message) => {

@@ -112,7 +112,7 @@ describe('AdaptiveSelector', () => {
 
   it('persists outcomes as metrics: a new selector on the same store knows them', async () => {
     await teach(selectorOn(store));
-    const rows = await store.listMetrics({ entityType: OUTCOME_ENTITY_TYPE, name: OUTCOME_METRIC });
+    const rows = await store.metrics.list({ entityType: OUTCOME_ENTITY_TYPE, name: OUTCOME_METRIC });
     expect(rows).toHaveLength(60);
     expect(rows[0]).toMatchObject({ entityId: 'tester', value: 1, metadata: { taskKind: 'test', latencyMs: 1_000, costUsd: 0.01 }, timestamp: 0 });
 
@@ -133,7 +133,7 @@ describe('AdaptiveSelector', () => {
     const selector = selectorOn(store);
     await selector.record({ agentType: 'coder', taskKind: 'refactor', success: true, latencyMs: 10, costUsd: null });
     await selector.record({ agentType: 'coder', taskKind: 'docs', success: false, latencyMs: 30, costUsd: null });
-    await store.recordMetrics([{ entityType: OUTCOME_ENTITY_TYPE, entityId: 'coder', name: OUTCOME_METRIC, value: 1, metadata: { junk: true }, timestamp: 1 }]);
+    await store.metrics.record([{ entityType: OUTCOME_ENTITY_TYPE, entityId: 'coder', name: OUTCOME_METRIC, value: 1, metadata: { junk: true }, timestamp: 1 }]);
     expect((await selectorOn(store).stats()).map((a) => a.taskKind)).toEqual(['docs', 'refactor']);
     expect(await selector.stats({ taskKind: 'refactor' })).toEqual([
       { agentType: 'coder', taskKind: 'refactor', successes: 1, failures: 0, meanLatencyMs: 10, meanCostUsd: null },
@@ -154,7 +154,7 @@ describe('AdaptiveSelector', () => {
     expect(await rejectionOf(selector.choose([], 'test'))).toBeInstanceOf(ValidationError);
     expect(await rejectionOf(selector.choose(['coder'], 'BAD KIND'))).toBeInstanceOf(ValidationError);
     expect(await rejectionOf(selector.stats({ taskKind: '' }))).toBeInstanceOf(ValidationError);
-    expect(await store.listMetrics({ entityType: OUTCOME_ENTITY_TYPE })).toEqual([]);
+    expect(await store.metrics.list({ entityType: OUTCOME_ENTITY_TYPE })).toEqual([]);
     // One candidate (or duplicates of one) is the answer without a draw.
     expect(await selector.choose(['coder', 'coder'], 'test')).toBe('coder');
   });
@@ -196,7 +196,7 @@ describe('outcomes of real agent tasks', () => {
     const [ok] = await colony.tasks.submit([{ type: 'agent', input: { prompt: 'Write the tests.', agentType: 'tester', kind: 'test' } }]);
     await eventually(async () => (await colony.selection.stats({ taskKind: 'test' })).length > 0);
     const [arm] = await colony.selection.stats({ taskKind: 'test' });
-    const done = await colony.store.getTask(ok!.id);
+    const done = await colony.store.tasks.get(ok!.id);
     expect(done?.status).toBe('completed');
     expect(arm).toMatchObject({ agentType: 'tester', taskKind: 'test', successes: 1, failures: 0 });
     expect(arm!.meanLatencyMs).toBe((done!.completedAt as number) - (done!.startedAt as number));
@@ -206,13 +206,13 @@ describe('outcomes of real agent tasks', () => {
     llm.setDefaultReply({ toolCalls: [{ name: 'list_files', input: {} }] });
     const [bad] = await colony.tasks.submit([{ type: 'agent', input: { prompt: 'Loop.' } }]);
     await eventually(async () => (await colony.selection.stats({ taskKind: 'general' })).length > 0);
-    expect((await colony.store.getTask(bad!.id))?.status).toBe('failed');
+    expect((await colony.store.tasks.get(bad!.id))?.status).toBe('failed');
     expect(await colony.selection.stats({ taskKind: 'general' })).toEqual([expect.objectContaining({ agentType: 'coder', successes: 0, failures: 1 })]);
 
     // Not agent tasks: not outcomes.
     colony.registerExecutor({ type: 'echo', execute: async ({ task }) => task.input });
     const [echo] = await colony.tasks.submit([{ type: 'echo' }]);
-    await eventually(async () => (await colony.store.getTask(echo!.id))?.status === 'completed');
+    await eventually(async () => (await colony.store.tasks.get(echo!.id))?.status === 'completed');
     await colony.events.flush();
     expect((await colony.selection.stats()).map((a) => a.taskKind)).toEqual(['general', 'test']);
 

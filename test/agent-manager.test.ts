@@ -105,7 +105,7 @@ describe('AgentManager (through createColony)', () => {
         terminatedAt: null,
       });
       expect(agent.id).toMatch(/^agt_/);
-      expect(await colony.store.getAgent(agent.id)).toEqual(agent);
+      expect(await colony.store.agents.get(agent.id)).toEqual(agent);
 
       await colony.events.flush();
       expect(spawned).toHaveLength(1);
@@ -115,7 +115,7 @@ describe('AgentManager (through createColony)', () => {
         correlationId: agent.id,
         data: { agentId: agent.id, name: 'Pair One', type: 'probe-pair', capabilities: agent.capabilities },
       });
-      expect((await colony.store.listEvents({ types: ['agent.spawned'] })).map((e) => e.id)).toEqual([spawned[0]?.id]);
+      expect((await colony.store.events.list({ types: ['agent.spawned'] })).map((e) => e.id)).toEqual([spawned[0]?.id]);
     });
 
     it('names an agent after its type when no name is given', async () => {
@@ -130,7 +130,7 @@ describe('AgentManager (through createColony)', () => {
       const error = await rejection(colony.agents.spawn({ type: 'no-such-type' }));
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toContain('no-such-type');
-      expect(await colony.store.countAgents({})).toBe(0);
+      expect(await colony.store.agents.count({})).toBe(0);
     });
 
     it('rejects an invalid name', async () => {
@@ -139,7 +139,7 @@ describe('AgentManager (through createColony)', () => {
         const error = await rejection(colony.agents.spawn({ type: 'coder', name }));
         expect(error, name).toBeInstanceOf(ValidationError);
       }
-      expect(await colony.store.countAgents({})).toBe(0);
+      expect(await colony.store.agents.count({})).toBe(0);
       expect((await colony.agents.spawn({ type: 'coder', name: 'ok_name-1.v2 x' })).name).toBe('ok_name-1.v2 x');
     });
 
@@ -150,11 +150,11 @@ describe('AgentManager (through createColony)', () => {
       const error = await rejection(colony.agents.spawn({ type: 'coder' }));
       expect(error).toBeInstanceOf(CapacityError);
       expect(error.code).toBe('capacity');
-      expect(await colony.store.countAgents({})).toBe(2);
+      expect(await colony.store.agents.count({})).toBe(2);
 
       await colony.agents.terminate(first.id);
       await colony.agents.spawn({ type: 'coder' });
-      expect(await colony.store.countAgents({ excludeTerminated: true })).toBe(2);
+      expect(await colony.store.agents.count({ excludeTerminated: true })).toBe(2);
       await rejection(colony.agents.spawn({ type: 'coder' }));
     });
 
@@ -162,7 +162,7 @@ describe('AgentManager (through createColony)', () => {
       const colony = await newColony({ agents: { maxAgents: 3 } });
       const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => colony.agents.spawn({ type: 'coder' })));
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
-      expect(await colony.store.countAgents({})).toBe(3);
+      expect(await colony.store.agents.count({})).toBe(3);
     });
   });
 
@@ -174,7 +174,7 @@ describe('AgentManager (through createColony)', () => {
       const done = await colony.agents.terminate(agent.id, 'no longer needed');
       expect(done.status).toBe('terminated');
       expect(done.terminatedAt).not.toBeNull();
-      expect(await colony.store.getAgent(agent.id)).toMatchObject({ status: 'terminated', terminatedAt: done.terminatedAt });
+      expect(await colony.store.agents.get(agent.id)).toMatchObject({ status: 'terminated', terminatedAt: done.terminatedAt });
 
       const again = await rejection(colony.agents.terminate(agent.id));
       expect(again).toBeInstanceOf(ConflictError);
@@ -233,7 +233,7 @@ describe('AgentManager (through createColony)', () => {
       const updated = recordEvents(colony, ['agent.updated']);
       const agent = await colony.agents.spawn({ type: 'probe-solo' });
       expect((await colony.agents.setStatus(agent.id, 'paused')).status).toBe('paused');
-      expect((await colony.store.getAgent(agent.id))?.status).toBe('paused');
+      expect((await colony.store.agents.get(agent.id))?.status).toBe('paused');
       // Paused, and the pool is full: nothing to run the task.
       expect(await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_1')).toBeUndefined();
 
@@ -267,7 +267,7 @@ describe('AgentManager (through createColony)', () => {
       const first = await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_1');
       expect(first?.id).toBe(solo.id);
       expect(first).toMatchObject({ status: 'busy', currentTasks: ['tsk_1'] });
-      expect(await colony.store.getAgent(solo.id)).toMatchObject({ status: 'busy', currentTasks: ['tsk_1'] });
+      expect(await colony.store.agents.get(solo.id)).toMatchObject({ status: 'busy', currentTasks: ['tsk_1'] });
 
       // The solo agent is full: a new matching agent is spawned rather than the idle one lacking probe-x.
       for (let i = 2; i <= 4; i++) {
@@ -276,7 +276,7 @@ describe('AgentManager (through createColony)', () => {
         expect(next?.id).not.toBe(other.id);
         expect(next?.capabilities).toContain('probe-x');
       }
-      expect((await colony.store.getAgent(other.id))?.currentTasks).toEqual([]);
+      expect((await colony.store.agents.get(other.id))?.currentTasks).toEqual([]);
 
       // By agent type too.
       expect((await colony.agents.acquire({ agentType: 'probe-other' }, 'tsk_5'))?.id).toBe(other.id);
@@ -306,7 +306,7 @@ describe('AgentManager (through createColony)', () => {
       await colony.agents.release(a.id, a.id === first?.id ? 'tsk_1' : 'tsk_2', { success: true, durationMs: 10 });
       await colony.agents.release(b.id, b.id === first?.id ? 'tsk_1' : 'tsk_2', { success: true, durationMs: 10 });
       await colony.agents.acquire({ capabilities: ['probe-y'] }, 'tsk_3'); // goes to one of them
-      const loaded = (await colony.store.listAgents({ status: 'busy' }))[0] as AgentRecord;
+      const loaded = (await colony.store.agents.list({ status: 'busy' }))[0] as AgentRecord;
       const fourth = await colony.agents.acquire({ capabilities: ['probe-y'] }, 'tsk_4');
       expect(fourth?.id).not.toBe(loaded.id);
 
@@ -314,7 +314,7 @@ describe('AgentManager (through createColony)', () => {
       expect(await colony.agents.acquire({ capabilities: ['probe-y'] }, 'tsk_5')).toBeDefined();
       expect(await colony.agents.acquire({ capabilities: ['probe-y'] }, 'tsk_6')).toBeDefined();
       expect(await colony.agents.acquire({ capabilities: ['probe-y'] }, 'tsk_7')).toBeUndefined();
-      const all = await colony.store.listAgents({});
+      const all = await colony.store.agents.list({});
       expect(all.map((x) => x.currentTasks.length)).toEqual([2, 2]);
     });
 
@@ -324,7 +324,7 @@ describe('AgentManager (through createColony)', () => {
       const failing = await colony.agents.spawn({ type: 'probe-solo' });
       const succeeding = await colony.agents.spawn({ type: 'probe-solo' });
       const now = Date.now();
-      await colony.store.recordMetrics([
+      await colony.store.metrics.record([
         ...Array.from({ length: 9 }, (_, i) => ({
           entityType: 'agent',
           entityId: succeeding.id,
@@ -352,19 +352,19 @@ describe('AgentManager (through createColony)', () => {
       expect(third?.type).toBe('probe-other');
       await colony.events.flush();
       expect(spawned.map((e) => (e.data as { type: string }).type)).toEqual(['probe-solo', 'probe-pair', 'probe-other']);
-      expect(await colony.store.countAgents({})).toBe(3);
+      expect(await colony.store.agents.count({})).toBe(3);
 
       // The pair agent has a second slot; the solo one is full and the pool is full.
       expect((await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_4'))?.id).toBe(second?.id);
       expect(await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_5')).toBeUndefined();
-      expect(await colony.store.countAgents({})).toBe(3);
+      expect(await colony.store.agents.count({})).toBe(3);
     });
 
     it('returns undefined when no type has the capability', async () => {
       const colony = await newColony();
       expect(await colony.agents.acquire({ capabilities: ['no-such-capability'] }, 'tsk_1')).toBeUndefined();
       expect(await colony.agents.acquire({ agentType: 'no-such-type' }, 'tsk_2')).toBeUndefined();
-      expect(await colony.store.countAgents({})).toBe(0);
+      expect(await colony.store.agents.count({})).toBe(0);
     });
 
     it('never gives the last slot to two concurrent tasks', async () => {
@@ -372,7 +372,7 @@ describe('AgentManager (through createColony)', () => {
       await colony.agents.spawn({ type: 'probe-solo' });
       const results = await Promise.all(['tsk_1', 'tsk_2', 'tsk_3'].map((t) => colony.agents.acquire({ capabilities: ['probe-x'] }, t)));
       expect(results.filter((r) => r !== undefined)).toHaveLength(1);
-      expect((await colony.store.listAgents({}))[0]?.currentTasks).toHaveLength(1);
+      expect((await colony.store.agents.list({}))[0]?.currentTasks).toHaveLength(1);
     });
 
     it('release returns the slot and records the outcome', async () => {
@@ -382,13 +382,13 @@ describe('AgentManager (through createColony)', () => {
       expect(await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_2')).toBeUndefined();
 
       await colony.agents.release(agent.id, 'tsk_1', { success: true, durationMs: 120 });
-      expect(await colony.store.getAgent(agent.id)).toMatchObject({ status: 'idle', currentTasks: [], health: 'healthy' });
+      expect(await colony.store.agents.get(agent.id)).toMatchObject({ status: 'idle', currentTasks: [], health: 'healthy' });
       expect((await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_2'))?.id).toBe(agent.id);
       await colony.agents.release(agent.id, 'tsk_2', { success: false, durationMs: 50 });
 
-      const records = await colony.store.agentTrackRecords([agent.id]);
+      const records = await colony.store.metrics.agentTrackRecords([agent.id]);
       expect(records.get(agent.id)).toEqual({ tasksCompleted: 1, tasksFailed: 1, meanDurationMs: 120 });
-      const metrics = await colony.store.listMetrics({ entityType: 'agent', entityId: agent.id });
+      const metrics = await colony.store.metrics.list({ entityType: 'agent', entityId: agent.id });
       expect(metrics.map((m) => [m.name, m.metadata])).toEqual([
         ['task.completed', { taskId: 'tsk_1' }],
         ['task.failed', { taskId: 'tsk_2' }],
@@ -407,8 +407,8 @@ describe('AgentManager (through createColony)', () => {
       const agent = (await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_1')) as AgentRecord;
       await colony.agents.terminate(agent.id);
       await colony.agents.release(agent.id, 'tsk_1', { success: false, durationMs: 5 });
-      expect((await colony.store.agentTrackRecords([agent.id])).get(agent.id)?.tasksFailed).toBe(1);
-      expect((await colony.store.getAgent(agent.id))?.status).toBe('terminated');
+      expect((await colony.store.metrics.agentTrackRecords([agent.id])).get(agent.id)?.tasksFailed).toBe(1);
+      expect((await colony.store.agents.get(agent.id))?.status).toBe('terminated');
     });
 
     it('marks an agent degraded, then unhealthy, after consecutive failures; unhealthy agents are not selected', async () => {
@@ -418,7 +418,7 @@ describe('AgentManager (through createColony)', () => {
       const fail = async (task: string) => {
         expect((await colony.agents.acquire({ capabilities: ['probe-x'] }, task))?.id).toBe(agent.id);
         await colony.agents.release(agent.id, task, { success: false, durationMs: 1 });
-        return (await colony.store.getAgent(agent.id))?.health;
+        return (await colony.store.agents.get(agent.id))?.health;
       };
       expect(await fail('tsk_1')).toBe('healthy');
       expect(await fail('tsk_2')).toBe('healthy');
@@ -426,17 +426,17 @@ describe('AgentManager (through createColony)', () => {
       // A success resets the streak.
       await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_ok');
       await colony.agents.release(agent.id, 'tsk_ok', { success: true, durationMs: 1 });
-      expect((await colony.store.getAgent(agent.id))?.health).toBe('healthy');
+      expect((await colony.store.agents.get(agent.id))?.health).toBe('healthy');
 
       for (let i = 1; i <= 4; i++) await fail(`tsk_f${i}`);
-      expect((await colony.store.getAgent(agent.id))?.health).toBe('degraded');
+      expect((await colony.store.agents.get(agent.id))?.health).toBe('degraded');
       expect(await fail('tsk_f5')).toBe('unhealthy');
 
       // Idle, with the capability, but unhealthy: a new agent is spawned instead.
       const next = await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_next');
       expect(next).toBeDefined();
       expect(next?.id).not.toBe(agent.id);
-      expect((await colony.store.getAgent(agent.id))?.currentTasks).toEqual([]);
+      expect((await colony.store.agents.get(agent.id))?.currentTasks).toEqual([]);
     });
 
     it('returns undefined rather than use an unhealthy agent when the pool is full', async () => {
@@ -446,7 +446,7 @@ describe('AgentManager (through createColony)', () => {
         await colony.agents.acquire({ capabilities: ['probe-x'] }, `tsk_${i}`);
         await colony.agents.release(agent.id, `tsk_${i}`, { success: false, durationMs: 1 });
       }
-      expect((await colony.store.getAgent(agent.id))?.health).toBe('unhealthy');
+      expect((await colony.store.agents.get(agent.id))?.health).toBe('unhealthy');
       expect(await colony.agents.acquire({ capabilities: ['probe-x'] }, 'tsk_last')).toBeUndefined();
     });
   });

@@ -45,7 +45,7 @@ afterEach(async () => {
 async function newWorkflow(colony: Colony, name: string): Promise<string> {
   const id = colony.newId('workflow');
   const now = colony.now();
-  await colony.store.insertWorkflow({ id, name, source: null, definitionHash: `hash-${id}`, status: 'running', createdAt: now, updatedAt: now, completedAt: null });
+  await colony.store.workflows.insert({ id, name, source: null, definitionHash: `hash-${id}`, status: 'running', createdAt: now, updatedAt: now, completedAt: null });
   return id;
 }
 
@@ -55,7 +55,7 @@ async function runAgentTask(colony: Colony, prompt: string, replies: FakeMessage
   server.enqueue(...replies);
   const [submitted] = await colony.tasks.submit([{ type: 'agent', input: { prompt } }], workflowId === undefined ? {} : { workflowId });
   const task = await eventually(async () => {
-    const current = await colony.store.getTask(submitted!.id);
+    const current = await colony.store.tasks.get(submitted!.id);
     return current?.status === 'completed' || current?.status === 'failed' ? current : undefined;
   });
   return { task, requests: server.requests.filter((r) => r.path === '/v1/messages') };

@@ -153,15 +153,15 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     await mkdir(workspace);
     store = new SqliteStore({ path: join(dir, 'colony.db'), busyTimeoutMs: 5_000 });
     await store.migrate();
-    events = new EventBus({ persist: (batch) => store.appendEvents(batch), logger: createLogger('silent'), bufferSize: 10_000 });
+    events = new EventBus({ persist: (batch) => store.events.append(batch), logger: createLogger('silent'), bufferSize: 10_000 });
     seen = [];
     events.subscribe({}, (event) => {
       seen.push(event);
     });
     task = agentTask('tsk_main');
     agent = agentRecord('agt_coder', 'coder-1');
-    await store.insertAgent(agent);
-    await store.insertTasks([task]);
+    await store.agents.insert(agent);
+    await store.tasks.insert([task]);
   });
 
   afterEach(async () => {
@@ -236,7 +236,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     expect(shellResult?.content).toContain('checked');
 
     // The transcript has every turn, tool calls and results included.
-    const turns = await store.listTurns({ taskId: task.id });
+    const turns = await store.transcripts.listTurns({ taskId: task.id });
     expect(turns.map((t) => `${t.turn}:${t.role}`)).toEqual([
       '0:system', '0:user', '1:assistant', '1:tool', '2:assistant', '2:tool', '3:assistant', '3:tool', '4:assistant', '4:tool',
     ]);
@@ -248,7 +248,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
 
     // Usage and cost in the metrics table, for the task and for the agent.
     const sum = async (entityType: string, entityId: string, name: string) =>
-      (await store.listMetrics({ entityType, entityId, name })).reduce((total, m) => total + m.value, 0);
+      (await store.metrics.list({ entityType, entityId, name })).reduce((total, m) => total + m.value, 0);
     expect(await sum('task', task.id, 'llm.input_tokens')).toBe(4_000);
     expect(await sum('task', task.id, 'llm.output_tokens')).toBe(200);
     expect(await sum('task', task.id, 'llm.cost_usd')).toBeCloseTo(expectedCost, 10);
@@ -272,15 +272,15 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     const streamed = eventsOf('agent.output').map((e) => e.data.text).join('');
     expect(streamed).toBe('Let me look at the file first.All done.');
     // The journal of the write is in the store, ready for a rollback.
-    expect(await store.getJournal(task.id)).toBeDefined();
+    expect(await store.transcripts.getJournal(task.id)).toBeDefined();
   });
 
   it('records no cost for a model without a known price', async () => {
     server.enqueue({ text: 'nothing to do', usage: { inputTokens: 10, outputTokens: 3 } });
     const run = await runAgent(options({ model: 'fake-model' }));
     expect(run).toMatchObject({ result: 'nothing to do', stopReason: 'end_turn', turns: 1, usage: { inputTokens: 10, outputTokens: 3, costUsd: null } });
-    expect(await store.listMetrics({ name: 'llm.cost_usd' })).toEqual([]);
-    expect((await store.listMetrics({ name: 'llm.input_tokens', entityType: 'task' })).map((m) => m.value)).toEqual([10]);
+    expect(await store.metrics.list({ name: 'llm.cost_usd' })).toEqual([]);
+    expect((await store.metrics.list({ name: 'llm.input_tokens', entityType: 'task' })).map((m) => m.value)).toEqual([10]);
     await events.flush();
     expect(eventsOf('llm.usage')[0]?.data.costUsd).toBeNull();
   });
@@ -336,7 +336,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     expect((error as ExecutionError).message).toBe('agent did not finish within 3 turns');
     expect((error as ExecutionError).retryable).toBe(false);
     expect(server.requests).toHaveLength(3);
-    expect((await store.listTurns({ taskId: task.id })).filter((t) => t.role === 'assistant')).toHaveLength(3);
+    expect((await store.transcripts.listTurns({ taskId: task.id })).filter((t) => t.role === 'assistant')).toHaveLength(3);
   });
 
   it('fails cleanly when the token budget is spent, without running that turn’s tools', async () => {
@@ -463,14 +463,14 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     await rollbackAgentTask(store, task.id, workspace);
     expect(await readFile(join(workspace, 'keep.txt'), 'utf8')).toBe('original\n');
     expect(existsSync(join(workspace, 'new'))).toBe(false);
-    expect(await store.getJournal(task.id)).toBeUndefined();
+    expect(await store.transcripts.getJournal(task.id)).toBeUndefined();
     await rollbackAgentTask(store, task.id, workspace); // nothing left to do
   });
 
   it('refuses to roll back a journal that names files outside the workspace', async () => {
     const outside = join(dir, 'outside.txt');
     await writeFile(outside, 'precious\n');
-    await store.saveJournal(task.id, { version: 1, entries: [{ kind: 'absent', path: outside, createdDirectories: [] }] }, T);
+    await store.transcripts.saveJournal(task.id, { version: 1, entries: [{ kind: 'absent', path: outside, createdDirectories: [] }] }, T);
     const error = await rejectionOf(rollbackAgentTask(store, task.id, workspace));
     expect((error as ColonyError).code).toBe('validation');
     expect(await readFile(outside, 'utf8')).toBe('precious\n');
@@ -532,9 +532,9 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
 
   it('lets two agents exchange messages through the store', async () => {
     const reviewer = agentRecord('agt_reviewer', 'reviewer-1');
-    await store.insertAgent(reviewer);
+    await store.agents.insert(reviewer);
     const reviewTask = agentTask('tsk_review');
-    await store.insertTasks([reviewTask]);
+    await store.tasks.insert([reviewTask]);
 
     server.enqueue(
       { toolCalls: [{ name: 'send_message', input: { to: 'reviewer-1', body: 'The API moved to /v2; review src/api.ts.' } }, { name: 'send_message', input: { to: 'agt_nobody', body: 'hello?' } }] },
@@ -552,7 +552,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     expect(inbox?.content).toContain('from agt_coder');
     expect(inbox?.content).toContain('The API moved to /v2; review src/api.ts.');
     expect(toolResultsIn(server.requests[4])[0]?.content).toBe('No unread messages.');
-    expect(await store.readInbox(reviewer.id, { limit: 10 })).toEqual([]);
+    expect(await store.messages.readInbox(reviewer.id, { limit: 10 })).toEqual([]);
   });
 
   it('offers no messaging tools to a run without an agent', async () => {
@@ -607,13 +607,13 @@ describe.each(protocols)('agent executor in a colony over $name', (protocol) => 
     );
     const [submitted] = await colony.tasks.submit([{ type: 'agent', input: { prompt: 'Finalise the notes.' } }]);
     const done = await eventually(async () => {
-      const current = await colony.store.getTask(submitted!.id);
+      const current = await colony.store.tasks.get(submitted!.id);
       return current?.status === 'completed' ? current : undefined;
     });
     expect(done.result).toMatchObject({ result: 'notes finalised', stopReason: 'report_result', turns: 2, provider: protocol.name, model: 'fake-model', agentType: 'coder' });
     expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('final\n');
     expect(systemPromptIn(server.requests[0] as RecordedRequest)).toContain((await colony.agents.type('coder')).systemPrompt.trim().slice(0, 40));
-    expect((await colony.store.listTurns({ taskId: submitted!.id })).length).toBe(6);
+    expect((await colony.store.transcripts.listTurns({ taskId: submitted!.id })).length).toBe(6);
   });
 
   it('rolls back the files of a task that fails for good, and rejects invalid input at submission', async () => {
@@ -623,15 +623,15 @@ describe.each(protocols)('agent executor in a colony over $name', (protocol) => 
     server.setDefaultReply({ toolCalls: [{ name: 'list_files', input: {} }] });
     const [submitted] = await colony.tasks.submit([{ type: 'agent', input: { prompt: 'Loop forever.' } }]);
     const rolledBack = await eventually(async () => {
-      const list = await colony.store.listEvents({ types: ['task.rolledback'] });
+      const list = await colony.store.events.list({ types: ['task.rolledback'] });
       return list.length > 0 ? list[0] : undefined;
     });
     expect(rolledBack?.data).toMatchObject({ taskId: submitted!.id, ok: true });
-    const failed = await colony.store.getTask(submitted!.id);
+    const failed = await colony.store.tasks.get(submitted!.id);
     expect(failed?.status).toBe('failed');
     expect(failed?.error?.message).toBe('agent did not finish within 3 turns');
     expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe('{"debug": false}\n');
-    expect(await colony.store.getJournal(submitted!.id)).toBeUndefined();
+    expect(await colony.store.transcripts.getJournal(submitted!.id)).toBeUndefined();
 
     const invalid = await rejectionOf(colony.tasks.submit([{ type: 'agent', input: { prompt: '', maxTurns: 0 } }]));
     expect((invalid as ColonyError).code).toBe('validation');

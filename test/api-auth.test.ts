@@ -186,7 +186,7 @@ describe('authorization matrix: every route × every role', () => {
     // A key revoked by another process (straight in the store) too.
     const other = await api.server.keys.create({ role: 'viewer' });
     expect((await api.request('GET', path, { token: other.key })).status).toBe(200);
-    await api.colony.store.revokeApiKey(other.record.id, Date.now());
+    await api.colony.store.apiKeys.revoke(other.record.id, Date.now());
     expectProblem(await api.request('GET', path, { token: other.key }), 401);
   });
 
@@ -230,7 +230,7 @@ describe('authorization matrix: every route × every role', () => {
   });
 
   it('keys are stored hashed: the database never holds a key', async () => {
-    const stored = await api.colony.store.listApiKeys({ includeRevoked: true });
+    const stored = await api.colony.store.apiKeys.list({ includeRevoked: true });
     expect(stored.length).toBeGreaterThanOrEqual(3);
     const viewer = stored.find((k) => k.name === 'viewer key');
     expect(viewer?.hash).toBe(hashApiKey(keys.viewer));
@@ -264,7 +264,7 @@ describe('authentication modes', () => {
     const api = await startApi();
     try {
       expect((await api.request('GET', '/api/v2/tasks')).status).toBe(200);
-      await api.colony.store.insertApiKey({ id: 'aaaaaaaaaaaa', name: 'cli', role: 'viewer', hash: hashApiKey('x'), createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
+      await api.colony.store.apiKeys.insert({ id: 'aaaaaaaaaaaa', name: 'cli', role: 'viewer', hash: hashApiKey('x'), createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
       const r = await (async () => {
         for (;;) {
           const res = await api.request('GET', '/api/v2/tasks');
@@ -301,7 +301,7 @@ describe('authentication modes', () => {
         expect((await fetch(`${base}/api/v2/tasks`)).status).toBe(401);
         expect((await fetch(`${base}/api/v2/tasks`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
         // Revoking every key does not open a public server: it stays closed.
-        await colony.store.revokeApiKey(record.id, Date.now());
+        await colony.store.apiKeys.revoke(record.id, Date.now());
         server.auth.keysChanged();
         expect((await fetch(`${base}/api/v2/tasks`)).status).toBe(401);
       } finally {

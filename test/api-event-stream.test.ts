@@ -208,7 +208,7 @@ describe('WebSocket event stream', () => {
     await start();
     const client = connect('?types=workflow.started');
     await client.message('subscribed');
-    await api.colony.store.appendEvents([
+    await api.colony.store.events.append([
       { type: 'workflow.started', source: 'another-process', data: { workflowId: 'wf_1', name: 'x', tasks: 1, resumed: false }, correlationId: 'wf_1', timestamp: Date.now() },
     ]);
     await eventually(() => client.events.length === 1);
@@ -220,7 +220,7 @@ describe('WebSocket event stream', () => {
     await start({ eventStream: { replayPageSize: 7 } });
     await publish(200, 'task.queued', 'replay');
     await publish(50, 'agent.output', 'noise', 'n');
-    const stored = await api.colony.store.listEvents({ types: ['task.queued'], limit: 10_000 });
+    const stored = await api.colony.store.events.list({ types: ['task.queued'], limit: 10_000 });
     const lastEventId = (stored[99] as { id: number }).id;
 
     // Publish continuously while the client connects and replays.
@@ -241,7 +241,7 @@ describe('WebSocket event stream', () => {
     await publisher;
     await api.colony.events.flush();
 
-    const expected = (await api.colony.store.listEvents({ types: ['task.queued'], afterId: lastEventId, limit: 100_000 })).map((e) => e.id);
+    const expected = (await api.colony.store.events.list({ types: ['task.queued'], afterId: lastEventId, limit: 100_000 })).map((e) => e.id);
     await eventually(() => client.events.length >= expected.length, 10_000);
     const received = client.events.map((e) => e.id);
     expect(received).toEqual(expected);
@@ -260,7 +260,7 @@ describe('WebSocket event stream', () => {
       for (let i = 0; i < 12; i++) {
         if (i % 3 === 0) raw.prepare(`UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'events'`).run(i + 2);
         if (i % 4 === 1) {
-          await api.colony.store.appendEvents([{ type: 'task.queued', source: 'another-process', data: { taskId: `tsk_other_${i}`, name: null }, correlationId: 'gaps', timestamp: Date.now() }]);
+          await api.colony.store.events.append([{ type: 'task.queued', source: 'another-process', data: { taskId: `tsk_other_${i}`, name: null }, correlationId: 'gaps', timestamp: Date.now() }]);
         } else {
           await publish(1, 'task.queued', 'gaps');
         }
@@ -269,9 +269,9 @@ describe('WebSocket event stream', () => {
     } finally {
       raw.close();
     }
-    const expected = (await api.colony.store.listEvents({ types: ['task.queued'], limit: 1_000 })).map((e) => e.id);
+    const expected = (await api.colony.store.events.list({ types: ['task.queued'], limit: 1_000 })).map((e) => e.id);
     expect(expected).toHaveLength(12);
-    const all = (await api.colony.store.listEvents({ limit: 1_000 })).map((e) => e.id);
+    const all = (await api.colony.store.events.list({ limit: 1_000 })).map((e) => e.id);
     expect(all.some((id, i) => i > 0 && id !== (all[i - 1] as number) + 1)).toBe(true); // there are gaps
 
     await eventually(() => live.events.length >= expected.length);
@@ -351,7 +351,7 @@ describe('WebSocket event stream', () => {
 /**
  * An event log as a store with several writers has it: an insert takes the next id (ids may be left
  * unused) and commits, or rolls back, in any order. It keeps the Store port's rule for reads
- * (`Store.listEvents`): an event is read only once every smaller id has committed or rolled back.
+ * (`Store.events.list`): an event is read only once every smaller id has committed or rolled back.
  * Events committed as this process's are also delivered to subscribers, as the local bus does after
  * persisting them.
  */

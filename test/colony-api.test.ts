@@ -97,9 +97,9 @@ describe('colony.tasks', () => {
       provider: role === 'assistant' ? 'p' : null,
       createdAt: 1_000 + attempt * 10 + n,
     });
-    await colony.store.appendTurns([turn(1, 0, 'user', 'go'), turn(1, 1, 'assistant', 'first'), turn(2, 0, 'user', 'again'), turn(2, 1, 'assistant', 'second')]);
+    await colony.store.transcripts.appendTurns([turn(1, 0, 'user', 'go'), turn(1, 1, 'assistant', 'first'), turn(2, 0, 'user', 'again'), turn(2, 1, 'assistant', 'second')]);
     const sample = (name: string, value: number) => ({ entityType: 'task', entityId: a.id, name, value, metadata: null, timestamp: 1 });
-    await colony.store.recordMetrics([sample('llm.input_tokens', 10), sample('llm.output_tokens', 1), sample('llm.input_tokens', 20), sample('llm.output_tokens', 2)]);
+    await colony.store.metrics.record([sample('llm.input_tokens', 10), sample('llm.output_tokens', 1), sample('llm.input_tokens', 20), sample('llm.output_tokens', 2)]);
 
     const whole = await colony.tasks.transcript(a.id);
     expect(whole.task.id).toBe(a.id);
@@ -115,7 +115,7 @@ describe('colony.tasks', () => {
     expect(second.turns.map((t) => t.content)).toEqual([[{ type: 'text', text: 'again' }], [{ type: 'text', text: 'second' }]]);
     expect(second.usage).toEqual(whole.usage);
 
-    await colony.store.recordMetrics([sample('llm.cost_usd', 0.25), sample('llm.cost_usd', 0.5)]);
+    await colony.store.metrics.record([sample('llm.cost_usd', 0.25), sample('llm.cost_usd', 0.5)]);
     expect((await colony.tasks.transcript(a.id)).usage.costUsd).toBe(0.75);
   });
 
@@ -131,7 +131,7 @@ describe('colony.tasks', () => {
     const { a, b } = await twoTasks(colony);
     expect(b.status).toBe('pending');
     expect(await colony.tasks.listPromotable({ limit: 10 })).toEqual([]);
-    expect(await colony.store.updateTask({ ...a, status: 'completed', completedAt: 2 }, { status: a.status, attempts: a.attempts })).toBe(true);
+    expect(await colony.store.tasks.update({ ...a, status: 'completed', completedAt: 2 }, { status: a.status, attempts: a.attempts })).toBe(true);
     expect((await colony.tasks.listPromotable({ limit: 10 })).map((t) => t.id)).toEqual([b.id]);
     expect(await colony.tasks.listPromotable({ limit: 10, workflowId: 'wf_other' })).toEqual([]);
   });
@@ -155,7 +155,7 @@ describe('colony.metrics.list', () => {
   it('lists recorded samples oldest first, filtered by entity and name', async () => {
     const { colony } = await colonyWith();
     const at = (entityId: string, name: string, value: number, timestamp: number) => ({ entityType: 'task', entityId, name, value, metadata: null, timestamp });
-    await colony.store.recordMetrics([at('t1', 'llm.input_tokens', 5, 10), at('t2', 'llm.input_tokens', 7, 20), at('t1', 'llm.cost_usd', 0.1, 30)]);
+    await colony.store.metrics.record([at('t1', 'llm.input_tokens', 5, 10), at('t2', 'llm.input_tokens', 7, 20), at('t1', 'llm.cost_usd', 0.1, 30)]);
     expect((await colony.metrics.list({ entityType: 'task', entityId: 't1' })).map((m) => [m.name, m.value])).toEqual([
       ['llm.input_tokens', 5],
       ['llm.cost_usd', 0.1],
@@ -178,9 +178,9 @@ describe('colony.workflows', () => {
       updatedAt: 1,
       completedAt: status === 'completed' ? 2 : null,
     });
-    await colony.store.insertWorkflow(run('wf_01', 'running'));
-    await colony.store.insertWorkflow(run('wf_02', 'completed'));
-    await colony.store.insertWorkflow(run('wf_03', 'running'));
+    await colony.store.workflows.insert(run('wf_01', 'running'));
+    await colony.store.workflows.insert(run('wf_02', 'completed'));
+    await colony.store.workflows.insert(run('wf_03', 'running'));
     expect((await colony.workflows.list({ status: 'running', limit: 20 })).map((w) => w.id)).toEqual(['wf_03', 'wf_01']);
     expect((await colony.workflows.list({ limit: 2 })).map((w) => w.id)).toEqual(['wf_03', 'wf_02']);
     expect(await colony.workflows.get('wf_02')).toEqual(run('wf_02', 'completed'));

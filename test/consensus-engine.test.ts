@@ -242,7 +242,7 @@ describe('consensus engine with custom voters', () => {
   it('weighted: a voter with a good track record outweighs two with poor ones', async () => {
     const t = Date.now();
     const metric = (agentId: string, name: string) => ({ entityType: 'agent', entityId: agentId, name, value: 1, metadata: null, timestamp: t });
-    await temp.colony.store.recordMetrics([
+    await temp.colony.store.metrics.record([
       ...Array.from({ length: 18 }, () => metric('expert', 'task.completed')),
       ...Array.from({ length: 8 }, () => metric('novice1', 'task.failed')),
       ...Array.from({ length: 8 }, () => metric('novice2', 'task.failed')),

@@ -116,7 +116,7 @@ describe.each(['anthropic', 'openai'] as const)('agents vote through the model (
     const llmUsage = events.filter((e) => e.type === 'llm.usage').map((e) => e.data as ColonyEventMap['llm.usage']);
     expect(llmUsage.map((u) => u.agentId).sort()).toEqual([...proposal.voterIds].sort());
     expect(llmUsage[0]).toMatchObject({ taskId: null, provider: protocol, inputTokens: 200, outputTokens: 40, costUsd: expect.closeTo(cost, 12) });
-    const metrics = await colony.store.listMetrics({ entityType: 'proposal', entityId: proposal.id });
+    const metrics = await colony.store.metrics.list({ entityType: 'proposal', entityId: proposal.id });
     expect(metrics.filter((m) => m.name === 'llm.input_tokens').reduce((a, m) => a + m.value, 0)).toBe(600);
 
     // The agents were spawned for the vote and retired after it.
@@ -214,7 +214,7 @@ describe('consensus review of agent tasks', () => {
     expect(done.attempts).toBe(2);
     const proposals = await temp.colony.consensus.list({ taskId: done.id });
     expect(proposals.map((p) => p.status).sort()).toEqual(['accepted', 'rejected']);
-    const events = await temp.colony.store.listEvents({ types: ['task.failed'], limit: 10 });
+    const events = await temp.colony.store.events.list({ types: ['task.failed'], limit: 10 });
     const failed = events.map((e) => e.data as unknown as ColonyEventMap['task.failed']).find((d) => d.taskId === done.id);
     expect(failed?.error.message).toMatch(/^consensus rejected the result \(proposal prp_\w+, 100% reject\); reasons: agt_\w+: missing tests/);
     expect(failed?.willRetry).toBe(true);

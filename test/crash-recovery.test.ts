@@ -37,14 +37,14 @@ describe('crash recovery', () => {
       // Wait until some tasks completed and one is running, then kill the process outright.
       await eventually(async () => {
         if (!existsSync(join(dir, '.colony', 'colony.db'))) return false;
-        const counts = await store.countTasksByStatus().catch(() => undefined);
+        const counts = await store.tasks.countByStatus().catch(() => undefined);
         return counts && counts.completed >= 3 && counts.running >= 1 ? counts : undefined;
       }, 20_000);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       expect(pidAlive(child.pid as number)).toBe(false);
 
-      const before = await store.listTasks({});
+      const before = await store.tasks.list({});
       const completedBefore = before.filter((t) => t.status === 'completed').map((t) => t.name);
       const runningBefore = before.filter((t) => t.status === 'running').map((t) => t.name);
       expect(completedBefore.length).toBeGreaterThanOrEqual(3);
@@ -58,7 +58,7 @@ describe('crash recovery', () => {
       });
       expect(code).toBe(0);
 
-      const after = await store.listTasks({});
+      const after = await store.tasks.list({});
       expect(after).toHaveLength(TASKS);
       expect(after.every((t) => t.status === 'completed')).toBe(true);
       expect(new Set(after.map((t) => t.workflowId)).size).toBe(1);
@@ -70,9 +70,9 @@ describe('crash recovery', () => {
       // The task that was cut off mid-run was recovered and run again: at least once, as documented.
       for (const name of runningBefore) expect(starts(name as string)).toBeGreaterThanOrEqual(1);
 
-      const recovered = await store.listEvents({ types: ['task.recovered'] });
+      const recovered = await store.events.list({ types: ['task.recovered'] });
       expect(recovered.map((e) => (e.data as { name: string }).name).sort()).toEqual([...runningBefore].sort());
-      expect(await store.listRunners()).toEqual([]);
+      expect(await store.runners.list()).toEqual([]);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await store.close();

@@ -31,7 +31,7 @@ describe('EventBus', () => {
 
   function newBus(bufferSize = 100): EventBus {
     let clock = T;
-    return new LocalEventBus({ persist: (batch) => store.appendEvents(batch), logger, bufferSize, now: () => clock++ });
+    return new LocalEventBus({ persist: (batch) => store.events.append(batch), logger, bufferSize, now: () => clock++ });
   }
 
   function collect(filter: EventFilter, target = bus): ColonyEvent[] {
@@ -69,7 +69,7 @@ describe('EventBus', () => {
     expect(event.data).toEqual(created('tsk_1'));
     expect(event.id).toBeGreaterThan(0);
 
-    const [stored] = await store.listEvents({});
+    const [stored] = await store.events.list({});
     expect(stored).toEqual({ id: event.id, type: 'task.created', source: 'task-engine', data: created('tsk_1'), correlationId: 'wf_1', timestamp: T });
   });
 
@@ -78,7 +78,7 @@ describe('EventBus', () => {
     bus.publish('colony.started', { runnerId: 'run_1', pid: 1 }, { source: 'colony' });
     await bus.flush();
     expect(seen[0]?.correlationId).toBeNull();
-    expect((await store.listEvents({}))[0]?.correlationId).toBeNull();
+    expect((await store.events.list({}))[0]?.correlationId).toBeNull();
   });
 
   it('persists events in publish order and delivers them in that order', async () => {
@@ -89,7 +89,7 @@ describe('EventBus', () => {
     for (let i = 50; i < 60; i++) bus.publish('task.queued', { taskId: `tsk_${i}`, name: null }, { source: 'test', correlationId: 'wf' });
     await bus.flush();
 
-    const stored = await store.listEvents({ correlationId: 'wf' });
+    const stored = await store.events.list({ correlationId: 'wf' });
     expect(stored.map((e) => (e.data as { taskId: string }).taskId)).toEqual(Array.from({ length: 60 }, (_, i) => `tsk_${i}`));
     expect(seen.map((e) => e.id)).toEqual(stored.map((e) => e.id));
     const ids = seen.map((e) => e.id);
@@ -153,7 +153,7 @@ describe('EventBus', () => {
     expect(stuck.dropped).toBe(20 - 1 - 3);
 
     // Everything was persisted regardless.
-    expect(await store.listEvents({ types: ['task.queued'] })).toHaveLength(20);
+    expect(await store.events.list({ types: ['task.queued'] })).toHaveLength(20);
     stuck.unsubscribe();
     await small.flush(); // with the stuck subscriber gone, flush completes
   });
@@ -234,9 +234,9 @@ describe('EventBus', () => {
       handled.push(event.id);
     });
     for (let i = 0; i < 5; i++) bus.publish('task.queued', { taskId: `tsk_${i}`, name: null }, { source: 'test' });
-    expect(await store.listEvents({})).toHaveLength(0); // nothing persisted yet: publish does not wait
+    expect(await store.events.list({})).toHaveLength(0); // nothing persisted yet: publish does not wait
     await bus.flush();
-    expect(await store.listEvents({})).toHaveLength(5);
+    expect(await store.events.list({})).toHaveLength(5);
     expect(handled).toHaveLength(5);
     expect(handled.every((id) => id > 0)).toBe(true);
     await bus.flush(); // nothing pending: resolves at once
@@ -253,7 +253,7 @@ describe('EventBus', () => {
     const recovering = new LocalEventBus({
       persist: (() => {
         let calls = 0;
-        return (batch) => (++calls === 1 ? Promise.reject(new Error('once')) : store.appendEvents(batch));
+        return (batch) => (++calls === 1 ? Promise.reject(new Error('once')) : store.events.append(batch));
       })(),
       logger,
       bufferSize: 10,
@@ -265,7 +265,7 @@ describe('EventBus', () => {
     await recovering.flush();
     expect(later).toHaveLength(2);
     expect(later[1]?.id).toBeGreaterThan(0);
-    expect((await store.listEvents({})).map((e) => (e.data as { taskId: string }).taskId)).toEqual(['tsk_b']);
+    expect((await store.events.list({})).map((e) => (e.data as { taskId: string }).taskId)).toEqual(['tsk_b']);
   });
 
   it('numbers events locally when nothing persists them', async () => {

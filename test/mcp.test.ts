@@ -321,7 +321,7 @@ describe('MCP over stdio: colony mcp', () => {
     // It stopped cleanly: its runner registration is gone.
     const colony = await createColony({ projectDir: project.dir, env: {}, config: { log: { level: 'silent' } } });
     try {
-      expect(await colony.store.listRunners()).toEqual([]);
+      expect(await colony.store.runners.list()).toEqual([]);
     } finally {
       await colony.close();
     }

@@ -18,7 +18,7 @@ import { LOCAL_EMBEDDER_MODEL, LocalEmbedder } from '../src/memory/embedders/loc
 import { MemoryManager, cacheKeyOf, type MemoryTuning } from '../src/memory/memory-manager.js';
 import { ReadGuard } from '../src/memory/read-guard.js';
 import { MAX_MEMORY_KEY_LENGTH, MAX_MEMORY_TAGS, MAX_MEMORY_VALUE_BYTES, type MemoryEntry } from '../src/ports/memory-store.js';
-import { TestRedisServer, until } from './cache-conformance.js';
+import { TestRedisServer, until } from './conformance/cache.js';
 import { tempDir } from './support/temp-colony.js';
 
 const REDIS_URL = process.env.COLONY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -7,7 +7,7 @@ import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import { LocalEmbedder } from '../src/memory/embedders/local-embedder.js';
 import { hybridRank } from '../src/memory/hybrid-rank.js';
 import type { MemorySearchHit, MemoryStore } from '../src/ports/memory-store.js';
-import { T, write } from './memory-store-conformance.js';
+import { T, write } from './conformance/memory-store.js';
 
 /**
  * Search quality, measured: (a) the vec0 index against exact brute-force cosine in JS, and (b)

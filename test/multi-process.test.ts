@@ -62,19 +62,19 @@ describe('agent slots across processes', () => {
     const tasks = await colony.tasks.submit(Array.from({ length: 60 }, (_, i) => ({ type: 'noop', name: `t${i}`, requirements: { agentIds: [agent.id] } })));
     const done = await eventually(async () => {
       if (processes.some((p) => p.exitCode !== null)) throw new Error('a colony process exited before it was stopped');
-      const counts = await colony.store.countTasksByStatus();
+      const counts = await colony.store.tasks.countByStatus();
       return counts.completed === tasks.length ? counts : undefined;
     }, 60_000);
     expect(done).toMatchObject({ completed: 60, failed: 0, running: 0, queued: 0 });
 
-    const finished = await colony.store.listTasks({ limit: 100 });
+    const finished = await colony.store.tasks.list({ limit: 100 });
     // Each task ran exactly once (a claim given back for want of the agent is not an attempt) on the agent.
     expect(finished.map((t) => t.attempts)).toEqual(finished.map(() => 1));
     expect(new Set(finished.map((t) => t.assignedAgent))).toEqual(new Set([agent.id]));
 
     const after = await colony.agents.get(agent.id);
     expect(after).toMatchObject({ status: 'idle', health: 'healthy', currentTasks: [] });
-    const metrics = await colony.store.listMetrics({ entityType: 'agent', entityId: agent.id, limit: 1_000 });
+    const metrics = await colony.store.metrics.list({ entityType: 'agent', entityId: agent.id, limit: 1_000 });
     expect(metrics.filter((m) => m.name === 'task.failed')).toEqual([]);
     expect(metrics.filter((m) => m.name === 'task.completed')).toHaveLength(60);
   });

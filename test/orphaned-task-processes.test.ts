@@ -142,7 +142,7 @@ async function crashAndRecover(scenario: Scenario): Promise<{ survivedRunner: bo
 
   const first = worker(dir, env);
   const running = await eventually(async () => {
-    const stored = await colony.store.getTask(taskId);
+    const stored = await colony.store.tasks.get(taskId);
     if (stored?.status !== 'running' || stored.runnerId === null) return undefined;
     const groups = await colony.store.taskProcesses.listHeldBy([stored.runnerId]);
     const copies = copiesOf(marker);
@@ -183,10 +183,10 @@ async function crashAndRecover(scenario: Scenario): Promise<{ survivedRunner: bo
   most = Math.max(most, copiesOf(marker).length);
   expect(most).toBe(1);
   expect(isRunning((running.copy as ProcInfo).pid)).toBe(false);
-  const again = await colony.store.getTask(taskId);
+  const again = await colony.store.tasks.get(taskId);
   expect(again).toMatchObject({ status: 'running', attempts: 2 });
   expect(again?.runnerId).not.toBe(running.runnerId);
-  const recovered = await colony.store.listEvents({ types: ['task.recovered'] });
+  const recovered = await colony.store.events.list({ types: ['task.recovered'] });
   expect(recovered.map((e) => (e.data as { taskId: string }).taskId)).toEqual([taskId]);
   // The dead runner's record is gone; the new attempt's group is on record under the new runner.
   expect(await colony.store.taskProcesses.listHeldBy([running.runnerId])).toEqual([]);

@@ -8,7 +8,7 @@ import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ColonyError } from '../src/domain/errors.js';
 import { createTestDatabase, databaseExists, type TestDatabase } from './support/postgres.js';
 import { rejectionOf } from './support/rejection.js';
-import { swarmRecord } from './support/swarm-store-conformance.js';
+import { swarmRecord } from './conformance/swarm-store.js';
 
 const NAMES = Object.keys(colonyMigrations('postgres')).sort();
 const OLDER = NAMES.slice(0, -1);

@@ -13,10 +13,10 @@ import * as taskProcesses from '../src/adapters/storage/sql/task-process-queries
 import { kyselyDatabaseFor } from '../src/adapters/storage/sqlite/node-sqlite-kysely.js';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import type { TaskRecord } from '../src/domain/task.js';
-import { runConsensusStoreConformance } from './support/consensus-store-conformance.js';
-import { runModelCallLedgerConformance } from './support/model-call-ledger-conformance.js';
-import { runSwarmStoreConformance } from './support/swarm-store-conformance.js';
-import { runTaskProcessStoreConformance } from './support/task-process-store-conformance.js';
+import { runConsensusStoreConformance } from './conformance/consensus-store.js';
+import { runModelCallLedgerConformance } from './conformance/model-call-ledger.js';
+import { runSwarmStoreConformance } from './conformance/swarm-store.js';
+import { runTaskProcessStoreConformance } from './conformance/task-process-store.js';
 
 /**
  * The statements the PostgreSQL adapters run are written once, with Kysely, for both dialects
@@ -48,8 +48,10 @@ function sqliteHost() {
         await db?.destroy();
         raw?.close();
       },
-      insertTasks: async (tasks: readonly TaskRecord[]) => {
-        if (tasks.length > 0) await ctx().db.insertInto('tasks').values(tasks.map(taskToRow)).execute();
+      tasks: {
+        insert: async (tasks: readonly TaskRecord[]) => {
+          if (tasks.length > 0) await ctx().db.insertInto('tasks').values(tasks.map(taskToRow)).execute();
+        },
       },
       swarms: {
         insert: (s: Parameters<typeof swarms.insertSwarm>[1]) => swarms.insertSwarm(ctx(), s),

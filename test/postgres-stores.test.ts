@@ -10,13 +10,13 @@ import type { ProposalRecord, VoteRecord } from '../src/domain/consensus.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import type { ProviderCircuitStore } from '../src/ports/provider-circuit-store.js';
-import { runConsensusStoreConformance } from './support/consensus-store-conformance.js';
-import { runModelCallLedgerConformance } from './support/model-call-ledger-conformance.js';
+import { runConsensusStoreConformance } from './conformance/consensus-store.js';
+import { runModelCallLedgerConformance } from './conformance/model-call-ledger.js';
 import { useTestDatabase, type TestDatabaseOptions } from './support/postgres.js';
 import { rejectionOf } from './support/rejection.js';
-import { runSwarmStoreConformance, swarmRecord } from './support/swarm-store-conformance.js';
+import { runSwarmStoreConformance, swarmRecord } from './conformance/swarm-store.js';
 import { T } from './support/task-fixtures.js';
-import { runTaskProcessStoreConformance } from './support/task-process-store-conformance.js';
+import { runTaskProcessStoreConformance } from './conformance/task-process-store.js';
 
 /**
  * Each suite below gets a database of its own (dropped after it), and each test a fresh schema in it
@@ -56,7 +56,7 @@ function postgresHost(options: TestDatabaseOptions = {}) {
       consensus: f.stores.consensus,
       modelCalls: f.stores.modelCalls,
       taskProcesses: f.stores.taskProcesses,
-      insertTasks: f.insertTasks,
+      tasks: { insert: f.insertTasks },
       migrate: () => f.stores.migrate(),
       close: f.close,
     };
@@ -120,7 +120,7 @@ runProviderCircuitBehaviour('sqlite (temp file)', async () => {
   const store = new SqliteStore({ path: join(dir, 'colony.db'), busyTimeoutMs: 5_000 });
   return {
     circuits: store.circuits,
-    addRunner: (id) => store.upsertRunner({ id, pid: 1, hostname: 'h', kind: 'worker', startedAt: 0, heartbeatAt: 0 }),
+    addRunner: (id) => store.runners.upsert({ id, pid: 1, hostname: 'h', kind: 'worker', startedAt: 0, heartbeatAt: 0 }),
     migrate: () => store.migrate(),
     close: () => store.close(),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),

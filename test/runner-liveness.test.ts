@@ -42,18 +42,18 @@ describe('runner liveness by the store clock', () => {
     // The heartbeat is the database's time, not the registering host's.
     await behind.runners.register();
     cleanups.push(() => behind.runners.unregister());
-    const own = (await store.listRunners()).find((r) => r.id === behind.runners.id) as RunnerRecord;
-    const age = (await store.clock()) - own.heartbeatAt;
+    const own = (await store.runners.list()).find((r) => r.id === behind.runners.id) as RunnerRecord;
+    const age = (await store.runners.clock()) - own.heartbeatAt;
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(LEASE);
     expect(own.startedAt).toBe(own.heartbeatAt);
 
     // Runners on another host, as their registries write them: one that has just beaten, one silent
     // for two leases. Each holds a running task.
-    const now = await store.clock();
-    await store.upsertRunner(elsewhere('run_fresh', now));
-    await store.upsertRunner(elsewhere('run_silent', now - 2 * LEASE));
-    await store.insertTasks([
+    const now = await store.runners.clock();
+    await store.runners.upsert(elsewhere('run_fresh', now));
+    await store.runners.upsert(elsewhere('run_silent', now - 2 * LEASE));
+    await store.tasks.insert([
       taskRecord('tsk_fresh', { status: 'running', attempts: 1, runnerId: 'run_fresh' }),
       taskRecord('tsk_silent', { status: 'running', attempts: 1, runnerId: 'run_silent' }),
     ]);
@@ -85,7 +85,7 @@ describe('runner liveness by the store clock', () => {
     await b.register();
     cleanups.push(() => a.unregister());
     cleanups.push(() => b.unregister());
-    const heartbeatOf = async (id: string) => (await storeB.listRunners()).find((r) => r.id === id)?.heartbeatAt;
+    const heartbeatOf = async (id: string) => (await storeB.runners.list()).find((r) => r.id === id)?.heartbeatAt;
     expect(await heartbeatOf('run_a')).toBe(dbNow);
     expect((await b.liveRunners()).map((r) => r.id).sort()).toEqual(['run_a', 'run_b']);
 
@@ -96,7 +96,7 @@ describe('runner liveness by the store clock', () => {
 
     // A stops beating (its process hangs): live until its heartbeat is a lease old, dead from then on.
     await a.unregister();
-    await storeA.upsertRunner({ id: 'run_a', pid: process.pid, hostname: 'host-a', kind: 'worker', startedAt: dbNow, heartbeatAt: dbNow });
+    await storeA.runners.upsert({ id: 'run_a', pid: process.pid, hostname: 'host-a', kind: 'worker', startedAt: dbNow, heartbeatAt: dbNow });
     dbNow += LEASE - 1;
     expect((await b.liveRunners()).map((r) => r.id).sort()).toEqual(['run_a', 'run_b']);
     dbNow += 1;

@@ -12,7 +12,7 @@ import { WriteBatcher } from '../src/adapters/storage/sqlite/write-batcher.js';
 import { LATEST_MIGRATION } from '../src/adapters/storage/sql/migration-latest.js';
 import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ConflictError, type ColonyError } from '../src/domain/errors.js';
-import { largeValue, runMemoryStoreConformance, T, vec, write } from './memory-store-conformance.js';
+import { largeValue, runMemoryStoreConformance, T, vec, write } from './conformance/memory-store.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'colony-memory-'));

@@ -9,10 +9,10 @@ import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import { colonyMigrations } from '../src/adapters/storage/sql/migrations.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
-import { runStoreConformance } from './store-conformance.js';
-import { runModelCallLedgerConformance } from './support/model-call-ledger-conformance.js';
-import { runSwarmStoreConformance } from './support/swarm-store-conformance.js';
-import { runTaskProcessStoreConformance } from './support/task-process-store-conformance.js';
+import { runStoreConformance } from './conformance/store.js';
+import { runModelCallLedgerConformance } from './conformance/model-call-ledger.js';
+import { runSwarmStoreConformance } from './conformance/swarm-store.js';
+import { runTaskProcessStoreConformance } from './conformance/task-process-store.js';
 import { T, taskRecord } from './support/task-fixtures.js';
 
 
@@ -135,26 +135,26 @@ describe('SqliteStore specifics', () => {
   it('enforces foreign keys', async () => {
     const store = open();
     await store.migrate();
-    const missingWorkflow = await store.insertTasks([task('tsk_1', { workflowId: 'wf_missing' })]).catch((e: unknown) => e);
+    const missingWorkflow = await store.tasks.insert([task('tsk_1', { workflowId: 'wf_missing' })]).catch((e: unknown) => e);
     expect(missingWorkflow).toBeInstanceOf(ColonyError);
     expect((missingWorkflow as ColonyError).code).toBe('validation');
-    const missingAgent = await store.insertTasks([task('tsk_2', { assignedAgent: 'agt_missing' })]).catch((e: unknown) => e);
+    const missingAgent = await store.tasks.insert([task('tsk_2', { assignedAgent: 'agt_missing' })]).catch((e: unknown) => e);
     expect((missingAgent as ColonyError).code).toBe('validation');
-    expect(await store.countTasks({})).toBe(0);
+    expect(await store.tasks.count({})).toBe(0);
     // An update pointing at a missing agent is refused too, and leaves the task as it was.
-    await store.insertTasks([task('tsk_3')]);
-    const badUpdate = await store.updateTask(task('tsk_3', { assignedAgent: 'agt_missing', status: 'queued' }), { status: 'pending', attempts: 0 }).catch((e: unknown) => e);
+    await store.tasks.insert([task('tsk_3')]);
+    const badUpdate = await store.tasks.update(task('tsk_3', { assignedAgent: 'agt_missing', status: 'queued' }), { status: 'pending', attempts: 0 }).catch((e: unknown) => e);
     expect((badUpdate as ColonyError).code).toBe('validation');
-    expect((await store.getTask('tsk_3'))?.status).toBe('pending');
+    expect((await store.tasks.get('tsk_3'))?.status).toBe('pending');
     expect(openRaw().prepare('PRAGMA foreign_key_check').all()).toEqual([]);
   });
 
   it('rejects values the schema forbids with a validation error', async () => {
     const store = open();
     await store.migrate();
-    const error = await store.insertTasks([task('tsk_1', { maxAttempts: 0 })]).catch((e: unknown) => e);
+    const error = await store.tasks.insert([task('tsk_1', { maxAttempts: 0 })]).catch((e: unknown) => e);
     expect((error as ColonyError).code).toBe('validation');
-    const status = await store.insertTasks([task('tsk_2', { status: 'bogus' as never })]).catch((e: unknown) => e);
+    const status = await store.tasks.insert([task('tsk_2', { status: 'bogus' as never })]).catch((e: unknown) => e);
     expect((status as ColonyError).code).toBe('validation');
   });
 
@@ -162,20 +162,20 @@ describe('SqliteStore specifics', () => {
     const a = open();
     const b = open();
     await Promise.all([a.migrate(), b.migrate()]);
-    await a.insertTasks([task('tsk_1', { status: 'queued' })]);
-    expect(await b.getTask('tsk_1')).toMatchObject({ id: 'tsk_1', status: 'queued' });
+    await a.tasks.insert([task('tsk_1', { status: 'queued' })]);
+    expect(await b.tasks.get('tsk_1')).toMatchObject({ id: 'tsk_1', status: 'queued' });
 
-    await b.appendEvents([{ type: 'task.created', source: 'b', data: { from: 'b' }, correlationId: null, timestamp: T }]);
-    expect((await a.listEvents({})).map((e) => e.source)).toEqual(['b']);
+    await b.events.append([{ type: 'task.created', source: 'b', data: { from: 'b' }, correlationId: null, timestamp: T }]);
+    expect((await a.events.list({})).map((e) => e.source)).toEqual(['b']);
 
     // Both claim the same task at once: the compare-and-set lets exactly one win across connections.
     const claim = (store: SqliteStore, runnerId: string) =>
-      store.updateTask(task('tsk_1', { status: 'running', attempts: 1, runnerId }), { status: 'queued', attempts: 0 });
+      store.tasks.update(task('tsk_1', { status: 'running', attempts: 1, runnerId }), { status: 'queued', attempts: 0 });
     const outcomes = await Promise.all([claim(a, 'run_a'), claim(b, 'run_b')]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     const winner = outcomes[0] ? 'run_a' : 'run_b';
-    expect((await a.getTask('tsk_1'))?.runnerId).toBe(winner);
-    expect((await b.getTask('tsk_1'))?.runnerId).toBe(winner);
+    expect((await a.tasks.get('tsk_1'))?.runnerId).toBe(winner);
+    expect((await b.tasks.get('tsk_1'))?.runnerId).toBe(winner);
   });
 
   it('lets several stores migrate one new file at the same time', async () => {
@@ -183,27 +183,27 @@ describe('SqliteStore specifics', () => {
     await Promise.all(stores.map((s) => s.migrate()));
     const versions = await Promise.all(stores.map((s) => s.schemaVersion()));
     expect(new Set(versions)).toEqual(new Set([Object.keys(colonyMigrations('sqlite')).sort().at(-1)]));
-    await (stores[0] as SqliteStore).insertTasks([task('tsk_1')]);
-    expect(await (stores[3] as SqliteStore).getTask('tsk_1')).toBeDefined();
+    await (stores[0] as SqliteStore).tasks.insert([task('tsk_1')]);
+    expect(await (stores[3] as SqliteStore).tasks.get('tsk_1')).toBeDefined();
   });
 
   it('reopens a database and migrates it again cleanly', async () => {
     const first = open();
     await first.migrate();
-    await first.insertTasks([task('tsk_1'), task('tsk_2', { dependencies: ['tsk_1'] })]);
+    await first.tasks.insert([task('tsk_1'), task('tsk_2', { dependencies: ['tsk_1'] })]);
     const version = await first.schemaVersion();
     await first.close();
 
     const second = open();
     await second.migrate();
     expect(await second.schemaVersion()).toBe(version);
-    expect(await second.getTask('tsk_2')).toEqual(task('tsk_2', { dependencies: ['tsk_1'] }));
-    expect(await second.listDependents('tsk_1')).toEqual(['tsk_2']);
+    expect(await second.tasks.get('tsk_2')).toEqual(task('tsk_2', { dependencies: ['tsk_1'] }));
+    expect(await second.tasks.listDependents('tsk_1')).toEqual(['tsk_2']);
     await second.close();
 
     const third = open();
     await third.migrate();
-    expect(await third.countTasks({})).toBe(2);
+    expect(await third.tasks.count({})).toBe(2);
   });
 
   it('upgrades a database created by migration 0001 only to the latest schema', async () => {
@@ -230,9 +230,9 @@ describe('SqliteStore specifics', () => {
     await store.migrate();
     const latest = Object.keys(all).sort().at(-1);
     expect(await store.schemaVersion()).toBe(latest);
-    expect(await store.getTask('tsk_old')).toMatchObject({ id: 'tsk_old', description: 'from 0001', input: { a: 1 } });
-    await store.insertTasks([task('tsk_new', { dependencies: ['tsk_old'] })]);
-    expect(await store.listDependents('tsk_old')).toEqual(['tsk_new']);
+    expect(await store.tasks.get('tsk_old')).toMatchObject({ id: 'tsk_old', description: 'from 0001', input: { a: 1 } });
+    await store.tasks.insert([task('tsk_new', { dependencies: ['tsk_old'] })]);
+    expect(await store.tasks.listDependents('tsk_old')).toEqual(['tsk_new']);
   });
 
   it('reports no schema version before the first migration', async () => {
@@ -246,46 +246,46 @@ describe('SqliteStore specifics', () => {
     const store = open();
     await store.migrate();
     const n = 1_000;
-    const inserted = await Promise.all(Array.from({ length: n }, (_, i) => store.insertTasks([task(`tsk_${String(i).padStart(4, '0')}`)])));
+    const inserted = await Promise.all(Array.from({ length: n }, (_, i) => store.tasks.insert([task(`tsk_${String(i).padStart(4, '0')}`)])));
     expect(inserted).toHaveLength(n);
-    expect(await store.countTasks({})).toBe(n);
+    expect(await store.tasks.count({})).toBe(n);
 
     const updates = await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const id = `tsk_${String(i).padStart(4, '0')}`;
-        return store.updateTask(task(id, { status: 'queued', priority: i % 100, updatedAt: T + i }), { status: 'pending', attempts: 0 });
+        return store.tasks.update(task(id, { status: 'queued', priority: i % 100, updatedAt: T + i }), { status: 'pending', attempts: 0 });
       }),
     );
     expect(updates.every((ok) => ok === true)).toBe(true);
-    expect(await store.countTasksByStatus()).toMatchObject({ pending: 0, queued: n });
+    expect(await store.tasks.countByStatus()).toMatchObject({ pending: 0, queued: n });
 
     // Inserts, updates and event appends interleaved in the same turn.
     const mixed = await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const id = `tsk_${String(i).padStart(4, '0')}`;
-        if (i % 3 === 0) return store.insertTasks([task(`tsk_m${String(i).padStart(4, '0')}`)]).then(() => true);
-        if (i % 3 === 1) return store.updateTask(task(id, { status: 'running', attempts: 1, runnerId: 'run_x' }), { status: 'queued', attempts: 0 });
-        return store.appendEvents([{ type: 'task.created', source: 'bulk', data: { i }, correlationId: id, timestamp: T }]).then((ids) => ids.length === 1);
+        if (i % 3 === 0) return store.tasks.insert([task(`tsk_m${String(i).padStart(4, '0')}`)]).then(() => true);
+        if (i % 3 === 1) return store.tasks.update(task(id, { status: 'running', attempts: 1, runnerId: 'run_x' }), { status: 'queued', attempts: 0 });
+        return store.events.append([{ type: 'task.created', source: 'bulk', data: { i }, correlationId: id, timestamp: T }]).then((ids) => ids.length === 1);
       }),
     );
     expect(mixed.every((ok) => ok === true)).toBe(true);
-    expect(await store.countTasks({})).toBe(n + Math.ceil(n / 3));
-    expect(await store.countTasks({ status: 'running' })).toBe(Math.floor((n + 1) / 3));
-    expect(await store.listEvents({ source: 'bulk' })).toHaveLength(Math.floor(n / 3));
+    expect(await store.tasks.count({})).toBe(n + Math.ceil(n / 3));
+    expect(await store.tasks.count({ status: 'running' })).toBe(Math.floor((n + 1) / 3));
+    expect(await store.events.list({ source: 'bulk' })).toHaveLength(Math.floor(n / 3));
 
     // Another connection sees all of it: the writes were committed, not just queued.
     const other = open();
-    expect(await other.countTasks({})).toBe(n + Math.ceil(n / 3));
-    expect((await other.listTasksHeldBy(['run_x'])).length).toBe(Math.floor((n + 1) / 3));
+    expect(await other.tasks.count({})).toBe(n + Math.ceil(n / 3));
+    expect((await other.tasks.listHeldBy(['run_x'])).length).toBe(Math.floor((n + 1) / 3));
   });
 
   it('flushes queued writes on close', async () => {
     const store = open();
     await store.migrate();
-    const pending = store.insertTasks([task('tsk_late')]);
+    const pending = store.tasks.insert([task('tsk_late')]);
     await store.close();
     await pending;
     const reopened = open();
-    expect(await reopened.getTask('tsk_late')).toBeDefined();
+    expect(await reopened.tasks.get('tsk_late')).toBeDefined();
   });
 });

@@ -239,7 +239,7 @@ describe('swarm control and failure handling', () => {
     // The record already says stopped; waiting in the coordinating process waits for its run to wind down.
     const done = await coordinating.colony.swarms.waitFor(swarm.id);
     expect(done.result?.partial).toBe(true);
-    const [task] = await coordinating.colony.store.listTasks({ swarmId: swarm.id });
+    const [task] = await coordinating.colony.store.tasks.list({ swarmId: swarm.id });
     expect(task?.status).toBe('cancelled');
   });
 

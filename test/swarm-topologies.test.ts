@@ -175,7 +175,7 @@ describe('swarm topologies, end to end against the fake model server', () => {
     const t = await started();
     const done = await t.colony.swarms.waitFor((await t.colony.swarms.create({ objective: 'scout', topology: 'mesh', agents: 2, review: false })).id);
     expect(done.status).toBe('completed');
-    const inboxes = await Promise.all(done.agentIds.map((id) => t.colony.store.readInbox(id, { limit: 10 })));
+    const inboxes = await Promise.all(done.agentIds.map((id) => t.colony.store.messages.readInbox(id, { limit: 10 })));
     const delivered = inboxes.flat();
     expect(delivered).toHaveLength(1);
     expect(delivered[0]?.body).toBe('the north tunnel is clear');

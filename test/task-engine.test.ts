@@ -337,7 +337,7 @@ describe('task engine', () => {
     const [task] = await colony.tasks.submit([{ type: 'ok', name: 'solo' }]);
     await colony.tasks.waitFor([task!.id]);
     await colony.events.flush();
-    const stored = await colony.store.listEvents({ correlationId: task!.id });
+    const stored = await colony.store.events.list({ correlationId: task!.id });
     expect(stored.map((e) => e.type)).toEqual(['task.created', 'task.started', 'task.completed']);
     expect((stored[0]!.data as { status: string }).status).toBe('queued');
     expect(stored.every((e, i) => i === 0 || e.id > stored[i - 1]!.id)).toBe(true);
@@ -376,15 +376,15 @@ describe('several colonies on one database (several processes)', () => {
     const [task] = await colony.tasks.submit([{ type: 'ok', name: 'orphan' }]);
     // Make it look like a process with a dead pid claimed it and then vanished (kill -9).
     const claimed = { ...task!, status: 'running' as const, attempts: 1, runnerId: 'run_dead', startedAt: Date.now() };
-    expect(await colony.store.updateTask(claimed, { status: 'queued', attempts: 0 })).toBe(true);
-    await colony.store.upsertRunner({ id: 'run_dead', pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), kind: 'run', startedAt: 0, heartbeatAt: Date.now() });
+    expect(await colony.store.tasks.update(claimed, { status: 'queued', attempts: 0 })).toBe(true);
+    await colony.store.runners.upsert({ id: 'run_dead', pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), kind: 'run', startedAt: 0, heartbeatAt: Date.now() });
     const events = collect(colony, ['task.recovered']);
     await colony.start();
     const [done] = await colony.tasks.waitFor([task!.id]);
     expect(done).toMatchObject({ status: 'completed', attempts: 2, result: 'recovered' });
     await colony.events.flush();
     expect(events.map((e) => (e.data as { deadRunnerId: string }).deadRunnerId)).toEqual(['run_dead']);
-    expect((await colony.store.listRunners()).map((r) => r.id)).not.toContain('run_dead');
+    expect((await colony.store.runners.list()).map((r) => r.id)).not.toContain('run_dead');
     void dir;
   });
 
@@ -393,9 +393,9 @@ describe('several colonies on one database (several processes)', () => {
     colony.registerExecutor(scripted('ok').executor);
     const [task] = await colony.tasks.submit([{ type: 'ok' }]);
     const claimed = { ...task!, status: 'running' as const, attempts: 1, runnerId: 'run_alive' };
-    await colony.store.updateTask(claimed, { status: 'queued', attempts: 0 });
+    await colony.store.tasks.update(claimed, { status: 'queued', attempts: 0 });
     // This test process is alive: a runner with our pid on our host is alive.
-    await colony.store.upsertRunner({ id: 'run_alive', pid: process.pid, hostname: (await import('node:os')).hostname(), kind: 'run', startedAt: 0, heartbeatAt: Date.now() });
+    await colony.store.runners.upsert({ id: 'run_alive', pid: process.pid, hostname: (await import('node:os')).hostname(), kind: 'run', startedAt: 0, heartbeatAt: Date.now() });
     await colony.start();
     await delay(150);
     expect((await colony.tasks.get(task!.id)).status).toBe('running');

@@ -55,7 +55,7 @@ describe('task process groups on record', () => {
     expect(group?.leaderStartTime).toBe(await processStartTime(group?.pgid as number));
 
     writeFileSync(join(dir, 'go'), '');
-    await eventually(async () => (await c.store.getTask(taskId))?.status === 'completed');
+    await eventually(async () => (await c.store.tasks.get(taskId))?.status === 'completed');
     expect(await c.store.taskProcesses.listHeldBy([c.runners.id])).toEqual([]);
   });
 });

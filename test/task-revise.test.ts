@@ -96,11 +96,11 @@ describe('revising a task that has not started', () => {
     const { colony } = temp;
     colony.registerExecutor(recorder().executor);
     const [task] = await colony.tasks.submit([{ type: 'note' }]);
-    const stale = (await colony.store.getTask(task!.id)) as TaskRecord;
+    const stale = (await colony.store.tasks.get(task!.id)) as TaskRecord;
     await colony.tasks.revise(task!.id, { priority: 'high' });
     const expected = { status: stale.status, attempts: stale.attempts, updatedAt: stale.updatedAt };
-    expect(await colony.store.updateTask({ ...stale, status: 'running', attempts: 1 }, expected)).toBe(false);
-    expect((await colony.store.getTask(task!.id))?.priority).toBe(75);
+    expect(await colony.store.tasks.update({ ...stale, status: 'running', attempts: 1 }, expected)).toBe(false);
+    expect((await colony.store.tasks.get(task!.id))?.priority).toBe(75);
   });
 });
 

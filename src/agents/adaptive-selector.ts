@@ -117,7 +117,7 @@ export class AdaptiveSelector {
     // Loading first: an outcome written before the load would otherwise be counted twice.
     await this.load();
     const metadata: Record<string, JsonValue> = { taskKind: checked.taskKind, latencyMs: checked.latencyMs, costUsd: checked.costUsd };
-    await this.options.store.recordMetrics([
+    await this.options.store.metrics.record([
       {
         entityType: OUTCOME_ENTITY_TYPE,
         entityId: checked.agentType,
@@ -144,7 +144,7 @@ export class AdaptiveSelector {
   }
 
   private load(): Promise<void> {
-    this.loading ??= this.options.store.listMetrics({ entityType: OUTCOME_ENTITY_TYPE, name: OUTCOME_METRIC }).then(
+    this.loading ??= this.options.store.metrics.list({ entityType: OUTCOME_ENTITY_TYPE, name: OUTCOME_METRIC }).then(
       (rows) => {
         for (const row of rows) {
           const sample = sampleFromMetric(row);

@@ -2,7 +2,7 @@ import type { AgentRecord, AgentStatus, AgentTrackRecord, AgentTypeDefinition } 
 import { canAgentTransition } from '../domain/agent.js';
 import { CapacityError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
-import type { TaskRequirements } from '../domain/task.js';
+import type { TaskRecord, TaskRequirements } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { AgentPatch, AgentQuery, HealthThresholds, Store } from '../ports/store.js';
 import { hasCapacity, rankAgents, satisfies } from './agent-selector.js';
@@ -99,8 +99,8 @@ export class AgentManager {
       updatedAt: now,
       terminatedAt: null,
     };
-    if (!(await this.options.store.insertAgent(agent, { maxActive: this.options.maxAgents }))) {
-      const active = await this.options.store.countAgents({ excludeTerminated: true });
+    if (!(await this.options.store.agents.insert(agent, { maxActive: this.options.maxAgents }))) {
+      const active = await this.options.store.agents.count({ excludeTerminated: true });
       throw new CapacityError(`agent pool is full (${active} of ${this.options.maxAgents}); terminate an agent or raise agents.maxAgents`, {
         details: { active, max: this.options.maxAgents },
       });
@@ -115,7 +115,7 @@ export class AgentManager {
 
   async get(idOrPrefix: string): Promise<AgentRecord> {
     const id = await this.resolveId(idOrPrefix);
-    const agent = await this.options.store.getAgent(id);
+    const agent = await this.options.store.agents.get(id);
     if (!agent) throw new NotFoundError('agent', idOrPrefix);
     return agent;
   }
@@ -126,11 +126,11 @@ export class AgentManager {
   }
 
   list(query: AgentQuery = {}): Promise<AgentRecord[]> {
-    return this.options.store.listAgents(query);
+    return this.options.store.agents.list(query);
   }
 
   count(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'> = {}): Promise<number> {
-    return this.options.store.countAgents(query);
+    return this.options.store.agents.count(query);
   }
 
   /** Pauses or resumes an agent (idle <-> paused); a paused agent is not selected for tasks. */
@@ -148,7 +148,7 @@ export class AgentManager {
 
   async health(idOrPrefix: string): Promise<AgentHealthReport> {
     const agent = await this.get(idOrPrefix);
-    const records = await this.options.store.agentTrackRecords([agent.id]);
+    const records = await this.options.store.metrics.agentTrackRecords([agent.id]);
     return {
       agent,
       trackRecord: records.get(agent.id) ?? { tasksCompleted: 0, tasksFailed: 0, meanDurationMs: null },
@@ -162,7 +162,7 @@ export class AgentManager {
    * a matching type when the pool is not full. Undefined: none is free now; wait and ask again.
    */
   async acquire(requirements: TaskRequirements, taskId: string): Promise<AgentRecord | undefined> {
-    const agents = (await this.options.store.listAgents({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements));
+    const agents = (await this.options.store.agents.list({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements));
     for (const candidate of rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)))) {
       const claimed = await this.claim(candidate, taskId);
       if (claimed) return claimed;
@@ -182,20 +182,50 @@ export class AgentManager {
   }
 
   /**
+   * `acquire` for a claimed task, in one store transaction per try: the first of the ranked agents with
+   * a free slot is taken and recorded on the task together (`tasks.assignAgent`), so concurrent claims
+   * in this or other processes do not race for the best agent write by write. When none has room and
+   * the task is not pinned, a new agent of a matching type is spawned and tried once.
+   */
+  async assign(task: TaskRecord): Promise<{ agent: AgentRecord; task: TaskRecord } | { refused: 'no_free_agent' | 'task_changed' }> {
+    const requirements = task.requirements;
+    const agents = (await this.options.store.agents.list({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements) && hasCapacity(a));
+    const ranked = rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)));
+    const attempt = async (candidates: readonly AgentRecord[]) => {
+      const result = await this.options.store.tasks.assignAgent({ taskId: task.id, attempts: task.attempts, agentIds: candidates.map((a) => a.id), now: this.options.now() });
+      if ('agent' in result) this.announceAssigned(result.agent, candidates.find((a) => a.id === result.agent.id) ?? result.agent, task.id);
+      return result;
+    };
+    const first = ranked.length > 0 ? await attempt(ranked) : ({ refused: 'no_free_agent' } as const);
+    // A task pinned to a pool (a swarm's agents) waits for one of them rather than spawning.
+    if ('agent' in first || first.refused === 'task_changed' || requirements.agentIds) return first;
+    const type = await this.typeFor(requirements);
+    if (!type) return first;
+    let spawned: AgentRecord;
+    try {
+      spawned = await this.spawn({ type: type.name });
+    } catch (error) {
+      if (error instanceof CapacityError) return first;
+      throw error;
+    }
+    return attempt([spawned]);
+  }
+
+  /**
    * Whether `acquire` could find an agent now, read only: an agent with room (by the store's latest
    * record) or, for a task not pinned to agents, a type to spawn while the pool is not full.
    */
   async mayServe(requirements: TaskRequirements): Promise<boolean> {
-    const agents = await this.options.store.listAgents({ status: ['idle', 'busy'] });
+    const agents = await this.options.store.agents.list({ status: ['idle', 'busy'] });
     if (agents.some((a) => satisfies(a, requirements) && hasCapacity(a))) return true;
     if (requirements.agentIds || !(await this.typeFor(requirements))) return false;
-    return (await this.options.store.countAgents({ excludeTerminated: true })) < this.options.maxAgents;
+    return (await this.options.store.agents.count({ excludeTerminated: true })) < this.options.maxAgents;
   }
 
   /** Returns an agent's slot after a task and records the outcome in its track record and health. */
   async release(agentId: string, taskId: string, outcome: { success: boolean; durationMs: number }): Promise<void> {
     const now = this.options.now();
-    const metrics = this.options.store.recordMetrics([
+    const metrics = this.options.store.metrics.record([
       {
         entityType: 'agent',
         entityId: agentId,
@@ -207,7 +237,7 @@ export class AgentManager {
     ]);
     const cached = this.records.get(agentId);
     if (cached) cached.record = addOutcome(cached.record, outcome);
-    const released = await this.options.store.releaseAgentSlot(agentId, taskId, outcome.success ? 'success' : 'failure', HEALTH_THRESHOLDS, now);
+    const released = await this.options.store.agents.releaseSlot(agentId, taskId, outcome.success ? 'success' : 'failure', HEALTH_THRESHOLDS, now);
     await metrics;
     if (!released) return;
     this.publishUpdated(released.agent, released.previous);
@@ -219,16 +249,20 @@ export class AgentManager {
    * recorded: losing the process is not the agent's failure.
    */
   async releaseLost(agentId: string, taskId: string): Promise<void> {
-    const released = await this.options.store.releaseAgentSlot(agentId, taskId, 'lost', HEALTH_THRESHOLDS, this.options.now());
+    const released = await this.options.store.agents.releaseSlot(agentId, taskId, 'lost', HEALTH_THRESHOLDS, this.options.now());
     if (released) this.publishUpdated(released.agent, released.previous);
   }
 
   private async claim(candidate: AgentRecord, taskId: string): Promise<AgentRecord | undefined> {
-    const claimed = await this.options.store.claimAgentSlot(candidate.id, taskId, this.options.now());
+    const claimed = await this.options.store.agents.claimSlot(candidate.id, taskId, this.options.now());
     if (!claimed) return undefined;
-    this.publishUpdated(claimed, candidate);
-    this.options.events.publish('agent.assigned', { agentId: claimed.id, taskId }, { source: SOURCE, correlationId: taskId });
+    this.announceAssigned(claimed, candidate, taskId);
     return claimed;
+  }
+
+  private announceAssigned(agent: AgentRecord, before: AgentRecord, taskId: string): void {
+    this.publishUpdated(agent, before);
+    this.options.events.publish('agent.assigned', { agentId: agent.id, taskId }, { source: SOURCE, correlationId: taskId });
   }
 
   /**
@@ -244,7 +278,7 @@ export class AgentManager {
       if (!canAgentTransition(agent.status, target)) {
         throw new ConflictError(`agent ${agent.id} cannot go from ${agent.status} to ${target}`, { details: { from: agent.status, to: target } });
       }
-      const changed = await this.options.store.patchAgent(agent.id, patch, { status: agent.status }, this.options.now());
+      const changed = await this.options.store.agents.patch(agent.id, patch, { status: agent.status }, this.options.now());
       if (changed) {
         this.publishUpdated(changed, agent);
         return changed;
@@ -278,7 +312,7 @@ export class AgentManager {
       return !cached || now - cached.readAt > TRACK_RECORD_TTL_MS;
     });
     if (stale.length > 0) {
-      const loaded = await this.options.store.agentTrackRecords(stale);
+      const loaded = await this.options.store.metrics.agentTrackRecords(stale);
       for (const id of stale) this.records.set(id, { record: loaded.get(id) ?? { tasksCompleted: 0, tasksFailed: 0, meanDurationMs: null }, readAt: now });
     }
     return new Map(ids.map((id) => [id, (this.records.get(id) as { record: AgentTrackRecord }).record]));

@@ -24,7 +24,7 @@ export function recordAgentTaskOutcomes(deps: OutcomeRecorderDeps): Subscription
     if (event.type === 'task.failed' && event.data.willRetry) return;
     const taskId = event.data.taskId;
     try {
-      const task = await deps.store.getTask(taskId);
+      const task = await deps.store.tasks.get(taskId);
       if (!task || task.type !== AGENT_TASK_TYPE || (task.status !== 'completed' && task.status !== 'failed')) return;
       await deps.selector.record(await outcomeOf(task, deps.store));
     } catch (error) {
@@ -39,10 +39,10 @@ export async function outcomeOf(task: TaskRecord, store: Store): Promise<Outcome
   const input = asObject(task.input);
   const result = asObject(task.result);
   // The executor's precedence: the assigned agent's type, the input's, the requirement, the default.
-  const assignedType = typeof result.agentType === 'string' || !task.assignedAgent ? undefined : (await store.getAgent(task.assignedAgent))?.type;
+  const assignedType = typeof result.agentType === 'string' || !task.assignedAgent ? undefined : (await store.agents.get(task.assignedAgent))?.type;
   const agentType = stringOr(result.agentType) ?? assignedType ?? stringOr(input.agentType) ?? task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
   const kind = stringOr(input.kind);
-  const costs = await store.listMetrics({ entityType: 'task', entityId: task.id, name: 'llm.cost_usd' });
+  const costs = await store.metrics.list({ entityType: 'task', entityId: task.id, name: 'llm.cost_usd' });
   const completedAt = task.completedAt ?? task.updatedAt;
   return {
     agentType,

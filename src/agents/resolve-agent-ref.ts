@@ -17,14 +17,14 @@ const NAME_LIKE = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
  * then the name, then the prefix. A name is looked up among live agents first, so a terminated
  * namesake does not get in the way; a name that several agents share is a usage error listing them.
  */
-export async function resolveAgentRef(ref: string, store: Pick<Store, 'getAgent' | 'findAgentIdsByPrefix' | 'listAgents'>): Promise<string> {
+export async function resolveAgentRef(ref: string, store: Pick<Store, 'agents'>): Promise<string> {
   const text = ref.trim();
   if (!ID_LIKE.test(text) && !NAME_LIKE.test(text)) throw new ValidationError(`invalid agent id or name "${ref}"`);
   if (ID_LIKE.test(text)) {
-    const exact = await store.getAgent(text.toLowerCase());
+    const exact = await store.agents.get(text.toLowerCase());
     if (exact) return exact.id;
   }
-  const named = await store.listAgents({ name: text, limit: MAX_LISTED_MATCHES + 1, order: 'created_desc' });
+  const named = await store.agents.list({ name: text, limit: MAX_LISTED_MATCHES + 1, order: 'created_desc' });
   const live = named.filter((a) => a.status !== 'terminated');
   const candidates = live.length > 0 ? live : named;
   if (candidates.length === 1) return (candidates[0] as AgentRecord).id;
@@ -36,5 +36,5 @@ export async function resolveAgentRef(ref: string, store: Pick<Store, 'getAgent'
     );
   }
   if (!ID_LIKE.test(text)) throw new NotFoundError('agent', text);
-  return resolveIdPrefix('agent', text, (prefix, limit) => store.findAgentIdsByPrefix(prefix, limit));
+  return resolveIdPrefix('agent', text, (prefix, limit) => store.agents.findIdsByPrefix(prefix, limit));
 }

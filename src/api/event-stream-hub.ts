@@ -114,7 +114,7 @@ export interface EventStreamHubOptions {
  * The cursor is a position in the log, not a count: ids have gaps (an insert rolled back, ids taken by
  * a sequence and never used) and, with several writers, commit out of id order. The cursor only moves
  * to an id the log has settled: one read back from the log, which returns only events that no
- * earlier-id event can still appear before (`Store.listEvents`), or a local event that directly follows
+ * earlier-id event can still appear before (`Store.events.list`), or a local event that directly follows
  * the cursor (nothing can come between). Anything else this process publishes (after a gap, or past
  * another process's uncommitted event) is only a nudge to read the log. So an event committed late,
  * below ids already written, is still sent once it commits, and never skipped.

@@ -72,7 +72,7 @@ export class ConsensusService {
     this.keyring = new VoterKeyring({ store: deps.store.consensus, now: deps.now });
     this.#engine = new ConsensusEngine({
       store: deps.store.consensus,
-      trackRecords: (ids) => deps.store.agentTrackRecords(ids),
+      trackRecords: (ids) => deps.store.metrics.agentTrackRecords(ids),
       events: deps.events,
       logger: deps.logger,
       newId: deps.newId,
@@ -208,7 +208,7 @@ export class ConsensusService {
     const store = this.#deps.store;
     const refs: { swarmId?: string; taskId?: string } = {};
     if (request.swarmId !== undefined) refs.swarmId = await resolveIdPrefix('swarm', request.swarmId, (p, n) => store.swarms.findIdsByPrefix(p, n));
-    if (request.taskId !== undefined) refs.taskId = await resolveIdPrefix('task', request.taskId, (p, n) => store.findTaskIdsByPrefix(p, n));
+    if (request.taskId !== undefined) refs.taskId = await resolveIdPrefix('task', request.taskId, (p, n) => store.tasks.findIdsByPrefix(p, n));
     return refs;
   }
 
@@ -228,7 +228,7 @@ export class ConsensusService {
       if (seen.has(agent.id)) throw new ValidationError(`agentIds: agent ${agent.id} is listed twice`, { details: { field: 'agentIds' } });
       seen.add(agent.id);
     }
-    const author = taskId === undefined ? null : ((await this.#deps.store.getTask(taskId))?.assignedAgent ?? null);
+    const author = taskId === undefined ? null : ((await this.#deps.store.tasks.get(taskId))?.assignedAgent ?? null);
     if (author !== null && seen.has(author)) {
       throw new ValidationError(`agentIds: agent ${author} ran task ${taskId} and cannot vote on its own work; name other agents`, { details: { field: 'agentIds' } });
     }

@@ -73,7 +73,7 @@ export async function recordVoteUsage(
     { source: CONSENSUS_EVENT_SOURCE, correlationId },
   );
   try {
-    await deps.store.recordMetrics(samples);
+    await deps.store.metrics.record(samples);
   } catch (error) {
     deps.logger.warn({ err: error, proposalId: call.proposalId }, 'vote usage metrics could not be recorded');
   }

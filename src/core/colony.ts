@@ -24,11 +24,13 @@ import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
 import { TaskScheduler, type SchedulerScope } from '../tasks/task-scheduler.js';
 import { TaskTransitions } from '../tasks/task-transitions.js';
+import { StorePollQueue } from '../tasks/store-poll-queue.js';
 import { OrphanedProcessReaper } from '../tasks/orphaned-process-reaper.js';
 import { TaskProcessRecorder } from '../tasks/task-process-recorder.js';
 import { CONFIG_FILE_NAMES, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
 import { DEFAULTS } from './constants.js';
-import { EventBus } from './event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
+import { LocalEventBus } from './event-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { RunnerRegistry } from './runner-registry.js';
 import { LATEST_MIGRATION } from '../adapters/storage/sql/migration-latest.js';
@@ -147,24 +149,27 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     return catalog;
   };
 
-  const events = new EventBus({ persist: (batch) => store.appendEvents(batch), read: (query) => store.listEvents(query), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
+  const events: EventBus = new LocalEventBus({ persist: (batch) => store.events.append(batch), read: (query) => store.events.list(query), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
   const runners = new RunnerRegistry({
     store,
     id: `${newId('runner')}`,
     kind: options.kind ?? 'library',
     heartbeatMs: DEFAULTS.runnerHeartbeatMs,
+    // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
-    now,
   });
   const agents = new AgentManager({ store, events, catalog: loadCatalog, maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
-  const transitions = new TaskTransitions(store, events, now);
+  const transitions = new TaskTransitions({ store, now });
   // The process groups tasks start are recorded while they run; recovery ends a dead runner's here.
   const processes = new TaskProcessRecorder({ store: store.taskProcesses, runnerId: runners.id, hostname: runners.host, logger, now });
   const orphans = new OrphanedProcessReaper({ store: store.taskProcesses, hostname: runners.host, logger });
   const scheduler = new TaskScheduler({
     store,
     transitions,
+    events,
+    // The one-machine TaskQueue: the store's batch claim, woken in process and by a poll.
+    queue: new StorePollQueue({ store, transitions, pollIntervalMs: config.tasks.pollIntervalMs, now }),
     agents,
     runners,
     orphans,
@@ -235,7 +240,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         processes,
       },
       submitSubtask: async (request) => {
-        const parent = await store.getTask(request.parentId);
+        const parent = await store.tasks.get(request.parentId);
         const [child] = await tasks.submit([agentSubtaskSpec(request)], { workflowId: parent?.workflowId ?? null, swarmId: parent?.swarmId ?? null });
         return { id: (child as { id: string }).id };
       },
@@ -268,7 +273,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.
   events.subscribe({ types: ['agent.terminated'] }, (event) => {
-    scheduler.abortAgentTasks((event.data as { agentId: string }).agentId);
+    scheduler.abortAgentTasks(event.data.agentId);
   });
 
   let memory: Promise<ColonyMemory> | null = null;

@@ -10,5 +10,5 @@ export interface MetricLog {
 }
 
 export function createMetricLog(store: Store): MetricLog {
-  return { list: (query) => store.listMetrics(query) };
+  return { list: (query) => store.metrics.list(query) };
 }

@@ -25,7 +25,7 @@ export interface ColonyEventMap {
   'agent.assigned': { agentId: string; taskId: string };
   'agent.released': { agentId: string; taskId: string; success: boolean };
   'agent.terminated': { agentId: string; reason: string };
-  /** A message of an agent's tool-use loop was recorded (see Store.listTurns for the full content). */
+  /** A message of an agent's tool-use loop was recorded (see Store.transcripts.listTurns for the full content). */
   'agent.turn': {
     taskId: string;
     agentId: string | null;
@@ -102,7 +102,7 @@ export const EVENT_TYPES = [
 export interface ColonyEventOf<T extends ColonyEventType> {
   /**
    * Assigned by the store when persisted; increases within one database, but not by one (gaps are
-   * normal) and, with several writers, not in commit order (see `Store.listEvents`).
+   * normal) and, with several writers, not in commit order (see `Store.events.list`).
    */
   id: number;
   type: T;

@@ -32,7 +32,7 @@ export interface EventBus {
    */
   flush(maxWaitMs?: number): Promise<void>;
   /**
-   * The persisted event log, written by every process sharing the store (see `Store.listEvents`):
+   * The persisted event log, written by every process sharing the store (see `Store.events.list`):
    * oldest first (page on with `afterId`), or newest first. Published events appear once persisted (`flush`).
    */
   list(query?: EventQuery): Promise<StoredEvent[]>;

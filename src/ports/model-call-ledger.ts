@@ -22,6 +22,13 @@ export interface ModelCallLedger {
   markLost(runnerIds: readonly string[], at: number): Promise<number>;
   /** A swarm's calls so far, from every process. */
   swarmUsage(swarmId: string): Promise<SwarmCallUsage>;
+  /**
+   * The budget calls of a swarm are admitted against: the swarm's token and cost limits (nulls when it
+   * has none, or there is no such swarm). Read on each task's first call, so it must be cheap: the
+   * limits alone, not the swarm's record. Optional while not every adapter has it: without it, the
+   * limits are read from the swarm's record.
+   */
+  swarmBudget?(swarmId: string): Promise<ModelCallBudget>;
 }
 
 export interface OpenModelCall {

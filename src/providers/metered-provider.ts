@@ -1,3 +1,4 @@
+import type { Logger } from '../core/logger.js';
 import { CapacityError } from '../domain/errors.js';
 import type { ModelCallBudget, ModelCallLedger } from '../ports/model-call-ledger.js';
 import type { SwarmStore } from '../ports/swarm-store.js';
@@ -30,6 +31,8 @@ export interface MeteredProviderOptions {
   context: MeteredCallContext;
   newId: () => string;
   now: () => number;
+  /** Where a failed close is reported (the call then counts at its reservation); absent: nowhere. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -41,12 +44,14 @@ export interface MeteredProviderOptions {
 export class MeteredProvider implements Provider {
   readonly id: string;
   readonly #inner: Provider;
-  readonly #o: MeteredProviderOptions;
+  readonly #deps: MeteredProviderOptions;
+  /** The close of the last call, written in the background; settles, never rejects. */
+  #closing: Promise<void> = Promise.resolve();
 
   constructor(inner: Provider, options: MeteredProviderOptions) {
     this.id = inner.id;
     this.#inner = inner;
-    this.#o = options;
+    this.#deps = options;
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResponse> {
@@ -59,7 +64,7 @@ export class MeteredProvider implements Provider {
       model = response.model;
       return response;
     } finally {
-      await this.#close(callId, model, usage);
+      this.#close(callId, model, usage);
     }
   }
 
@@ -76,17 +81,19 @@ export class MeteredProvider implements Provider {
         yield event;
       }
     } finally {
-      await this.#close(callId, model, usage);
+      this.#close(callId, model, usage);
     }
   }
 
   /** Records the call as open within the budget, with the output cap the budget allows. */
   async #admit(request: CompletionRequest): Promise<{ callId: string; admitted: CompletionRequest }> {
-    const { ledger, context, newId, now } = this.#o;
+    const { ledger, context, newId, now } = this.#deps;
     const { maxTokens, maxCostUsd } = context.budget;
     const model = request.model;
     const inputTokens = Math.ceil(Buffer.byteLength(JSON.stringify([request.system ?? '', request.messages, request.tools ?? []])) / RESERVED_BYTES_PER_INPUT_TOKEN);
     const price = modelPrice(model);
+    // This provider's last call counts at its real usage, not its reservation, once its close is in.
+    if (maxTokens !== null || maxCostUsd !== null) await this.#closing;
     for (let attempt = 1; attempt <= ADMISSION_ATTEMPTS; attempt++) {
       let outputTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
       if (maxTokens !== null || (maxCostUsd !== null && price)) {
@@ -126,8 +133,17 @@ export class MeteredProvider implements Provider {
     });
   }
 
-  async #close(callId: string, model: string, usage: TokenUsage): Promise<void> {
-    await this.#o.ledger.close(callId, { ...usage, costUsd: estimateCostUsd(model, usage) }, this.#o.now());
+  /**
+   * Closes the call with what it used, in the background: the call's caller goes on at once, and the
+   * close commits with the next batch of writes. Nothing is lost by not waiting: this process's writes
+   * are applied in order, so the close lands before the task's outcome; until it lands, and for good if
+   * it fails or the process dies first, the call counts at its reservation, which is never less than
+   * what it used.
+   */
+  #close(callId: string, model: string, usage: TokenUsage): void {
+    this.#closing = this.#deps.ledger.close(callId, { ...usage, costUsd: estimateCostUsd(model, usage) }, this.#deps.now()).catch((error: unknown) => {
+      this.#deps.logger?.warn({ err: error, callId }, 'could not close a model call; it counts at its reservation');
+    });
   }
 }
 
@@ -136,17 +152,25 @@ export interface SwarmMeterDeps {
   store: { swarms: Pick<SwarmStore, 'get'>; modelCalls: ModelCallLedger };
   newId: () => string;
   now: () => number;
+  logger?: Pick<Logger, 'warn'>;
 }
 
-/** A provider whose calls count against the swarm's usage and budget (the budget read from the swarm's record). */
+/** A provider whose calls count against the swarm's usage and budget (the swarm's limits, as the ledger reads them). */
 export async function meteredForSwarm(provider: Provider, call: Omit<MeteredCallContext, 'budget'>, deps: SwarmMeterDeps): Promise<MeteredProvider> {
-  const limits = (await deps.store.swarms.get(call.swarmId))?.config.limits;
   return new MeteredProvider(provider, {
     ledger: deps.store.modelCalls,
-    context: { ...call, budget: { maxTokens: limits?.maxTokens ?? null, maxCostUsd: limits?.maxCostUsd ?? null } },
+    context: { ...call, budget: await swarmBudget(deps.store, call.swarmId) },
     newId: deps.newId,
     now: deps.now,
+    ...(deps.logger ? { logger: deps.logger } : {}),
   });
+}
+
+/** The swarm's limits: from the ledger (the limits alone), else from the swarm's whole record. */
+async function swarmBudget(store: SwarmMeterDeps['store'], swarmId: string): Promise<ModelCallBudget> {
+  if (store.modelCalls.swarmBudget) return store.modelCalls.swarmBudget(swarmId);
+  const limits = (await store.swarms.get(swarmId))?.config.limits;
+  return { maxTokens: limits?.maxTokens ?? null, maxCostUsd: limits?.maxCostUsd ?? null };
 }
 
 /** Whether an error is a MeteredProvider's refusal for want of budget. */

@@ -65,27 +65,27 @@ export class ApiKeys {
       lastUsedAt: null,
       revokedAt: null,
     };
-    await this.store.insertApiKey(stored);
+    await this.store.apiKeys.insert(stored);
     return { key, record: publicRecord(stored) };
   }
 
   async list(options: { includeRevoked?: boolean } = {}): Promise<ApiKeyRecord[]> {
-    return (await this.store.listApiKeys({ includeRevoked: options.includeRevoked ?? false })).map(publicRecord);
+    return (await this.store.apiKeys.list({ includeRevoked: options.includeRevoked ?? false })).map(publicRecord);
   }
 
   /** The key's record (never its hash), revoked or not; undefined when there is no such key. */
   async get(id: string): Promise<ApiKeyRecord | undefined> {
-    const stored = await this.store.getApiKey(id);
+    const stored = await this.store.apiKeys.get(id);
     return stored && publicRecord(stored);
   }
 
   async revoke(id: string): Promise<ApiKeyRecord> {
     if (!KEY_ID_PATTERN.test(id)) throw new ValidationError(`invalid API key id "${id}": 12 hex characters, as \`colony keys list\` shows them`);
-    const existing = await this.store.getApiKey(id);
+    const existing = await this.store.apiKeys.get(id);
     if (!existing) throw new NotFoundError('API key', id);
     if (existing.revokedAt !== null) throw new ConflictError(`API key ${id} is already revoked`);
     const at = this.now();
-    if (!(await this.store.revokeApiKey(id, at))) throw new ConflictError(`API key ${id} is already revoked`);
+    if (!(await this.store.apiKeys.revoke(id, at))) throw new ConflictError(`API key ${id} is already revoked`);
     return publicRecord({ ...existing, revokedAt: at });
   }
 
@@ -93,7 +93,7 @@ export class ApiKeys {
   async verify(presented: string): Promise<ApiKeyRecord | null> {
     const match = KEY_PATTERN.exec(presented);
     if (!match) return null;
-    const stored = await this.store.getApiKey(match[1] as string);
+    const stored = await this.store.apiKeys.get(match[1] as string);
     if (!stored || stored.revokedAt !== null) return null;
     const expected = Buffer.from(stored.hash, 'hex');
     const actual = Buffer.from(hashApiKey(presented), 'hex');
@@ -102,12 +102,12 @@ export class ApiKeys {
     if (now - (this.lastTouched.get(stored.id) ?? 0) >= KEY_LAST_USED_RESOLUTION_MS) {
       this.lastTouched.set(stored.id, now);
       // Bookkeeping only: a failed write must not fail the request.
-      void this.store.touchApiKey(stored.id, now).catch(() => undefined);
+      void this.store.apiKeys.touch(stored.id, now).catch(() => undefined);
     }
     return publicRecord(stored);
   }
 
   activeCount(): Promise<number> {
-    return this.store.countActiveApiKeys();
+    return this.store.apiKeys.countActive();
   }
 }

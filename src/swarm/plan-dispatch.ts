@@ -126,7 +126,7 @@ export class PlanDispatch {
     const candidates = full ? [...inflight] : [...this.finishedHint].filter((id) => inflight.has(id)).map((id) => [id, inflight.get(id) as string] as const);
     this.finishedHint.clear();
     for (const [taskId, planTaskId] of candidates) {
-      const task = await this.deps.store.getTask(taskId);
+      const task = await this.deps.store.tasks.get(taskId);
       if (!task || !isTerminal(task.status)) continue;
       inflight.delete(taskId);
       await onFinished(planTaskId, task);
@@ -140,7 +140,7 @@ export class PlanDispatch {
     for (const [taskId, planTaskId] of [...table.inflight]) {
       const state = table.states.get(planTaskId);
       if (!state?.route || state.route.agentIds.some((id) => liveWorkerIds.has(id))) continue;
-      const task = await this.deps.store.getTask(taskId);
+      const task = await this.deps.store.tasks.get(taskId);
       if (!task || isTerminal(task.status)) continue;
       await this.cancel(taskId, 'its agents were terminated; dispatched again');
       table.inflight.delete(taskId);
@@ -155,7 +155,7 @@ export class PlanDispatch {
     for (const taskId of table.inflight.keys()) await this.cancel(taskId, reason);
     // A completion that raced the cancel counts.
     for (const [taskId, planTaskId] of [...table.inflight]) {
-      const task = await this.deps.store.getTask(taskId);
+      const task = await this.deps.store.tasks.get(taskId);
       const state = table.states.get(planTaskId);
       if (!state) continue;
       if (task?.status === 'completed') {

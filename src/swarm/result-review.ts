@@ -54,7 +54,7 @@ export class ResultReview {
     const ok = task.status === 'completed';
     // Its agent was terminated under it: not the task's fault, so it goes again (boundedly).
     if (!ok && task.error?.code === 'cancelled' && !this.deps.stopRequested() && state.lost < SWARM_DEFAULTS.maxLostAgentRedispatches) {
-      const agent = task.assignedAgent === null ? undefined : await this.deps.store.getAgent(task.assignedAgent);
+      const agent = task.assignedAgent === null ? undefined : await this.deps.store.agents.get(task.assignedAgent);
       if (agent?.status === 'terminated') {
         state.lost += 1;
         state.status = 'waiting';

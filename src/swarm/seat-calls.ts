@@ -75,7 +75,7 @@ export class SeatCalls {
         if (signal.aborted || error instanceof InvalidModelOutputError || (error instanceof ProviderError && !error.retryable)) throw error;
         lastError = error;
         this.deps.logger.warn({ err: error, swarmId: this.deps.record.id, seat, agentId: agent.id }, 'swarm seat call failed; seating a successor');
-        const current = await this.deps.store.getAgent(agent.id);
+        const current = await this.deps.store.agents.get(agent.id);
         if (current && current.status !== 'terminated') await this.deps.agents.terminate(agent.id, `${seat} failed: ${(error as Error).message}`).catch(() => undefined);
       }
     }

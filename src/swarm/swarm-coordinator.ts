@@ -112,7 +112,7 @@ export class SwarmCoordinator implements Swarms {
 
   async status(idOrPrefix: string): Promise<SwarmStatusReport> {
     const swarm = await this.get(idOrPrefix);
-    const engineTasks = await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' });
+    const engineTasks = await this.deps.store.tasks.list({ swarmId: swarm.id, order: 'created' });
     const latest = new Map<string, { task: TaskRecord; revisions: number }>();
     for (const task of engineTasks) {
       if (task.name === null) continue;
@@ -121,7 +121,7 @@ export class SwarmCoordinator implements Swarms {
     }
     const agents: AgentRecord[] = [];
     for (const agentId of swarm.agentIds) {
-      const agent = await this.deps.store.getAgent(agentId);
+      const agent = await this.deps.store.agents.get(agentId);
       if (agent) agents.push(agent);
     }
     const typeOf = new Map(agents.map((a) => [a.id, a.type]));
@@ -274,7 +274,7 @@ export class SwarmCoordinator implements Swarms {
 
   /** Stops a swarm no process coordinates: cancels its unfinished tasks and keeps the rest. */
   private async windDown(swarm: SwarmRecord, reason: string): Promise<SwarmRecord> {
-    const tasks = await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' });
+    const tasks = await this.deps.store.tasks.list({ swarmId: swarm.id, order: 'created' });
     for (const task of tasks) {
       if (isTerminal(task.status)) continue;
       await cancelUnlessFinished(this.deps.tasks, task.id, `swarm stopped: ${reason}`).catch((error: unknown) => {
@@ -282,7 +282,7 @@ export class SwarmCoordinator implements Swarms {
       });
     }
     const latest = new Map<string, TaskRecord>();
-    for (const task of await this.deps.store.listTasks({ swarmId: swarm.id, order: 'created' })) if (task.name !== null) latest.set(task.name, task);
+    for (const task of await this.deps.store.tasks.list({ swarmId: swarm.id, order: 'created' })) if (task.name !== null) latest.set(task.name, task);
     const outcomes: SwarmTaskOutcome[] = (swarm.plan?.tasks ?? []).map((t) => {
       const task = latest.get(t.id);
       return { planTaskId: t.id, title: t.title, taskId: task?.id ?? null, status: task?.status === 'completed' ? 'done' : task ? 'failed' : 'skipped', result: task?.status === 'completed' ? task.result : null };

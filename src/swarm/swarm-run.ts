@@ -190,7 +190,7 @@ export class SwarmRun {
   private async restore(): Promise<void> {
     await this.seats.restore(this.record.swarm.agentIds);
     if (this.record.plan === null) return;
-    const tasks = await this.deps.store.listTasks({ swarmId: this.id, order: 'created' });
+    const tasks = await this.deps.store.tasks.list({ swarmId: this.id, order: 'created' });
     this.table.restore(this.record.plan, tasks);
   }
 

@@ -51,7 +51,7 @@ export class SwarmSeats {
   /** Takes back the swarm's agents from the store (another process may have spawned them). */
   async restore(agentIds: readonly string[]): Promise<void> {
     for (const agentId of agentIds) {
-      const agent = await this.deps.store.getAgent(agentId);
+      const agent = await this.deps.store.agents.get(agentId);
       if (!agent) continue;
       this.agentCache.set(agent.id, agent);
       const config = agent.config as { role?: string; seat?: string; group?: string };
@@ -131,7 +131,7 @@ export class SwarmSeats {
     const run = this.seatLock.then(async () => {
       const currentId = this.seats.get(seat);
       if (currentId) {
-        const current = await this.deps.store.getAgent(currentId);
+        const current = await this.deps.store.agents.get(currentId);
         if (current && current.status !== 'terminated') return current;
       }
       const successor = await this.spawn(type, { role: 'seat', seat });
@@ -182,7 +182,7 @@ export class SwarmSeats {
   /** The swarm's agents end with it, freeing their places in the pool. */
   async retire(status: SwarmStatus): Promise<void> {
     for (const agentId of this.allAgentIds()) {
-      const agent = await this.deps.store.getAgent(agentId);
+      const agent = await this.deps.store.agents.get(agentId);
       if (!agent || agent.status === 'terminated') continue;
       await this.deps.agents.terminate(agentId, `swarm ${this.deps.record.id} ${status}`).catch((error: unknown) => {
         this.deps.logger.warn({ swarmId: this.deps.record.id, agentId, error: (error as Error).message }, 'could not terminate a swarm agent');

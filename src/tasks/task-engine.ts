@@ -1,4 +1,4 @@
-import type { EventBus } from '../core/event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import { resolveIdPrefix } from '../core/resolve-id.js';
 import { validateDag } from '../domain/dag.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -13,7 +13,7 @@ import { parseTaskRevision, parseTaskSpecs } from './task-spec.js';
 import { TASK_METRIC_ENTITY, taskUsage, type TaskTranscript, type TranscriptOptions } from './task-transcript.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
-export interface TaskEngineOptions {
+export interface TaskEngineDeps {
   store: Store;
   events: EventBus;
   transitions: TaskTransitions;
@@ -36,19 +36,19 @@ export interface SubmitOptions {
  * is the scheduler's job; this class never changes a task's state except through TaskTransitions.
  */
 export class TaskEngine {
-  private readonly o: TaskEngineOptions;
+  private readonly deps: TaskEngineDeps;
 
-  constructor(options: TaskEngineOptions) {
-    this.o = options;
+  constructor(deps: TaskEngineDeps) {
+    this.deps = deps;
   }
 
   registerExecutor(executor: TaskExecutor): void {
     if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(executor.type)) throw new ValidationError(`invalid task type "${executor.type}"`);
-    this.o.executors.set(executor.type, executor);
+    this.deps.executors.set(executor.type, executor);
   }
 
   executorTypes(): string[] {
-    return [...this.o.executors.keys()].sort();
+    return [...this.deps.executors.keys()].sort();
   }
 
   /**
@@ -57,10 +57,10 @@ export class TaskEngine {
    */
   async submit(specs: readonly unknown[], options: SubmitOptions = {}): Promise<TaskRecord[]> {
     const { records, existing } = await this.build(specs, options);
-    await this.o.store.insertTasks(records);
+    await this.deps.store.tasks.insert(records);
     for (const r of records) {
-      const correlationId = this.o.transitions.correlation(r);
-      this.o.events.publish(
+      const correlationId = this.deps.transitions.correlation(r);
+      this.deps.events.publish(
         'task.created',
         { taskId: r.id, name: r.name, type: r.type, priority: r.priority, workflowId: r.workflowId, dependencies: r.dependencies, status: r.status },
         { source: TASK_EVENT_SOURCE, correlationId },
@@ -68,9 +68,9 @@ export class TaskEngine {
     }
     // Dependencies that already failed: the new task can never run.
     for (const dep of new Set([...existing.values()].filter((d) => d && (d.status === 'failed' || d.status === 'cancelled')))) {
-      await cancelDependents(this.o.store, this.o.transitions, dep as TaskRecord);
+      await cancelDependents(this.deps, dep as TaskRecord);
     }
-    if (this.o.scheduler.isRunning) this.o.scheduler.admit(records);
+    if (this.deps.scheduler.isRunning) this.deps.scheduler.admit(records);
     return records;
   }
 
@@ -85,10 +85,10 @@ export class TaskEngine {
   ): Promise<{ records: TaskRecord[]; existing: Map<string, TaskRecord | undefined> }> {
     if (specs.length === 0) throw new ValidationError('no tasks to submit');
     const parsed = parseTaskSpecs([...specs]);
-    const now = this.o.now();
+    const now = this.deps.now();
     const byName = new Map<string, string>();
     const ids = parsed.map((spec) => {
-      const id = this.o.newId('task');
+      const id = this.deps.newId('task');
       if (spec.name !== undefined) {
         if (byName.has(spec.name)) throw new ValidationError(`duplicate task name "${spec.name}" in one submission`);
         byName.set(spec.name, id);
@@ -97,14 +97,14 @@ export class TaskEngine {
     });
     const existing = new Map<string, TaskRecord | undefined>();
     const lookup = async (ref: string): Promise<TaskRecord | undefined> => {
-      if (!existing.has(ref)) existing.set(ref, await this.o.store.getTask(ref));
+      if (!existing.has(ref)) existing.set(ref, await this.deps.store.tasks.get(ref));
       return existing.get(ref);
     };
 
     const records: TaskRecord[] = [];
     for (const [index, spec] of parsed.entries()) {
       const label = spec.name ?? `#${index + 1}`;
-      const executor = this.o.executors.get(spec.type);
+      const executor = this.deps.executors.get(spec.type);
       if (!executor) {
         throw new ValidationError(`task ${label}: unknown task type "${spec.type}"; known types: ${this.executorTypes().join(', ')}`);
       }
@@ -126,7 +126,7 @@ export class TaskEngine {
         parentId = byName.get(spec.parentId) ?? ((await lookup(spec.parentId)) ? spec.parentId : null);
         if (parentId === null) throw new ValidationError(`task ${label}: unknown parent task "${spec.parentId}"`);
       }
-      const maxRetries = spec.maxRetries ?? this.o.defaultMaxRetries;
+      const maxRetries = spec.maxRetries ?? this.deps.defaultMaxRetries;
       records.push({
         id: ids[index] as string,
         name: spec.name ?? null,
@@ -176,38 +176,38 @@ export class TaskEngine {
 
   async get(idOrPrefix: string): Promise<TaskRecord> {
     const id = await this.resolveId(idOrPrefix);
-    const task = await this.o.store.getTask(id);
+    const task = await this.deps.store.tasks.get(id);
     if (!task) throw new NotFoundError('task', idOrPrefix);
     return task;
   }
 
   resolveId(idOrPrefix: string): Promise<string> {
-    return resolveIdPrefix('task', idOrPrefix, (p, n) => this.o.store.findTaskIdsByPrefix(p, n));
+    return resolveIdPrefix('task', idOrPrefix, (p, n) => this.deps.store.tasks.findIdsByPrefix(p, n));
   }
 
   list(query: TaskQuery = {}): Promise<TaskRecord[]> {
-    return this.o.store.listTasks(query);
+    return this.deps.store.tasks.list(query);
   }
 
   count(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'> = {}): Promise<number> {
-    return this.o.store.countTasks(query);
+    return this.deps.store.tasks.count(query);
   }
 
   countByStatus(query: { workflowId?: string; swarmId?: string } = {}): Promise<Record<TaskStatus, number>> {
-    return this.o.store.countTasksByStatus(query);
+    return this.deps.store.tasks.countByStatus(query);
   }
 
   /** Pending tasks all of whose dependencies have completed: the next ones the scheduler queues. */
   listPromotable(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]> {
-    return this.o.store.listPromotableTasks(query);
+    return this.deps.store.tasks.listPromotable(query);
   }
 
   /** An agent task's transcript: every model turn, tool call and result, with the usage totals. */
   async transcript(idOrPrefix: string, options: TranscriptOptions = {}): Promise<TaskTranscript> {
     const task = await this.get(idOrPrefix);
     const [turns, samples] = await Promise.all([
-      this.o.store.listTurns({ taskId: task.id, ...(options.attempt ? { attempt: options.attempt } : {}) }),
-      this.o.store.listMetrics({ entityType: TASK_METRIC_ENTITY, entityId: task.id }),
+      this.deps.store.transcripts.listTurns({ taskId: task.id, ...(options.attempt ? { attempt: options.attempt } : {}) }),
+      this.deps.store.metrics.list({ entityType: TASK_METRIC_ENTITY, entityId: task.id }),
     ]);
     return { task, turns, usage: taskUsage(samples) };
   }
@@ -220,22 +220,22 @@ export class TaskEngine {
     // and retry, so that a cancel never leaves a task running because of a race.
     for (let attempt = 1; ; attempt++) {
       if (isTerminal(task.status)) throw new ConflictError(`task ${task.id} is already ${task.status}`, { details: { status: task.status } });
-      done = await this.o.transitions.apply(task, 'cancelled', {
+      done = await this.deps.transitions.apply(task, 'cancelled', {
         error: { code: 'cancelled', message: reason, attempt: task.attempts },
-        completedAt: this.o.now(),
+        completedAt: this.deps.now(),
       });
       if (done) break;
       if (attempt >= DEFAULTS.cancelAttempts) throw new ConflictError(`task ${task.id} kept changing while being cancelled; try again`);
       await new Promise((resolve) => setTimeout(resolve, DEFAULTS.cancelRetryMs));
       task = await this.get(task.id);
     }
-    this.o.events.publish(
+    this.deps.events.publish(
       'task.cancelled',
       { taskId: done.id, name: done.name, reason, from: task.status },
-      { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(done) },
+      { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(done) },
     );
-    await this.o.scheduler.refresh(done);
-    await cancelDependents(this.o.store, this.o.transitions, done);
+    await this.deps.scheduler.refresh(done);
+    await cancelDependents(this.deps, done);
     return done;
   }
 
@@ -255,21 +255,21 @@ export class TaskEngine {
       const { agentIds: _previous, ...rest } = task.requirements;
       if (changes.agentId === null) requirements = rest;
       else {
-        const agent = await this.o.store.getAgent(changes.agentId);
+        const agent = await this.deps.store.agents.get(changes.agentId);
         if (!agent) throw new NotFoundError('agent', changes.agentId);
         if (agent.status === 'terminated') throw new ConflictError(`agent ${agent.id} is terminated; it cannot be assigned tasks`);
         requirements = { ...rest, agentIds: [agent.id] };
       }
     }
-    const next: TaskRecord = { ...task, priority: changes.priority ?? task.priority, requirements, updatedAt: Math.max(this.o.now(), task.updatedAt + 1) };
-    const ok = await this.o.store.reviseTask(next, { status: task.status, attempts: task.attempts, updatedAt: task.updatedAt });
+    const next: TaskRecord = { ...task, priority: changes.priority ?? task.priority, requirements, updatedAt: Math.max(this.deps.now(), task.updatedAt + 1) };
+    const ok = await this.deps.store.tasks.revise(next, { status: task.status, attempts: task.attempts, updatedAt: task.updatedAt });
     if (!ok) throw new ConflictError(`task ${task.id} changed while being revised; try again`);
-    this.o.events.publish(
+    this.deps.events.publish(
       'task.revised',
       { taskId: next.id, name: next.name, priority: next.priority, agentIds: next.requirements.agentIds ?? null },
-      { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(next) },
+      { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(next) },
     );
-    this.o.scheduler.revise(next);
+    this.deps.scheduler.revise(next);
     return next;
   }
 
@@ -282,11 +282,11 @@ export class TaskEngine {
     if (task.status !== 'failed' && task.status !== 'cancelled') {
       throw new ConflictError(`task ${task.id} is ${task.status}; only failed or cancelled tasks can be retried`, { details: { status: task.status } });
     }
-    const deps = await Promise.all(task.dependencies.map((d) => this.o.store.getTask(d)));
+    const deps = await Promise.all(task.dependencies.map((d) => this.deps.store.tasks.get(d)));
     const broken = deps.find((d) => d && (d.status === 'failed' || d.status === 'cancelled'));
     if (broken) throw new ConflictError(`task ${task.id} depends on ${broken.name ?? broken.id}, which is ${broken.status}: retry that one first`);
     const ready = deps.every((d) => d?.status === 'completed');
-    const next = await this.o.transitions.apply(task, ready ? 'queued' : 'pending', {
+    const next = await this.deps.transitions.apply(task, ready ? 'queued' : 'pending', {
       maxAttempts: task.attempts + task.maxRetries + 1,
       error: null,
       result: null,
@@ -295,10 +295,10 @@ export class TaskEngine {
       completedAt: null,
     });
     if (!next) throw new ConflictError(`task ${task.id} changed while retrying; try again`);
-    this.o.events.publish('task.retried', { taskId: next.id, name: next.name, by: 'user' }, { source: TASK_EVENT_SOURCE, correlationId: this.o.transitions.correlation(next) });
-    if (next.workflowId) await this.o.store.updateWorkflowStatus(next.workflowId, 'running', this.o.now());
-    const restored = await restoreDependents(this.o.store, this.o.transitions, next);
-    if (this.o.scheduler.isRunning) this.o.scheduler.admit([next, ...restored]);
+    this.deps.events.publish('task.retried', { taskId: next.id, name: next.name, by: 'user' }, { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(next) });
+    if (next.workflowId) await this.deps.store.workflows.updateStatus(next.workflowId, 'running', this.deps.now());
+    const restored = await restoreDependents(this.deps, next);
+    if (this.deps.scheduler.isRunning) this.deps.scheduler.admit([next, ...restored]);
     return next;
   }
 
@@ -308,12 +308,12 @@ export class TaskEngine {
     // ones still open are ever read again, so waiting on 10,000 tasks costs O(n) reads overall.
     const open = new Set(taskIds);
     const settled = new Map<string, TaskRecord>();
-    const settledLocally = this.o.scheduler.onTerminal((task) => {
+    const settledLocally = this.deps.scheduler.onTerminal((task) => {
       if (open.delete(task.id)) settled.set(task.id, task);
     });
     const check = async () => {
       for (const id of [...open]) {
-        const task = await this.o.store.getTask(id);
+        const task = await this.deps.store.tasks.get(id);
         if (!task || !isTerminal(task.status)) return undefined;
         open.delete(id);
         settled.set(id, task);
@@ -330,7 +330,7 @@ export class TaskEngine {
   /** Resolves with the final counts once no task of the workflow is pending, queued or running. */
   async waitForWorkflow(workflowId: string, signal?: AbortSignal): Promise<Record<TaskStatus, number>> {
     const check = async () => {
-      const counts = await this.o.store.countTasksByStatus({ workflowId });
+      const counts = await this.deps.store.tasks.countByStatus({ workflowId });
       return counts.pending + counts.queued + counts.running === 0 ? counts : undefined;
     };
     return this.waitUntil(check, signal);
@@ -372,7 +372,7 @@ export class TaskEngine {
         }
       };
       let queued = false;
-      const unsubscribe = this.o.scheduler.onTerminal(() => {
+      const unsubscribe = this.deps.scheduler.onTerminal(() => {
         if (queued) return;
         queued = true;
         setImmediate(() => {
@@ -380,7 +380,7 @@ export class TaskEngine {
           void run();
         });
       });
-      const timer = setInterval(() => void run(), this.o.pollIntervalMs);
+      const timer = setInterval(() => void run(), this.deps.pollIntervalMs);
       const onAbort = () => finish(() => reject(signal?.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
       void run();

@@ -1,24 +1,25 @@
-import type { EventBus } from '../core/event-bus.js';
 import { assertTransition } from '../domain/task-state-machine.js';
 import { taskCorrelationId, type TaskRecord, type TaskStatus } from '../domain/task.js';
-import type { Store } from '../ports/store.js';
+import type { TaskStore } from '../ports/task-store.js';
 
 export const TASK_EVENT_SOURCE = 'task-engine';
+
+export interface TaskTransitionsDeps {
+  store: { tasks: Pick<TaskStore, 'update' | 'updateMany'> };
+  now: () => number;
+}
 
 /**
  * The one way a task's state changes: checks the state machine, then writes compare-and-set on
  * (status, attempts) so that a change made meanwhile by another process is never overwritten.
- * Returns the new record, or undefined if the stored task had moved on.
+ * Returns the new record, or undefined if the stored task had moved on. Publishing what happened is
+ * the caller's business: this class only writes.
  */
 export class TaskTransitions {
-  private readonly store: Store;
-  private readonly now: () => number;
-  readonly events: EventBus;
+  private readonly deps: TaskTransitionsDeps;
 
-  constructor(store: Store, events: EventBus, now: () => number) {
-    this.store = store;
-    this.events = events;
-    this.now = now;
+  constructor(deps: TaskTransitionsDeps) {
+    this.deps = deps;
   }
 
   /**
@@ -27,9 +28,9 @@ export class TaskTransitions {
    */
   async apply(task: TaskRecord, to: TaskStatus, patch: Partial<TaskRecord> = {}, fenced = false): Promise<TaskRecord | undefined> {
     assertTransition(task.id, task.status, to);
-    const next: TaskRecord = { ...task, ...patch, status: to, updatedAt: this.now() };
+    const next: TaskRecord = { ...task, ...patch, status: to, updatedAt: this.deps.now() };
     const expected = { status: task.status, attempts: task.attempts, ...(fenced ? { updatedAt: task.updatedAt } : {}) };
-    const ok = await this.store.updateTask(next, expected);
+    const ok = await this.deps.store.tasks.update(next, expected);
     return ok ? next : undefined;
   }
 
@@ -38,18 +39,18 @@ export class TaskTransitions {
    * on status and attempts. Returns the new record, or undefined if the stored task had moved on.
    */
   async amend(task: TaskRecord, patch: Partial<Pick<TaskRecord, 'assignedAgent'>>): Promise<TaskRecord | undefined> {
-    const next: TaskRecord = { ...task, ...patch, updatedAt: this.now() };
-    return (await this.store.updateTask(next, { status: task.status, attempts: task.attempts })) ? next : undefined;
+    const next: TaskRecord = { ...task, ...patch, updatedAt: this.deps.now() };
+    return (await this.deps.store.tasks.update(next, { status: task.status, attempts: task.attempts })) ? next : undefined;
   }
 
   /** Applies several transitions atomically: all are written, or none (returns undefined). */
   async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord> }[]): Promise<TaskRecord[] | undefined> {
-    const now = this.now();
+    const now = this.deps.now();
     const nexts = changes.map(({ task, to, patch }) => {
       assertTransition(task.id, task.status, to);
       return { next: { ...task, ...patch, status: to, updatedAt: now }, expected: { status: task.status, attempts: task.attempts } };
     });
-    return (await this.store.updateTasks(nexts)) ? nexts.map((n) => n.next) : undefined;
+    return (await this.deps.store.tasks.updateMany(nexts)) ? nexts.map((n) => n.next) : undefined;
   }
 
   correlation(task: TaskRecord): string {

@@ -19,13 +19,13 @@ export class WorkflowRuns {
   }
 
   async get(id: string): Promise<WorkflowRecord> {
-    const workflow = await this.store.getWorkflow(id);
+    const workflow = await this.store.workflows.get(id);
     if (!workflow) throw new NotFoundError('workflow', id);
     return workflow;
   }
 
   /** Newest first, at most `limit`. */
   list(query: WorkflowQuery): Promise<WorkflowRecord[]> {
-    return this.store.listWorkflows(query);
+    return this.store.workflows.list(query);
   }
 }

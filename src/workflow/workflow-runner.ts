@@ -22,7 +22,7 @@ export interface PreparedWorkflow {
 export async function prepareWorkflowRun(colony: Colony, loaded: LoadedWorkflow, options: { fresh?: boolean } = {}): Promise<PreparedWorkflow> {
   const { store } = colony;
   if (!options.fresh) {
-    const unfinished = await store.findWorkflow({ definitionHash: loaded.hash, status: 'running' });
+    const unfinished = await store.workflows.find({ definitionHash: loaded.hash, status: 'running' });
     if (unfinished) return { workflow: unfinished, resumed: true };
   }
   const now = colony.now();
@@ -38,11 +38,11 @@ export async function prepareWorkflowRun(colony: Colony, loaded: LoadedWorkflow,
   };
   // Validate the tasks before anything is stored, so a bad file leaves no empty run behind.
   await colony.tasks.validate(loaded.specs);
-  await store.insertWorkflow(workflow);
+  await store.workflows.insert(workflow);
   try {
     await colony.tasks.submit(loaded.specs, { workflowId: workflow.id });
   } catch (error) {
-    await store.updateWorkflowStatus(workflow.id, 'failed', colony.now());
+    await store.workflows.updateStatus(workflow.id, 'failed', colony.now());
     throw error;
   }
   return { workflow, resumed: false };
@@ -59,8 +59,8 @@ export async function runWorkflow(colony: Colony, prepared: PreparedWorkflow, si
   );
   const counts = await colony.tasks.waitForWorkflow(workflow.id, signal);
   const status: WorkflowStatus = counts.failed > 0 ? 'failed' : counts.cancelled > 0 ? 'cancelled' : 'completed';
-  await colony.store.updateWorkflowStatus(workflow.id, status, colony.now());
+  await colony.store.workflows.updateStatus(workflow.id, status, colony.now());
   colony.events.publish('workflow.finished', { workflowId: workflow.id, name: workflow.name, status, counts }, { source: 'workflow', correlationId: workflow.id });
-  const stored = (await colony.store.getWorkflow(workflow.id)) ?? workflow;
+  const stored = (await colony.store.workflows.get(workflow.id)) ?? workflow;
   return { workflow: stored, status, counts, resumed };
 }

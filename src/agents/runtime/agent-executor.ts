@@ -208,17 +208,17 @@ async function meteredTaskProvider(deps: AgentExecutorDeps, context: TaskContext
  * another try) and the error is thrown.
  */
 export async function rollbackAgentTask(store: Store, taskId: string, workspace: string, now: () => number = Date.now): Promise<void> {
-  const saved = await store.getJournal(taskId);
+  const saved = await store.transcripts.getJournal(taskId);
   if (saved === undefined) return;
   const journal = FileJournal.fromJSON(saved);
   await assertInsideWorkspace(journal, workspace);
   try {
     await journal.rollback();
   } catch (error) {
-    await store.saveJournal(taskId, journal.toJSON() as unknown as JsonValue, now());
+    await store.transcripts.saveJournal(taskId, journal.toJSON() as unknown as JsonValue, now());
     throw error;
   }
-  await store.deleteJournal(taskId);
+  await store.transcripts.deleteJournal(taskId);
 }
 
 /**

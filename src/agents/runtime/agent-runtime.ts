@@ -133,7 +133,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
       const absolute = await guard.resolve(path, 'write');
       const before = journal.entries().length;
       await journal.beforeWrite(absolute);
-      if (journal.entries().length !== before) await options.store.saveJournal(task.id, journal.toJSON() as unknown as JsonValue, options.now());
+      if (journal.entries().length !== before) await options.store.transcripts.saveJournal(task.id, journal.toJSON() as unknown as JsonValue, options.now());
     },
     shell: options.shell,
     store: options.store,
@@ -273,7 +273,7 @@ async function runToolCall(
 }
 
 async function loadJournal(store: Store, taskId: string): Promise<FileJournal> {
-  const saved = await store.getJournal(taskId);
+  const saved = await store.transcripts.getJournal(taskId);
   // A journal from an earlier attempt is kept: it holds the files' state from before the task began.
   return saved === undefined ? new FileJournal() : FileJournal.fromJSON(saved);
 }

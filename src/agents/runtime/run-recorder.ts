@@ -63,7 +63,7 @@ export class RunRecorder {
       provider: this.#o.providerId,
       createdAt,
     }));
-    await this.#o.store.appendTurns(rows);
+    await this.#o.store.transcripts.appendTurns(rows);
     rows.forEach((row, index) => {
       if (row.role === 'system') return;
       this.#o.events.publish(
@@ -101,7 +101,7 @@ export class RunRecorder {
       samples.push({ ...entity, name: 'llm.output_tokens', value: usage.outputTokens, timestamp });
       if (costUsd !== null) samples.push({ ...entity, name: 'llm.cost_usd', value: costUsd, timestamp });
     }
-    await this.#o.store.recordMetrics(samples);
+    await this.#o.store.metrics.record(samples);
     this.#o.events.publish(
       'llm.usage',
       {

@@ -75,6 +75,13 @@ export class SqliteModelCallLedger implements ModelCallLedger {
     });
   }
 
+  async swarmBudget(swarmId: string): Promise<ModelCallBudget> {
+    const row = this.statements
+      .get(`SELECT json_extract(config, '$.limits.maxTokens') AS max_tokens, json_extract(config, '$.limits.maxCostUsd') AS max_cost_usd FROM swarms WHERE id = ?`)
+      .get(swarmId) as { max_tokens: number | null; max_cost_usd: number | null } | undefined;
+    return { maxTokens: row?.max_tokens ?? null, maxCostUsd: row?.max_cost_usd ?? null };
+  }
+
   async swarmUsage(swarmId: string): Promise<SwarmCallUsage> {
     const row = this.statements
       .get(

@@ -20,7 +20,7 @@ export const sendMessageTool = defineTool({
     if (agent === null) return { isError: true, content: 'this run has no agent identity, so it cannot send messages' };
     const recipient = await findAgent(store, input.to);
     if (!recipient) return { isError: true, content: `no live agent with the id or name ${JSON.stringify(input.to)}` };
-    const sent = await store.sendMessage({ fromAgent: agent.id, toAgent: recipient.id, taskId: task.id, body: input.body, createdAt: now() });
+    const sent = await store.messages.send({ fromAgent: agent.id, toAgent: recipient.id, taskId: task.id, body: input.body, createdAt: now() });
     return `Message ${sent.id} sent to ${recipient.name} (${recipient.id}).`;
   },
 });
@@ -35,7 +35,7 @@ export const readInboxTool = defineTool({
   async run(input, { agent, store, now }) {
     if (agent === null) return { isError: true, content: 'this run has no agent identity, so it has no inbox' };
     const markRead = input.mark_read !== false;
-    const messages = await store.readInbox(agent.id, {
+    const messages = await store.messages.readInbox(agent.id, {
       limit: input.limit ?? INBOX_DEFAULT_LIMIT,
       ...(markRead ? { markRead: true, readAt: now() } : {}),
     });
@@ -47,8 +47,8 @@ export const readInboxTool = defineTool({
 });
 
 async function findAgent(store: Store, idOrName: string): Promise<AgentRecord | undefined> {
-  const byId = await store.getAgent(idOrName);
+  const byId = await store.agents.get(idOrName);
   if (byId) return byId.status === 'terminated' ? undefined : byId;
-  const live = await store.listAgents({ excludeTerminated: true });
+  const live = await store.agents.list({ excludeTerminated: true });
   return live.find((candidate) => candidate.name === idOrName);
 }

@@ -1,9 +1,9 @@
+import type { TaskStore } from '../../src/ports/task-store.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { emptyUsage, type SwarmRecord } from '../../src/domain/swarm.js';
-import { useMigratedStore, type CreateStore } from './conformance-store.js';
-import type { Store } from '../../src/ports/store.js';
+import { useMigratedStore } from './use-migrated-store.js';
 import type { SwarmStore } from '../../src/ports/swarm-store.js';
-import { taskRecord } from './task-fixtures.js';
+import { taskRecord } from '../support/task-fixtures.js';
 
 export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): SwarmRecord {
   return {
@@ -44,7 +44,7 @@ export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): Swarm
  * What the suite needs of a store: the port, `migrate` and `close` (a whole Store has them all). The
  * task methods serve one test, of the tasks of a swarm, which runs only with `{ tasks: true }` (the default).
  */
-export type SwarmStoreHost = { swarms: SwarmStore; migrate(): Promise<void>; close(): Promise<void> } & Partial<Pick<Store, 'insertTasks' | 'listTasks' | 'countTasksByStatus'>>;
+export type SwarmStoreHost = { swarms: SwarmStore; migrate(): Promise<void>; close(): Promise<void> } & { tasks?: Partial<Pick<TaskStore, 'insert' | 'list' | 'countByStatus'>> };
 
 /** The SwarmStore port's conformance suite (Store.swarms); `create` gives a fresh, unmigrated store. */
 export function runSwarmStoreConformance(
@@ -54,7 +54,7 @@ export function runSwarmStoreConformance(
 ): void {
   describe(`SwarmStore conformance: ${name}`, () => {
     // useMigratedStore calls only migrate and close.
-    const current = useMigratedStore(create as unknown as CreateStore) as () => SwarmStoreHost;
+    const current = useMigratedStore(create);
     // Each test's own store (see useMigratedStore).
     let store: SwarmStoreHost;
     beforeEach(() => {
@@ -100,12 +100,12 @@ export function runSwarmStoreConformance(
     });
 
     it.runIf(options.tasks ?? true)('keeps a swarm\'s tasks findable by swarm id', async () => {
-      const tasks = store;
-      if (!tasks.insertTasks || !tasks.listTasks || !tasks.countTasksByStatus) throw new Error('{ tasks: true } needs insertTasks, listTasks and countTasksByStatus');
+      const tasks = store.tasks;
+      if (!tasks?.insert || !tasks.list || !tasks.countByStatus) throw new Error('{ tasks: true } needs tasks.insert, tasks.list and tasks.countByStatus');
       await store.swarms.insert(swarmRecord('swm_01'));
-      await tasks.insertTasks([taskRecord('tsk_01', { swarmId: 'swm_01', name: 'a' }), taskRecord('tsk_02')]);
-      expect((await tasks.listTasks({ swarmId: 'swm_01' })).map((t) => t.id)).toEqual(['tsk_01']);
-      expect((await tasks.countTasksByStatus({ swarmId: 'swm_01' })).pending).toBe(1);
+      await tasks.insert([taskRecord('tsk_01', { swarmId: 'swm_01', name: 'a' }), taskRecord('tsk_02')]);
+      expect((await tasks.list({ swarmId: 'swm_01' })).map((t) => t.id)).toEqual(['tsk_01']);
+      expect((await tasks.countByStatus({ swarmId: 'swm_01' })).pending).toBe(1);
     });
   });
 }

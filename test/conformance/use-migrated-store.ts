@@ -7,8 +7,8 @@ export type CreateStore = () => Promise<{ store: Store; cleanup: () => Promise<v
  * The per-test store of a conformance suite: a fresh store from `create`, migrated, before each test;
  * closed and cleaned up after it. Call inside the suite's `describe`; read the store through the getter.
  */
-export function useMigratedStore(create: CreateStore): () => Store {
-  let store: Store;
+export function useMigratedStore<S extends Pick<Store, 'migrate' | 'close'> = Store>(create: () => Promise<{ store: S; cleanup: () => Promise<void> }>): () => S {
+  let store: S;
   let cleanup: () => Promise<void>;
   beforeEach(async () => {
     ({ store, cleanup } = await create());

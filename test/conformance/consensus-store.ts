@@ -1,10 +1,10 @@
+import type { TaskStore } from '../../src/ports/task-store.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProposalRecord, VoteRecord, VoterFlag } from '../../src/domain/consensus.js';
-import { useMigratedStore, type CreateStore } from './conformance-store.js';
+import { useMigratedStore } from './use-migrated-store.js';
 import type { ConsensusStore } from '../../src/ports/consensus-store.js';
-import type { TaskRecord } from '../../src/domain/task.js';
-import { rejectionOf } from './rejection.js';
-import { T, taskRecord } from './task-fixtures.js';
+import { rejectionOf } from '../support/rejection.js';
+import { T, taskRecord } from '../support/task-fixtures.js';
 
 /**
  * What the suite needs of a store: the port, `migrate` and `close`, and a way to insert tasks (which
@@ -14,7 +14,7 @@ export interface ConsensusStoreHost {
   consensus: ConsensusStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
-  insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
+  tasks: Pick<TaskStore, 'insert'>;
 }
 
 /**
@@ -24,7 +24,7 @@ export interface ConsensusStoreHost {
 export function runConsensusStoreConformance(name: string, create: () => Promise<{ store: ConsensusStoreHost; cleanup: () => Promise<void> }>): void {
   describe(`ConsensusStore conformance: ${name}`, () => {
     // useMigratedStore calls only migrate and close.
-    const current = useMigratedStore(create as unknown as CreateStore) as () => ConsensusStoreHost;
+    const current = useMigratedStore(create);
     // Each test's own store (see useMigratedStore).
     let store: ConsensusStoreHost;
     beforeEach(() => {
@@ -34,7 +34,7 @@ export function runConsensusStoreConformance(name: string, create: () => Promise
     const c = () => store.consensus;
 
     it('round-trips every field of a proposal, and replaces it on update', async () => {
-      await store.insertTasks([taskRecord('tsk_reviewed')]);
+      await store.tasks.insert([taskRecord('tsk_reviewed')]);
       const full = proposal('prp_full', {
         question: 'Ship it? — with ünïcödé',
         options: ['approve', 'reject'],
@@ -90,7 +90,7 @@ export function runConsensusStoreConformance(name: string, create: () => Promise
     });
 
     it('finds ids by prefix, lists newest first with filters and pages, and counts', async () => {
-      await store.insertTasks([taskRecord('tsk_a')]);
+      await store.tasks.insert([taskRecord('tsk_a')]);
       await c().insertProposal(proposal('prp_01aa', { createdAt: T + 1, status: 'accepted' }));
       await c().insertProposal(proposal('prp_01ab', { createdAt: T + 2, status: 'rejected', taskId: 'tsk_a' }));
       await c().insertProposal(proposal('prp_01b0', { createdAt: T + 3, status: 'open' }));

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Cache } from '../src/ports/cache.js';
+import type { Cache } from '../../src/ports/cache.js';
 
 /**
  * A backend for the suite: `open` returns a new Cache instance (as another process would have)

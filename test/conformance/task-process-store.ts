@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TaskProcessRecord, TaskProcessStore } from '../../src/ports/task-process-store.js';
-import { useMigratedStore, type CreateStore } from './conformance-store.js';
+import { useMigratedStore } from './use-migrated-store.js';
 
 function group(pgid: number, patch: Partial<TaskProcessRecord> = {}): TaskProcessRecord {
   return { hostname: 'host-a', pgid, runnerId: 'run_a', taskId: 'tsk_1', attempt: 1, leaderStartTime: '123456', startedAt: 1_000 + pgid, ...patch };
@@ -17,7 +17,7 @@ export interface TaskProcessStoreHost {
 export function runTaskProcessStoreConformance(name: string, create: () => Promise<{ store: TaskProcessStoreHost; cleanup: () => Promise<void> }>): void {
   describe(`TaskProcessStore conformance: ${name}`, () => {
     // useMigratedStore calls only migrate and close.
-    const current = useMigratedStore(create as unknown as CreateStore) as () => TaskProcessStoreHost;
+    const current = useMigratedStore(create);
     let store: TaskProcessStoreHost;
     beforeEach(() => {
       store = current();

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ModelCallLedger, OpenModelCall } from '../../src/ports/model-call-ledger.js';
-import { useMigratedStore, type CreateStore } from './conformance-store.js';
+import { useMigratedStore } from './use-migrated-store.js';
 
 function call(id: string, patch: Partial<OpenModelCall> = {}): OpenModelCall {
   return {
@@ -29,7 +29,7 @@ export interface ModelCallLedgerHost {
 export function runModelCallLedgerConformance(name: string, create: () => Promise<{ store: ModelCallLedgerHost; cleanup: () => Promise<void> }>): void {
   describe(`ModelCallLedger conformance: ${name}`, () => {
     // useMigratedStore calls only migrate and close.
-    const current = useMigratedStore(create as unknown as CreateStore) as () => ModelCallLedgerHost;
+    const current = useMigratedStore(create);
     let store: ModelCallLedgerHost;
     beforeEach(() => {
       store = current();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ColonyError, ConflictError } from '../src/domain/errors.js';
-import type { JsonValue } from '../src/domain/json.js';
-import { MAX_MEMORY_VALUE_BYTES, type MemoryStore, type MemoryWrite } from '../src/ports/memory-store.js';
+import { ColonyError, ConflictError } from '../../src/domain/errors.js';
+import type { JsonValue } from '../../src/domain/json.js';
+import { MAX_MEMORY_VALUE_BYTES, type MemoryStore, type MemoryWrite } from '../../src/ports/memory-store.js';
 
 /**
  * The MemoryStore port's conformance suite: every MemoryStore adapter runs it.

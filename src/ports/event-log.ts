@@ -1,0 +1,56 @@
+import type { StoredEvent } from '../domain/events.js';
+import type { JsonValue } from '../domain/json.js';
+
+/**
+ * The EventLog port: the durable log every process appends its events to and follows by cursor
+ * (`afterId`); the events table is the outbox the WebSocket, the CLI's live views and other processes
+ * read. Conformance: `test/conformance/event-log.ts`.
+ */
+export interface EventLog {
+  /**
+   * Appends events in order; returns their ids, increasing. An id is a position in the log, not a
+   * count: ids may skip values (an insert rolled back, sequence values taken and never used).
+   */
+  append(events: readonly NewEvent[]): Promise<number[]>;
+  /**
+   * Reads the log, oldest first (after `afterId`) or newest first, filtered.
+   *
+   * Every read returns settled events only: an event is returned once no event with a smaller id can
+   * still appear, that is once every append that took a smaller id has committed or rolled back. So a
+   * reader that pages on with `afterId` set to the last id it was given (by any filtered read) never
+   * skips an event, although ids have gaps and several writers commit out of id order, and the newest
+   * event of a `newestFirst` read is a safe place to start following from. An appended event is thus
+   * readable once its own append and every earlier-id one have ended (an append in flight in another
+   * process can hold it back).
+   *
+   * - SQLite meets this as it is: one writer at a time, and ids are taken inside the write
+   *   transaction, so id order is commit order and every committed event is settled.
+   * - PostgreSQL takes a `bigserial` id at insert and transactions commit in any order: a plain read
+   *   can return 105 while 104 has yet to commit, and a cursor past 105 would skip 104 for ever. That
+   *   adapter filters by transaction visibility: it stores `pg_current_xact_id()` with each event and
+   *   returns only rows of transactions below `pg_snapshot_xmin(pg_current_snapshot())` (ended before
+   *   any transaction still running began). That alone orders transactions, not ids (a transaction
+   *   can take id 105 before another takes 104 and end first), so ids must also follow that order,
+   *   e.g. events appended under a transaction-scoped advisory lock, from taking their ids to commit.
+   */
+  list(query: EventQuery): Promise<StoredEvent[]>;
+}
+
+export interface NewEvent {
+  type: string;
+  source: string;
+  data: JsonValue;
+  correlationId: string | null;
+  timestamp: number;
+}
+
+export interface EventQuery {
+  afterId?: number;
+  /** Exact types, or prefixes ending in `.*` (e.g. `task.*`), as the EventBus filter takes them. */
+  types?: readonly string[];
+  correlationId?: string;
+  source?: string;
+  limit?: number;
+  /** Newest first instead of oldest first. */
+  newestFirst?: boolean;
+}

@@ -1,0 +1,81 @@
+import { CancelledError } from '../domain/errors.js';
+import type { TaskRecord } from '../domain/task.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { DeadRunnerRecovery } from './dead-runner-recovery.js';
+import { cancelDependents, type CascadeDeps } from './task-cascade.js';
+import { TASK_DEFAULTS } from './task-defaults.js';
+import type { RunningTask } from './task-run.js';
+import type { TaskScopeFilter } from './task-scope-filter.js';
+
+export interface TaskDiscoveryDeps {
+  store: { tasks: Pick<TaskStore, 'listBlocked' | 'listPromotable' | 'list' | 'listHeldBy' | 'get'> };
+  cascade: CascadeDeps;
+  recovery: DeadRunnerRecovery;
+  runnerId: string;
+  /** Follows a task this runner may run: pending ones for their dependencies, queued ones through the queue. */
+  track: (tasks: readonly TaskRecord[]) => void;
+  /** Queues a pending task whose dependencies have all completed. */
+  promote: (task: TaskRecord) => Promise<void>;
+  /** The attempts running here now. */
+  running: () => Iterable<RunningTask>;
+}
+
+/**
+ * Reconciliation with the store, for what other processes did: tasks of dead runners recovered,
+ * pending tasks whose dependencies failed cancelled, and those whose dependencies completed queued
+ * (this process settles its own in memory), and attempts running here that another process
+ * cancelled aborted. Work made ready elsewhere reaches this runner through its TaskQueue.
+ */
+export class TaskDiscovery {
+  private readonly deps: TaskDiscoveryDeps;
+  private passes = 0;
+
+  constructor(deps: TaskDiscoveryDeps) {
+    this.deps = deps;
+  }
+
+  /** One pass; the thorough reconciliations run on the first and then every few passes. */
+  async pass(scope: TaskScopeFilter, first: boolean): Promise<void> {
+    const thorough = first || this.passes++ % TASK_DEFAULTS.recoveryEveryPolls === 0;
+    if (thorough) {
+      this.deps.track(await this.deps.recovery.recover());
+      await this.reconcileDependencies(scope);
+    }
+    if (first) {
+      // Pending tasks submitted before this process started: completions here promote them in the same write.
+      const pending = await this.deps.store.tasks.list({ status: 'pending', workflowId: scope.scope.workflowId, limit: TASK_DEFAULTS.initialPendingScan });
+      this.deps.track(pending.filter((t) => scope.includes(t)));
+    }
+    await this.noticeExternalCancellations();
+  }
+
+  private async reconcileDependencies(scope: TaskScopeFilter): Promise<void> {
+    const { store } = this.deps;
+    const query = { workflowId: scope.scope.workflowId, limit: TASK_DEFAULTS.pollBatch };
+    for (const task of await store.tasks.listBlocked(query)) {
+      const deps = await Promise.all(task.dependencies.map((d) => store.tasks.get(d)));
+      const broken = deps.find((d) => d && (d.status === 'failed' || d.status === 'cancelled'));
+      if (broken) await cancelDependents(this.deps.cascade, broken);
+    }
+    for (const task of await store.tasks.listPromotable(query)) {
+      if (scope.includes(task)) await this.deps.promote(task);
+    }
+  }
+
+  /** Attempts running here whose stored task is no longer this attempt (cancelled, taken over) are aborted. */
+  private async noticeExternalCancellations(): Promise<void> {
+    const running = [...this.deps.running()];
+    if (running.length === 0) return;
+    // One read of what the store says this runner holds, not one per attempt.
+    const held = new Map((await this.deps.store.tasks.listHeldBy([this.deps.runnerId])).map((t) => [t.id, t]));
+    for (const entry of running) {
+      const stored = held.get(entry.task.id);
+      if (stored?.attempts === entry.task.attempts) continue;
+      // Not held by this runner any more: confirm with a read of its own (it may have just finished here).
+      const current = stored ?? (await this.deps.store.tasks.get(entry.task.id));
+      if (current && (current.status !== 'running' || current.attempts !== entry.task.attempts || current.runnerId !== this.deps.runnerId)) {
+        entry.abort('cancel', new CancelledError('cancelled by another process'));
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { Logger } from '../core/logger.js';
+import type { AgentRecord } from '../domain/agent.js';
+import { MAX_TIMER_MS } from '../domain/bounds.js';
+import { TimeoutError, toColonyError, type ColonyError } from '../domain/errors.js';
+import type { JsonValue } from '../domain/json.js';
+import type { TaskRecord } from '../domain/task.js';
+import type { TaskExecutor } from './task-executor.js';
+
+/** Why a running task's signal was aborted; decides what becomes of the task. */
+export type AbortKind = 'timeout' | 'cancel' | 'shutdown' | 'agent';
+
+/** One attempt of a task running in this process. */
+export class RunningTask {
+  readonly task: TaskRecord;
+  readonly agent: AgentRecord | null;
+  readonly controller = new AbortController();
+  /** Set when the attempt is aborted: what the outcome makes of the failure. */
+  abortKind: AbortKind | null = null;
+  /** The executor is done; the outcome is being recorded (the slot is free for the next task). */
+  finishing = false;
+  /** The task had changed elsewhere by the time the attempt started: nobody's failure. */
+  changedAtStart = false;
+  /** Settles when the attempt's outcome is recorded and its agent released. */
+  done: Promise<void> = Promise.resolve();
+
+  constructor(task: TaskRecord, agent: AgentRecord | null) {
+    this.task = task;
+    this.agent = agent;
+  }
+
+  abort(kind: AbortKind, reason: Error): void {
+    if (this.controller.signal.aborted) return;
+    this.abortKind = kind;
+    this.controller.abort(reason);
+  }
+}
+
+export interface TaskRunDeps {
+  executors: ReadonlyMap<string, TaskExecutor>;
+  logger: Logger;
+  workspace: string;
+  defaultTimeoutMs: number;
+  now: () => number;
+}
+
+/** How an attempt ended: its result, or the failure (a timeout or abort included). */
+export interface AttemptEnd {
+  result: JsonValue;
+  failure: ColonyError | null;
+  durationMs: number;
+}
+
+/**
+ * Runs the task's executor under its timeout. An abort (timeout, cancel, shutdown, the agent's
+ * termination) ends the attempt at once with the abort's reason, whether or not the executor heeds
+ * its signal.
+ */
+export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promise<AttemptEnd> {
+  const { task, controller } = running;
+  const executor = deps.executors.get(task.type) as TaskExecutor;
+  // Bounded at creation; a task stored before timeouts were bounded gets the longest timer rather than none.
+  const timeoutMs = Math.min(task.timeoutMs ?? deps.defaultTimeoutMs, MAX_TIMER_MS);
+  const started = deps.now();
+  const timer = setTimeout(() => running.abort('timeout', new TimeoutError(`task timed out after ${timeoutMs}ms`)), timeoutMs);
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  let result: JsonValue = null;
+  let failure: ColonyError | null = null;
+  try {
+    result = await Promise.race([
+      executor.execute({
+        task,
+        attempt: task.attempts,
+        signal: controller.signal,
+        agent: running.agent,
+        workspace: deps.workspace,
+        logger: deps.logger.child({ taskId: task.id }),
+      }),
+      aborted,
+    ]);
+    if (result === undefined) result = null;
+  } catch (error) {
+    failure = toColonyError(controller.signal.aborted ? controller.signal.reason : error);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { result, failure, durationMs: deps.now() - started };
+}
