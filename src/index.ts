@@ -3,10 +3,10 @@
  * types, submit task DAGs, subscribe to events, spawn agents. The CLI is a thin layer over this API.
  */
 // First: on a Node older than 24 this throws "Colony needs Node 24 or later" before anything else runs.
-import './core/require-supported-node.js';
-export { createColony, type Colony, type CreateColonyOptions, type StartOptions } from './core/colony.js';
-export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './core/config.js';
-export { DEFAULTS } from './core/constants.js';
+import './kernel/require-supported-node.js';
+export { createColony, type Colony, type CreateColonyOptions, type StartOptions } from './app/colony.js';
+export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './app/config.js';
+export { DEFAULTS } from './kernel/constants.js';
 export type { EventBus, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from './ports/event-bus.js';
 export * from './domain/errors.js';
 export type { ColonyEvent, ColonyEventOf, ColonyEventMap, ColonyEventType, StoredEvent } from './domain/events.js';
@@ -37,8 +37,8 @@ export { canonicalVote, verifyVote, VoterKeyring } from './consensus/vote-signin
 export type { VoteUsage } from './consensus/vote-usage.js';
 export type { JsonValue } from './domain/json.js';
 export type { Store, TaskQuery, AgentQuery, EventQuery, MetricQuery, MetricSample, AgentTurn, AgentTurnRole, ApiKeyRecord, ApiKeyRole } from './ports/store.js';
-export type { StoreHealth } from './core/store-health.js';
-export type { MetricLog } from './core/metric-log.js';
+export type { StoreHealth } from './app/store-health.js';
+export type { MetricLog } from './app/metric-log.js';
 export type { TaskTranscript, TaskUsage, TranscriptOptions } from './tasks/task-transcript.js';
 export type { WorkflowRuns, WorkflowQuery } from './tasks/workflow-runs.js';
 export type { ApiKeys, CreatedApiKey } from './security/api-keys.js';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryContext, renderMemoryContext, taskMemoryNamespace } from '../src/agents/runtime/memory-context.js';
 import { selectAgentTools } from '../src/agents/runtime/tool-names.js';
-import type { Colony } from '../src/core/colony.js';
-import type { ConfigInput } from '../src/core/config.js';
+import type { Colony } from '../src/app/colony.js';
+import type { ConfigInput } from '../src/app/config.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { FakeLlmServer, type FakeMessageReply, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { eventually, tempColony, type TempColony } from './support/temp-colony.js';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createColony } from '../src/core/colony.js';
+import { createColony } from '../src/app/colony.js';
 import type { SwarmRecord } from '../src/domain/swarm.js';
 import type { SwarmStatusReport } from '../src/swarm/swarms.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';

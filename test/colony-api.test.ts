@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_MIGRATION } from '../src/adapters/storage/sql/migration-latest.js';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import type { Colony } from '../src/core/colony.js';
+import type { Colony } from '../src/app/colony.js';
 import { NotFoundError } from '../src/domain/errors.js';
 import type { Store } from '../src/ports/store.js';
 import type { TaskExecutor } from '../src/tasks/task-executor.js';
-import { EventBus } from '../src/core/event-bus.js';
-import { createLogger } from '../src/core/logger.js';
+import { EventBus } from '../src/kernel/local-event-bus.js';
+import { createLogger } from '../src/kernel/logger.js';
 import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 // The library API that the CLI, REST and MCP servers use instead of the store: each method on a real SQLite colony.

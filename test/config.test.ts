@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type ConfigSources } from '../src/core/config.js';
-import { DEFAULTS } from '../src/core/constants.js';
+import { loadConfig, type ConfigSources } from '../src/app/config.js';
+import { DEFAULTS } from '../src/kernel/constants.js';
 import { ConfigError } from '../src/domain/errors.js';
 
 describe('loadConfig', () => {

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyVote } from '../src/consensus/vote-signing.js';
 import type { VoteUsage } from '../src/consensus/vote-usage.js';
-import type { ConfigInput } from '../src/core/config.js';
+import type { ConfigInput } from '../src/app/config.js';
 import type { ColonyEvent, ColonyEventMap } from '../src/domain/events.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { FakeLlmServer, type FakeMessageReply, type RecordedRequest } from '../src/testing/fake-llm-server.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import { pidAlive } from '../src/core/runner-registry.js';
+import { pidAlive } from '../src/kernel/runner-registry.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 
 const COLONY = resolve(import.meta.dirname, '../bin/colony');

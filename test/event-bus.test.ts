@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import { LocalEventBus } from '../src/core/event-bus.js';
+import { LocalEventBus } from '../src/kernel/local-event-bus.js';
 import type { EventBus, EventFilter, EventHandler } from '../src/ports/event-bus.js';
-import { createLogger } from '../src/core/logger.js';
+import { createLogger } from '../src/kernel/logger.js';
 import type { ColonyEvent, ColonyEventMap, ColonyEventType } from '../src/domain/events.js';
 
 const logger = createLogger('silent');

@@ -4,8 +4,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createColony } from '../src/core/colony.js';
-import type { ConfigInput } from '../src/core/config.js';
+import { createColony } from '../src/app/colony.js';
+import type { ConfigInput } from '../src/app/config.js';
 import { TOOL_ROLES } from '../src/mcp/mcp-tool-roles.js';
 import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';

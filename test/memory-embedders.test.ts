@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, ProviderError } from '../src/domain/errors.js';
-import { batches, OpenAIEmbedder, openAIEmbedderFromConfig } from '../src/memory/embedders/openai-embedder.js';
-import { LOCAL_EMBEDDER_DIMENSIONS, LOCAL_EMBEDDER_MODEL, LocalEmbedder, localEmbedding, localTokens } from '../src/memory/embedders/local-embedder.js';
+import { batches, OpenAIEmbedder, openAIEmbedderFromConfig } from '../src/adapters/embedders/openai-embedder.js';
+import { LOCAL_EMBEDDER_DIMENSIONS, LOCAL_EMBEDDER_MODEL, LocalEmbedder, localEmbedding, localTokens } from '../src/adapters/embedders/local-embedder.js';
 import { resolveProvidersConfig } from '../src/providers/provider-config.js';
 import { fakeEmbedding, FakeLlmServer } from '../src/testing/fake-llm-server.js';
 

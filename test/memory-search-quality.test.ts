@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import { LocalEmbedder } from '../src/memory/embedders/local-embedder.js';
+import { LocalEmbedder } from '../src/adapters/embedders/local-embedder.js';
 import { hybridRank } from '../src/memory/hybrid-rank.js';
 import type { MemorySearchHit, MemoryStore } from '../src/ports/memory-store.js';
 import { T, write } from './conformance/memory-store.js';

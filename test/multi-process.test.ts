@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createColony, type Colony } from '../src/core/colony.js';
+import { createColony, type Colony } from '../src/app/colony.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 
 /**

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createColony, type Colony } from '../src/core/colony.js';
+import { createColony, type Colony } from '../src/app/colony.js';
 import { BWRAP_INSTALL_HINT, probeBubblewrap } from '../src/sandbox/bwrap-probe.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AnthropicProvider } from '../src/providers/anthropic/anthropic-provider.js';
+import { AnthropicProvider } from '../src/adapters/providers/anthropic/anthropic-provider.js';
 import { DEFAULT_MAX_TOKENS } from '../src/providers/provider-defaults.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 

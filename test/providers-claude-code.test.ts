@@ -4,16 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, ProviderError } from '../src/domain/errors.js';
 import type { CompletionRequest, StreamEvent } from '../src/ports/provider.js';
-import { resolveClaudeCodeLauncher } from '../src/providers/claude-code/claude-code-binary.js';
-import { buildArgs, buildEnv } from '../src/providers/claude-code/claude-code-invocation.js';
-import { renderPrompt, TRANSCRIPT_OUTRO } from '../src/providers/claude-code/claude-code-prompt.js';
+import { resolveClaudeCodeLauncher } from '../src/adapters/providers/claude-code/claude-code-binary.js';
+import { buildArgs, buildEnv } from '../src/adapters/providers/claude-code/claude-code-invocation.js';
+import { renderPrompt, TRANSCRIPT_OUTRO } from '../src/adapters/providers/claude-code/claude-code-prompt.js';
 import {
   CLAUDE_CODE_NOT_INSTALLED_MESSAGE,
   ClaudeCodeProvider,
   type ClaudeCodeActivity,
   type ClaudeCodeProviderOptions,
-} from '../src/providers/claude-code/claude-code-provider.js';
-import { createClaudeCodeProvider } from '../src/providers/claude-code/create-claude-code-provider.js';
+} from '../src/adapters/providers/claude-code/claude-code-provider.js';
+import { createClaudeCodeProvider } from '../src/adapters/providers/claude-code/create-claude-code-provider.js';
 import { resolveProvidersConfig } from '../src/providers/provider-config.js';
 import { Secret } from '../src/providers/secret.js';
 import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';

@@ -4,9 +4,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ProviderError } from '../src/domain/errors.js';
 import { isInvalidToolInput } from '../src/ports/provider.js';
-import { AnthropicProvider } from '../src/providers/anthropic/anthropic-provider.js';
-import { createProvider } from '../src/providers/create-provider.js';
-import { OpenAIProvider } from '../src/providers/openai/openai-provider.js';
+import { AnthropicProvider } from '../src/adapters/providers/anthropic/anthropic-provider.js';
+import { createProvider } from '../src/app/create-provider.js';
+import { OpenAIProvider } from '../src/adapters/providers/openai/openai-provider.js';
 import { estimateCostUsd, modelPrice } from '../src/providers/pricing.js';
 import { resolveProvidersConfig } from '../src/providers/provider-config.js';
 import {

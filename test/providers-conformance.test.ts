@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, ProviderError } from '../src/domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../src/ports/provider.js';
-import { AnthropicProvider } from '../src/providers/anthropic/anthropic-provider.js';
-import { OpenAIProvider } from '../src/providers/openai/openai-provider.js';
+import { AnthropicProvider } from '../src/adapters/providers/anthropic/anthropic-provider.js';
+import { OpenAIProvider } from '../src/adapters/providers/openai/openai-provider.js';
 import { FakeLlmServer, type FakeLlmServerAddress } from '../src/testing/fake-llm-server.js';
 import { rejectionOf } from './support/rejection.js';
 

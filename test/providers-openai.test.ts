@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OpenAIProvider } from '../src/providers/openai/openai-provider.js';
-import { TOOL_ERROR_PREFIX } from '../src/providers/openai/openai-mapping.js';
+import { OpenAIProvider } from '../src/adapters/providers/openai/openai-provider.js';
+import { TOOL_ERROR_PREFIX } from '../src/adapters/providers/openai/openai-mapping.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 
 /** What the OpenAI adapter puts on the wire, beyond the shared conformance suite. */

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCache } from '../src/adapters/cache/redis/redis-cache.js';
 import { reconnectDelay } from '../src/adapters/cache/redis/redis-connection.js';
-import { createLogger, type Logger } from '../src/core/logger.js';
+import { createLogger, type Logger } from '../src/kernel/logger.js';
 import { TestRedisServer, runCacheConformance, until } from './conformance/cache.js';
 
 const REDIS_URL = process.env.COLONY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

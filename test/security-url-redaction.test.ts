@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/core/logger.js';
+import { createLogger } from '../src/kernel/logger.js';
 import { credentialFromQuery } from '../src/security/authenticator.js';
 import { redactUrl, redactUrlsInText } from '../src/security/redact-url.js';
 import { startApi } from './support/api-server.js';

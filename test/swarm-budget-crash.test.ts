@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createColony } from '../src/core/colony.js';
+import { createColony } from '../src/app/colony.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import type { RecordedRequest } from '../src/testing/fake-llm-types.js';
 import { eventually, isAlive, removeTempProjects, startCli, tempProject, type BackgroundCli } from './support/cli.js';

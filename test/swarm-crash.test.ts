@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createColony } from '../src/core/colony.js';
+import { createColony } from '../src/app/colony.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { eventually, isAlive, removeTempProjects, startCli, tempProject } from './support/cli.js';
 import { requestText, swarmModel } from './support/swarm-model.js';

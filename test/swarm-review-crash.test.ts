@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createColony, type Colony } from '../src/core/colony.js';
+import { createColony, type Colony } from '../src/app/colony.js';
 import type { SwarmRecord } from '../src/domain/swarm.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import type { RecordedRequest } from '../src/testing/fake-llm-types.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../src/core/config.js';
+import type { ConfigInput } from '../src/app/config.js';
 import type { ColonyEvent } from '../src/domain/events.js';
 import { normalizeVoteAnswer } from '../src/consensus/vote-normalize.js';
 import { jsonInText } from '../src/providers/structured-output.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createColony, type Colony } from '../src/core/colony.js';
+import { createColony, type Colony } from '../src/app/colony.js';
 import { ConflictError, ExecutionError, ValidationError } from '../src/domain/errors.js';
 import type { ColonyEvent } from '../src/domain/events.js';
 import type { JsonValue } from '../src/domain/json.js';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/core/logger.js';
+import { createLogger } from '../src/kernel/logger.js';
 import { groupHasLiveMembers, processStartTime } from '../src/sandbox/process-group.js';
 import { OrphanedProcessReaper } from '../src/tasks/orphaned-process-reaper.js';
 import { eventually, tempColony, type TempColony } from './support/temp-colony.js';

@@ -1,5 +1,5 @@
 import type { EventBus, Subscription } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
 import type { AdaptiveSelector, OutcomeSample } from './adaptive-selector.js';

@@ -1,6 +1,6 @@
 import type { AgentRecord } from '../domain/agent.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
+import { resolveIdPrefix } from '../kernel/resolve-id.js';
 import type { Store } from '../ports/store.js';
 
 /** Matches named in an ambiguity error, at most. */

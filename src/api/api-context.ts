@@ -1,4 +1,4 @@
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import type { ApiKeys } from '../security/api-keys.js';
 import type { Authenticator } from '../security/authenticator.js';
 import type { EventStreamLimits } from './api-defaults.js';

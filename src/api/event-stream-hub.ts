@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { EventBus, Subscription } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { ColonyEvent, StoredEvent } from '../domain/events.js';
 import type { ApiKeys } from '../security/api-keys.js';
 import { STREAM_CLOSE, STREAM_CLOSE_REASON, type EventStreamLimits } from './api-defaults.js';

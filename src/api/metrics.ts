@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import type { Subscription } from '../ports/event-bus.js';
 
 /** The seed's buckets for task durations, in seconds. */

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createColony, type Colony } from '../core/colony.js';
-import { loadConfig, type ConfigInput } from '../core/config.js';
+import { createColony, type Colony } from '../app/colony.js';
+import { loadConfig, type ConfigInput } from '../app/config.js';
 import { ColonyError } from '../domain/errors.js';
-import { createLogger, type Logger } from '../core/logger.js';
+import { createLogger, type Logger } from '../kernel/logger.js';
 
 /** The folder under the data directory where commands with a live view write their logs. */
 const LOG_DIR = 'logs';

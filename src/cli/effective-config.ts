@@ -1,4 +1,4 @@
-import { leafKeys, type ConfigOrigins, type loadConfig } from '../core/config.js';
+import { leafKeys, type ConfigOrigins, type loadConfig } from '../app/config.js';
 import { PROVIDER_ENV_VARIABLES, resolveProvidersConfig, type Environment } from '../providers/provider-config.js';
 import { REDACTED, redactConfig, Secret } from '../providers/secret.js';
 import { CONFIG_KEY_FLAGS, type GlobalOptions } from './cli-context.js';

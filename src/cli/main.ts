@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { defaultCommandHelp } from './default-command-help.js';
-import { unsupportedNodeMessage } from '../core/node-version.js';
+import { unsupportedNodeMessage } from '../kernel/node-version.js';
 import { ConfigError, isErrorCode } from '../domain/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { intOption, jsonOption, listOption } from './parse-options.js';

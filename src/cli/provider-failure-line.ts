@@ -1,4 +1,4 @@
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import { providerCause, type ProviderFailure } from '../domain/provider-failure.js';
 import { redactUrl } from '../security/redact-url.js';
 

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import type { RunnerRecord } from '../ports/store.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import { CancelledError } from '../domain/errors.js';
 import { formatDuration } from '../tasks/duration.js';
 import type { SchedulerScope } from '../tasks/task-scheduler.js';

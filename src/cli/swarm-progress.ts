@@ -1,4 +1,4 @@
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import type { Subscription } from '../ports/event-bus.js';
 import type { AgentRecord } from '../domain/agent.js';
 import type { ColonyEvent, ColonyEventMap } from '../domain/events.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { AgentTypeDefinition } from '../domain/agent.js';
 import type { SignedVote } from '../domain/consensus.js';
 import type { Provider, TokenUsage } from '../ports/provider.js';

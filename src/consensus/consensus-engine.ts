@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { EventBus } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
+import type { Logger } from '../kernel/logger.js';
+import { resolveIdPrefix } from '../kernel/resolve-id.js';
 import type { AgentTrackRecord } from '../domain/agent.js';
 import type { Abstention, ByzantineVoter, ConsensusSettings, ProposalRecord, RoundTally, SignedVote, VoteRecord, VoterFlag } from '../domain/consensus.js';
 import { CancelledError, ColonyError, NotFoundError, TimeoutError, ValidationError, toColonyError } from '../domain/errors.js';

@@ -1,7 +1,7 @@
 import type { AgentManager } from '../agents/agent-manager.js';
 import type { EventBus } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
+import type { Logger } from '../kernel/logger.js';
+import { resolveIdPrefix } from '../kernel/resolve-id.js';
 import type { AgentRecord, AgentTypeDefinition } from '../domain/agent.js';
 import type { ProposalRecord, VoteRecord, VoterFlag } from '../domain/consensus.js';
 import { CancelledError, ValidationError } from '../domain/errors.js';

@@ -1,5 +1,5 @@
 import type { EventBus } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TokenUsage } from '../ports/provider.js';
 import type { MetricSample, Store } from '../ports/store.js';

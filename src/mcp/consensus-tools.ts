@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONSENSUS_LIMITS } from '../consensus/consensus-defaults.js';
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import { CONSENSUS_STRATEGIES } from '../domain/consensus.js';
 
 /**

@@ -1,7 +1,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import { AGENT_STATUSES, type AgentRecord } from '../domain/agent.js';
 import { MAX_MEMORY_TTL_MS } from '../domain/bounds.js';
 import { NotFoundError, toColonyError, ValidationError } from '../domain/errors.js';

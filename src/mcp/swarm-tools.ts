@@ -1,7 +1,7 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import { ValidationError } from '../domain/errors.js';
 import { SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
 import type { SwarmStatusReport } from '../swarm/swarms.js';

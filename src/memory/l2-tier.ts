@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Cache } from '../ports/cache.js';
 import type { MemoryEntry } from '../ports/memory-store.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';

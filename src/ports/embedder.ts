@@ -1,7 +1,7 @@
 /**
  * The Embedder port: turns text into vectors for semantic memory search. Adapters:
- * `memory/embedders/openai-embedder.ts` (any OpenAI-compatible /v1/embeddings endpoint) and
- * `memory/embedders/local-embedder.ts` (built in, no model download: a hashing embedder, labelled
+ * `adapters/embedders/openai-embedder.ts` (any OpenAI-compatible /v1/embeddings endpoint) and
+ * `adapters/embedders/local-embedder.ts` (built in, no model download: a hashing embedder, labelled
  * as such wherever results show). Results always say which embedder produced them.
  */
 export interface Embedder {

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { CapacityError } from '../domain/errors.js';
 import type { ModelCallBudget, ModelCallLedger } from '../ports/model-call-ledger.js';
 import type { SwarmStore } from '../ports/swarm-store.js';

@@ -1,7 +1,23 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Provider } from '../ports/provider.js';
-import type { ResolvedProvidersConfig } from './provider-config.js';
+import type { ResolvedApiProviderConfig, ResolvedProvidersConfig } from './provider-config.js';
 import type { BreakerState, ResilienceEvent, ResilientProvider } from './resilient-provider.js';
+
+/** How Claude Code runs for one agent task: in its workspace, with the agent type's tools. */
+export interface ClaudeCodeRun {
+  cwd?: string;
+  allowedTools?: string[];
+  permissionMode?: 'acceptEdits';
+}
+
+/**
+ * Builds the vendor adapters, each inside a ResilientProvider with its own breaker and bulkhead. The
+ * composition root supplies them (`app/create-provider.ts`); they load the SDKs on first use.
+ */
+export interface ProviderFactories {
+  api(config: ResolvedApiProviderConfig, onEvent: (event: ResilienceEvent) => void): Promise<ResilientProvider>;
+  claudeCode(config: ResolvedProvidersConfig, run: ClaudeCodeRun, onEvent: (event: ResilienceEvent) => void): Promise<ResilientProvider>;
+}
 
 export const PROVIDER_IDS = ['anthropic', 'openai', 'claude-code'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -32,9 +48,11 @@ export class ProviderRegistry {
   private readonly onEvent: (event: ResilienceEvent) => void;
   private readonly defaultId: ProviderId;
   private readonly created = new Map<ProviderId, ResilientProvider>();
+  private readonly factories: ProviderFactories;
 
-  constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, onEvent: (event: ResilienceEvent) => void) {
+  constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, factories: ProviderFactories, onEvent: (event: ResilienceEvent) => void) {
     this.config = config;
+    this.factories = factories;
     this.defaultId = defaultId;
     this.onEvent = onEvent;
   }
@@ -47,13 +65,10 @@ export class ProviderRegistry {
     const providerId = parseProviderId(id ?? this.defaultId);
     let provider = this.created.get(providerId);
     if (!provider) {
-      if (providerId === 'claude-code') {
-        const { createClaudeCodeProvider } = await import('./claude-code/create-claude-code-provider.js');
-        provider = createClaudeCodeProvider(this.config, {}, { onEvent: this.onEvent });
-      } else {
-        const { createProvider } = await import('./create-provider.js');
-        provider = createProvider(this.config[providerId], { onEvent: this.onEvent });
-      }
+      provider =
+        providerId === 'claude-code'
+          ? await this.factories.claudeCode(this.config, {}, this.onEvent)
+          : await this.factories.api(this.config[providerId], this.onEvent);
       this.created.set(providerId, provider);
     }
     return { provider, providerId, model: model ?? this.defaultModel(providerId) };
@@ -70,11 +85,10 @@ export class ProviderRegistry {
   }
 
   private async claudeCodeFor(workspace: string, allowedTools: readonly string[], model?: string): Promise<ProviderChoice> {
-    const { createClaudeCodeProvider } = await import('./claude-code/create-claude-code-provider.js');
-    const provider = createClaudeCodeProvider(
+    const provider = await this.factories.claudeCode(
       this.config,
-      { cwd: workspace, allowedTools: [...allowedTools], permissionMode: allowedTools.length > 0 ? 'acceptEdits' : undefined },
-      { onEvent: this.onEvent },
+      { cwd: workspace, allowedTools: [...allowedTools], ...(allowedTools.length > 0 ? { permissionMode: 'acceptEdits' as const } : {}) },
+      this.onEvent,
     );
     return { provider, providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
   }

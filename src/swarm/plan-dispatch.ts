@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { ExecutionError } from '../domain/errors.js';
 import type { PlanTask, SwarmPlan } from '../domain/swarm.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';

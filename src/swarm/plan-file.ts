@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { describeSyntaxError } from '../core/describe-syntax-error.js';
+import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import { ValidationError } from '../domain/errors.js';
 import type { SwarmPlan } from '../domain/swarm.js';
 import { planSchema } from './swarm-spec.js';

@@ -1,5 +1,5 @@
 import type { AgentManager } from '../agents/agent-manager.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { AgentTypeDefinition } from '../domain/agent.js';
 import { ExecutionError, ProviderError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';

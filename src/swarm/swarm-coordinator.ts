@@ -1,6 +1,6 @@
 import type { AgentRecord } from '../domain/agent.js';
-import type { RunnerRegistry } from '../core/runner-registry.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
+import type { RunnerRegistry } from '../kernel/runner-registry.js';
+import { resolveIdPrefix } from '../kernel/resolve-id.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import {

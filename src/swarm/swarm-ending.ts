@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { ColonyError } from '../domain/errors.js';
 import { providerFailureOf } from '../domain/provider-failure.js';
 import type { SwarmErrorInfo, SwarmPlan, SwarmRecord, SwarmResult, SwarmStatus } from '../domain/swarm.js';

@@ -1,6 +1,6 @@
 import type { AgentManager } from '../agents/agent-manager.js';
-import type { EventBus } from '../core/event-bus.js';
-import type { Logger } from '../core/logger.js';
+import type { EventBus } from '../kernel/local-event-bus.js';
+import type { Logger } from '../kernel/logger.js';
 import { CancelledError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import type { SwarmPlan, SwarmRecord, SwarmStatus } from '../domain/swarm.js';

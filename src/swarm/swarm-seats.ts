@@ -1,5 +1,5 @@
 import type { AgentManager } from '../agents/agent-manager.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { AgentRecord, AgentTypeDefinition } from '../domain/agent.js';
 import type { SwarmPlan, SwarmRecord, SwarmStatus } from '../domain/swarm.js';
 import type { Store } from '../ports/store.js';

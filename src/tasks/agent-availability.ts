@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TaskRecord, TaskRequirements } from '../domain/task.js';
 
 export interface AgentAvailabilityDeps {

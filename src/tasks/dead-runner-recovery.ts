@@ -1,5 +1,5 @@
-import type { Logger } from '../core/logger.js';
-import type { RunnerRegistry } from '../core/runner-registry.js';
+import type { Logger } from '../kernel/logger.js';
+import type { RunnerRegistry } from '../kernel/runner-registry.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { AgentStore } from '../ports/agent-store.js';

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TaskProcessRecord, TaskProcessStore } from '../ports/task-process-store.js';
 import { groupHasLiveMembers, processStartTime, signalGroup } from '../sandbox/process-group.js';
 

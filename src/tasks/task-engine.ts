@@ -1,11 +1,11 @@
 import type { EventBus } from '../ports/event-bus.js';
-import { resolveIdPrefix } from '../core/resolve-id.js';
+import { resolveIdPrefix } from '../kernel/resolve-id.js';
 import { validateDag } from '../domain/dag.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import { isTerminal, type TaskRecord, type TaskStatus } from '../domain/task.js';
 import type { Store, TaskQuery } from '../ports/store.js';
-import { DEFAULTS } from '../core/constants.js';
+import { DEFAULTS } from '../kernel/constants.js';
 import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskScheduler } from './task-scheduler.js';

@@ -1,7 +1,7 @@
 import type { AgentRecord } from '../domain/agent.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord } from '../domain/task.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 
 export interface TaskContext {
   task: TaskRecord;

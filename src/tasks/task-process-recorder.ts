@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TaskProcessStore } from '../ports/task-process-store.js';
 import { processStartTime } from '../sandbox/process-group.js';
 import type { ProcessGroupObserver } from '../sandbox/run-shell.js';

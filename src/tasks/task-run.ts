@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { AgentRecord } from '../domain/agent.js';
 import { MAX_TIMER_MS } from '../domain/bounds.js';
 import { TimeoutError, toColonyError, type ColonyError } from '../domain/errors.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeSyntaxError } from '../core/describe-syntax-error.js';
+import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import { jsonDepthExceeds, MAX_DOCUMENT_DEPTH } from '../domain/json-depth.js';

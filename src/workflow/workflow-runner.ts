@@ -1,4 +1,4 @@
-import type { Colony } from '../core/colony.js';
+import type { Colony } from '../app/colony.js';
 import type { TaskStatus } from '../domain/task.js';
 import type { WorkflowRecord, WorkflowStatus } from '../domain/workflow.js';
 import type { LoadedWorkflow } from './workflow-file.js';

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { createServer, type ColonyServer, type CreateServerOptions, type ServerAddress } from '../../src/api/create-server.js';
-import type { Colony } from '../../src/core/colony.js';
-import type { ConfigInput } from '../../src/core/config.js';
+import type { Colony } from '../../src/app/colony.js';
+import type { ConfigInput } from '../../src/app/config.js';
 import { tempColony } from './temp-colony.js';
 
 /** A colony on a temporary SQLite file with the API server on an ephemeral 127.0.0.1 port. */

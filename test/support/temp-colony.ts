@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createColony, type Colony, type CreateColonyOptions } from '../../src/core/colony.js';
-import type { ConfigInput } from '../../src/core/config.js';
+import { createColony, type Colony, type CreateColonyOptions } from '../../src/app/colony.js';
+import type { ConfigInput } from '../../src/app/config.js';
 
 export interface TempColony {
   colony: Colony;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { EmbedderInfo, MemoryManager, MemorySearchResult, MemorySearchResultHit, SearchMode } from '../../memory/memory-manager.js';

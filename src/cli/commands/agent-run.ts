@@ -1,4 +1,4 @@
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import type { AgentRecord } from '../../domain/agent.js';
 import { isTerminal, type TaskRecord } from '../../domain/task.js';
 import { formatDuration } from '../../tasks/duration.js';

@@ -1,5 +1,5 @@
 import { consensusAskSchema, parseConsensusInput, type ConsensusAskInput } from '../../consensus/consensus-input.js';
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import { PROPOSAL_STATUSES, type Abstention, type ProposalRecord, type ProposalStatus, type VoteRecord } from '../../domain/consensus.js';
 import { CancelledError, ValidationError } from '../../domain/errors.js';
 import { formatDuration } from '../../tasks/duration.js';

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS } from '../../core/constants.js';
+import { DEFAULTS } from '../../kernel/constants.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { openColony } from '../cli-context.js';

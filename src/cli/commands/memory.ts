@@ -1,7 +1,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import { ColonyError, ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import { embedderLabel } from '../../memory/embedder-label.js';

@@ -1,6 +1,6 @@
-import { resolveProvidersConfig } from '../../providers/provider-config.js';
+import type { ProviderRegistry } from '../../providers/provider-registry.js';
 import { formatDuration } from '../../tasks/duration.js';
-import { ProviderRegistry } from '../../providers/provider-registry.js';
+import { createProviderRegistry } from '../../app/provider-factories.js';
 import { loadCliConfig, type GlobalOptions } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { color, printJson, printTable, println } from '../output.js';
@@ -8,7 +8,7 @@ import { color, printJson, printTable, println } from '../output.js';
 /** Providers need configuration only, not the database: nothing is created by looking at them. */
 function registry(options: GlobalOptions): ProviderRegistry {
   const { config } = loadCliConfig(options);
-  return new ProviderRegistry(resolveProvidersConfig(config.providers, process.env), config.agents.defaultProvider, (event) => {
+  return createProviderRegistry(config, process.env, (event) => {
     if (event.type === 'retry' && !options.json) {
       process.stderr.write(color.yellow(`↻ ${event.provider}: ${event.error.message}; retry ${event.attempt} in ${formatDuration(event.delayMs)}\n`));
     }

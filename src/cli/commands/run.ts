@@ -1,4 +1,4 @@
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { readWorkflowFile } from '../../workflow/workflow-file.js';
 import { prepareWorkflowRun, runWorkflow } from '../../workflow/workflow-runner.js';

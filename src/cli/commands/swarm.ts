@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import { validateDag } from '../../domain/dag.js';
 import { ColonyError, ValidationError } from '../../domain/errors.js';
 import { isSwarmFinished, SWARM_STATUSES, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmStatus } from '../../domain/swarm.js';

@@ -1,4 +1,4 @@
-import type { Colony } from '../../core/colony.js';
+import type { Colony } from '../../app/colony.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../domain/task.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../../../core/logger.js';
+import type { Logger } from '../../../kernel/logger.js';
 import { REDIS_CACHE_DEFAULTS } from '../../../memory/memory-defaults.js';
 import type { Cache } from '../../../ports/cache.js';
 import { describeRedisUrl, reconnectDelay } from './redis-connection.js';

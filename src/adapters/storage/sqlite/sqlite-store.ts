@@ -149,7 +149,7 @@ export class SqliteStore implements Store {
 
 /**
  * `node:sqlite`, loaded on first use rather than imported: a static import fails at link time on a
- * Node without it, before the entry points can say that Colony needs Node 24 (src/core/node-version.ts).
+ * Node without it, before the entry points can say that Colony needs Node 24 (src/kernel/node-version.ts).
  */
 function loadNodeSqlite(): typeof NodeSqlite {
   return createRequire(import.meta.url)('node:sqlite') as typeof NodeSqlite;

@@ -1,9 +1,9 @@
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { ConfigError, type ColonyError } from '../../domain/errors.js';
-import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
-import { DEFAULT_PROVIDER_TIMEOUT_MS, LOCAL_SERVER_PLACEHOLDER_KEY, OPENAI_DEFAULT_BASE_URL } from '../provider-defaults.js';
-import { providerErrorFromSdk, type SdkErrorMapping } from '../provider-errors.js';
-import { Secret } from '../secret.js';
+import { ConfigError, type ColonyError } from '../../../domain/errors.js';
+import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../../ports/provider.js';
+import { DEFAULT_PROVIDER_TIMEOUT_MS, LOCAL_SERVER_PLACEHOLDER_KEY, OPENAI_DEFAULT_BASE_URL } from '../../../providers/provider-defaults.js';
+import { providerErrorFromSdk, type SdkErrorMapping } from '../../../providers/provider-errors.js';
+import { Secret } from '../../../providers/secret.js';
 import { fromOpenAICompletion, toOpenAIParams, type MaxTokensParam } from './openai-mapping.js';
 import { translateOpenAIStream } from './openai-stream.js';
 

@@ -11,10 +11,10 @@ import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
 import { agentSubtaskSpec, createAgentExecutor } from '../agents/runtime/agent-executor.js';
 import { memoryContext } from '../agents/runtime/memory-context.js';
-import { resolveProvidersConfig } from '../providers/provider-config.js';
 import type { MemoryManager } from '../memory/memory-manager.js';
-import type { ColonyMemory } from '../memory/create-memory-manager.js';
-import { ProviderRegistry } from '../providers/provider-registry.js';
+import type { ColonyMemory } from './create-memory.js';
+import type { ProviderRegistry } from '../providers/provider-registry.js';
+import { createProviderRegistry } from './provider-factories.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
 import { CommandSandbox } from '../sandbox/command-sandbox.js';
 import { DATABASE_FILE_SUFFIXES } from '../sandbox/sandbox-defaults.js';
@@ -28,11 +28,11 @@ import { StorePollQueue } from '../tasks/store-poll-queue.js';
 import { OrphanedProcessReaper } from '../tasks/orphaned-process-reaper.js';
 import { TaskProcessRecorder } from '../tasks/task-process-recorder.js';
 import { CONFIG_FILE_NAMES, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
-import { DEFAULTS } from './constants.js';
+import { DEFAULTS } from '../kernel/constants.js';
 import type { EventBus } from '../ports/event-bus.js';
-import { LocalEventBus } from './event-bus.js';
-import { createLogger, type Logger } from './logger.js';
-import { RunnerRegistry } from './runner-registry.js';
+import { LocalEventBus } from '../kernel/local-event-bus.js';
+import { createLogger, type Logger } from '../kernel/logger.js';
+import { RunnerRegistry } from '../kernel/runner-registry.js';
 import { LATEST_MIGRATION } from '../adapters/storage/sql/migration-latest.js';
 import { liveCircuits, type LiveCircuit } from '../providers/live-circuits.js';
 import { ApiKeys } from '../security/api-keys.js';
@@ -209,7 +209,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   });
   tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs, workspace: config.projectDir, sandbox, processes }));
 
-  const providers = new ProviderRegistry(resolveProvidersConfig(config.providers, env), config.agents.defaultProvider, (event) => {
+  const providers = createProviderRegistry(config, env, (event) => {
     if (event.type === 'breaker') {
       events.publish('provider.state_changed', { provider: event.provider, state: event.state }, { source: 'providers', correlationId: event.provider });
       // Other processes read breaker states from the store, owned by this runner (shown while it lives).
@@ -279,7 +279,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   let memory: Promise<ColonyMemory> | null = null;
   const openMemory = async (): Promise<MemoryManager> => {
     memory ??= (async () => {
-      const { createMemoryManager } = await import('../memory/create-memory-manager.js');
+      const { createMemoryManager } = await import('./create-memory.js');
       return createMemoryManager({ config, store, events, logger, env, now });
     })();
     return (await memory).manager;

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.js';
-import type { ColonyConfig } from '../core/config.js';
+import type { ColonyConfig } from './config.js';
 import type { EventBus } from '../ports/event-bus.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { Store } from '../ports/store.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
-import { LocalEmbedder } from './embedders/local-embedder.js';
-import { openAIEmbedderFromConfig } from './embedders/openai-embedder.js';
-import { MemoryManager } from './memory-manager.js';
+import { LocalEmbedder } from '../adapters/embedders/local-embedder.js';
+import { openAIEmbedderFromConfig } from '../adapters/embedders/openai-embedder.js';
+import { MemoryManager } from '../memory/memory-manager.js';
 
 export interface MemoryWiring {
   config: ColonyConfig;

@@ -5,9 +5,9 @@ import type {
   ChatCompletionMessageToolCall,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions/completions';
-import { ProviderError } from '../../domain/errors.js';
-import type { CompletionRequest, CompletionResponse, ContentPart, Message, StopReason, ToolSpec } from '../../ports/provider.js';
-import { parseToolArguments } from '../tool-input.js';
+import { ProviderError } from '../../../domain/errors.js';
+import type { CompletionRequest, CompletionResponse, ContentPart, Message, StopReason, ToolSpec } from '../../../ports/provider.js';
+import { parseToolArguments } from '../../../providers/tool-input.js';
 
 /**
  * Colony's provider-neutral request and response, to and from Chat Completions.

@@ -1,9 +1,9 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { ConfigError, type ColonyError } from '../../domain/errors.js';
-import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
-import { ANTHROPIC_DEFAULT_BASE_URL, DEFAULT_PROVIDER_TIMEOUT_MS } from '../provider-defaults.js';
-import { providerErrorFromSdk, type SdkErrorMapping } from '../provider-errors.js';
-import { Secret } from '../secret.js';
+import { ConfigError, type ColonyError } from '../../../domain/errors.js';
+import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../../ports/provider.js';
+import { ANTHROPIC_DEFAULT_BASE_URL, DEFAULT_PROVIDER_TIMEOUT_MS } from '../../../providers/provider-defaults.js';
+import { providerErrorFromSdk, type SdkErrorMapping } from '../../../providers/provider-errors.js';
+import { Secret } from '../../../providers/secret.js';
 import { fromAnthropicMessage, toAnthropicParams } from './anthropic-mapping.js';
 import { translateAnthropicStream } from './anthropic-stream.js';
 

@@ -14,8 +14,8 @@ import type {
   Message,
   StopReason,
   TokenUsage,
-} from '../../ports/provider.js';
-import { DEFAULT_MAX_TOKENS } from '../provider-defaults.js';
+} from '../../../ports/provider.js';
+import { DEFAULT_MAX_TOKENS } from '../../../providers/provider-defaults.js';
 
 /** Colony's provider-neutral request and response, to and from the Anthropic Messages API. */
 

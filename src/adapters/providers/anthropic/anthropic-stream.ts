@@ -1,7 +1,7 @@
 import type { RawMessageStreamEvent, StopReason as AnthropicStopReason } from '@anthropic-ai/sdk/resources/messages/messages';
-import type { ContentPart, StreamEvent } from '../../ports/provider.js';
-import { incompleteStreamError } from '../provider-errors.js';
-import { parseToolArguments } from '../tool-input.js';
+import type { ContentPart, StreamEvent } from '../../../ports/provider.js';
+import { incompleteStreamError } from '../../../providers/provider-errors.js';
+import { parseToolArguments } from '../../../providers/tool-input.js';
 import { fromAnthropicStopReason, fromAnthropicUsage } from './anthropic-mapping.js';
 
 /**

@@ -5,12 +5,12 @@ import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { describeMs, MAX_MEMORY_TTL_MS, MAX_TIMER_MS } from '../domain/bounds.js';
 import { ConfigError } from '../domain/errors.js';
-import { describeSyntaxError } from './describe-syntax-error.js';
+import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import { providersConfigSchema } from '../providers/provider-config.js';
 import { SANDBOX_DEFAULT_CONFIG, sandboxConfigSchema } from '../sandbox/sandbox-config.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/runtime/runtime-defaults.js';
 import { MEMORY_DEFAULTS } from '../memory/memory-defaults.js';
-import { DEFAULTS } from './constants.js';
+import { DEFAULTS } from '../kernel/constants.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();

@@ -1,5 +1,5 @@
-import type { ResolvedProvidersConfig } from '../provider-config.js';
-import { ResilientProvider, type ResilienceOptions } from '../resilient-provider.js';
+import type { ResolvedProvidersConfig } from '../../../providers/provider-config.js';
+import { ResilientProvider, type ResilienceOptions } from '../../../providers/resilient-provider.js';
 import { CLAUDE_CODE_KILL_GRACE_MS } from './claude-code-defaults.js';
 import { ClaudeCodeProvider, type ClaudeCodeProviderOptions } from './claude-code-provider.js';
 

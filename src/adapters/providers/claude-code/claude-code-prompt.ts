@@ -1,4 +1,4 @@
-import type { ContentPart, Message } from '../../ports/provider.js';
+import type { ContentPart, Message } from '../../../ports/provider.js';
 
 /**
  * The prompt a headless Claude Code run reads on stdin. Claude Code takes one user turn per run, so

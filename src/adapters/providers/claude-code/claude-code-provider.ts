@@ -1,8 +1,8 @@
-import { ProviderError } from '../../domain/errors.js';
-import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../ports/provider.js';
-import { CLAUDE_CODE_DEFAULT_BINARY, CLAUDE_CODE_DEFAULT_TIMEOUT_MS } from '../provider-defaults.js';
-import { cancelledError, isRetryableErrorType, isRetryableStatus } from '../provider-errors.js';
-import { redactSecrets, Secret } from '../secret.js';
+import { ProviderError } from '../../../domain/errors.js';
+import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../../../ports/provider.js';
+import { CLAUDE_CODE_DEFAULT_BINARY, CLAUDE_CODE_DEFAULT_TIMEOUT_MS } from '../../../providers/provider-defaults.js';
+import { cancelledError, isRetryableErrorType, isRetryableStatus } from '../../../providers/provider-errors.js';
+import { redactSecrets, Secret } from '../../../providers/secret.js';
 import { resolveClaudeCodeLauncher, type ClaudeCodeLauncher } from './claude-code-binary.js';
 import {
   CLAUDE_CODE_DEFAULT_INTERNAL_RETRIES,

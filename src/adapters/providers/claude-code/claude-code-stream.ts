@@ -1,4 +1,4 @@
-import type { StreamEvent, TokenUsage } from '../../ports/provider.js';
+import type { StreamEvent, TokenUsage } from '../../../ports/provider.js';
 import { fromAnthropicUsage } from '../anthropic/anthropic-mapping.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions/completions';
-import type { ContentPart, StreamEvent, TokenUsage } from '../../ports/provider.js';
-import { incompleteStreamError } from '../provider-errors.js';
-import { parseToolArguments } from '../tool-input.js';
+import type { ContentPart, StreamEvent, TokenUsage } from '../../../ports/provider.js';
+import { incompleteStreamError } from '../../../providers/provider-errors.js';
+import { parseToolArguments } from '../../../providers/tool-input.js';
 import { fromFinishReason } from './openai-mapping.js';
 
 /**

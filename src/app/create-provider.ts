@@ -1,8 +1,8 @@
 import type { Provider } from '../ports/provider.js';
-import { AnthropicProvider } from './anthropic/anthropic-provider.js';
-import { OpenAIProvider } from './openai/openai-provider.js';
-import type { ResolvedApiProviderConfig } from './provider-config.js';
-import { ResilientProvider, type ResilienceOptions } from './resilient-provider.js';
+import { AnthropicProvider } from '../adapters/providers/anthropic/anthropic-provider.js';
+import { OpenAIProvider } from '../adapters/providers/openai/openai-provider.js';
+import type { ResolvedApiProviderConfig } from '../providers/provider-config.js';
+import { ResilientProvider, type ResilienceOptions } from '../providers/resilient-provider.js';
 
 /**
  * Builds a ready-to-use provider from resolved configuration: the SDK adapter for `config.id`

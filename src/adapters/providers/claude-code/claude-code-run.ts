@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { signalGroup } from '../../sandbox/process-group.js';
+import { signalGroup } from '../../../sandbox/process-group.js';
 
 /**
  * One Claude Code process: spawned as the leader of its own process group (the tools it runs, a

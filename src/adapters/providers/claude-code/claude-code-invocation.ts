@@ -1,5 +1,5 @@
-import type { CompletionRequest } from '../../ports/provider.js';
-import type { Secret } from '../secret.js';
+import type { CompletionRequest } from '../../../ports/provider.js';
+import type { Secret } from '../../../providers/secret.js';
 import { CLAUDE_CODE_QUIET_ENV, CLAUDE_CODE_SESSION_ENV_DROPPED } from './claude-code-defaults.js';
 
 /**
