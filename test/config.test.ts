@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type ConfigSources } from '../src/app/config.js';
+import { databaseKind, loadConfig, type ConfigSources } from '../src/app/config.js';
 import { DEFAULTS } from '../src/kernel/constants.js';
 import { ConfigError } from '../src/domain/errors.js';
 
@@ -44,7 +44,14 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       projectDir: project,
       dataDir: join(project, '.colony'),
-      database: { url: null, path: join(project, '.colony', 'colony.db'), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
+      database: {
+        url: null,
+        path: join(project, '.colony', 'colony.db'),
+        busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs,
+        poolSize: DEFAULTS.postgresPoolSize,
+        connectionTimeoutMs: DEFAULTS.postgresConnectionTimeoutMs,
+        statementTimeoutMs: DEFAULTS.postgresStatementTimeoutMs,
+      },
       tasks: {
         concurrency: DEFAULTS.taskConcurrency,
         defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
@@ -165,6 +172,14 @@ describe('loadConfig', () => {
     writeConfig('config.yaml', 'database:\n  path: ./from-file.db\n');
     const env = loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'sqlite:env.db', COLONY_DATA_DIR: '.colony' } }).config.database;
     expect(env.path).toBe(join(project, 'env.db'));
+  });
+
+  it('takes a PostgreSQL URL as the database, with pool settings, leaving the SQLite path alone', () => {
+    const { database } = loadConfig({ projectDir: project, env: { COLONY_DATABASE_URL: 'postgres://colony@db.internal:5432/team' }, overrides: { database: { poolSize: 20 } } }).config;
+    expect(database).toMatchObject({ url: 'postgres://colony@db.internal:5432/team', path: join(project, '.colony', 'colony.db'), poolSize: 20 });
+    expect(databaseKind(database)).toBe('postgres');
+    expect(databaseKind(loadConfig({ projectDir: project }).config.database)).toBe('sqlite');
+    expect(() => loadConfig({ projectDir: project, overrides: { database: { url: 'postgres://' } } })).toThrow(/database\.url/);
   });
 
   it('refuses a database URL of a kind this build cannot open, naming the key and the kinds it can', () => {

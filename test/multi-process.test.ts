@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createColony, type Colony } from '../src/app/colony.js';
+import { startColonyProcess } from './support/colony-process.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 
 /**
@@ -11,8 +11,6 @@ import { eventually, tempDir } from './support/temp-colony.js';
  * facts back from the store.
  */
 
-const PROCESS_SCRIPT = resolve(import.meta.dirname, 'fixtures/colony-process.mjs');
-const NODE = process.execPath;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,22 +32,6 @@ async function project(): Promise<{ dir: string; colony: Colony }> {
   return { dir, colony };
 }
 
-/** Starts a Colony process on the project and waits until it runs tasks; it is stopped after the test. */
-async function colonyProcess(dir: string): Promise<ChildProcess> {
-  const child = spawn(NODE, [PROCESS_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  await new Promise<void>((started, failed) => {
-    child.stdout?.on('data', (data: Buffer) => {
-      if (data.toString().includes('started')) started();
-    });
-    child.once('exit', (code) => failed(new Error(`colony process exited with ${code} before it started`)));
-  });
-  return child;
-}
 
 describe('agent slots across processes', () => {
   it('60 tasks pinned to a one-slot agent, run by two processes: every task once, no false failure, the agent healthy and free', async () => {
@@ -58,7 +40,7 @@ describe('agent slots across processes', () => {
     expect(agent.maxConcurrency).toBe(1);
     // Both processes are polling before the work arrives, so both contend for the agent.
 
-    const processes = await Promise.all([colonyProcess(dir), colonyProcess(dir)]);
+    const processes = await Promise.all([startColonyProcess(cleanups, dir), startColonyProcess(cleanups, dir)]);
     const tasks = await colony.tasks.submit(Array.from({ length: 60 }, (_, i) => ({ type: 'noop', name: `t${i}`, requirements: { agentIds: [agent.id] } })));
     const done = await eventually(async () => {
       if (processes.some((p) => p.exitCode !== null)) throw new Error('a colony process exited before it was stopped');

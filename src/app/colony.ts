@@ -6,7 +6,7 @@ import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
 import { ConsensusService } from '../consensus/consensus-service.js';
 import { reviewTaskResult } from '../consensus/task-review.js';
 import { recordAgentTaskOutcomes } from '../agents/outcome-recorder.js';
-import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
+import { openStore } from './open-store.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
 import { agentSubtaskSpec, createAgentExecutor } from '../agents/runtime/agent-executor.js';
@@ -27,7 +27,7 @@ import { TaskTransitions } from '../tasks/task-transitions.js';
 import { StorePollQueue } from '../tasks/store-poll-queue.js';
 import { OrphanedProcessReaper } from '../tasks/orphaned-process-reaper.js';
 import { TaskProcessRecorder } from '../tasks/task-process-recorder.js';
-import { CONFIG_FILE_NAMES, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
+import { CONFIG_FILE_NAMES, databaseKind, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
 import { DEFAULTS } from '../kernel/constants.js';
 import type { EventBus } from '../ports/event-bus.js';
 import { LocalEventBus } from '../kernel/local-event-bus.js';
@@ -130,7 +130,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   const now = options.now ?? Date.now;
   const newId = createIdGenerator();
   const ownsStore = !options.store;
-  const store = options.store ?? new SqliteStore({ path: config.database.path, busyTimeoutMs: config.database.busyTimeoutMs });
+  const store = options.store ?? (await openStore(config.database));
   try {
     await store.migrate();
   } catch (error) {
@@ -201,7 +201,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     // environment the configuration was read from (`env: {}` only keeps COLONY_* settings out).
     env: process.env,
     hide: [
-      ...(config.database.path === ':memory:' ? [] : DATABASE_FILE_SUFFIXES.map((suffix) => `${config.database.path}${suffix}`)),
+      ...(config.database.path === ':memory:' || databaseKind(config.database) !== 'sqlite' ? [] : DATABASE_FILE_SUFFIXES.map((suffix) => `${config.database.path}${suffix}`)),
       ...CONFIG_FILE_NAMES.map((name) => resolve(config.dataDir, name)),
       ...(configFile ? [configFile] : []),
     ],

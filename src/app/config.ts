@@ -22,12 +22,19 @@ const nonNegativeTimerMs = nonNegativeInt.max(MAX_TIMER_MS, TIMER_LIMIT);
 const cacheTtlMs = positiveInt.max(MAX_MEMORY_TTL_MS, `at most ${MAX_MEMORY_TTL_MS} ms (${describeMs(MAX_MEMORY_TTL_MS)})`);
 
 /** The database kinds this build can open, by URL scheme. */
-export const SUPPORTED_DATABASE_SCHEMES = ['sqlite:'] as const;
-export type DatabaseKind = 'sqlite';
+export const SUPPORTED_DATABASE_SCHEMES = ['sqlite:', 'postgres://', 'postgresql://'] as const;
+export type DatabaseKind = 'sqlite' | 'postgres';
 
 /** The kind of database a URL names, or undefined when this build cannot open it. */
 export function databaseUrlKind(url: string): DatabaseKind | undefined {
-  return url.startsWith('sqlite:') && url.length > 'sqlite:'.length ? 'sqlite' : undefined;
+  if (url.startsWith('sqlite:')) return url.length > 'sqlite:'.length ? 'sqlite' : undefined;
+  if (/^postgres(ql)?:\/\/[^/]/.test(url)) return 'postgres';
+  return undefined;
+}
+
+/** The kind of database the configuration names: PostgreSQL by URL, else the SQLite file. */
+export function databaseKind(database: ColonyConfig['database']): DatabaseKind {
+  return database.url ? (databaseUrlKind(database.url) ?? 'sqlite') : 'sqlite';
 }
 
 /** The file of a `sqlite:` URL (`sqlite:/abs/path`, `sqlite:rel/path`, `sqlite:///abs/path`, `sqlite::memory:`). */
@@ -50,6 +57,10 @@ export const configSchema = z
         url: z.string().min(1).refine((url) => databaseUrlKind(url) !== undefined, { message: `expected a URL of a supported kind (${SUPPORTED_DATABASE_SCHEMES.join(', ')})` }).nullable(),
         path: z.string().min(1),
         busyTimeoutMs: timerMs,
+        /** PostgreSQL: connections per process, how long to wait for one, and the longest a statement may run (0: no limit). */
+        poolSize: positiveInt.max(1_000),
+        connectionTimeoutMs: timerMs,
+        statementTimeoutMs: nonNegativeTimerMs,
       })
       .strict(),
     tasks: z
@@ -144,7 +155,14 @@ export function defaultConfig(projectDir: string): ColonyConfig {
   return {
     projectDir,
     dataDir,
-    database: { url: null, path: resolve(dataDir, DEFAULTS.databaseFile), busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs },
+    database: {
+      url: null,
+      path: resolve(dataDir, DEFAULTS.databaseFile),
+      busyTimeoutMs: DEFAULTS.sqliteBusyTimeoutMs,
+      poolSize: DEFAULTS.postgresPoolSize,
+      connectionTimeoutMs: DEFAULTS.postgresConnectionTimeoutMs,
+      statementTimeoutMs: DEFAULTS.postgresStatementTimeoutMs,
+    },
     tasks: {
       concurrency: DEFAULTS.taskConcurrency,
       defaultTimeoutMs: DEFAULTS.taskTimeoutMs,

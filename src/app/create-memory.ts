@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.js';
 import type { ColonyConfig } from './config.js';
+import { databaseIdentity } from './open-store.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Embedder } from '../ports/embedder.js';
@@ -33,7 +34,7 @@ export interface ColonyMemory {
 export function createMemoryManager(wiring: MemoryWiring): ColonyMemory {
   const { config, store, events, logger, env, now } = wiring;
   const m = config.memory;
-  const project = createHash('sha256').update(config.database.path).digest('hex').slice(0, 12);
+  const project = createHash('sha256').update(databaseIdentity(config.database)).digest('hex').slice(0, 12);
   const cache = m.redisUrl ? new RedisCache({ url: m.redisUrl, keyPrefix: `colony:${project}:`, logger }) : undefined;
   if (!cache) logger.info('memory: no Redis configured (memory.redisUrl); running on L1 and the database');
   const embedder: Embedder =

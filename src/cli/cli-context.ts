@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createColony, type Colony } from '../app/colony.js';
-import { loadConfig, type ConfigInput } from '../app/config.js';
+import { databaseKind, loadConfig, type ConfigInput } from '../app/config.js';
 import { ColonyError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../kernel/logger.js';
 
@@ -60,7 +60,8 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
   const overrides = cliOverrides(options, extra);
   if (open.mustExist) {
     const { config } = loadCliConfig(options, extra);
-    if (!existsSync(config.database.path)) {
+    // A database server is there or not when connecting; only a SQLite file can be missing.
+    if (databaseKind(config.database) === 'sqlite' && !existsSync(config.database.path)) {
       throw new ColonyError('not_found', `no Colony database at ${config.database.path}: run \`colony init\` first, or start work with \`colony run\` or \`colony task create\``, {
         details: { database: config.database.path },
       });

@@ -6,6 +6,10 @@ export const DEFAULTS = {
   dataDir: '.colony',
   databaseFile: 'colony.db',
   sqliteBusyTimeoutMs: 5_000,
+  /** PostgreSQL connections per process. */
+  postgresPoolSize: 10,
+  postgresConnectionTimeoutMs: 5_000,
+  postgresStatementTimeoutMs: 30_000,
 
   taskConcurrency: 8,
   taskTimeoutMs: 10 * 60_000,

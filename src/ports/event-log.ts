@@ -27,11 +27,9 @@ export interface EventLog {
    *   transaction, so id order is commit order and every committed event is settled.
    * - PostgreSQL takes a `bigserial` id at insert and transactions commit in any order: a plain read
    *   can return 105 while 104 has yet to commit, and a cursor past 105 would skip 104 for ever. That
-   *   adapter filters by transaction visibility: it stores `pg_current_xact_id()` with each event and
-   *   returns only rows of transactions below `pg_snapshot_xmin(pg_current_snapshot())` (ended before
-   *   any transaction still running began). That alone orders transactions, not ids (a transaction
-   *   can take id 105 before another takes 104 and end first), so ids must also follow that order,
-   *   e.g. events appended under a transaction-scoped advisory lock, from taking their ids to commit.
+   *   adapter appends under a transaction-scoped advisory lock held from taking the ids to the commit
+   *   (a commit is visible before its locks are released), so appends are serial and id order is
+   *   commit order there too.
    */
   list(query: EventQuery): Promise<StoredEvent[]>;
 }

@@ -67,7 +67,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
-      const path = colony.config.database.path;
+      const path = colony.storeLocation;
       return {
         version: ctx.version,
         projectDir: colony.config.projectDir,

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatDuration } from '../../tasks/duration.js';
+import { databaseKind } from '../../app/config.js';
 import { loadCliConfig, withColony, type GlobalOptions } from '../cli-context.js';
 import { color, formatBytes, isoTime, printJson, printTable, println, statusColor } from '../output.js';
 
@@ -10,7 +11,7 @@ const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
 /** Reports what is actually there: live runner processes, task and agent counts, the database. */
 export async function statusCommand(options: GlobalOptions): Promise<void> {
   const { config } = loadCliConfig(options);
-  if (!existsSync(config.database.path)) {
+  if (databaseKind(config.database) === 'sqlite' && !existsSync(config.database.path)) {
     // Nothing here yet: say so, without creating a database as a side effect of looking.
     if (options.json) return printJson({ projectDir: config.projectDir, initialized: false, database: { path: config.database.path } });
     println(`no Colony database at ${config.database.path} yet: \`colony init\` creates one`);
@@ -36,8 +37,9 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       ageMs: c.ageMs,
       runner: c.runner,
     }));
-    const path = colony.config.database.path;
-    const sizeBytes = onDiskBytes(path);
+    // The SQLite file (its size on disk with its WAL), or the PostgreSQL server without credentials.
+    const path = colony.storeLocation;
+    const sizeBytes = databaseKind(colony.config.database) === 'sqlite' ? onDiskBytes(path) : null;
     const agentCounts: Record<string, number> = {};
     for (const a of agents) agentCounts[a.status] = (agentCounts[a.status] ?? 0) + 1;
     const others = runners.filter((r) => r.id !== colony.runners.id);

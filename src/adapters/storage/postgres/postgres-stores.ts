@@ -10,10 +10,9 @@ import { PostgresTaskProcessStore } from './postgres-task-process-store.js';
 import { mapped } from './postgres-errors.js';
 
 /**
- * The PostgreSQL adapters of the ports that stand on their own today (swarms, consensus, model calls,
- * provider circuits, task processes) over one connection pool, with the schema's migrations. The
- * task, agent, event, runner, transcript, key and memory adapters join them here as the Store port
- * is split.
+ * The PostgreSQL adapters of the ports that stood on their own first (swarms, consensus, model calls,
+ * provider circuits, task processes) over one connection pool, with the schema's migrations.
+ * PostgresStore (postgres-store.ts) adds the other aggregates' adapters on the same pool.
  */
 export class PostgresStores {
   /** Where the data lives, without credentials, for status output. */
@@ -23,7 +22,7 @@ export class PostgresStores {
   readonly modelCalls: PostgresModelCallLedger;
   readonly circuits: PostgresProviderCircuitStore;
   readonly taskProcesses: PostgresTaskProcessStore;
-  private readonly database: PostgresDatabase;
+  protected readonly database: PostgresDatabase;
 
   constructor(options: PostgresConnectionOptions) {
     this.location = locationOf(options.url);

@@ -415,5 +415,45 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await db.schema.createIndex('idx_task_processes_runner').on('task_processes').column('runner_id').execute();
       },
     },
+    '0010_event_commit_order': {
+      async up(db: Kysely<unknown>) {
+        // PostgreSQL only; nothing changes on SQLite, where one writer at a time makes id order commit
+        // order and a byte-wise order is the only one text has.
+        if (dialect !== 'postgres') return;
+        // Each event keeps the transaction that appended it, so that readers return only events of
+        // transactions older than every one still running (EventLog.list: a cursor never skips an id
+        // committed late). Rows already there get 0, older than any transaction, without a rewrite of
+        // the table; new rows get their own transaction's id.
+        await sql`alter table events add column xid xid8 not null default '0'`.execute(db);
+        await sql`alter table events alter column xid set default pg_current_xact_id()`.execute(db);
+        // Claims walk the ready queue by priority, then id compared byte-wise as on SQLite: the index
+        // orders ids the same way, whatever the database's collation, so a claim stops at its limit
+        // instead of sorting every queued task.
+        await sql`drop index idx_tasks_ready`.execute(db);
+        await sql`create index idx_tasks_ready on tasks (priority desc, id collate "C") where status = 'queued'`.execute(db);
+      },
+    },
+    '0011_memory_postgres': {
+      async up(db: Kysely<unknown>) {
+        // PostgreSQL only (the memory adapter for it came after 0003); nothing changes on SQLite.
+        if (dialect !== 'postgres') return;
+        // Addresses compare byte by byte, as on SQLite: listing orders by namespace then key in code
+        // point order and a key prefix is a range of the primary key, whatever the database's collation.
+        await sql`alter table memory alter column namespace type text collate "C", alter column key type text collate "C"`.execute(db);
+        await sql`alter table memory_embeddings alter column namespace type text collate "C", alter column key type text collate "C"`.execute(db);
+        // Keyword search stems English words, as SQLite's porter tokenizer does, and like it keeps every
+        // word: no stop-word list, so that any word of a query may match (BM25-style weights make
+        // common words count little).
+        await sql`create text search dictionary memory_english_stem (template = pg_catalog.snowball, language = english)`.execute(db);
+        await sql`create text search configuration memory_search (copy = pg_catalog.english)`.execute(db);
+        await sql`alter text search configuration memory_search
+          alter mapping for asciiword, asciihword, hword_asciipart, word, hword, hword_part with memory_english_stem`.execute(db);
+        // The vector itself, beside its bookkeeping: float4 components, as the embedder produced them.
+        // Searched exactly when the server lacks pgvector; with it, the adapter indexes the column by
+        // an HNSW index per vector length (an expression index `(embedding::vector(n))`, partial on
+        // `dims = n`), created on first use, so that no migration depends on the extension.
+        await sql`alter table memory_embeddings add column embedding real[] check (embedding is null or cardinality(embedding) = dims)`.execute(db);
+      },
+    },
   };
 }

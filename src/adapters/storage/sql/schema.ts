@@ -158,6 +158,11 @@ export interface EventRow {
   data: string;
   correlation_id: string | null;
   timestamp: number;
+  /**
+   * PostgreSQL only (migration 0010): the appending transaction's id (xid8, read as text), set by the
+   * column's default; readers return only events of transactions older than every one still running.
+   */
+  xid?: Generated<string>;
 }
 
 export interface MetricRow {
