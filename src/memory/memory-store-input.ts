@@ -1,5 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
-import type { MemorySearchFilter, MemoryWrite } from '../ports/memory-store.js';
+import type { MemoryEntry, MemorySearchFilter, MemoryWrite } from '../ports/memory-store.js';
 import * as checks from './memory-validation.js';
 
 /**
@@ -92,4 +92,23 @@ export function checkModel(model: unknown): string {
     throw invalid(`embedding model must be a name of 1 to ${MAX_EMBEDDING_MODEL_LENGTH} characters`, 'model');
   }
   return model;
+}
+
+/**
+ * The write a restore makes of an exported entry (its own time as the write's), after checking the
+ * counters it keeps: a version of at least 1 and an access count of at least 0, whole numbers.
+ */
+export function restoreWriteOf(entry: MemoryEntry): MemoryWrite {
+  for (const [name, n] of [['version', entry.version], ['accessCount', entry.accessCount]] as const) {
+    if (!Number.isInteger(n) || n < (name === 'version' ? 1 : 0)) throw new ValidationError(`restore: ${name} must be a whole number, got ${n}`);
+  }
+  return {
+    namespace: entry.namespace,
+    key: entry.key,
+    value: entry.value,
+    tags: entry.tags,
+    metadata: entry.metadata,
+    expiresAt: entry.expiresAt,
+    at: entry.updatedAt,
+  };
 }

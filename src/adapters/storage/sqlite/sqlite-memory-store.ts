@@ -24,6 +24,7 @@ import {
   checkSearchFilter,
   checkTags,
   checkTime,
+  restoreWriteOf,
 } from '../../../memory/memory-store-input.js';
 import { checkVector } from './memory-input.js';
 import { flattenJsonText, ftsMatchExpression } from './memory-text.js';
@@ -308,19 +309,7 @@ export class SqliteMemoryStore implements MemoryStore {
   }
 
   async restore(entry: MemoryEntry, mode: 'skip' | 'overwrite', now: number): Promise<MemoryEntry | null> {
-    const write: MemoryWrite = {
-      namespace: entry.namespace,
-      key: entry.key,
-      value: entry.value,
-      tags: entry.tags,
-      metadata: entry.metadata,
-      expiresAt: entry.expiresAt,
-      at: entry.updatedAt,
-    };
-    for (const [name, n] of [['version', entry.version], ['accessCount', entry.accessCount]] as const) {
-      if (!Number.isInteger(n) || n < (name === 'version' ? 1 : 0)) throw new ValidationError(`restore: ${name} must be a whole number, got ${n}`);
-    }
-    return this.writeEntry(write, undefined, { entry, mode, now });
+    return this.writeEntry(restoreWriteOf(entry), undefined, { entry, mode, now });
   }
 
   /**
