@@ -3,17 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVENTS_CHANNEL } from '../src/adapters/storage/postgres/postgres-event-log.js';
 import { EVENT_APPEND_LOCK_NAMESPACE } from '../src/adapters/storage/postgres/postgres-store-locks.js';
 import { PostgresStore } from '../src/adapters/storage/postgres/postgres-store.js';
-import type { AgentRecord } from '../src/domain/agent.js';
 import { ColonyError } from '../src/domain/errors.js';
 import type { TaskRecord } from '../src/domain/task.js';
-import type { WorkflowRecord } from '../src/domain/workflow.js';
 import type { NewEvent } from '../src/ports/event-log.js';
 import type { MemoryStore } from '../src/ports/memory-store.js';
 import type { ReadyTaskClaim } from '../src/ports/task-store.js';
 import { useTestDatabase, type TestDatabaseOptions, type TestSchema } from './support/postgres.js';
 import { rejectionOf } from './support/rejection.js';
 import { swarmRecord } from './conformance/swarm-store.js';
-import { T, taskRecord } from './support/task-fixtures.js';
+import { T } from './support/task-fixtures.js';
+import { agent, ids, task, workflow } from './conformance/store-fixtures.js';
 
 /**
  * The PostgreSQL adapters of the main store's aggregate ports (PostgresStore), on real PostgreSQL:
@@ -442,36 +441,6 @@ describe('PostgresStore: runners', () => {
 
 // ---- fixtures ----
 
-function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return taskRecord(id, overrides);
-}
-
-function workflow(id: string, overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {
-  return { id, name: `workflow ${id}`, source: null, definitionHash: `hash-${id}`, status: 'running', createdAt: T, updatedAt: T, completedAt: null, ...overrides };
-}
-
-function agent(id: string, overrides: Partial<AgentRecord> = {}): AgentRecord {
-  return {
-    id,
-    name: `agent-${id}`,
-    type: 'coder',
-    status: 'idle',
-    health: 'healthy',
-    capabilities: ['code'],
-    config: {},
-    currentTasks: [],
-    maxConcurrency: 1,
-    createdAt: T,
-    updatedAt: T,
-    terminatedAt: null,
-    ...overrides,
-  };
-}
-
 function event(type: string, data: NewEvent['data'], correlationId: string | null = 'c1'): NewEvent {
   return { type, source: 'test', data, correlationId, timestamp: T };
-}
-
-function ids(records: readonly { id: string }[]): string[] {
-  return records.map((r) => r.id);
 }
