@@ -11,7 +11,8 @@ import type { SubtaskRequest } from '../src/agents/runtime/tools/agent-tool.js';
 import { buildChildEnvironment } from '../src/sandbox/child-environment.js';
 import { CommandSandbox } from '../src/sandbox/command-sandbox.js';
 import { SANDBOX_DEFAULT_CONFIG } from '../src/sandbox/sandbox-config.js';
-import { EventBus } from '../src/kernel/local-event-bus.js';
+import { LocalEventBus } from '../src/kernel/local-event-bus.js';
+import type { EventBus } from '../src/ports/event-bus.js';
 import { createLogger } from '../src/kernel/logger.js';
 import type { AgentRecord, AgentTypeDefinition } from '../src/domain/agent.js';
 import { CancelledError, ExecutionError, ProviderError, type ColonyError } from '../src/domain/errors.js';
@@ -153,7 +154,7 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     await mkdir(workspace);
     store = new SqliteStore({ path: join(dir, 'colony.db'), busyTimeoutMs: 5_000 });
     await store.migrate();
-    events = new EventBus({ persist: (batch) => store.events.append(batch), logger: createLogger('silent'), bufferSize: 10_000 });
+    events = new LocalEventBus({ persist: (batch) => store.events.append(batch), logger: createLogger('silent'), bufferSize: 10_000 });
     seen = [];
     events.subscribe({}, (event) => {
       seen.push(event);

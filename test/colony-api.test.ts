@@ -7,7 +7,7 @@ import type { Colony } from '../src/app/colony.js';
 import { NotFoundError } from '../src/domain/errors.js';
 import type { Store } from '../src/ports/store.js';
 import type { TaskExecutor } from '../src/tasks/task-executor.js';
-import { EventBus } from '../src/kernel/local-event-bus.js';
+import { LocalEventBus } from '../src/kernel/local-event-bus.js';
 import { createLogger } from '../src/kernel/logger.js';
 import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
@@ -74,7 +74,7 @@ describe('colony.events.list', () => {
   });
 
   it('is empty on a bus that persists nothing', async () => {
-    const local = new EventBus({ logger: createLogger('silent'), bufferSize: 10 });
+    const local = new LocalEventBus({ logger: createLogger('silent'), bufferSize: 10 });
     local.publish('provider.state_changed', { provider: 'anthropic', state: 'open' }, { source: 'providers' });
     await local.flush();
     expect(await local.list()).toEqual([]);

@@ -9,7 +9,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisCache } from '../src/adapters/cache/redis/redis-cache.js';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
-import { EventBus } from '../src/kernel/local-event-bus.js';
+import { LocalEventBus } from '../src/kernel/local-event-bus.js';
+import type { EventBus } from '../src/ports/event-bus.js';
 import { createLogger } from '../src/kernel/logger.js';
 import { ConfigError, ConflictError, ValidationError } from '../src/domain/errors.js';
 import type { ColonyEvent } from '../src/domain/events.js';
@@ -66,7 +67,7 @@ class World {
   private mainStore: SqliteStore | null = null;
 
   constructor() {
-    this.events = new EventBus({ logger, bufferSize: 10_000 });
+    this.events = new LocalEventBus({ logger, bufferSize: 10_000 });
     this.events.subscribe({ types: ['memory.*'] }, (event) => {
       this.seen.push(event);
     });

@@ -200,10 +200,3 @@ export function matches(filter: EventFilter, event: ColonyEvent): boolean {
   if (!filter.types || filter.types.length === 0) return true;
   return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
 }
-
-/**
- * The one-machine adapter under its former name: `new EventBus(options)` builds a `LocalEventBus`,
- * and `EventBus` as a type is the port (what code that receives a bus depends on).
- */
-export const EventBus = LocalEventBus;
-export type EventBus = EventBusPort;

@@ -1,4 +1,4 @@
-import type { EventBus } from '../kernel/local-event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { ColonyEventMap, ColonyEventType } from '../domain/events.js';
 
 const SOURCE = 'swarm';

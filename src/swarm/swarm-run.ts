@@ -1,5 +1,5 @@
 import type { AgentManager } from '../agents/agent-manager.js';
-import type { EventBus } from '../kernel/local-event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../kernel/logger.js';
 import { CancelledError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';

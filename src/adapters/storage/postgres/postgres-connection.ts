@@ -1,13 +1,14 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { DEFAULTS } from '../../../kernel/constants.js';
 import type { ColonyTables } from '../sql/schema.js';
 
 /** Connections each process keeps open at most (pg's pool default is also 10). */
-export const DEFAULT_POSTGRES_POOL_SIZE = 10;
+export const DEFAULT_POSTGRES_POOL_SIZE = DEFAULTS.postgresPoolSize;
 /** How long a query waits for a connection (a free one from the pool, or a new one) before failing. */
-export const DEFAULT_POSTGRES_CONNECTION_TIMEOUT_MS = 5_000;
+export const DEFAULT_POSTGRES_CONNECTION_TIMEOUT_MS = DEFAULTS.postgresConnectionTimeoutMs;
 /** The server cancels any one statement that runs longer than this. */
-export const DEFAULT_POSTGRES_STATEMENT_TIMEOUT_MS = 30_000;
+export const DEFAULT_POSTGRES_STATEMENT_TIMEOUT_MS = DEFAULTS.postgresStatementTimeoutMs;
 /** An idle connection is closed after this long, so a quiet process holds few server connections. */
 export const DEFAULT_POSTGRES_IDLE_TIMEOUT_MS = 10_000;
 

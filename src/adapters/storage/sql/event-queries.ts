@@ -7,17 +7,16 @@ import { eventFromRow } from './rows.js';
 import type { ColonyTables, EventRow } from './schema.js';
 
 /**
- * Reading the event log, written once for SQLite and PostgreSQL (see dialect-sql.ts). What counts as
- * settled differs: every committed event on SQLite, a condition the PostgreSQL adapter passes in
- * (`settled`) there. Appending is each adapter's own.
+ * Reading the event log, written once for SQLite and PostgreSQL (see dialect-sql.ts). Both adapters
+ * append in commit order (SQLite has one writer; PostgreSQL appends under an advisory lock), so every
+ * committed event is settled. Appending is each adapter's own.
  */
 
-export async function listEvents({ db, dialect }: SqlContext, query: EventQuery, settled?: Expression<SqlBool>): Promise<StoredEvent[]> {
+export async function listEvents({ db, dialect }: SqlContext, query: EventQuery): Promise<StoredEvent[]> {
   let select = db
     .selectFrom('events')
     .select(selection(dialect, EVENT_COLUMNS))
     .where((eb) => eventFilter(dialect, eb, query));
-  if (settled) select = select.where(settled);
   select = select.orderBy('id', query.newestFirst ? 'desc' : 'asc');
   if (query.limit !== undefined) select = select.limit(query.limit);
   const rows = await select.execute();

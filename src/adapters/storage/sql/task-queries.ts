@@ -5,6 +5,7 @@ import { selection, TASK_COLUMNS } from './column-lists.js';
 import { bytewise, changedOne, isOneOf, paged, startsWith, type SqlContext } from './dialect-sql.js';
 import { taskFromRow, taskToRow } from './rows.js';
 import type { ColonyTables, TaskRow } from './schema.js';
+import { parentsFirst } from './parents-first.js';
 
 /**
  * The TaskStore port's statements that read and write the same way on SQLite and PostgreSQL (see
@@ -180,24 +181,3 @@ function taskFilter({ dialect }: SqlContext, eb: ExpressionBuilder<ColonyTables,
   return eb.and(clauses);
 }
 
-/** Orders a batch so that a parent is inserted before its children (a parent in a later chunk would fail its key). */
-export function parentsFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
-  const inBatch = new Set(tasks.map((t) => t.id));
-  const placed = new Set<string>();
-  const out: TaskRecord[] = [];
-  let rest = [...tasks];
-  while (rest.length > 0) {
-    const next = rest.filter((t) => t.parentId === null || !inBatch.has(t.parentId) || placed.has(t.parentId));
-    if (next.length === 0) {
-      out.push(...rest); // A parent cycle: let the foreign key report it.
-      break;
-    }
-    for (const t of next) {
-      placed.add(t.id);
-      out.push(t);
-    }
-    const done = new Set(next.map((t) => t.id));
-    rest = rest.filter((t) => !done.has(t.id));
-  }
-  return out;
-}

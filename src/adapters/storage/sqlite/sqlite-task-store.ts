@@ -7,6 +7,7 @@ import { agentFromRow, taskFromRow, taskToRow } from '../sql/rows.js';
 import type { AgentRow, TaskRow } from '../sql/schema.js';
 import type { TaskStore } from '../../../ports/task-store.js';
 import { SqliteAggregate } from './sqlite-aggregate.js';
+import { parentsFirst } from '../sql/parents-first.js';
 
 /** Thrown inside a savepoint to undo a group of updates when one expectation fails. */
 const STALE = Symbol('stale');
@@ -247,26 +248,4 @@ function prefixed(alias: string): string {
   return TASK_COLUMNS.split(', ')
     .map((c) => `${alias}.${c}`)
     .join(', ');
-}
-
-/** Orders a batch so that a parent is inserted before its children (foreign keys are immediate). */
-function parentsFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
-  const inBatch = new Set(tasks.map((t) => t.id));
-  const placed = new Set<string>();
-  const out: TaskRecord[] = [];
-  let rest = [...tasks];
-  while (rest.length > 0) {
-    const next = rest.filter((t) => t.parentId === null || !inBatch.has(t.parentId) || placed.has(t.parentId));
-    if (next.length === 0) {
-      out.push(...rest); // A parent cycle: let the foreign key report it.
-      break;
-    }
-    for (const t of next) {
-      placed.add(t.id);
-      out.push(t);
-    }
-    const done = new Set(next.map((t) => t.id));
-    rest = rest.filter((t) => !done.has(t.id));
-  }
-  return out;
 }
