@@ -7,6 +7,7 @@ const SUITES = {
   api: () => import('./api.bench.js'),
   swarm: () => import('./swarm.bench.js'),
   consensus: () => import('./consensus.bench.js'),
+  team: () => import('./team.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

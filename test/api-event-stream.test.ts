@@ -414,6 +414,19 @@ class SettlingLog implements EventBus {
     throw new Error('the hub only reads');
   }
 
+  /** Hints that other processes wrote (`nudge`), as the bus passes on the store's notifications. */
+  private readonly external = new Set<() => void>();
+
+  onExternalEvents(listener: () => void): () => void {
+    this.external.add(listener);
+    return () => this.external.delete(listener);
+  }
+
+  /** Another process says it wrote events. */
+  nudge(): void {
+    for (const listener of this.external) listener();
+  }
+
   async flush(): Promise<void> {}
 }
 
@@ -424,7 +437,7 @@ describe('event stream over a log whose ids have gaps and commit out of order', 
   });
 
   /** A hub over `log`, with real WebSocket connections: `connect` returns the client once subscribed. */
-  async function hubOver(log: SettlingLog, limits: { replayPageSize?: number } = {}) {
+  async function hubOver(log: SettlingLog, limits: { replayPageSize?: number; pollMs?: number } = {}) {
     const hub = new EventStreamHub({
       keys: { get: async () => undefined },
       events: log,
@@ -487,6 +500,20 @@ describe('event stream over a log whose ids have gaps and commit out of order', 
     await eventually(() => client.events.length === 5);
     await settle();
     expect(ids(client)).toEqual([3, 4, 7, 9, 10]);
+  });
+
+  it("reads the log on another process's hint, with no poll; after close, hints do nothing", async () => {
+    const log = new SettlingLog();
+    const { hub, connect } = await hubOver(log, { pollMs: 10 * 60_000 });
+    const client = await connect();
+    const written = log.committed(3, { skip: 1 });
+    log.nudge();
+    await eventually(() => client.events.length === 3);
+    expect(ids(client)).toEqual(written);
+    hub.close();
+    const reads = log.reads;
+    log.nudge();
+    expect(log.reads).toBe(reads);
   });
 
   it('a client that connects while an earlier id is uncommitted receives it when it commits', async () => {

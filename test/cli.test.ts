@@ -142,6 +142,10 @@ describe('help and version', () => {
   const EXPECTED_COMMANDS = [
     'init',
     'status',
+    'db',
+    'db status',
+    'db migrate',
+    'db copy',
     'run',
     'worker',
     'agent',
@@ -794,6 +798,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       swarmsActive: [],
       providers: [],
       sandbox: { mode: 'auto', isolation: expect.any(String), degraded: expect.any(Boolean), reason: expect.toBeOneOf([null, expect.any(String)]), version: expect.toBeOneOf([null, expect.any(String)]) },
+      memory: { tiers: ['L1', 'L3'], redis: null, degraded: false, summary: expect.any(String) },
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.

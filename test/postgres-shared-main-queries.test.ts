@@ -145,12 +145,12 @@ for (const [dialect, open] of Object.entries(hosts)) {
       expect((await metrics.listMetrics(ctx, { limit: 1 }))[0]?.metadata).toEqual({ k: 'v' });
       expect(await metrics.agentTrackRecords(ctx, ['agt_1', 'agt_9'])).toEqual(new Map([['agt_1', { tasksCompleted: 2, tasksFailed: 1, meanDurationMs: 150.5 }]]));
 
-      await runners.upsertRunner(ctx, { id: 'run_b', pid: 2, hostname: 'h', kind: 'worker', startedAt: T, heartbeatAt: T });
+      await runners.upsertRunner(ctx, { id: 'run_b', pid: 2, hostname: 'h', kind: 'worker', startedAt: T, heartbeatAt: T, runsTasks: true, pools: ['eu'] });
       await runners.upsertRunner(ctx, { id: 'run_a', pid: 1, hostname: 'h', kind: 'run', startedAt: T, heartbeatAt: T });
       await runners.upsertRunner(ctx, { id: 'run_a', pid: 9, hostname: 'other', kind: 'run', startedAt: T + 9, heartbeatAt: T + 5 });
       expect(await runners.listRunners(ctx)).toEqual([
-        { id: 'run_a', pid: 1, hostname: 'h', kind: 'run', startedAt: T, heartbeatAt: T + 5 },
-        { id: 'run_b', pid: 2, hostname: 'h', kind: 'worker', startedAt: T, heartbeatAt: T },
+        { id: 'run_a', pid: 1, hostname: 'h', kind: 'run', startedAt: T, heartbeatAt: T + 5, runsTasks: true, pools: [] },
+        { id: 'run_b', pid: 2, hostname: 'h', kind: 'worker', startedAt: T, heartbeatAt: T, runsTasks: true, pools: ['eu'] },
       ]);
       await runners.deleteRunner(ctx, 'run_a');
       expect((await runners.listRunners(ctx)).map((r) => r.id)).toEqual(['run_b']);

@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 function elsewhere(id: string, heartbeatAt: number): RunnerRecord {
-  return { id, pid: 1, hostname: 'another-host.example', kind: 'worker', startedAt: heartbeatAt, heartbeatAt };
+  return { id, pid: 1, hostname: 'another-host.example', kind: 'worker', runsTasks: true, pools: [], startedAt: heartbeatAt, heartbeatAt };
 }
 
 describe('runner liveness by the store clock', () => {

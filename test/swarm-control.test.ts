@@ -99,10 +99,11 @@ describe('swarm control and failure handling', () => {
     const t = await colony();
     const seen = events(t);
     const swarm = await t.colony.swarms.create({ objective: 'x', review: false, agents: 1, plan: { tasks: [{ id: 'only', title: 'Only', prompt: 'p', agentType: 'coder' }] } });
-    // Running on its agent (a task is claimed first, then given its agent).
+    // Running on its agent (a task is claimed first, then given its agent), its model call held: the
+    // agent is terminated mid-call, not before the call (which, released at once, could finish first).
     const first = await eventually(async () => {
       const report = await t.colony.swarms.status(swarm.id);
-      return report.counts.running > 0 ? (report.tasks[0]?.agentId ?? undefined) : undefined;
+      return report.counts.running > 0 && workerCalls > 0 ? (report.tasks[0]?.agentId ?? undefined) : undefined;
     });
     await t.colony.agents.terminate(first, 'killed by the test');
     release();

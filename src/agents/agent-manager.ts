@@ -162,8 +162,7 @@ export class AgentManager {
    * a matching type when the pool is not full. Undefined: none is free now; wait and ask again.
    */
   async acquire(requirements: TaskRequirements, taskId: string): Promise<AgentRecord | undefined> {
-    const agents = (await this.options.store.agents.list({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements));
-    for (const candidate of rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)))) {
+    for (const candidate of await this.candidates(requirements)) {
       const claimed = await this.claim(candidate, taskId);
       if (claimed) return claimed;
     }
@@ -189,8 +188,7 @@ export class AgentManager {
    */
   async assign(task: TaskRecord): Promise<{ agent: AgentRecord; task: TaskRecord } | { refused: 'no_free_agent' | 'task_changed' }> {
     const requirements = task.requirements;
-    const agents = (await this.options.store.agents.list({ status: ['idle', 'busy'] })).filter((a) => satisfies(a, requirements) && hasCapacity(a));
-    const ranked = rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)));
+    const ranked = await this.candidates(requirements);
     const attempt = async (candidates: readonly AgentRecord[]) => {
       const result = await this.options.store.tasks.assignAgent({ taskId: task.id, attempts: task.attempts, agentIds: candidates.map((a) => a.id), now: this.options.now() });
       if ('agent' in result) this.announceAssigned(result.agent, candidates.find((a) => a.id === result.agent.id) ?? result.agent, task.id);
@@ -216,8 +214,7 @@ export class AgentManager {
    * record) or, for a task not pinned to agents, a type to spawn while the pool is not full.
    */
   async mayServe(requirements: TaskRequirements): Promise<boolean> {
-    const agents = await this.options.store.agents.list({ status: ['idle', 'busy'] });
-    if (agents.some((a) => satisfies(a, requirements) && hasCapacity(a))) return true;
+    if ((await this.freeAgents(requirements)).some((a) => satisfies(a, requirements))) return true;
     if (requirements.agentIds || !(await this.typeFor(requirements))) return false;
     return (await this.options.store.agents.count({ excludeTerminated: true })) < this.options.maxAgents;
   }
@@ -251,6 +248,22 @@ export class AgentManager {
   async releaseLost(agentId: string, taskId: string): Promise<void> {
     const released = await this.options.store.agents.releaseSlot(agentId, taskId, 'lost', HEALTH_THRESHOLDS, this.options.now());
     if (released) this.publishUpdated(released.agent, released.previous);
+  }
+
+  /** The free agents that meet the requirements, best first (the track records are read only to order several). */
+  private async candidates(requirements: TaskRequirements): Promise<AgentRecord[]> {
+    const agents = (await this.freeAgents(requirements)).filter((a) => satisfies(a, requirements) && hasCapacity(a));
+    if (agents.length <= 1) return agents;
+    return rankAgents(agents, requirements, await this.trackRecords(agents.map((a) => a.id)));
+  }
+
+  /**
+   * The agents with a free slot now, narrowed in the store to the task's pinned agents or type: read
+   * for every claimed task, so it reads the few that could take it, not the whole pool.
+   */
+  private freeAgents(requirements: TaskRequirements): Promise<AgentRecord[]> {
+    const { agentIds, agentType } = requirements;
+    return this.options.store.agents.listFree({ ...(agentIds === undefined ? {} : { ids: agentIds }), ...(agentType ? { type: agentType } : {}) });
   }
 
   private async claim(candidate: AgentRecord, taskId: string): Promise<AgentRecord | undefined> {

@@ -9,8 +9,8 @@ export function satisfies(agent: AgentRecord, requirements: TaskRequirements): b
   if (requirements.agentIds && !requirements.agentIds.includes(agent.id)) return false;
   // A swarm's agents work for the swarm: other tasks get them only by naming them.
   if (!requirements.agentIds && typeof (agent.config as { swarmId?: unknown }).swarmId === 'string') return false;
-  const have = new Set(agent.capabilities);
-  return (requirements.capabilities ?? []).every((c) => have.has(c));
+  // Called for every free agent of every claimed task: no Set built for the few capabilities an agent has.
+  return (requirements.capabilities ?? []).every((c) => agent.capabilities.includes(c));
 }
 
 export function hasCapacity(agent: AgentRecord): boolean {

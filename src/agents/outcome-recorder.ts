@@ -20,9 +20,17 @@ export interface OutcomeRecorderDeps {
  * tasks it ran, so nothing is counted twice.
  */
 export function recordAgentTaskOutcomes(deps: OutcomeRecorderDeps): Subscription {
-  return deps.events.subscribe({ types: ['task.completed', 'task.failed'] }, async (event) => {
-    if (event.type === 'task.failed' && event.data.willRetry) return;
+  // Tasks seen starting as another type than `agent`: their ends need no read of the task to find that
+  // out (most tasks of an engine run are not agents'). A task not seen starting is read, as any other.
+  const others = new Set<string>();
+  const starts = deps.events.subscribe({ types: ['task.started', 'task.cancelled'] }, (event) => {
+    if (event.type === 'task.cancelled') others.delete(event.data.taskId);
+    else if (event.data.type !== AGENT_TASK_TYPE) others.add(event.data.taskId);
+  });
+  const ends = deps.events.subscribe({ types: ['task.completed', 'task.failed'] }, async (event) => {
     const taskId = event.data.taskId;
+    if (others.delete(taskId)) return;
+    if (event.type === 'task.failed' && event.data.willRetry) return;
     try {
       const task = await deps.store.tasks.get(taskId);
       if (!task || task.type !== AGENT_TASK_TYPE || (task.status !== 'completed' && task.status !== 'failed')) return;
@@ -32,6 +40,15 @@ export function recordAgentTaskOutcomes(deps: OutcomeRecorderDeps): Subscription
       deps.logger.warn({ err: error, taskId }, 'adaptive selection: could not record the outcome of an agent task');
     }
   });
+  return {
+    unsubscribe: () => {
+      starts.unsubscribe();
+      ends.unsubscribe();
+    },
+    get dropped() {
+      return starts.dropped + ends.dropped;
+    },
+  };
 }
 
 /** The outcome of a finished agent task, with the agent type the executor ran it as. */

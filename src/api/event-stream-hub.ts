@@ -96,7 +96,7 @@ export class StreamClient {
 export interface EventStreamHubOptions {
   /** Where live connections' API keys are re-checked (revoked by any process). */
   keys: Pick<ApiKeys, 'get'>;
-  /** Local events as they happen; `events.list` reads the persisted log of every process. */
+  /** Local events as they happen; `events.list` reads the persisted log of every process, `events.onExternalEvents` says when others wrote. */
   events: EventBus;
   logger: Logger;
   limits: EventStreamLimits;
@@ -105,11 +105,12 @@ export interface EventStreamHubOptions {
 
 /**
  * Fans the event log out to WebSocket clients. The store's events table is the single source: the hub
- * follows it with a cursor (nudged by this process's event bus, and polled for events written by other
- * processes), so every client sees events in id order, from every process, none skipped and none
- * twice. A client that asks for `lastEventId` is first replayed from the store, page by page at the
- * pace its socket drains, and joins the live dispatch only at a moment when nothing is left between
- * the two: no gap, and no duplicate (a live event at or below its position is skipped).
+ * follows it with a cursor (nudged by this process's event bus, by the bus's hints that other processes
+ * wrote events, and polled in case a hint was lost), so every client sees events in id order, from
+ * every process, none skipped and none twice. A client that asks for `lastEventId` is first replayed
+ * from the store, page by page at the pace its socket drains, and joins the live dispatch only at a
+ * moment when nothing is left between the two: no gap, and no duplicate (a live event at or below its
+ * position is skipped).
  *
  * The cursor is a position in the log, not a count: ids have gaps (an insert rolled back, ids taken by
  * a sequence and never used) and, with several writers, commit out of id order. The cursor only moves
@@ -139,6 +140,7 @@ export class EventStreamHub {
   private again = false;
   private closed = false;
   private subscription: Subscription | null = null;
+  private unwatchExternal: (() => void) | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private credentialTimer: NodeJS.Timeout | null = null;
@@ -157,6 +159,9 @@ export class EventStreamHub {
   async start(): Promise<void> {
     this.cursor = await this.latestId();
     this.subscription = this.o.events.subscribe({}, (event) => this.onLocalEvent(event));
+    this.unwatchExternal = this.o.events.onExternalEvents(() => {
+      if (this.clients.size > 0) this.schedulePump();
+    });
     this.pollTimer = setInterval(() => {
       if (this.clients.size > 0) this.schedulePump();
     }, this.o.limits.pollMs);
@@ -254,6 +259,7 @@ export class EventStreamHub {
   close(): void {
     this.closed = true;
     this.subscription?.unsubscribe();
+    this.unwatchExternal?.();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.credentialTimer) clearInterval(this.credentialTimer);

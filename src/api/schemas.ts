@@ -68,6 +68,7 @@ export const taskRecordSchema = z.object({
   result: json,
   error: z.object({ code: z.string(), message: z.string(), attempt: z.number().int() }).nullable(),
   runnerId: z.string().nullable(),
+  pool: z.string().nullable(),
   notBefore: z.number().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),

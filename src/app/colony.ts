@@ -6,7 +6,7 @@ import { AgentManager, type AgentCatalog } from '../agents/agent-manager.js';
 import { ConsensusService } from '../consensus/consensus-service.js';
 import { reviewTaskResult } from '../consensus/task-review.js';
 import { recordAgentTaskOutcomes } from '../agents/outcome-recorder.js';
-import { openStore } from './open-store.js';
+import { openChangeNotifier, openStore } from './open-store.js';
 import { createIdGenerator, type IdKind } from '../domain/ids.js';
 import type { Store } from '../ports/store.js';
 import { agentSubtaskSpec, createAgentExecutor } from '../agents/runtime/agent-executor.js';
@@ -20,11 +20,14 @@ import { CommandSandbox } from '../sandbox/command-sandbox.js';
 import { DATABASE_FILE_SUFFIXES } from '../sandbox/sandbox-defaults.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
+import { checkPoolNames } from '../domain/task.js';
 import { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskExecutor } from '../tasks/task-executor.js';
 import { TaskScheduler, type SchedulerScope } from '../tasks/task-scheduler.js';
 import { TaskTransitions } from '../tasks/task-transitions.js';
-import { StorePollQueue } from '../tasks/store-poll-queue.js';
+import { createTaskQueue } from './create-task-queue.js';
+import { LocalChangeNotifier } from '../adapters/notify/local-change-notifier.js';
+import type { ChangeNotifier } from '../ports/change-notifier.js';
 import { OrphanedProcessReaper } from '../tasks/orphaned-process-reaper.js';
 import { TaskProcessRecorder } from '../tasks/task-process-recorder.js';
 import { CONFIG_FILE_NAMES, databaseKind, loadConfig, type ColonyConfig, type ConfigInput } from './config.js';
@@ -39,6 +42,7 @@ import { ApiKeys } from '../security/api-keys.js';
 import { WorkflowRuns } from '../tasks/workflow-runs.js';
 import { createMetricLog, type MetricLog } from './metric-log.js';
 import { checkStoreHealth, type StoreHealth } from './store-health.js';
+import { memoryStatus, type MemoryStatus } from './memory-status.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -54,9 +58,25 @@ export interface CreateColonyOptions {
   env?: NodeJS.ProcessEnv;
   /** A store to use instead of the configured SQLite file. */
   store?: Store;
+  /**
+   * Wake-up hints between the processes sharing `store` (the colony does not close them). Default:
+   * opened on the configured database (PostgreSQL LISTEN/NOTIFY; none on SQLite), or none with `store`.
+   */
+  changes?: ChangeNotifier;
   logger?: Logger;
   /** What this process is, for `colony status`: `run`, `worker`, `server`, `library`. */
   kind?: string;
+  /**
+   * Whether `start()` runs tasks and coordinates swarms here. False: it only registers this process
+   * (listed live, as `<kind> --no-work`) and the API it serves hands work to other processes, the
+   * workers. Default: true.
+   */
+  work?: boolean;
+  /**
+   * The worker pools this process serves once started (`colony worker --pool`): it runs the tasks of
+   * these pools and unpooled ones; processes of no pool never run a pooled task. Default: none.
+   */
+  pools?: readonly string[];
   now?: () => number;
   random?: () => number;
 }
@@ -91,6 +111,8 @@ export interface Colony {
    * created on first use so that commands which never touch memory never connect to Redis.
    */
   memory(): Promise<MemoryManager>;
+  /** Which memory tiers answer now (a configured Redis that does not: `degraded`); opens no memory. Never throws. */
+  memoryStatus(): Promise<MemoryStatus>;
   readonly runners: RunnerRegistry;
   /** Workflow runs (started with `runWorkflow`), by any process sharing the store. */
   readonly workflows: WorkflowRuns;
@@ -126,6 +148,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     env,
     overrides: options.config,
   });
+  // Checked before anything is opened: a bad name leaves nothing behind.
+  const pools = checkPoolNames(options.pools ?? []);
   const logger = options.logger ?? createLogger(config.log.level);
   const now = options.now ?? Date.now;
   const newId = createIdGenerator();
@@ -149,11 +173,16 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     return catalog;
   };
 
-  const events: EventBus = new LocalEventBus({ persist: (batch) => store.events.append(batch), read: (query) => store.events.list(query), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
+  // Other processes' work and events wake this one by these hints; polls only cover lost ones.
+  const ownsChanges = !options.changes;
+  const changes = options.changes ?? (ownsStore ? await openChangeNotifier(config.database, logger) : new LocalChangeNotifier({ logger }));
+  const events: EventBus = new LocalEventBus({ persist: (batch) => store.events.append(batch), read: (query) => store.events.list(query), external: (listener) => changes.listen('events', listener), logger, bufferSize: DEFAULTS.subscriberBufferSize, now });
   const runners = new RunnerRegistry({
     store,
     id: `${newId('runner')}`,
     kind: options.kind ?? 'library',
+    runsTasks: options.work ?? true,
+    pools,
     heartbeatMs: DEFAULTS.runnerHeartbeatMs,
     // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
@@ -168,8 +197,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     store,
     transitions,
     events,
-    // The one-machine TaskQueue: the store's batch claim, woken in process and by a poll.
-    queue: new StorePollQueue({ store, transitions, pollIntervalMs: config.tasks.pollIntervalMs, now }),
+    // The store's batch claim, woken in process, by a poll and by other processes' hints.
+    queue: createTaskQueue({ store, transitions, events, changes, pollIntervalMs: config.tasks.pollIntervalMs, now }),
     agents,
     runners,
     orphans,
@@ -309,6 +338,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     swarms,
     consensus,
     memory: openMemory,
+    memoryStatus: () => memoryStatus({ redisUrl: config.memory.redisUrl, opened: memory, logger }),
     runners,
     workflows: new WorkflowRuns({ store }),
     metrics: createMetricLog(store),
@@ -328,7 +358,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     registerExecutor: (executor) => tasks.registerExecutor(executor),
     async start(startOptions = {}) {
       if (started) return;
-      const isolation = await sandbox.status();
+      // A process that only serves runs no command: the sandbox is the workers' concern.
+      const isolation = runners.runsTasks ? await sandbox.status() : { degraded: false as const };
       if (isolation.degraded) {
         // sandbox.mode: bwrap is a requirement, not a wish: refuse to run commands unconfined.
         if (isolation.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${isolation.reason ?? 'bubblewrap is unavailable'}`);
@@ -338,6 +369,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       started = true;
       await runners.register();
       events.publish('colony.started', { runnerId: runners.id, pid: process.pid }, { source: 'colony', correlationId: runners.id });
+      // Serving only (`up --no-work`): listed as live, but the workers run the tasks and swarms.
+      if (!runners.runsTasks) return;
       await scheduler.start(startOptions.scope ?? {});
       const scope = startOptions.scope ?? {};
       await swarms.start(scope.swarmId !== undefined ? { only: scope.swarmId } : { none: scope.workflowId !== undefined || scope.taskIds !== undefined });
@@ -353,6 +386,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         // Swarms are left as they are (not stopped): this or another process resumes them.
         await swarms.shutdown();
         const result = await scheduler.stop(stopOptions.drainTimeoutMs ?? config.tasks.drainTimeoutMs);
+        // Attempts cut off by the drain were queued again, with no event: runners elsewhere take them now.
+        if (!result.drained) changes.notify('tasks');
         events.publish('colony.stopped', { runnerId: runners.id, drained: result.drained }, { source: 'colony', correlationId: runners.id });
         await events.flush();
         await runners.unregister();
@@ -373,6 +408,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       await events.flush();
       closed = true;
       if (memory) await (await memory).close();
+      if (ownsChanges) await changes.close();
       if (ownsStore) await store.close();
     },
   };

@@ -1,4 +1,7 @@
+import { LocalChangeNotifier } from '../adapters/notify/local-change-notifier.js';
 import { SqliteStore } from '../adapters/storage/sqlite/sqlite-store.js';
+import type { Logger } from '../kernel/logger.js';
+import type { ChangeNotifier } from '../ports/change-notifier.js';
 import type { Store } from '../ports/store.js';
 import { databaseKind, type ColonyConfig } from './config.js';
 
@@ -22,6 +25,19 @@ export async function openStore(database: ColonyConfig['database']): Promise<Sto
     });
   }
   return new SqliteStore({ path: database.path, busyTimeoutMs: database.busyTimeoutMs });
+}
+
+/**
+ * Wake-up hints between the processes sharing the configured database: LISTEN/NOTIFY on PostgreSQL
+ * (a connection of its own, opened on first use); none on SQLite, whose processes find each other's
+ * work by polling the file.
+ */
+export async function openChangeNotifier(database: ColonyConfig['database'], logger: Logger): Promise<ChangeNotifier> {
+  if (databaseKind(database) === 'postgres' && database.url) {
+    const { PostgresChangeNotifier } = await import('../adapters/notify/postgres-change-notifier.js');
+    return new PostgresChangeNotifier({ url: database.url, connectionTimeoutMs: database.connectionTimeoutMs, logger });
+  }
+  return new LocalChangeNotifier({ logger });
 }
 
 /** A name for the database that is the same in every process using it and holds no secret (a Redis key prefix is derived from it). */

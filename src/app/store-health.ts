@@ -1,3 +1,4 @@
+import { isStoreUnavailable } from '../domain/errors.js';
 import type { Store } from '../ports/store.js';
 
 /** Latencies are reported to the microsecond (in ms, three decimals). */
@@ -17,6 +18,12 @@ export interface StoreHealth {
   latencyMs: number;
   /** Why the store did not answer, when it did not. */
   error?: string;
+  /**
+   * Why `ok` is false: the database is not there (`unavailable`: down, restarting, unreachable; it
+   * comes back by itself and the engine retries meanwhile), the read failed otherwise (`error`), or
+   * the schema is not the latest (`schema`: a migration is needed).
+   */
+  reason?: 'unavailable' | 'error' | 'schema';
 }
 
 /** Reads the store's schema version (a round trip) and compares it with `latestSchema`; never throws. */
@@ -24,9 +31,11 @@ export async function checkStoreHealth(store: Store, latestSchema: string): Prom
   const started = performance.now();
   try {
     const schemaVersion = await store.schemaVersion();
-    return { ok: schemaVersion === latestSchema, location: store.location, schemaVersion, latestSchema, latencyMs: elapsedMs(started) };
+    const ok = schemaVersion === latestSchema;
+    return { ok, location: store.location, schemaVersion, latestSchema, latencyMs: elapsedMs(started), ...(ok ? {} : { reason: 'schema' as const }) };
   } catch (error) {
-    return { ok: false, location: store.location, schemaVersion: null, latestSchema, latencyMs: elapsedMs(started), error: (error as Error).message };
+    const reason = isStoreUnavailable(error) ? ('unavailable' as const) : ('error' as const);
+    return { ok: false, location: store.location, schemaVersion: null, latestSchema, latencyMs: elapsedMs(started), error: (error as Error).message, reason };
   }
 }
 

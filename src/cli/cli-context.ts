@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createColony, type Colony } from '../app/colony.js';
+import { createColony, type Colony, type CreateColonyOptions } from '../app/colony.js';
 import { databaseKind, loadConfig, type ConfigInput } from '../app/config.js';
 import { ColonyError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../kernel/logger.js';
@@ -28,6 +28,8 @@ export interface OpenOptions {
    * whose stderr is a live view that log lines (and their stacks) would garble.
    */
   logFile?: string;
+  /** Whether the process runs tasks and the worker pools it serves (see `createColony`): `up --no-work`, `worker --pool`. */
+  role?: Pick<CreateColonyOptions, 'work' | 'pools'>;
 }
 
 /** Where a command's log file goes: `<dataDir>/logs/<name>`. */
@@ -78,6 +80,7 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
     env: process.env,
     config: overrides,
     kind,
+    ...open.role,
     ...(logger === undefined ? {} : { logger }),
   });
 }

@@ -4,7 +4,7 @@ import { defaultCommandHelp } from './default-command-help.js';
 import { unsupportedNodeMessage } from '../kernel/node-version.js';
 import { ConfigError, isErrorCode } from '../domain/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { intOption, jsonOption, listOption } from './parse-options.js';
+import { intOption, jsonOption, listOption, poolsOption } from './parse-options.js';
 
 /**
  * The `colony` command. Each command's implementation is imported only when it runs, so that
@@ -42,7 +42,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
 
   program
     .command('status')
-    .description('show live runner processes, task and agent counts, and the database')
+    .description('show live processes (role, host, pid, pools, heartbeat), task and agent counts, and the database')
     .action(act(async (_o, cmd: Command) => (await import('./commands/status.js')).statusCommand(g(cmd))));
 
   program
@@ -55,9 +55,10 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
 
   program
     .command('worker')
-    .description('run queued tasks in the foreground until interrupted')
+    .description('run queued tasks (and coordinate swarms) in the foreground until interrupted; any number, on any host reaching the database')
     .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
     .option('--until-idle', 'exit when no task is left to run')
+    .option('--pool <names>', 'serve these worker pools (repeatable or comma-separated): run their tasks as well as unpooled ones', poolsOption('--pool'))
     .action(act(async (_o, cmd: Command) => (await import('./commands/worker.js')).workerCommand(g(cmd))));
 
   const agent = program.command('agent').description('spawn, list, inspect, pause, resume and terminate agents');
@@ -129,6 +130,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('--retries <n>', 'retries after a failed attempt', intOption('--retries', 0, 100))
     .option('--capability <list>', 'run on an agent with these capabilities', listOption)
     .option('--agent-type <type>', 'run on an agent of this type')
+    .option('--pool <name>', 'only workers of this pool run it (`colony worker --pool <name>`)', poolsOption('--pool'))
     .option('--wait', 'run it in this process and wait for the result')
     .action(act(async (_o, cmd: Command) => (await import('./commands/task.js')).taskCreateCommand(g(cmd))));
   task
@@ -151,10 +153,12 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskCancelCommand(id, g(cmd))));
   task
     .command('update <id>')
-    .description('change a pending or queued task: its priority, or the agent it must run on')
+    .description('change a pending or queued task: its priority, the agent it must run on, or its worker pool')
     .option('--priority <p>', 'low, normal, high, critical, or 0-1000')
     .option('--agent <agent>', 'run it on this agent only (its id, a unique id prefix or its name)')
     .option('--any-agent', 'lift the pin: any suitable agent may run it')
+    .option('--pool <name>', 'only workers of this pool run it', poolsOption('--pool'))
+    .option('--any-pool', 'lift the pool: any runner of unpooled work may run it')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/task.js')).taskUpdateCommand(id, g(cmd))));
   task
     .command('retry <id>')
@@ -275,10 +279,12 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
 
   program
     .command('up')
-    .description('start the REST API, WebSocket event stream and docs, with the engine running tasks, until interrupted')
+    .description('start the REST API, WebSocket event stream and docs, with the engine running tasks (not with --no-work), until interrupted')
     .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1; elsewhere needs auth set up)')
     .option('--port <n>', 'port to listen on (default: server.port, 3000; 0 picks a free one)', intOption('--port', 0, 65_535))
     .option('-c, --concurrency <n>', 'tasks at once', intOption('--concurrency', 1, 10_000))
+    .option('--no-work', 'serve only: run no tasks and coordinate no swarms here (`colony worker` processes do)')
+    .option('--pool <names>', 'serve these worker pools too (repeatable or comma-separated)', poolsOption('--pool'))
     .action(act(async (_o, cmd: Command) => (await import('./commands/up.js')).upCommand(g(cmd))));
 
   program
@@ -368,6 +374,34 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .command('show')
     .description('show the effective configuration and where it came from')
     .action(act(async (_o, cmd: Command) => (await import('./commands/config.js')).configShowCommand(g(cmd))));
+
+  const db = program.command('db').description('the database itself: its schema version, migrations, and copying a project into another database');
+  db
+    .command('status')
+    .description('show the database (kind, location), its schema version, the latest, and pending migrations; changes nothing')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/db.js')).dbStatusCommand(g(cmd))));
+  db
+    .command('migrate')
+    .description('apply pending migrations (any command does it on opening; this one reports the schema version before and after)')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/db.js')).dbMigrateCommand(g(cmd))));
+  db
+    .command('copy')
+    .description('copy this project\'s database (--db, database.url, or the SQLite file) into an empty one, e.g. PostgreSQL for team mode, and check the copy')
+    .addHelpText(
+      'after',
+      '\nMigrates the target to the latest schema, copies every table in one transaction\n' +
+        '(all or nothing) keeping ids, moves the target\'s id sequences past them, and\n' +
+        'rebuilds the keyword index and vectors there. Then compares row counts per table\n' +
+        'and a sample of rows field by field (exit 5 if anything differs). Refuses,\n' +
+        'changing nothing (exit 4), when the target holds Colony rows, and while tasks\n' +
+        'run or Colony processes are live on the source.',
+    )
+    .requiredOption('--to <url>', 'the target database: postgres://user@host:5432/db (?options=-csearch_path%3Dschema for a schema) or sqlite:<file>')
+    .option('--force', 'copy even while tasks run or processes are live on the source (what they write afterwards is not copied; running tasks run again on the target once their processes have ended)')
+    .option('--batch-size <n>', 'rows per read and per insert (default 500)', intOption('--batch-size', 1, 10_000))
+    .option('--sample <n>', 'rows per table compared field by field after the copy (default 25; 0: counts only)', intOption('--sample', 0, 1_000_000))
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(act(async (_o, cmd: Command) => (await import('./commands/db.js')).dbCopyCommand(g(cmd))));
 
   return program;
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import { jsonTextDepth, MAX_DOCUMENT_DEPTH } from '../domain/json-depth.js';
+import { checkPoolNames } from '../domain/task.js';
 
 /** Commander gives strings; these turn them into checked values with errors naming the option. */
 export function intOption(name: string, min: number, max: number) {
@@ -14,6 +15,17 @@ export function intOption(name: string, min: number, max: number) {
 
 export function listOption(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** Worker pool names, repeatable or comma-separated, each checked (see `checkPoolNames`). */
+export function poolsOption(name: string) {
+  return (value: string, previous: string[] = []): string[] => {
+    try {
+      return checkPoolNames(listOption(value, previous));
+    } catch (error) {
+      throw new ValidationError(`option ${name}: ${(error as Error).message}`);
+    }
+  };
 }
 
 export function jsonOption(name: string) {

@@ -12,10 +12,13 @@ const KINDS_RUNNING_ANY_TASK: ReadonlySet<string> = new Set(['server', 'worker',
 /** What each kind is called in a sentence. */
 const KIND_NAMES: Readonly<Record<string, string>> = { server: 'Colony server', worker: 'Colony worker', mcp: 'Colony MCP server' };
 
-/** Other live processes on this database that will pick up queued tasks, such as a `colony up`. */
-export async function runnersOfQueuedWork(colony: Colony): Promise<RunnerRecord[]> {
+/**
+ * Other live processes on this database that will pick up queued tasks (of `pool`, when given), such
+ * as a `colony up`. One that only serves (`up --no-work`) runs none; a pooled task only a worker of its pool.
+ */
+export async function runnersOfQueuedWork(colony: Colony, pool: string | null = null): Promise<RunnerRecord[]> {
   const live = await colony.runners.liveRunners();
-  return live.filter((r) => r.id !== colony.runners.id && KINDS_RUNNING_ANY_TASK.has(r.kind));
+  return live.filter((r) => r.id !== colony.runners.id && r.runsTasks && KINDS_RUNNING_ANY_TASK.has(r.kind) && (pool === null || r.pools.includes(pool)));
 }
 
 /** "the Colony server (pid 4242)" or "2 Colony processes (Colony server pid 4242, Colony worker pid 77 on build-2)". */

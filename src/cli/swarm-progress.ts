@@ -166,7 +166,7 @@ export class SwarmProgress {
       case 'swarm.task_dispatched': {
         const d = event.data;
         this.planTaskOf.set(d.taskId, d.planTaskId);
-        if (!this.tty) this.log(`${color.cyan('▸')} ${this.titles.get(d.planTaskId) ?? d.planTaskId} → ${d.agentIds.join(', ') || 'any agent'}${d.pool ? color.dim(` (pool ${d.pool})`) : ''}`);
+        if (!this.tty) this.log(`${color.cyan('▸')} ${this.titles.get(d.planTaskId) ?? d.planTaskId} → ${d.agentIds.join(', ') || 'any agent'}${d.pool ? color.dim(` (pool ${d.pool}${d.workerPool ? ', run by its workers' : ''})`) : ''}`);
         break;
       }
       case 'task.completed': {

@@ -112,6 +112,28 @@ export class StorageError extends ColonyError {
   }
 }
 
+/**
+ * The store does not answer (a database restarting, a connection cut, the server refusing new
+ * sessions): a StorageError, so every edge maps it as one (REST 503 with retry-after), always
+ * retryable. `details.unavailable` marks it for status output.
+ */
+export class StoreUnavailableError extends StorageError {
+  constructor(message: string, options: ColonyErrorOptions = {}) {
+    super(message, { ...options, retryable: true, details: { ...options.details, unavailable: true } });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A store error that the same write or read may get past when tried again: the store unavailable, a lock, a serialization failure. */
+export function isTransientStorageError(error: unknown): error is StorageError {
+  return error instanceof ColonyError && error.code === 'storage' && error.retryable;
+}
+
+/** The store did not answer at all (see StoreUnavailableError), as opposed to refusing one statement. */
+export function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof ColonyError && error.code === 'storage' && error.details.unavailable === true;
+}
+
 /** A call to an LLM provider failed. `retryable` is true for 429, 5xx and network errors. */
 export class ProviderError extends ColonyError {
   readonly status: number | null;

@@ -19,7 +19,7 @@ export interface ColonyEventMap {
   'task.recovered': { taskId: string; name: string | null; deadRunnerId: string | null };
   'task.rolledback': { taskId: string; name: string | null; ok: boolean; error: string | null };
   /** An operator changed a task that had not started: its priority or the agents allowed to run it. */
-  'task.revised': { taskId: string; name: string | null; priority: number; agentIds: string[] | null };
+  'task.revised': { taskId: string; name: string | null; priority: number; agentIds: string[] | null; pool: string | null };
   'agent.spawned': { agentId: string; name: string; type: string; capabilities: string[] };
   'agent.updated': { agentId: string; status: AgentStatus; health: AgentHealth; previous: AgentStatus };
   'agent.assigned': { agentId: string; taskId: string };
@@ -65,7 +65,11 @@ export interface ColonyEventMap {
   'swarm.created': { swarmId: string; name: string; topology: SwarmTopology; objective: string };
   'swarm.planned': { swarmId: string; tasks: number; source: 'llm' | 'user'; attempts: number; domains: string[] };
   /** A plan task was handed to the task engine, for the agents allowed to run it. */
-  'swarm.task_dispatched': { swarmId: string; planTaskId: string; taskId: string; agentIds: string[]; pool: string | null };
+  /**
+   * `pool`: the route's pool (a distributed swarm's label); `workerPool`: the worker pool (`colony
+   * worker --pool`) the task was left to, or null when no live runner served `pool` then (any runner takes it).
+   */
+  'swarm.task_dispatched': { swarmId: string; planTaskId: string; taskId: string; agentIds: string[]; pool: string | null; workerPool: string | null };
   /** The leader (queen, manager) or the peers judged a task's result. */
   'swarm.task_reviewed': { swarmId: string; planTaskId: string; taskId: string; verdict: 'accept' | 'revise' | 'replan'; feedback: string; by: string };
   'swarm.replanned': { swarmId: string; added: string[]; by: string };

@@ -1,3 +1,4 @@
+import { ValidationError } from './errors.js';
 import type { JsonValue } from './json.js';
 
 export const TASK_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -51,14 +52,31 @@ export interface TaskRecord {
   attempts: number;
   result: JsonValue | null;
   error: TaskErrorInfo | null;
-  /** The runner (process) that holds the task while it runs. */
+  /** The runner (process) that holds the task while it runs; after it ends, the one that ran its last attempt. */
   runnerId: string | null;
+  /**
+   * The worker pool whose runners may run it (`colony worker --pool`), or null: any runner that runs
+   * unpooled work. A pooled task waits for a live runner of its pool.
+   */
+  pool: string | null;
   /** Epoch ms before which a queued task must not start (retry backoff). */
   notBefore: number | null;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;
   completedAt: number | null;
+}
+
+/** A worker pool's name: what `colony worker --pool` and a task's `pool` take. */
+export const POOL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const POOL_NAME_RULE = 'a pool name is 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit';
+
+/** Checked pool names, each once, in the order given; a bad name is a ValidationError that names it. */
+export function checkPoolNames(names: readonly string[]): string[] {
+  for (const name of names) {
+    if (!POOL_NAME_PATTERN.test(name)) throw new ValidationError(`invalid pool name ${JSON.stringify(name)}: ${POOL_NAME_RULE}`);
+  }
+  return [...new Set(names)];
 }
 
 /** The unit of work a task's events are correlated with: its workflow, else its swarm, else itself. */

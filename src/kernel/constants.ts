@@ -10,6 +10,14 @@ export const DEFAULTS = {
   postgresPoolSize: 10,
   postgresConnectionTimeoutMs: 5_000,
   postgresStatementTimeoutMs: 30_000,
+  /**
+   * A write that must not be lost (a task's outcome, a batch of events) is tried again while the store
+   * does not answer (a database restart), backing off from the base delay, doubling, up to the max,
+   * for this long at most; past it, crash recovery takes over (the task is run again).
+   */
+  storeRetryBaseMs: 100,
+  storeRetryMaxMs: 2_000,
+  storeRetryWindowMs: 60_000,
 
   taskConcurrency: 8,
   taskTimeoutMs: 10 * 60_000,
@@ -20,6 +28,16 @@ export const DEFAULTS = {
   retryJitter: 0.25,
   /** How often an engine looks in the store for work submitted by other processes. */
   schedulerPollMs: 250,
+  /**
+   * With cross-process notifications (PostgreSQL), the poll for ready work is only a safety net for
+   * lost hints: it runs at least this far apart, whatever `tasks.pollIntervalMs` says.
+   */
+  notifiedTaskPollMs: 2_000,
+  /** At most one NOTIFY per topic this often from one process: a burst of ready tasks costs one, not one per task. */
+  notifyCoalesceMs: 10,
+  /** The notification connection is opened again after a failure with jittered backoff from this delay up to the next. */
+  notifyReconnectBaseMs: 100,
+  notifyReconnectMaxMs: 5_000,
   drainTimeoutMs: 30_000,
   /** A cancel that races a claim (or a finish) reads the task again and retries, this often, this far apart. */
   cancelAttempts: 20,

@@ -3,20 +3,30 @@ import type { JsonValue } from '../domain/json.js';
 import type { EventBus as EventBusPort, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from '../ports/event-bus.js';
 import type { EventQuery, NewEvent } from '../ports/store.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_STORE_RETRY, retryStoreWrite, type StoreRetryPolicy } from './store-retry.js';
 
 export type { EventFilter, EventHandler, PublishMeta, Subscription } from '../ports/event-bus.js';
 
 /** How long `flush` waits for subscribers to work through their buffers (a stuck one must not hang shutdown). */
 export const FLUSH_SUBSCRIBER_WAIT_MS = 2_000;
+/** Events persisted in one write at most: a backlog is written in bounded statements. */
+const MAX_BATCH_EVENTS = 5_000;
 
 export interface EventBusOptions {
   /** Persists a batch and returns the ids it assigned; absent: ids are a local sequence. */
   persist?: (events: readonly NewEvent[]) => Promise<number[]>;
   /** Reads the persisted log (every process's events); absent: nothing is persisted, the log is empty. */
   read?: (query: EventQuery) => Promise<StoredEvent[]>;
+  /**
+   * Where hints that other processes appended to the log come from (the store's change notifications):
+   * adds a listener, returns its removal. Absent: there are none.
+   */
+  external?: (listener: () => void) => () => void;
   logger: Logger;
   bufferSize: number;
   now?: () => number;
+  /** How a batch that failed to persist while the store did not answer is tried again. Default: DEFAULT_STORE_RETRY. */
+  persistRetry?: StoreRetryPolicy;
 }
 
 /**
@@ -24,15 +34,22 @@ export interface EventBusOptions {
  * never throws: events are persisted in batches (one per turn of the event loop) and then delivered in
  * order. Each subscriber has its own bounded buffer and is fed one event at a time; a slow one falls
  * behind (and past its buffer, loses the oldest events, counted in `dropped`) but never holds up the
- * publisher or other subscribers. Other processes' events are read from the log (`list`), not delivered.
+ * publisher or other subscribers. Other processes' events are read from the log (`list`), not delivered;
+ * `onExternalEvents` passes on the hints that there are new ones.
  */
 export class LocalEventBus implements EventBusPort {
   private readonly options: EventBusOptions;
   private readonly subscribers = new Set<Subscriber>();
   private pending: ColonyEvent[] = [];
   private scheduled = false;
+  /** A batch is being persisted: what is published meanwhile waits and goes in the next batch, whole. */
+  private inFlight = false;
   private tail: Promise<void> = Promise.resolve();
   private localSeq = 0;
+  /** Events in the log already (deliverLogged): delivered, not persisted again. */
+  private readonly logged = new WeakSet<ColonyEvent>();
+  private readonly unpersisted = new Map<string, number>();
+  private readonly persistWaiters = new Map<string, (() => void)[]>();
 
   constructor(options: EventBusOptions) {
     this.options = options;
@@ -48,7 +65,40 @@ export class LocalEventBus implements EventBusPort {
       timestamp: (this.options.now ?? Date.now)(),
     } as ColonyEvent;
     this.pending.push(event);
-    if (!this.scheduled) {
+    this.countUnpersisted(event, 1);
+    if (!this.scheduled && !this.inFlight) {
+      this.scheduled = true;
+      setImmediate(() => this.persistBatch());
+    }
+  }
+
+  /** See the port: resolves once every event published here so far about the task is in the log. */
+  persistedFor(taskId: string): Promise<void> {
+    if (!this.unpersisted.has(taskId)) return Promise.resolve();
+    return new Promise((resolve) => this.persistWaiters.set(taskId, [...(this.persistWaiters.get(taskId) ?? []), resolve]));
+  }
+
+  /** Events about a task (`data.taskId`) not yet persisted, and the waiters of persistedFor. */
+  private countUnpersisted(event: ColonyEvent, delta: number): void {
+    const taskId = (event.data as { taskId?: unknown }).taskId;
+    if (typeof taskId !== 'string') return;
+    const left = (this.unpersisted.get(taskId) ?? 0) + delta;
+    if (left > 0) {
+      this.unpersisted.set(taskId, left);
+      return;
+    }
+    this.unpersisted.delete(taskId);
+    const waiters = this.persistWaiters.get(taskId);
+    this.persistWaiters.delete(taskId);
+    for (const resolve of waiters ?? []) resolve();
+  }
+
+  /** See the port: an event already in the log, delivered here in publish order and not persisted again. */
+  deliverLogged<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta & { timestamp: number }): void {
+    const event = { id: 0, type, source: meta.source, data, correlationId: meta.correlationId ?? null, timestamp: meta.timestamp } as ColonyEvent;
+    this.logged.add(event);
+    this.pending.push(event);
+    if (!this.scheduled && !this.inFlight) {
       this.scheduled = true;
       setImmediate(() => this.persistBatch());
     }
@@ -60,6 +110,11 @@ export class LocalEventBus implements EventBusPort {
    */
   list(query: EventQuery = {}): Promise<StoredEvent[]> {
     return this.options.read ? this.options.read(query) : Promise.resolve([]);
+  }
+
+  /** Calls `listener` when other processes may have appended to the log (the `external` option's hints). */
+  onExternalEvents(listener: () => void): () => void {
+    return this.options.external ? this.options.external(listener) : () => undefined;
   }
 
   subscribe<P extends string = ColonyEventType>(filter: EventFilter<P>, handler: EventHandler<NoInfer<EventMatching<P>>>): Subscription {
@@ -83,8 +138,10 @@ export class LocalEventBus implements EventBusPort {
    * subscribers have worked through them, waiting for a stuck subscriber no longer than `maxWaitMs`.
    */
   async flush(maxWaitMs = FLUSH_SUBSCRIBER_WAIT_MS): Promise<void> {
-    if (this.pending.length > 0) this.persistBatch();
-    await this.tail;
+    while (this.pending.length > 0 || this.inFlight) {
+      if (!this.inFlight) this.persistBatch();
+      await this.tail;
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...this.subscribers].map((s) => s.idle())),
@@ -96,32 +153,52 @@ export class LocalEventBus implements EventBusPort {
     clearTimeout(timer);
   }
 
+  /**
+   * One batch at a time: while one is being written, events published meanwhile gather and go in the
+   * next, whole (a batch per turn of the event loop, queued behind a slow write, would fall further
+   * behind the more events there are).
+   */
   private persistBatch(): void {
     this.scheduled = false;
-    const batch = this.pending;
+    if (this.inFlight) return;
+    const batch = this.pending.splice(0, MAX_BATCH_EVENTS);
     if (batch.length === 0) return;
-    this.pending = [];
-    this.tail = this.tail.then(async () => {
-      const { persist, logger } = this.options;
-      if (persist) {
-        try {
-          const ids = await persist(
-            batch.map((e) => ({ type: e.type, source: e.source, data: e.data as unknown as JsonValue, correlationId: e.correlationId, timestamp: e.timestamp })),
-          );
-          batch.forEach((e, i) => {
-            e.id = ids[i] ?? 0;
-          });
-        } catch (error) {
-          // Delivery goes on without ids: losing the audit row must not silence live subscribers.
-          logger.error({ err: error, count: batch.length }, 'events could not be persisted');
-        }
-      } else {
-        for (const e of batch) e.id = ++this.localSeq;
-      }
-      for (const event of batch) {
-        for (const subscriber of this.subscribers) subscriber.offer(event);
-      }
+    this.inFlight = true;
+    this.tail = this.tail.then(() => this.persistAndDeliver(batch)).finally(() => {
+      this.inFlight = false;
+      if (this.pending.length > 0) this.persistBatch();
     });
+  }
+
+  private async persistAndDeliver(batch: ColonyEvent[]): Promise<void> {
+    const { persist, logger } = this.options;
+    const unlogged = batch.filter((e) => !this.logged.has(e));
+    if (persist && unlogged.length > 0) {
+      const rows = unlogged.map((e) => ({ type: e.type, source: e.source, data: e.data as unknown as JsonValue, correlationId: e.correlationId, timestamp: e.timestamp }));
+      try {
+        // A store that does not answer (a database restart) delays the batch, and the batches after it
+        // (they wait on this one, so the log keeps publication order), rather than losing it.
+        const ids = await retryStoreWrite(() => persist(rows), {
+          policy: this.options.persistRetry ?? DEFAULT_STORE_RETRY,
+          onRetry: (error, attempt, delayMs) => {
+            if (attempt === 1) logger.warn({ err: error, count: batch.length, delayMs }, 'events could not be persisted yet; trying again');
+          },
+        });
+        unlogged.forEach((e, i) => {
+          e.id = ids[i] ?? 0;
+        });
+      } catch (error) {
+        // Delivery goes on without ids: losing the audit row must not silence live subscribers.
+        logger.error({ err: error, count: batch.length }, 'events could not be persisted');
+      }
+    } else if (!persist) {
+      for (const e of batch) e.id = ++this.localSeq;
+    }
+    // Persisted (or given up on): nothing more to wait for.
+    for (const e of unlogged) this.countUnpersisted(e, -1);
+    for (const event of batch) {
+      for (const subscriber of this.subscribers) subscriber.offer(event);
+    }
   }
 }
 

@@ -10,6 +10,25 @@ export interface RunnerRegistryOptions {
   leaseMs: number;
   /** The host this process runs on, as runners record it. Default: `os.hostname()`. */
   host?: string;
+  /** Whether this process runs tasks (false: it only serves, `colony up --no-work`). Default: true. */
+  runsTasks?: boolean;
+  /** The worker pools it serves (checked names); it takes their tasks and unpooled ones. Default: none. */
+  pools?: readonly string[];
+}
+
+/** A live process as `colony status` shows it: its record, its role and how old its heartbeat is. */
+export interface LiveProcess extends RunnerRecord {
+  /** `server`, `server --no-work`, `worker`, `run`, `swarm`, `mcp`, `library`. */
+  role: string;
+  /** Since its latest heartbeat, by the store's clock. */
+  heartbeatAgeMs: number;
+  /** This very process. */
+  self: boolean;
+}
+
+/** What a runner is called in status output: its kind, marked when it runs no tasks. */
+export function runnerRole(runner: Pick<RunnerRecord, 'kind' | 'runsTasks'>): string {
+  return runner.runsTasks ? runner.kind : `${runner.kind} --no-work`;
 }
 
 /**
@@ -26,6 +45,11 @@ export class RunnerRegistry {
   private readonly options: RunnerRegistryOptions;
   /** The host this process runs on, as runners record it. */
   readonly host: string;
+  readonly kind: string;
+  /** Whether this process runs tasks once started (false: it only serves). */
+  readonly runsTasks: boolean;
+  /** The worker pools this process serves: their tasks and unpooled ones are its to run. */
+  readonly pools: readonly string[];
   private timer: NodeJS.Timeout | null = null;
   private record: RunnerRecord | null = null;
   private beating: Promise<void> | null = null;
@@ -34,11 +58,14 @@ export class RunnerRegistry {
     this.options = options;
     this.id = options.id;
     this.host = options.host ?? hostname();
+    this.kind = options.kind;
+    this.runsTasks = options.runsTasks ?? true;
+    this.pools = [...(options.pools ?? [])];
   }
 
   async register(): Promise<void> {
     const at = await this.options.store.runners.clock();
-    this.record = { id: this.id, pid: process.pid, hostname: this.host, kind: this.options.kind, startedAt: at, heartbeatAt: at };
+    this.record = { id: this.id, pid: process.pid, hostname: this.host, kind: this.kind, runsTasks: this.runsTasks, pools: [...this.pools], startedAt: at, heartbeatAt: at };
     await this.options.store.runners.upsert(this.record);
     this.timer = setInterval(() => {
       this.beating ??= this.beat().finally(() => {
@@ -80,6 +107,21 @@ export class RunnerRegistry {
     // The clock is read before the runners: a heartbeat written in between only looks younger.
     const now = await this.options.store.runners.clock();
     return (await this.options.store.runners.list()).filter((r) => this.isAlive(r, now));
+  }
+
+  /** Every live process, oldest first, with its role and heartbeat age by the store's clock. */
+  async liveProcesses(): Promise<LiveProcess[]> {
+    const now = await this.options.store.runners.clock();
+    return (await this.options.store.runners.list())
+      .filter((r) => this.isAlive(r, now))
+      .map((r) => ({ ...r, role: runnerRole(r), heartbeatAgeMs: Math.max(0, now - r.heartbeatAt), self: r.id === this.id }));
+  }
+
+  /** The worker pools that some live process running tasks serves now. */
+  async servedPools(): Promise<Set<string>> {
+    const pools = new Set<string>();
+    for (const runner of await this.liveRunners()) if (runner.runsTasks) for (const pool of runner.pools) pools.add(pool);
+    return pools;
   }
 
   /** Runner ids that hold running tasks but are gone: their tasks need recovering. */

@@ -399,7 +399,7 @@ async function memoryUsage(colony: Colony, args: Args<'memory_usage'>) {
 
 async function systemStatus(colony: Colony, role: Role) {
   const [runners, tasks, agents, store] = await Promise.all([
-    colony.runners.liveRunners(),
+    colony.runners.liveProcesses(),
     colony.tasks.countByStatus(),
     colony.agents.list({ excludeTerminated: true }),
     colony.health(),
@@ -409,7 +409,7 @@ async function systemStatus(colony: Colony, role: Role) {
   return {
     success: true,
     caller: { role },
-    runners: runners.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, hostname: r.hostname })),
+    runners: runners.map((r) => ({ id: r.id, kind: r.kind, role: r.role, pid: r.pid, hostname: r.hostname, pools: r.pools })),
     tasks,
     agents: { total: agents.length, byStatus: agentsByStatus },
     executors: colony.tasks.executorTypes(),

@@ -36,6 +36,13 @@ export interface AgentStore {
     now: number,
   ): Promise<{ agent: AgentRecord; previous: Pick<AgentRecord, 'status' | 'health'> } | undefined>;
   get(id: string): Promise<AgentRecord | undefined>;
+  /**
+   * The agents that could take a task now, as `claimSlot` judges them (idle or busy, not unhealthy, a
+   * slot free), in creation order; with `ids` or `type`, only those. The read behind every assignment,
+   * so it returns the few agents with room rather than the whole pool; the records are to be read, not
+   * changed (an adapter may hand out the same ones again while the agents are unchanged).
+   */
+  listFree(filter: FreeAgentFilter): Promise<AgentRecord[]>;
   findIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
   list(query: AgentQuery): Promise<AgentRecord[]>;
   count(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>): Promise<number>;
@@ -47,6 +54,13 @@ export interface AgentPatch {
   health?: AgentHealth;
   terminatedAt?: number | null;
   resetFailures?: boolean;
+}
+
+/** Which free agents `listFree` returns; absent fields: any. */
+export interface FreeAgentFilter {
+  /** Only these agents (a task pinned to a pool of agents). */
+  ids?: readonly string[];
+  type?: string;
 }
 
 /** How a task's slot is given back: the agent's work succeeded, failed, or its process died. */

@@ -2,10 +2,10 @@ import type { ColonyEvent, ColonyEventMap, ColonyEventType, StoredEvent } from '
 import type { EventQuery } from './store.js';
 
 /**
- * The EventBus port: the engine publishes what happens, anyone subscribes. Adapter: `core/event-bus.ts`
- * (one machine: this process's events, persisted to the store's events table, then delivered). A
- * cross-process adapter would follow the events table by cursor, nudged by PostgreSQL NOTIFY or Redis,
- * and deliver every process's events through this same port (DESIGN.md, "Many processes, one truth").
+ * The EventBus port: the engine publishes what happens, anyone subscribes. Adapter: `kernel/local-event-bus.ts`
+ * (one machine: this process's events, persisted to the store's events table, then delivered). Other
+ * processes' events are read from the log (`list`), followed by cursor; `onExternalEvents` says when
+ * to read again (DESIGN.md, "Many processes, one truth").
  *
  * Contract:
  * - `publish` never waits and never throws: the event is persisted (which gives it its id), then delivered.
@@ -18,6 +18,19 @@ import type { EventQuery } from './store.js';
  */
 export interface EventBus {
   publish<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta): void;
+  /**
+   * Delivers an event already in the log, written in one transaction with the change it reports
+   * (`TaskStore.updateMany`'s events): to subscribers like a published event, in publish order, but
+   * not persisted again. Its id is not known here (0); followers of the log read it there. Absent:
+   * the bus cannot, and such events are published instead.
+   */
+  deliverLogged?<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta & { timestamp: number }): void;
+  /**
+   * Resolves once every event published here so far about a task (`data.taskId`) is in the log: an
+   * event written with a change (deliverLogged) then comes after them in the log. Present with
+   * deliverLogged.
+   */
+  persistedFor?(taskId: string): Promise<void>;
   /**
    * Calls `handler` with each event matching `filter` published from now on. The handler's event is
    * narrowed by the filter's types: `{ types: ['agent.terminated'] }` gives `ColonyEvent<'agent.terminated'>`,
@@ -36,6 +49,12 @@ export interface EventBus {
    * oldest first (page on with `afterId`), or newest first. Published events appear once persisted (`flush`).
    */
   list(query?: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * Calls `listener` when other processes may have appended to the log (PostgreSQL NOTIFY, say): a
+   * hint to read it again with `list`. Lost or spurious hints cost latency only (a follower still
+   * polls); with no cross-process notifications, never called. Returns the function that stops it.
+   */
+  onExternalEvents(listener: () => void): () => void;
 }
 
 export interface EventFilter<P extends string = string> {

@@ -5,8 +5,11 @@
  * lease, whatever either host's clock says. Conformance: `test/conformance/runner-store.ts`.
  */
 export interface RunnerStore {
-  /** Inserts a runner or, when its id is known, moves its heartbeat to `heartbeatAt`. */
-  upsert(runner: RunnerRecord): Promise<void>;
+  /**
+   * Inserts a runner or, when its id is known, moves its heartbeat to `heartbeatAt` (nothing else of
+   * it changes). Absent `runsTasks` and `pools`: it runs tasks, of no pool.
+   */
+  upsert(runner: RunnerRegistration): Promise<void>;
   delete(id: string): Promise<void>;
   list(): Promise<RunnerRecord[]>;
   /**
@@ -22,10 +25,23 @@ export interface RunnerRecord {
   id: string;
   pid: number;
   hostname: string;
-  /** What kind of process: `run` (a workflow run), `worker`, `server`. */
+  /** What kind of process: `server` (`colony up`), `worker`, `run` (a workflow run), `swarm`, `mcp`, `library`. */
   kind: string;
+  /**
+   * Whether it runs tasks. False for a process that only serves (`colony up --no-work`): it is listed
+   * as live, but takes no task and coordinates no swarm.
+   */
+  runsTasks: boolean;
+  /**
+   * The worker pools it serves (`colony worker --pool`): it takes the tasks of these pools and unpooled
+   * ones. Empty: unpooled tasks only.
+   */
+  pools: string[];
   /** When it registered, by the store's clock (`RunnerStore.clock()`). */
   startedAt: number;
   /** Its latest heartbeat, by the store's clock (`RunnerStore.clock()`). */
   heartbeatAt: number;
 }
+
+/** A runner as it registers: whether it runs tasks and its pools may be left to their defaults (yes, none). */
+export type RunnerRegistration = Omit<RunnerRecord, 'runsTasks' | 'pools'> & Partial<Pick<RunnerRecord, 'runsTasks' | 'pools'>>;

@@ -65,6 +65,6 @@ export type { ApiKeyRecord, ApiKeyRole, StoredApiKey } from './api-key-store.js'
 export type { EventQuery, NewEvent } from './event-log.js';
 export type { AgentMessage, InboxOptions, NewAgentMessage } from './message-store.js';
 export type { MetricQuery, MetricSample } from './metric-store.js';
-export type { RunnerRecord } from './runner-store.js';
+export type { RunnerRecord, RunnerRegistration } from './runner-store.js';
 export type { AgentAssignment, ReadyTaskClaim, TaskExpectation, TaskQuery } from './task-store.js';
 export type { AgentTurn, AgentTurnRole, NewAgentTurn } from './transcript-store.js';

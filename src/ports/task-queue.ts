@@ -4,8 +4,9 @@ import type { TaskRecord } from '../domain/task.js';
  * The TaskQueue port: how a runner learns that tasks may be ready and takes them. The task table stays
  * the truth (states, dependencies, retries, cascades); a queue only hands ready tasks out and wakes
  * runners. Adapters: `tasks/store-poll-queue.ts` (one machine: wake-ups pushed in process plus a poll
- * of the store). A distributed adapter claims with `FOR UPDATE SKIP LOCKED` and wakes runners with
- * PostgreSQL NOTIFY or Redis instead of polling (DESIGN.md, "Many processes, one truth").
+ * of the store), and `tasks/notified-queue.ts` around it for team mode: woken too by other processes'
+ * hints (a ChangeNotifier: PostgreSQL NOTIFY), the poll then only a safety net (DESIGN.md, "Many
+ * processes, one truth").
  *
  * Contract:
  * - `claim` takes up to `limit` ready tasks (queued, retry time come, in scope, of the given types) in
@@ -44,6 +45,11 @@ export interface TaskScope {
   swarmId?: string;
   /** Only these tasks and the subtasks they create, at any depth (`colony task create --wait`). */
   taskIds?: readonly string[];
+  /**
+   * The worker pools this runner serves: it takes the tasks of these pools and unpooled ones. Absent
+   * or empty: unpooled tasks only (a pooled task is never run outside its pool).
+   */
+  pools?: readonly string[];
 }
 
 export interface ClaimRequest {

@@ -1,5 +1,6 @@
 import type { AgentRecord } from '../domain/agent.js';
 import type { TaskRecord, TaskStatus } from '../domain/task.js';
+import type { NewEvent } from './event-log.js';
 import type { TaskScope } from './task-queue.js';
 
 /**
@@ -18,15 +19,17 @@ export interface TaskStore {
    */
   update(next: TaskRecord, expected: TaskExpectation & { updatedAt?: number }): Promise<boolean>;
   /**
-   * Changes what an operator may change of a task that has not started (priority, requirements),
+   * Changes what an operator may change of a task that has not started (priority, requirements, pool),
    * compare-and-set on status, attempts and updatedAt; returns whether it did.
    */
   revise(next: TaskRecord, expected: TaskExpectation & { updatedAt: number }): Promise<boolean>;
   /**
    * Several compare-and-set updates applied together: if any expectation fails, none is written and
-   * the result is false. (A task's completion and its dependents' promotion commit as one.)
+   * the result is false. (A task's completion and its dependents' promotion commit as one.) The
+   * changes' `events` are appended to the event log in the same transaction, so they are in the log
+   * exactly when the changes are.
    */
-  updateMany(changes: readonly { next: TaskRecord; expected: TaskExpectation }[]): Promise<boolean>;
+  updateMany(changes: readonly TaskChange[]): Promise<boolean>;
   get(id: string): Promise<TaskRecord | undefined>;
   /** Tasks whose id starts with `prefix` (at most `limit`), for abbreviated ids typed by people. */
   findIdsByPrefix(prefix: string, limit: number): Promise<string[]>;
@@ -35,8 +38,11 @@ export interface TaskStore {
   countByStatus(query?: { workflowId?: string; swarmId?: string }): Promise<Record<TaskStatus, number>>;
   /** Ids of the tasks that depend on `id`. */
   listDependents(id: string): Promise<string[]>;
-  /** Pending tasks all of whose dependencies have completed. */
-  listPromotable(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]>;
+  /**
+   * Pending tasks all of whose dependencies have completed; with `dependentsOf`, only those that depend
+   * on one of these tasks (the dependents a completion may have made ready, whoever submitted them).
+   */
+  listPromotable(query: PromotableQuery): Promise<TaskRecord[]>;
   /** Pending tasks with at least one failed or cancelled dependency. */
   listBlocked(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]>;
   /** Running tasks held by any of the given runners. */
@@ -47,7 +53,8 @@ export interface TaskStore {
    * Claims up to `limit` ready tasks for a runner in one transaction (one statement where the database
    * allows, e.g. PostgreSQL's `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`): queued tasks
    * whose retry time (`notBefore`) has come by `now`, of one of `types` (any type when absent), in
-   * `scope` (a workflow, a swarm, or some tasks and their subtasks at any depth), not in `exclude`;
+   * `scope` (a workflow, a swarm, or some tasks and their subtasks at any depth; unpooled tasks and
+   * those of `scope.pools`, never a task of another pool), not in `exclude`;
    * highest priority first, then creation order. Each becomes `running` with `attempts + 1`, the runner
    * set, `notBefore` cleared and started and updated at `now`; the claimed records are returned in that
    * order. Concurrent claims, from this store or any other process on the same data, never return the
@@ -61,6 +68,12 @@ export interface TaskStore {
    * task were written, or why not: no candidate had a free slot, or the task had changed meanwhile.
    */
   assignAgent(query: AgentAssignment): Promise<{ agent: AgentRecord; task: TaskRecord } | { refused: 'no_free_agent' | 'task_changed' }>;
+}
+
+export interface PromotableQuery {
+  workflowId?: string;
+  dependentsOf?: readonly string[];
+  limit: number;
 }
 
 /** What `claimReady` takes. */
@@ -82,6 +95,17 @@ export interface AgentAssignment {
 }
 
 /** The state a compare-and-set expects to find. */
+/** One compare-and-set update of `updateMany`. */
+export interface TaskChange {
+  next: TaskRecord;
+  expected: TaskExpectation;
+  /**
+   * Events that report the change (a `task.completed`), written with it: a process killed right after
+   * the commit cannot leave the change unreported, nor a retried write report it twice.
+   */
+  events?: readonly NewEvent[];
+}
+
 export interface TaskExpectation {
   status: TaskStatus;
   attempts: number;
@@ -94,6 +118,8 @@ export interface TaskQuery {
   swarmId?: string;
   parentId?: string;
   assignedAgent?: string;
+  /** Only tasks of this worker pool; null: only unpooled tasks. */
+  pool?: string | null;
   limit?: number;
   offset?: number;
   /** Default: creation order. `priority` lists the highest priority first. */

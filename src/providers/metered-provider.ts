@@ -54,6 +54,11 @@ export class MeteredProvider implements Provider {
     this.#deps = options;
   }
 
+  /** Resolves when the last call's close is written (or has failed): its usage is in the ledger. */
+  closed(): Promise<void> {
+    return this.#closing;
+  }
+
   async complete(request: CompletionRequest): Promise<CompletionResponse> {
     const { callId, admitted } = await this.#admit(request);
     let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };

@@ -1,5 +1,5 @@
 import type { Logger } from '../kernel/logger.js';
-import { ExecutionError } from '../domain/errors.js';
+import { ConflictError, ExecutionError } from '../domain/errors.js';
 import type { PlanTask, SwarmPlan } from '../domain/swarm.js';
 import { isTerminal, type TaskRecord } from '../domain/task.js';
 import type { Store } from '../ports/store.js';
@@ -26,18 +26,29 @@ export interface PlanDispatchDeps {
   peers(): string | null;
   /** Workers are being replaced right now. */
   replacingWorkers(): boolean;
+  /** The worker pools (`colony worker --pool`) some live process serves now. */
+  servedPools(): Promise<ReadonlySet<string>>;
 }
 
 /**
  * Hands the plan's tasks to the task engine: those whose dependencies are done, within the swarm's
  * concurrency limit, pinned to the agents the topology routes them to; then polls the ones in flight,
  * since a task may finish in any process and an event here is only a hint.
+ *
+ * A route's pool (distributed) is also the engine task's worker pool when a live process serves a
+ * pool of that name (`colony worker --pool eu`): then only those workers run it. When none does, the
+ * task is left unpooled, for any runner, and its dispatch event says so (`workerPool: null`); a pooled
+ * task whose pool loses its last live runner before it starts is unpooled then, so that none waits for
+ * good.
  */
 export class PlanDispatch {
   private readonly deps: PlanDispatchDeps;
   /** Dispatched tasks that events say have finished, not yet collected. */
   private readonly finishedHint = new Set<string>();
   private lastFullCheck = 0;
+  /** In-flight engine tasks left to a worker pool, by id: watched for their pool losing its runners. */
+  private readonly pooled = new Map<string, string>();
+  private lastPoolCheck = 0;
 
   constructor(deps: PlanDispatchDeps) {
     this.deps = deps;
@@ -70,12 +81,17 @@ export class PlanDispatch {
       }
       if (deps.every((s) => s === 'done')) ready.push(task);
     }
+    await this.unpoolUnserved();
     // Workers being replaced: wait for them rather than route to nobody.
     if (ready.length === 0 || this.deps.replacingWorkers()) return;
-    const specs = ready.map((task) => {
+    const routes = ready.map((task) => this.route(task));
+    // Real worker pools are used only when they are there now: a task must not wait for a pool nobody serves.
+    const served = routes.some((r) => r.pool !== null) ? await this.deps.servedPools() : new Set<string>();
+    const specs = ready.map((task, index) => {
       const state = table.state(task.id);
-      const route = this.route(task);
+      const route = routes[index] as Route;
       state.route = route;
+      const workerPool = route.pool !== null && served.has(route.pool) ? route.pool : null;
       const depResults = task.dependsOn.map((d) => ({ id: d, title: plan.tasks.find((t) => t.id === d)?.title ?? d, text: table.states.get(d)?.text ?? '' }));
       return {
         type: 'agent',
@@ -92,6 +108,7 @@ export class PlanDispatch {
           ...(task.kind === undefined ? {} : { kind: task.kind }),
         },
         requirements: { agentIds: route.agentIds },
+        ...(workerPool === null ? {} : { pool: workerPool }),
       };
     });
     const created = await this.deps.tasks.submit(specs, { swarmId: this.deps.record.id });
@@ -102,12 +119,14 @@ export class PlanDispatch {
       state.taskId = record.id;
       table.inflight.set(record.id, task.id);
       table.dispatched.add(record.id);
+      if (record.pool !== null) this.pooled.set(record.id, record.pool);
       this.deps.publish('swarm.task_dispatched', {
         swarmId: this.deps.record.id,
         planTaskId: task.id,
         taskId: record.id,
         agentIds: state.route?.agentIds ?? [],
         pool: state.route?.pool ?? null,
+        workerPool: record.pool,
       });
     });
   }
@@ -127,6 +146,8 @@ export class PlanDispatch {
     this.finishedHint.clear();
     for (const [taskId, planTaskId] of candidates) {
       const task = await this.deps.store.tasks.get(taskId);
+      // A resumed run learns its pooled tasks here.
+      if (task?.pool && !isTerminal(task.status)) this.pooled.set(taskId, task.pool);
       if (!task || !isTerminal(task.status)) continue;
       inflight.delete(taskId);
       await onFinished(planTaskId, task);
@@ -169,6 +190,38 @@ export class PlanDispatch {
       table.inflight.delete(taskId);
     }
     table.settleUnfinished();
+  }
+
+  /**
+   * Pooled tasks not yet started whose pool no live process serves any more (its workers stopped or
+   * died) are unpooled, for any runner: compare-and-set, so a worker that claims one first keeps it.
+   * Looked at once a poll at most.
+   */
+  private async unpoolUnserved(): Promise<void> {
+    if (this.pooled.size === 0 || this.deps.now() - this.lastPoolCheck < SWARM_DEFAULTS.pollMs) return;
+    this.lastPoolCheck = this.deps.now();
+    const served = await this.deps.servedPools();
+    for (const [taskId, pool] of [...this.pooled]) {
+      if (!this.deps.table.inflight.has(taskId)) {
+        this.pooled.delete(taskId);
+        continue;
+      }
+      if (served.has(pool)) continue;
+      const task = await this.deps.store.tasks.get(taskId);
+      // Running: its worker has it; if that worker dies, recovery queues it again and it is looked at then.
+      if (!task || task.pool === null || isTerminal(task.status)) this.pooled.delete(taskId);
+      if (!task || task.pool === null || (task.status !== 'queued' && task.status !== 'pending')) continue;
+      try {
+        // A revision (compare-and-set), announced as task.revised, which wakes the runners that now may take it.
+        await this.deps.tasks.revise(taskId, { pool: null });
+      } catch (error) {
+        // Claimed or changed meanwhile: looked at again on the next check.
+        if (error instanceof ConflictError) continue;
+        throw error;
+      }
+      this.pooled.delete(taskId);
+      this.deps.logger.info({ swarmId: this.deps.record.id, taskId, pool }, `no live worker serves pool ${pool} any more: the task is left to any runner`);
+    }
   }
 
   private route(task: PlanTask): Route {

@@ -33,6 +33,8 @@ export class ResultReview {
   /** Reviews in progress, and the first one that failed (it fails the swarm). */
   private readonly reviews = new Set<Promise<void>>();
   private failure: unknown = undefined;
+  /** The plan's tasks by id, built once per task list (a replan makes a new one) rather than per result. */
+  private planned: { tasks: readonly PlanTask[]; byId: ReadonlyMap<string, PlanTask>; ids: ReadonlySet<string> } | null = null;
 
   constructor(deps: ResultReviewDeps) {
     this.deps = deps;
@@ -48,8 +50,7 @@ export class ResultReview {
   }
 
   async onTaskFinished(planTaskId: string, task: TaskRecord): Promise<void> {
-    const plan = this.deps.record.plan as SwarmPlan;
-    const planTask = plan.tasks.find((t) => t.id === planTaskId) as PlanTask;
+    const planTask = this.plannedTasks().byId.get(planTaskId) as PlanTask;
     const state = this.deps.table.state(planTaskId);
     const ok = task.status === 'completed';
     // Its agent was terminated under it: not the task's fault, so it goes again (boundedly).
@@ -84,7 +85,7 @@ export class ResultReview {
   private async review(planTaskId: string, task: TaskRecord, outcome: TaskOutcome, ok: boolean): Promise<void> {
     const { record, table, strategy } = this.deps;
     const state = table.state(planTaskId);
-    const verdict = await strategy.review(this.deps.context(), outcome, new Set((record.plan as SwarmPlan).tasks.map((t) => t.id)));
+    const verdict = await strategy.review(this.deps.context(), outcome, this.plannedTasks().ids);
     if (state.status !== 'reviewing') return; // the swarm stopped meanwhile
     const by = strategy.leaderSeat?.seat ?? 'peers';
     const judged = verdict.verdict !== 'accept' || record.swarm.config.review;
@@ -113,5 +114,15 @@ export class ResultReview {
       state.feedback = verdict.feedback;
     }
     state.status = next;
+  }
+
+  private plannedTasks(): { byId: ReadonlyMap<string, PlanTask>; ids: ReadonlySet<string> } {
+    const { tasks } = this.deps.record.plan as SwarmPlan;
+    if (this.planned?.tasks !== tasks) {
+      const byId = new Map<string, PlanTask>();
+      for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
+      this.planned = { tasks, byId, ids: new Set(byId.keys()) };
+    }
+    return this.planned;
   }
 }

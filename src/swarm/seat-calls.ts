@@ -61,13 +61,17 @@ export class SeatCalls {
         { store: this.deps.store, newId: () => this.deps.newId('call'), now: this.deps.now },
       );
       try {
-        return await fn({
+        const result = await fn({
           provider,
           model: choice.model,
           agentType,
           signal,
           onUsage: (usage) => this.deps.budget.announce(usage, choice.model, agent.id, choice.providerId),
         });
+        // The call's usage is in the ledger before the swarm goes on: the usage the swarm reads next
+        // (the final one, after the aggregator's call) counts it.
+        await provider.closed();
+        return result;
       } catch (error) {
         // A model that never answers validly, or a provider that refuses the call (a bad key, a bad
         // request), fails the same way for any successor: no use seating one.

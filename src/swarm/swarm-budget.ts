@@ -3,6 +3,7 @@ import type { TokenUsage } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
 import { estimateCostUsd } from '../providers/pricing.js';
 import { StopSignal } from './stop-signal.js';
+import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import type { SwarmPublish } from './swarm-publisher.js';
 import type { SwarmRecordKeeper } from './swarm-record.js';
 
@@ -19,6 +20,8 @@ export interface SwarmBudgetDeps {
  */
 export class SwarmBudget {
   private readonly deps: SwarmBudgetDeps;
+  /** When the usage was last read (see check). */
+  private lastRefresh = -Infinity;
 
   constructor(deps: SwarmBudgetDeps) {
     this.deps = deps;
@@ -30,6 +33,7 @@ export class SwarmBudget {
    * input tokens: what it really used is unknown, and at most that.
    */
   async refresh(): Promise<SwarmCallUsage> {
+    this.lastRefresh = this.deps.now();
     const used = await this.deps.store.modelCalls.swarmUsage(this.deps.record.id);
     this.deps.record.noteUsage({ calls: used.calls + used.lostCalls, inputTokens: used.inputTokens + used.lostTokens, outputTokens: used.outputTokens, costUsd: used.costUsd });
     return used;
@@ -47,6 +51,12 @@ export class SwarmBudget {
   /** Throws a StopSignal when the budget is spent or the deadline has passed. */
   async check(): Promise<void> {
     const { limits } = this.deps.record.swarm.config;
+    if (limits.maxTokens === null && limits.maxCostUsd === null) {
+      // No limit to hold: no call is refused, and the usage is read only to report it, once a poll
+      // (the read sums every call of the swarm, and the loop turns once a finished task).
+      if (this.deps.now() - this.lastRefresh >= SWARM_DEFAULTS.pollMs) await this.refresh();
+      return this.checkDeadline();
+    }
     const used = await this.refresh();
     // A call refused for want of budget (in any process): nothing more can be done within it.
     if (used.refusedCalls > 0) throw new StopSignal('budget_exhausted', await this.exhaustedMessage());
@@ -57,9 +67,12 @@ export class SwarmBudget {
     if (limits.maxCostUsd !== null && usage.costUsd !== null && usage.costUsd >= limits.maxCostUsd) {
       throw new StopSignal('budget_exhausted', `cost budget exhausted: $${usage.costUsd.toFixed(4)} of $${limits.maxCostUsd}`);
     }
-    if (limits.deadline !== null && this.deps.now() >= limits.deadline) {
-      throw new StopSignal('deadline_exceeded', `deadline passed at ${new Date(limits.deadline).toISOString()}`);
-    }
+    this.checkDeadline();
+  }
+
+  private checkDeadline(): void {
+    const { deadline } = this.deps.record.swarm.config.limits;
+    if (deadline !== null && this.deps.now() >= deadline) throw new StopSignal('deadline_exceeded', `deadline passed at ${new Date(deadline).toISOString()}`);
   }
 
   /** Announces a seat's call; what it used is in the ModelCallLedger already (see refresh). */

@@ -32,7 +32,7 @@ const ACTIVE: SwarmStatus[] = ['planning', 'running', 'paused'];
 const ORPHAN_SCAN_MS = 5_000;
 const SOURCE = 'swarm';
 
-export interface SwarmCoordinatorDeps extends Omit<SwarmRunDeps, 'runnerId'> {
+export interface SwarmCoordinatorDeps extends Omit<SwarmRunDeps, 'runnerId' | 'servedPools'> {
   runners: RunnerRegistry;
   newId: (kind: IdKind) => string;
 }
@@ -136,6 +136,8 @@ export class SwarmCoordinator implements Swarms {
         agentId,
         agentType: agentId === null ? (planTask.agentType ?? null) : (typeOf.get(agentId) ?? planTask.agentType ?? null),
         pool: planTask.affinity ?? null,
+        workerPool: entry?.task.pool ?? null,
+        runnerId: entry?.task.runnerId ?? null,
         domain: planTask.domain ?? null,
         revisions: entry?.revisions ?? 0,
         error: entry?.task.error ?? null,
@@ -224,7 +226,7 @@ export class SwarmCoordinator implements Swarms {
   }
 
   private launch(swarm: SwarmRecord): void {
-    const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id });
+    const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id, servedPools: () => this.deps.runners.servedPools() });
     this.runs.set(swarm.id, run);
     void run.done.finally(() => {
       if (this.runs.get(swarm.id) === run) this.runs.delete(swarm.id);

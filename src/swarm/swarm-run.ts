@@ -1,7 +1,7 @@
 import type { AgentManager } from '../agents/agent-manager.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../kernel/logger.js';
-import { CancelledError } from '../domain/errors.js';
+import { CancelledError, isTransientStorageError, type ColonyError } from '../domain/errors.js';
 import type { IdKind } from '../domain/ids.js';
 import type { SwarmPlan, SwarmRecord, SwarmStatus } from '../domain/swarm.js';
 import type { Store } from '../ports/store.js';
@@ -39,6 +39,8 @@ export interface SwarmRunDeps {
    */
   vote(input: { swarmId: string; question: string; context: string; voterIds: string[]; taskId: string | null; provider: string | null; model: string | null }): Promise<{ accepted: boolean; reasons: string[] }>;
   runnerId: string;
+  /** The worker pools (`colony worker --pool`) some live process serves now: a distributed swarm's pools use them. */
+  servedPools(): Promise<ReadonlySet<string>>;
   newId: (kind: IdKind) => string;
   now: () => number;
 }
@@ -94,6 +96,7 @@ export class SwarmRun {
       route: (task) => strategy.route(context(), task),
       peers: () => (strategy.topology === 'mesh' ? seats.peerList() : null),
       replacingWorkers: () => seats.isReplacingWorkers(),
+      servedPools: () => deps.servedPools(),
     }));
     this.review = new ResultReview({ store, record, table, strategy, context, publish, now, stopRequested: () => this.control.stopRequested(), poke });
     this.progress = new SwarmProgress({ record, table, budget, publish, now });
@@ -151,8 +154,14 @@ export class SwarmRun {
       return await this.ending.planDone();
     } catch (error) {
       if (this.abort.signal.aborted && !(error instanceof StopSignal)) return this.record.swarm;
-      if (error instanceof StopSignal) return this.ending.stopped(error);
-      return this.ending.failed(error);
+      try {
+        if (error instanceof StopSignal) return await this.ending.stopped(error);
+        if (isTransientStorageError(error)) return this.leave(error);
+        return await this.ending.failed(error);
+      } catch (ending) {
+        if (isTransientStorageError(ending)) return this.leave(ending);
+        throw ending;
+      }
     } finally {
       this.unsubscribe?.();
       // Reviews still running after the end (a stop) have nothing left to decide.
@@ -172,6 +181,16 @@ export class SwarmRun {
       if (this.review.idle() && this.table.allEnded()) return;
       await this.sleeper.sleep(SWARM_DEFAULTS.pollMs);
     }
+  }
+
+  /**
+   * The store did not answer (a database restart): not the swarm's fault, and nothing to end it with.
+   * It is left as stored, still this process's, for the coordinator's next scan to resume from the
+   * store, as it resumes a swarm whose process died.
+   */
+  private leave(error: ColonyError): SwarmRecord {
+    this.deps.logger.warn({ err: error, swarmId: this.id }, 'swarm: the store did not answer; resuming it from the store shortly');
+    return this.record.swarm;
   }
 
   private async waitWhilePaused(): Promise<void> {

@@ -13,7 +13,15 @@ export interface SwarmTaskView {
   status: TaskStatus | 'waiting';
   agentId: string | null;
   agentType: string | null;
+  /** The plan's pool (a distributed swarm's label). */
   pool: string | null;
+  /**
+   * The worker pool (`colony worker --pool`) its engine task was left to, or null: any runner took it
+   * (no live runner served the pool when it was dispatched, or the plan named none).
+   */
+  workerPool: string | null;
+  /** The process that runs it, or ran its latest attempt. */
+  runnerId: string | null;
   domain: string | null;
   revisions: number;
   /** Why the latest dispatch failed, if it did. */

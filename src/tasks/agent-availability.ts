@@ -113,5 +113,12 @@ export function needsAgent(requirements: TaskRequirements): boolean {
 
 /** One key per set of requirements, whatever the order of its lists. */
 function requirementsKey(requirements: TaskRequirements): string {
-  return JSON.stringify([requirements.agentType ?? null, [...(requirements.capabilities ?? [])].sort(), [...(requirements.agentIds ?? [])].sort()]);
+  return JSON.stringify([requirements.agentType ?? null, sorted(requirements.capabilities), sorted(requirements.agentIds)]);
+}
+
+/** The list in order; copied only when it is not (a swarm's agent ids come in order, and are many). */
+function sorted(list: readonly string[] | undefined): readonly string[] {
+  if (list === undefined) return [];
+  for (let i = 1; i < list.length; i++) if ((list[i - 1] as string) > (list[i] as string)) return [...list].sort();
+  return list;
 }

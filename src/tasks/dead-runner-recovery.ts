@@ -42,19 +42,29 @@ export class DeadRunnerRecovery {
 
   /** Recovers what dead runners hold; returns the tasks it queued again. */
   async recover(): Promise<TaskRecord[]> {
-    const { store, transitions, events, logger, now } = this.deps;
+    const { store, now } = this.deps;
     const dead = await this.deps.runners.deadRunnersHoldingTasks();
     if (dead.length === 0) return [];
     // Their model calls in flight will never report: from now on they count at their reservation.
     await store.modelCalls.markLost(dead, now());
     // Their shell commands may have outlived them: none may run beside the task's next attempt.
     await this.deps.orphans.endGroupsOf(dead);
-    const held = await store.tasks.listHeldBy(dead);
+    const requeued = await this.requeue(await store.tasks.listHeldBy(dead), (task) => `the process running this task (${task.runnerId}) stopped`);
+    for (const id of dead) await store.runners.delete(id);
+    return requeued;
+  }
+
+  /**
+   * Tasks whose runner will never finish them: back to the queue (or failed once out of attempts),
+   * with the agent slots they held freed. Returns the tasks it queued again.
+   */
+  async requeue(held: readonly TaskRecord[], why: (task: TaskRecord) => string): Promise<TaskRecord[]> {
+    const { transitions, events, logger, now } = this.deps;
     const holders = held.length > 0 ? await this.slotHolders() : new Map<string, string[]>();
     const requeued: TaskRecord[] = [];
     for (const task of held) {
       const exhausted = task.attempts >= task.maxAttempts;
-      const error = { code: 'runner_lost', message: `the process running this task (${task.runnerId}) stopped`, attempt: task.attempts };
+      const error = { code: 'runner_lost', message: why(task), attempt: task.attempts };
       const next = exhausted
         ? await transitions.apply(task, 'failed', { error, completedAt: now() })
         : await transitions.apply(task, 'queued', { error, runnerId: null });
@@ -73,7 +83,6 @@ export class DeadRunnerRecovery {
       if (next.status === 'failed') await cancelDependents(this.deps, next);
       else requeued.push(next);
     }
-    for (const id of dead) await store.runners.delete(id);
     return requeued;
   }
 

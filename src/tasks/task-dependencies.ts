@@ -51,7 +51,9 @@ export class TaskDependencies {
     }
     for (const task of added) {
       const unseen = task.dependencies.filter((d) => !this.pending.has(d));
-      if (unseen.length > 0) void this.check(task.id, unseen);
+      // A read that fails (the store restarting) leaves the task pending: the scheduler's
+      // reconciliation promotes it once its dependencies have completed (listPromotable).
+      if (unseen.length > 0) void this.check(task.id, unseen).catch(() => undefined);
     }
   }
 

@@ -18,6 +18,12 @@ export interface TaskDiscoveryDeps {
   promote: (task: TaskRecord) => Promise<void>;
   /** The attempts running here now. */
   running: () => Iterable<RunningTask>;
+  /**
+   * Whether this process has the task in hand: being claimed, started, run, or its outcome recorded.
+   * True for every task while a claim is in flight (its answer may hold any of them). Absent: tasks
+   * this runner holds in the store but not in hand are not looked for.
+   */
+  inHand?: (taskId: string) => boolean;
 }
 
 /**
@@ -29,6 +35,8 @@ export interface TaskDiscoveryDeps {
 export class TaskDiscovery {
   private readonly deps: TaskDiscoveryDeps;
   private passes = 0;
+  /** Tasks held by this runner in the store but not in hand at the last thorough pass, with their attempt. */
+  private strandedSeen = new Map<string, number>();
 
   constructor(deps: TaskDiscoveryDeps) {
     this.deps = deps;
@@ -39,6 +47,7 @@ export class TaskDiscovery {
     const thorough = first || this.passes++ % TASK_DEFAULTS.recoveryEveryPolls === 0;
     if (thorough) {
       this.deps.track(await this.deps.recovery.recover());
+      this.deps.track(await this.recoverStranded());
       await this.reconcileDependencies(scope);
     }
     if (first) {
@@ -60,6 +69,31 @@ export class TaskDiscovery {
     for (const task of await store.tasks.listPromotable(query)) {
       if (scope.includes(task)) await this.deps.promote(task);
     }
+  }
+
+  /**
+   * Tasks the store says this runner holds but that it does not have in hand: a claim that committed
+   * while its answer was lost with the connection (a database restart), a claim that could not be
+   * given back, an outcome that could not be written within the store retry window. Nothing here
+   * would ever finish them, and no other process recovers a live runner's tasks: seen so on two
+   * thorough passes in a row, at the same attempt, they are recovered as a dead runner's are.
+   */
+  private async recoverStranded(): Promise<TaskRecord[]> {
+    const { inHand } = this.deps;
+    if (!inHand) return [];
+    const held = await this.deps.store.tasks.listHeldBy([this.deps.runnerId]);
+    // Judged after the read: a claim whose answer had not come when the read began is still in flight
+    // (in hand, for every task) or has landed (its tasks starting or running).
+    const seen = new Map<string, number>();
+    const stranded: TaskRecord[] = [];
+    for (const task of held) {
+      if (inHand(task.id)) continue;
+      if (this.strandedSeen.get(task.id) === task.attempts) stranded.push(task);
+      else seen.set(task.id, task.attempts);
+    }
+    this.strandedSeen = seen;
+    if (stranded.length === 0) return [];
+    return this.deps.recovery.requeue(stranded, () => 'this process lost track of the task: the store did not answer its claim or its outcome');
   }
 
   /** Attempts running here whose stored task is no longer this attempt (cancelled, taken over) are aborted. */

@@ -148,6 +148,7 @@ export class TaskEngine {
         result: null,
         error: null,
         runnerId: null,
+        pool: spec.pool ?? null,
         notBefore: null,
         createdAt: now,
         updatedAt: now,
@@ -240,8 +241,9 @@ export class TaskEngine {
   }
 
   /**
-   * Revises a task that has not started: its priority, and the agent it must run on (`agentId`;
-   * null lifts the pin). The agent must exist and not be terminated. A task that started or
+   * Revises a task that has not started: its priority, the agent it must run on (`agentId`; null
+   * lifts the pin), and the worker pool whose workers alone may run it (`pool`; null: any runner).
+   * The agent must exist and not be terminated. A task that started or
    * finished meanwhile is a conflict; nothing changes then.
    */
   async revise(idOrPrefix: string, input: unknown): Promise<TaskRecord> {
@@ -261,12 +263,13 @@ export class TaskEngine {
         requirements = { ...rest, agentIds: [agent.id] };
       }
     }
-    const next: TaskRecord = { ...task, priority: changes.priority ?? task.priority, requirements, updatedAt: Math.max(this.deps.now(), task.updatedAt + 1) };
+    const pool = changes.pool === undefined ? task.pool : changes.pool;
+    const next: TaskRecord = { ...task, priority: changes.priority ?? task.priority, requirements, pool, updatedAt: Math.max(this.deps.now(), task.updatedAt + 1) };
     const ok = await this.deps.store.tasks.revise(next, { status: task.status, attempts: task.attempts, updatedAt: task.updatedAt });
     if (!ok) throw new ConflictError(`task ${task.id} changed while being revised; try again`);
     this.deps.events.publish(
       'task.revised',
-      { taskId: next.id, name: next.name, priority: next.priority, agentIds: next.requirements.agentIds ?? null },
+      { taskId: next.id, name: next.name, priority: next.priority, agentIds: next.requirements.agentIds ?? null, pool: next.pool },
       { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(next) },
     );
     this.deps.scheduler.revise(next);

@@ -1,7 +1,8 @@
 import type { Logger } from '../kernel/logger.js';
+import { retryStoreWrite, type StoreRetryPolicy } from '../kernel/store-retry.js';
 import type { ColonyError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
-import type { TaskRecord } from '../domain/task.js';
+import type { TaskRecord, TaskStatus } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
@@ -30,6 +31,10 @@ export interface TaskOutcomeDeps {
   settled: (task: TaskRecord) => void;
   /** This process stops following a task: another process or the store's state has it. */
   forget: (id: string) => void;
+  /** A completion committed: its dependents that other processes submitted may be ready now. */
+  probeDependents: (id: string) => void;
+  /** How an outcome's write is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
+  storeRetry?: StoreRetryPolicy;
 }
 
 /**
@@ -45,12 +50,21 @@ export class TaskOutcomes {
   }
 
   async completed(task: TaskRecord, result: JsonValue, durationMs: number): Promise<void> {
-    const { transitions, dependencies } = this.deps;
+    const { transitions, dependencies, events } = this.deps;
+    // The task.completed event is written with the completion (one transaction) where the bus can
+    // deliver such an event: a process killed after the commit cannot leave the completion unreported.
+    // The task's own events published here before (task.started, an agent's turns) go in the log first.
+    const inLog = events.deliverLogged !== undefined && events.persistedFor !== undefined;
+    if (inLog) await events.persistedFor?.(task.id);
     // The completion and the promotion of dependents it makes ready commit together: one write.
     const ready = dependencies.readyDependents(task.id);
     const completion = { result, error: null, completedAt: this.deps.now() };
-    const changes = [{ task, to: 'completed' as const, patch: completion }, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
-    const writing = transitions.applyAll(changes);
+    const reported = { taskId: task.id, name: task.name, attempt: task.attempts, durationMs };
+    const meta = { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task), timestamp: completion.completedAt };
+    const logged = inLog ? [{ type: 'task.completed', data: reported, ...meta }] : undefined;
+    const completing = { task, to: 'completed' as const, patch: completion, ...(logged ? { events: logged } : {}) };
+    const changes = [completing, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
+    const writing = this.durably(task, 'completed', () => transitions.applyAll(changes), (stored) => [stored]);
     // A claim issued after this write, in the same turn, commits with it and sees these dependents
     // queued: they are put forward now, not once the write is in (a claim that finds them otherwise
     // just takes nothing).
@@ -58,18 +72,16 @@ export class TaskOutcomes {
     let written = await writing;
     if (!written && ready.length > 0) {
       // A dependent changed meanwhile (cancelled, or promoted by another process): complete alone.
-      const alone = await transitions.apply(task, 'completed', completion);
-      written = alone ? [alone] : undefined;
+      written = await this.durably(task, 'completed', () => transitions.applyAll([completing]), (stored) => [stored]);
     }
     if (!written) return this.lost(task);
     const [done, ...promoted] = written as [TaskRecord, ...TaskRecord[]];
-    this.deps.events.publish(
-      'task.completed',
-      { taskId: done.id, name: done.name, attempt: done.attempts, durationMs },
-      { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(done) },
-    );
+    // In the log already (also when the write's answer was lost and a retry found it landed).
+    if (logged && events.deliverLogged) events.deliverLogged('task.completed', reported, meta);
+    else events.publish('task.completed', reported, meta);
     dependencies.settled(done.id);
     this.deps.settled(done);
+    this.deps.probeDependents(done.id);
     this.promoted(promoted, false);
     if (promoted.length < ready.length) for (const d of ready) if (!promoted.some((p) => p.id === d.id)) await this.promote(d);
   }
@@ -80,12 +92,12 @@ export class TaskOutcomes {
     const correlationId = transitions.correlation(task);
 
     if (abortKind === 'cancel') {
-      const current = await this.deps.store.tasks.get(task.id);
+      const current = await retryStoreWrite(() => this.deps.store.tasks.get(task.id), this.retryOptions(task));
       // A cancellation from another process already wrote the cancelled state.
       const done =
         current && current.status === 'cancelled'
           ? current
-          : await transitions.apply(task, 'cancelled', { error: { ...info, code: 'cancelled' }, completedAt: now() });
+          : await this.durably(task, 'cancelled', () => transitions.apply(task, 'cancelled', { error: { ...info, code: 'cancelled' }, completedAt: now() }), (stored) => stored);
       if (!done) return this.lost(task);
       if (current?.status !== 'cancelled') {
         events.publish('task.cancelled', { taskId: task.id, name: task.name, reason: error.message, from: 'running' }, { source: TASK_EVENT_SOURCE, correlationId });
@@ -97,7 +109,7 @@ export class TaskOutcomes {
 
     if (abortKind === 'shutdown') {
       // Not the task's fault: requeue it and give back the attempt (this or another process runs it).
-      const back = await transitions.apply(task, 'queued', { maxAttempts: task.maxAttempts + 1, runnerId: null });
+      const back = await this.durably(task, 'queued', () => transitions.apply(task, 'queued', { maxAttempts: task.maxAttempts + 1, runnerId: null }), (stored) => stored);
       if (back) this.deps.forget(task.id);
       return;
     }
@@ -105,7 +117,7 @@ export class TaskOutcomes {
     const willRetry = error.retryable && task.attempts < task.maxAttempts && !this.deps.stopped();
     if (willRetry) {
       const delay = retryDelayMs(this.deps.retry, task.attempts, this.deps.random);
-      const back = await transitions.apply(task, 'queued', { error: info, runnerId: null, notBefore: now() + delay });
+      const back = await this.durably(task, 'queued', () => transitions.apply(task, 'queued', { error: info, runnerId: null, notBefore: now() + delay }), (stored) => stored);
       if (!back) return this.lost(task);
       events.publish(
         'task.failed',
@@ -116,7 +128,7 @@ export class TaskOutcomes {
       return;
     }
 
-    const done = await transitions.apply(task, 'failed', { error: info, completedAt: now() });
+    const done = await this.durably(task, 'failed', () => transitions.apply(task, 'failed', { error: info, completedAt: now() }), (stored) => stored);
     if (!done) return this.lost(task);
     events.publish(
       'task.failed',
@@ -136,6 +148,17 @@ export class TaskOutcomes {
     const fresh = await this.deps.store.tasks.get(task.id);
     if (!fresh || fresh.status !== 'pending') this.deps.forget(task.id);
     if (fresh?.status === 'queued') this.deps.queued([fresh]);
+  }
+
+  /**
+   * Queues pending tasks whose dependencies have completed, in one write when none changed meanwhile
+   * (a completion that made many ready: a fan-out), else one by one, following the store.
+   */
+  async promoteMany(tasks: readonly TaskRecord[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const queued = tasks.length > 1 ? await this.deps.transitions.applyAll(tasks.map((task) => ({ task, to: 'queued' as const }))) : undefined;
+    if (queued) return this.promoted(queued);
+    for (const task of tasks) await this.promote(task);
   }
 
   /** Says that tasks were queued here (and, unless they were put forward already, passes them on to be claimed). */
@@ -168,6 +191,31 @@ export class TaskOutcomes {
       { taskId: task.id, name: task.name, ok: problem === null, error: problem },
       { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(task) },
     );
+  }
+
+  /**
+   * An outcome's write, tried again while the store does not answer, so that a database restart
+   * neither loses the outcome nor leaves the task running for ever. A retry that loses its
+   * compare-and-set may have lost it to the try before, which committed although its answer was lost
+   * with the connection: the task found at `to`, at this attempt, is that write (`landed` makes the
+   * caller's result of it).
+   */
+  private durably<T>(task: TaskRecord, to: TaskStatus, write: () => Promise<T | undefined>, landed: (stored: TaskRecord) => T): Promise<T | undefined> {
+    return retryStoreWrite(async (attempt) => {
+      const written = await write();
+      if (written !== undefined || attempt === 1) return written;
+      const stored = await this.deps.store.tasks.get(task.id);
+      return stored && stored.status === to && stored.attempts === task.attempts ? landed(stored) : undefined;
+    }, this.retryOptions(task));
+  }
+
+  private retryOptions(task: TaskRecord): Parameters<typeof retryStoreWrite>[1] {
+    return {
+      ...(this.deps.storeRetry ? { policy: this.deps.storeRetry } : {}),
+      onRetry: (error, attempt, delayMs) => {
+        if (attempt === 1) this.deps.logger.warn({ err: error, taskId: task.id, delayMs }, 'could not record the task outcome yet; trying again');
+      },
+    };
   }
 
   /** Our compare-and-set lost: someone else changed the task (e.g. cancelled it from another process). */

@@ -6,6 +6,7 @@ import type { EventBus } from '../ports/event-bus.js';
 import type { Store } from '../ports/store.js';
 import type { TaskQueue, TaskScope } from '../ports/task-queue.js';
 import { DeadRunnerRecovery } from './dead-runner-recovery.js';
+import { DependentsProbe } from './dependents-probe.js';
 import type { OrphanedProcessReaper } from './orphaned-process-reaper.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { TaskClaims, type StartableTask, type TaskAgents } from './task-claim.js';
@@ -39,8 +40,11 @@ export interface SchedulerDeps {
   random: () => number;
 }
 
-/** Which tasks `start` runs; absent fields: every task this process has an executor for. */
-export type SchedulerScope = TaskScope;
+/**
+ * Which tasks `start` runs; absent fields: every task this process has an executor for. The pools are
+ * the runner's own (`createColony({ pools })`), not a caller's choice.
+ */
+export type SchedulerScope = Omit<TaskScope, 'pools'>;
 
 /**
  * Runs ready tasks under a concurrency limit: claims them from the TaskQueue in batches, takes each
@@ -55,6 +59,7 @@ export class TaskScheduler {
   private readonly dependencies: TaskDependencies;
   private readonly claims: TaskClaims;
   private readonly outcomes: TaskOutcomes;
+  private readonly dependents: DependentsProbe;
   private readonly discovery: TaskDiscovery;
   private readonly running = new Map<string, RunningTask>();
   /** Claimed tasks taking their agent, not yet running. */
@@ -62,6 +67,8 @@ export class TaskScheduler {
   private readonly terminalListeners = new Set<(task: TaskRecord) => void>();
   private state: 'stopped' | 'running' | 'draining' = 'stopped';
   private scope = new TaskScopeFilter({}, new Map());
+  /** The worker pools this runner serves (its scope's): a task of another pool is never claimed here. */
+  private pools: ReadonlySet<string> = new Set();
   /** Slots asked for by the claim in flight (one at a time); a wake meanwhile claims again after it. */
   private claiming = 0;
   private claimAgain = false;
@@ -85,7 +92,9 @@ export class TaskScheduler {
       stopped: () => this.state === 'stopped',
       settled: (task) => this.settled(task),
       forget: (id) => this.forget(id),
+      probeDependents: (id) => this.dependents.completed(id),
     });
+    this.dependents = new DependentsProbe({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks), logger: deps.logger });
     this.discovery = new TaskDiscovery({
       store: deps.store,
       cascade: deps,
@@ -94,6 +103,7 @@ export class TaskScheduler {
       track: (tasks) => this.track(tasks),
       promote: (task) => this.outcomes.promote(task),
       running: () => this.running.values(),
+      inHand: (id) => this.claiming > 0 || this.running.has(id) || this.launching.has(id),
     });
   }
 
@@ -113,8 +123,11 @@ export class TaskScheduler {
     return () => this.terminalListeners.delete(listener);
   }
 
-  async start(scope: SchedulerScope): Promise<void> {
+  async start(given: SchedulerScope): Promise<void> {
     if (this.state !== 'stopped') return;
+    // The runner's pools bound every scope: a pooled task is claimed only by a runner of its pool.
+    const scope: TaskScope = { ...given, pools: this.deps.runners.pools };
+    this.pools = new Set(scope.pools);
     this.scope = new TaskScopeFilter(scope, this.deps.executors);
     this.state = 'running';
     await this.reconcile(true);
@@ -149,6 +162,8 @@ export class TaskScheduler {
     }
     // Claims in flight when the drain began are given back as they land.
     while (this.launching.size > 0 || this.claiming > 0) await new Promise((r) => setImmediate(r));
+    // Dependents of the last completions are promoted before the store may close.
+    await this.dependents.idle();
     this.state = 'stopped';
     return { drained: !timedOut };
   }
@@ -198,8 +213,9 @@ export class TaskScheduler {
     this.admitQueued(mine.filter((t) => t.status === 'queued'));
   }
 
-  /** Queued tasks to the queue, past the claims' check of their agents. */
-  private admitQueued(tasks: readonly TaskRecord[]): void {
+  /** Queued tasks to the queue, past the claims' check of their agents; another pool's are no hint of work here. */
+  private admitQueued(given: readonly TaskRecord[]): void {
+    const tasks = given.filter((t) => t.pool === null || this.pools.has(t.pool));
     if (tasks.length === 0) return;
     this.claims.admitted(tasks);
     this.deps.queue.admit(tasks);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth.js';
-import { PRIORITIES, PRIORITY_MAX, PRIORITY_MIN } from '../domain/task.js';
+import { POOL_NAME_PATTERN, POOL_NAME_RULE, PRIORITIES, PRIORITY_MAX, PRIORITY_MIN } from '../domain/task.js';
 import { checkDurationMs, parseDuration } from './duration.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -34,6 +34,9 @@ export const durationSchema = z.union([z.number().int().positive(), z.string().m
   }
 });
 
+/** A worker pool's name (`colony worker --pool`). */
+export const poolNameSchema = z.string().regex(POOL_NAME_PATTERN, POOL_NAME_RULE);
+
 export const taskNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a name is 1-128 letters, digits, dot, dash or underscore, starting with a letter or digit');
@@ -59,6 +62,8 @@ export const taskSpecSchema = z
       })
       .strict()
       .default({}),
+    /** The worker pool whose runners alone may run it (`colony worker --pool`); absent: any runner of unpooled work. */
+    pool: poolNameSchema.optional(),
   })
   .strict();
 
@@ -71,9 +76,11 @@ export const taskRevisionSchema = z
     priority: prioritySchema.optional(),
     /** The agent the task must run on; null lifts a pin. */
     agentId: z.string().regex(/^agt_[0-9a-z]{26}$/, 'an agent id (agt_…)').nullable().optional(),
+    /** The worker pool whose workers alone may run it; null: any runner of unpooled work. */
+    pool: poolNameSchema.nullable().optional(),
   })
   .strict()
-  .refine((r) => r.priority !== undefined || r.agentId !== undefined, { message: 'give priority or agentId (or both)' });
+  .refine((r) => r.priority !== undefined || r.agentId !== undefined || r.pool !== undefined, { message: 'give priority or agentId, or pool (any of them)' });
 
 export function parseTaskRevision(input: unknown): z.output<typeof taskRevisionSchema> {
   const result = taskRevisionSchema.safeParse(input);

@@ -1,5 +1,6 @@
 import { assertTransition } from '../domain/task-state-machine.js';
 import { taskCorrelationId, type TaskRecord, type TaskStatus } from '../domain/task.js';
+import type { NewEvent } from '../ports/event-log.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 export const TASK_EVENT_SOURCE = 'task-engine';
@@ -43,12 +44,15 @@ export class TaskTransitions {
     return (await this.deps.store.tasks.update(next, { status: task.status, attempts: task.attempts })) ? next : undefined;
   }
 
-  /** Applies several transitions atomically: all are written, or none (returns undefined). */
-  async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord> }[]): Promise<TaskRecord[] | undefined> {
+  /**
+   * Applies several transitions atomically: all are written, or none (returns undefined). A change's
+   * `events` are written to the event log with them (see TaskStore.updateMany).
+   */
+  async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord>; events?: readonly NewEvent[] }[]): Promise<TaskRecord[] | undefined> {
     const now = this.deps.now();
-    const nexts = changes.map(({ task, to, patch }) => {
+    const nexts = changes.map(({ task, to, patch, events }) => {
       assertTransition(task.id, task.status, to);
-      return { next: { ...task, ...patch, status: to, updatedAt: now }, expected: { status: task.status, attempts: task.attempts } };
+      return { next: { ...task, ...patch, status: to, updatedAt: now }, expected: { status: task.status, attempts: task.attempts }, ...(events ? { events } : {}) };
     });
     return (await this.deps.store.tasks.updateMany(nexts)) ? nexts.map((n) => n.next) : undefined;
   }

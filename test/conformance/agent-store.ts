@@ -185,6 +185,30 @@ export function runAgentStoreConformance(name: string, create: () => Promise<{ s
         expect(await store.agents.count({ excludeTerminated: false })).toBe(5);
       });
 
+      it('lists the agents with a free slot, as claimSlot judges them, narrowed to ids or a type', async () => {
+        await store.agents.insert(agent('agt_1', { type: 'coder' }));
+        await store.agents.insert(agent('agt_2', { type: 'coder', status: 'busy', currentTasks: ['t'] }));
+        await store.agents.insert(agent('agt_3', { type: 'coder', status: 'busy', currentTasks: ['t'], maxConcurrency: 2 }));
+        await store.agents.insert(agent('agt_4', { type: 'reviewer', capabilities: ['review'], config: { swarmId: 'swm_1' } }));
+        await store.agents.insert(agent('agt_5', { type: 'coder', status: 'paused' }));
+        await store.agents.insert(agent('agt_6', { type: 'coder', health: 'unhealthy' }));
+        await store.agents.insert(agent('agt_7', { type: 'coder', health: 'degraded' }));
+        await store.agents.insert(agent('agt_8', { type: 'coder', status: 'terminated', terminatedAt: T }));
+
+        const free = await store.agents.listFree({});
+        expect(ids(free)).toEqual(['agt_1', 'agt_3', 'agt_4', 'agt_7']);
+        expect(free[1]).toEqual(await store.agents.get('agt_3'));
+        expect(ids(await store.agents.listFree({ type: 'coder' }))).toEqual(['agt_1', 'agt_3', 'agt_7']);
+        expect(ids(await store.agents.listFree({ ids: ['agt_7', 'agt_2', 'agt_4', 'agt_nope'] }))).toEqual(['agt_4', 'agt_7']);
+        expect(ids(await store.agents.listFree({ ids: ['agt_4', 'agt_7'], type: 'coder' }))).toEqual(['agt_7']);
+        expect(await store.agents.listFree({ ids: [] })).toEqual([]);
+
+        // A slot taken or given back shows at once.
+        await store.agents.claimSlot('agt_3', 'u', T + 1);
+        await store.agents.releaseSlot('agt_2', 't', 'success', { degraded: 3, unhealthy: 5 }, T + 2);
+        expect(ids(await store.agents.listFree({ type: 'coder' }))).toEqual(['agt_1', 'agt_2', 'agt_7']);
+      });
+
       it('finds agent ids by prefix', async () => {
         for (const id of ['agt_aa1', 'agt_aa2', 'agt_ab1']) await store.agents.insert(agent(id));
         expect(await store.agents.findIdsByPrefix('agt_aa', 10)).toEqual(['agt_aa1', 'agt_aa2']);

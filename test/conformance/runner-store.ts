@@ -47,6 +47,21 @@ export function runRunnerStoreConformance(name: string, create: () => Promise<{ 
         expect(await store.runners.list()).toEqual([b]);
       });
 
+      it('keeps whether a runner runs tasks and the pools it serves; a heartbeat changes neither', async () => {
+        const server = runner('run_a', { kind: 'server', runsTasks: false, pools: [] });
+        const worker = runner('run_b', { kind: 'worker', startedAt: T + 1, heartbeatAt: T + 1, pools: ['eu-west', 'us.east_2'] });
+        await store.runners.upsert(server);
+        await store.runners.upsert(worker);
+        expect(await store.runners.list()).toEqual([server, worker]);
+        // A heartbeat is the same record with a newer time.
+        await store.runners.upsert({ ...worker, heartbeatAt: T + 9, pools: ['ignored'], runsTasks: false });
+        expect((await store.runners.list())[1]).toEqual({ ...worker, heartbeatAt: T + 9 });
+        // Registered without them: a runner of tasks, of no pool.
+        const { runsTasks: _r, pools: _p, ...bare } = runner('run_c', { startedAt: T + 2, heartbeatAt: T + 2 });
+        await store.runners.upsert(bare);
+        expect((await store.runners.list())[2]).toEqual({ ...bare, runsTasks: true, pools: [] });
+      });
+
       it('lists running tasks held by runners and the runners holding tasks', async () => {
         await store.tasks.insert([
           task('tsk_1', { status: 'running', runnerId: 'run_a', attempts: 1 }),

@@ -71,7 +71,7 @@ export function turn(
 }
 
 export function runner(id: string, overrides: Partial<RunnerRecord> = {}): RunnerRecord {
-  return { id, pid: 4242, hostname: 'test-host', kind: 'run', startedAt: T, heartbeatAt: T, ...overrides };
+  return { id, pid: 4242, hostname: 'test-host', kind: 'run', runsTasks: true, pools: [], startedAt: T, heartbeatAt: T, ...overrides };
 }
 
 export function ids(records: readonly { id: string }[]): string[] {

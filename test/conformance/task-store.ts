@@ -22,6 +22,27 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
     });
 
     describe('tasks', () => {
+      it('lists and counts tasks by pool (null: unpooled ones), and a revision may change the pool', async () => {
+        await store.tasks.insert([
+          task('tsk_1', { status: 'queued', pool: 'eu' }),
+          task('tsk_2', { status: 'queued' }),
+          task('tsk_3', { status: 'pending', pool: 'eu' }),
+          task('tsk_4', { status: 'queued', pool: 'us' }),
+        ]);
+        expect(ids(await store.tasks.list({ pool: 'eu' }))).toEqual(['tsk_1', 'tsk_3']);
+        expect(ids(await store.tasks.list({ pool: null }))).toEqual(['tsk_2']);
+        expect(await store.tasks.count({ status: 'queued', pool: 'eu' })).toBe(1);
+        expect(await store.tasks.count({ status: 'queued', pool: null })).toBe(1);
+        expect(await store.tasks.count({ pool: 'nowhere' })).toBe(0);
+
+        const eu = (await store.tasks.get('tsk_1')) as TaskRecord;
+        expect(await store.tasks.revise({ ...eu, pool: null, updatedAt: T + 1 }, { status: 'queued', attempts: 0, updatedAt: T })).toBe(true);
+        expect(await store.tasks.get('tsk_1')).toEqual({ ...eu, pool: null, updatedAt: T + 1 });
+        // Compare-and-set: a copy older than the revision changes nothing.
+        expect(await store.tasks.revise({ ...eu, pool: 'us', updatedAt: T + 2 }, { status: 'queued', attempts: 0, updatedAt: T })).toBe(false);
+        expect((await store.tasks.get('tsk_1'))?.pool).toBeNull();
+      });
+
       it('round-trips every field of a task and its dependencies', async () => {
         await store.workflows.insert(workflow('wf_1'));
         await store.agents.insert(agent('agt_1'));
@@ -47,6 +68,7 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           result: [1, 'two', { three: 3 }],
           error: { code: 'execution', message: 'exit code 2', attempt: 2 },
           runnerId: 'run_1',
+          pool: 'eu-west',
           notBefore: T + 9_000,
           createdAt: T + 1,
           updatedAt: T + 2,
@@ -293,10 +315,17 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
         expect(ids(await store.tasks.listBlocked({ limit: 2 }))).toHaveLength(2);
         expect(ids(await store.tasks.listBlocked({ workflowId: 'wf_1', limit: 100 }))).toEqual(['tsk_p5']);
 
+        // Only the dependents of some tasks: what their completion may have made ready.
+        expect(ids(await store.tasks.listPromotable({ dependentsOf: ['tsk_done'], limit: 100 }))).toEqual(['tsk_p1']);
+        expect(ids(await store.tasks.listPromotable({ dependentsOf: ['tsk_wait', 'tsk_fail'], limit: 100 }))).toEqual([]);
+        expect(ids(await store.tasks.listPromotable({ dependentsOf: [], limit: 100 }))).toEqual([]);
+
         // Completing the dependency promotes the waiting task.
         const wait = (await store.tasks.get('tsk_wait')) as TaskRecord;
         expect(await store.tasks.update({ ...wait, status: 'completed' }, { status: 'running', attempts: 0 })).toBe(true);
         expect(ids(await store.tasks.listPromotable({ limit: 100 }))).toEqual(['tsk_p1', 'tsk_p2', 'tsk_p3']);
+        expect(ids(await store.tasks.listPromotable({ dependentsOf: ['tsk_wait', 'tsk_fail'], limit: 100 }))).toEqual(['tsk_p3']);
+        expect(ids(await store.tasks.listPromotable({ dependentsOf: ['tsk_wait'], workflowId: 'wf_1', limit: 100 }))).toEqual([]);
       });
 
       describe('claiming ready tasks', () => {
@@ -360,6 +389,37 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           expect(ids(await claim({ scope: { taskIds: ['tsk_04'] } }))).toEqual(['tsk_05']);
           expect(await claim({ scope: { taskIds: [] } })).toEqual([]);
           expect(ids(await claim({ types: ['noop', 'shell'], exclude: [] }))).toEqual(['tsk_07']);
+        });
+
+        it('hands a pooled task only to a runner of its pool, unpooled tasks to any runner', async () => {
+          await store.tasks.insert([
+            task('tsk_1', { status: 'queued', pool: 'eu' }),
+            task('tsk_2', { status: 'queued', pool: 'us' }),
+            task('tsk_3', { status: 'queued' }),
+            task('tsk_4', { status: 'queued', pool: 'eu' }),
+            task('tsk_5', { status: 'queued', pool: 'ap' }),
+          ]);
+          // A runner of no pool never runs a pooled task: absent and empty pools alike.
+          expect(ids(await claim({ scope: { pools: [] } }))).toEqual(['tsk_3']);
+          expect(await claim()).toEqual([]);
+          expect(ids(await claim({ runnerId: 'run_eu', scope: { pools: ['eu'] }, limit: 1 }))).toEqual(['tsk_1']);
+          expect(ids(await claim({ runnerId: 'run_both', scope: { pools: ['us', 'eu'] } }))).toEqual(['tsk_2', 'tsk_4']);
+          expect(await claim({ scope: { pools: ['eu', 'us'] } })).toEqual([]);
+          const [ap] = await claim({ runnerId: 'run_ap', scope: { pools: ['ap'] } });
+          expect(ap).toMatchObject({ id: 'tsk_5', pool: 'ap', runnerId: 'run_ap', status: 'running', attempts: 1 });
+          expect(await store.tasks.get('tsk_1')).toMatchObject({ pool: 'eu', runnerId: 'run_eu' });
+        });
+
+        it('a pool joins the other scopes: a pooled task of a swarm goes to a runner of both', async () => {
+          await store.swarms.insert(swarmRecord('swm_1'));
+          await store.tasks.insert([
+            task('tsk_1', { status: 'queued', swarmId: 'swm_1', pool: 'eu' }),
+            task('tsk_2', { status: 'queued', pool: 'eu' }),
+            task('tsk_3', { status: 'queued', swarmId: 'swm_1' }),
+          ]);
+          expect(ids(await claim({ scope: { swarmId: 'swm_1' } }))).toEqual(['tsk_3']);
+          expect(ids(await claim({ scope: { swarmId: 'swm_1', pools: ['eu'] } }))).toEqual(['tsk_1']);
+          expect(ids(await claim({ scope: { taskIds: ['tsk_2'], pools: ['eu'] } }))).toEqual(['tsk_2']);
         });
 
         it('never hands one task to two concurrent claims', async () => {

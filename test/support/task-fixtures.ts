@@ -26,6 +26,7 @@ export function taskRecord(id: string, overrides: Partial<TaskRecord> = {}): Tas
     result: null,
     error: null,
     runnerId: null,
+    pool: null,
     notBefore: null,
     createdAt: T,
     updatedAt: T,

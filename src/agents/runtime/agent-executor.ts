@@ -10,7 +10,7 @@ import type { JsonValue } from '../../domain/json.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { Provider } from '../../ports/provider.js';
 import type { IdKind } from '../../domain/ids.js';
-import { meteredForSwarm } from '../../providers/metered-provider.js';
+import { MeteredProvider, meteredForSwarm } from '../../providers/metered-provider.js';
 import type { Store } from '../../ports/store.js';
 import { FileJournal } from '../../sandbox/file-journal.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
@@ -168,6 +168,9 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         ...(memory === undefined ? {} : { memory }),
         now,
       });
+      // A swarm's last call is closed in the ledger (with what it used) before the task's outcome is
+      // written: the swarm's usage, read once its tasks are done, counts it.
+      if (provider instanceof MeteredProvider) await provider.closed();
       const review = input.consensus === undefined ? undefined : await reviewResult(deps, context, input, run.result as JsonValue);
       return {
         result: run.result,

@@ -65,6 +65,7 @@ export async function memoryContext(task: TaskRecord, options: MemoryContextOpti
     const memory = await options.memory();
     if (memory === undefined) return undefined;
     const namespaces = taskSearchNamespaces(task);
+    if (!(await holdsAny(memory, namespaces))) return undefined;
     let result: MemorySearchResult;
     try {
       result = await memory.search(query, { namespaces, limit: options.limit, mode: 'hybrid' });
@@ -111,6 +112,16 @@ export function previewValue(value: JsonValue, max: number): string {
 
 export function isSearchMode(mode: string): mode is SearchMode {
   return mode === 'keyword' || mode === 'semantic' || mode === 'hybrid';
+}
+
+/**
+ * Whether any of the namespaces holds a live memory. Most tasks' namespaces hold none, and then a
+ * search (which embeds the prompt first) finds nothing. One entry read per namespace costs far less,
+ * however many memories it holds (a count would read them all).
+ */
+async function holdsAny(memory: MemoryManager, namespaces: readonly string[]): Promise<boolean> {
+  for (const namespace of namespaces) if ((await memory.list({ namespace, limit: 1 })).length > 0) return true;
+  return false;
 }
 
 function promptOf(task: TaskRecord): string | undefined {

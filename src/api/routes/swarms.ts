@@ -84,6 +84,8 @@ const statusReportSchema = z.object({
       agentId: z.string().nullable(),
       agentType: z.string().nullable(),
       pool: z.string().nullable(),
+      workerPool: z.string().nullable(),
+      runnerId: z.string().nullable(),
       domain: z.string().nullable(),
       revisions: z.number().int(),
       error: z.object({ code: z.string(), message: z.string(), attempt: z.number().int() }).nullable(),

@@ -33,12 +33,35 @@ const systemStatusSchema = z.object({
     eventStreamClients: z.number().int(),
   }),
   database: z.object({ path: z.string(), sizeBytes: z.number().nullable(), schemaVersion: z.string().nullable() }),
-  runners: z.array(z.object({ id: z.string(), kind: z.string(), pid: z.number().nullable(), host: z.string().nullable(), startedAt: z.number(), heartbeatAt: z.number() })),
+  runners: z
+    .array(
+      z.object({
+        id: z.string(),
+        role: z.string().meta({ description: '`server`, `server --no-work` (serves only), `worker`, `run`, `swarm`, `mcp` or `library`' }),
+        kind: z.string(),
+        runsTasks: z.boolean(),
+        pid: z.number().nullable(),
+        host: z.string().nullable(),
+        pools: z.array(z.string()).meta({ description: 'The worker pools it serves (`colony worker --pool`): their tasks run only on such processes' }),
+        startedAt: z.number(),
+        heartbeatAt: z.number(),
+        heartbeatAgeMs: z.number().meta({ description: "Since its latest heartbeat, by the database's clock" }),
+      }),
+    )
+    .meta({ description: 'Every live Colony process on this database, this server included' }),
   tasks: z.record(z.string(), z.number().int()),
   agents: z.object({ active: z.number().int(), byStatus: z.record(z.string(), z.number().int()) }),
   workflowsRunning: z.array(z.object({ id: z.string(), name: z.string(), startedAt: z.number() })),
   sandbox: z.unknown().meta({ description: 'The shell sandbox: `degraded: true` when commands run on the host with the command policy alone' }),
   providerCircuits: z.array(liveCircuitSchema).meta({ description: 'Circuit breaker state per provider in each live process, with its age and owner' }),
+  memory: z
+    .object({
+      tiers: z.array(z.enum(['L1', 'L2', 'L3'])),
+      redis: z.object({ description: z.string(), healthy: z.boolean() }).nullable(),
+      degraded: z.boolean(),
+      summary: z.string(),
+    })
+    .meta({ description: 'Memory tiers answering now: `degraded: true` when the configured Redis does not, and memory runs on L1 and the database' }),
 });
 
 const diagnosticsSchema = z.object({
@@ -55,8 +78,8 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
     `${API_PREFIX}/system/status`,
     { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
     async () => {
-      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits] = await Promise.all([
-        colony.runners.liveRunners(),
+      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits, memory] = await Promise.all([
+        colony.runners.liveProcesses(),
         colony.tasks.countByStatus(),
         colony.agents.list({ excludeTerminated: true }),
         colony.workflows.list({ status: 'running', limit: 20 }),
@@ -64,6 +87,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         ctx.auth.required(),
         colony.sandbox.status(),
         colony.providerCircuits(),
+        colony.memoryStatus(),
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
@@ -80,13 +104,25 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
           eventStreamClients: ctx.hub.size,
         },
         database: { path, sizeBytes: existsSync(path) ? statSync(path).size : null, schemaVersion: store.schemaVersion },
-        runners: runners.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: r.startedAt, heartbeatAt: r.heartbeatAt })),
+        runners: runners.map((r) => ({
+          id: r.id,
+          role: r.role,
+          kind: r.kind,
+          runsTasks: r.runsTasks,
+          pid: r.pid,
+          host: r.hostname,
+          pools: r.pools,
+          startedAt: r.startedAt,
+          heartbeatAt: r.heartbeatAt,
+          heartbeatAgeMs: r.heartbeatAgeMs,
+        })),
         tasks,
         agents: { active: agents.length, byStatus },
         workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: w.createdAt })),
         /** `degraded: true`: shell commands run on the host with the command policy alone (the dashboard shows a banner). */
         sandbox,
         providerCircuits,
+        memory,
       };
     },
   );
@@ -102,12 +138,15 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
     },
     async (_request, reply) => {
       const [store, live] = await Promise.all([colony.health(), colony.runners.liveRunners().catch(() => [])]);
-      const engineRunning = live.some((r) => r.id === colony.runners.id);
+      // Registered and live; a server started with --no-work is meant to run no tasks, and is healthy so.
+      const registered = live.some((r) => r.id === colony.runners.id);
+      const engineRunning = registered && colony.runners.runsTasks;
       const providers = colony.providers.list().map((p) => ({ id: p.id, breaker: p.breaker }));
-      const degraded = !engineRunning || providers.some((p) => p.breaker === 'open');
+      const degraded = !registered || providers.some((p) => p.breaker === 'open');
       const status = !store.ok ? 'down' : degraded ? 'degraded' : 'ok';
       reply.code(store.ok ? 200 : 503);
-      return { status, components: { store, engine: { running: engineRunning, runnerId: colony.runners.id }, providers, eventStream: { clients: ctx.hub.size } } };
+      const engine = { running: engineRunning, runnerId: colony.runners.id, runsTasks: colony.runners.runsTasks, pools: colony.runners.pools };
+      return { status, components: { store, engine, providers, eventStream: { clients: ctx.hub.size } } };
     },
   );
 
@@ -165,11 +204,19 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
       });
       await run('engine', async () => {
         const live = await colony.runners.liveRunners();
-        const running = live.some((r) => r.id === colony.runners.id);
+        const registered = live.some((r) => r.id === colony.runners.id);
+        const workers = live.filter((r) => r.runsTasks && r.id !== colony.runners.id).length;
+        const { runsTasks, pools } = colony.runners;
         return {
-          ok: running,
-          detail: running ? `this process runs tasks as runner ${colony.runners.id}` : 'this process does not run tasks (the engine is not started)',
-          data: { runnerId: colony.runners.id, concurrency: colony.config.tasks.concurrency },
+          ok: registered && (runsTasks || workers > 0),
+          detail: !registered
+            ? 'this process does not run tasks (the engine is not started)'
+            : runsTasks
+              ? `this process runs tasks as runner ${colony.runners.id}${pools.length > 0 ? ` (pools ${pools.join(', ')})` : ''}`
+              : workers > 0
+                ? `this process only serves (--no-work); ${workers} other live process(es) run tasks`
+                : 'this process only serves (--no-work) and no live process runs tasks: start `colony worker`',
+          data: { runnerId: colony.runners.id, runsTasks, pools, concurrency: colony.config.tasks.concurrency },
         };
       });
       await run('providers', async () => {

@@ -8,7 +8,10 @@ import { color, formatBytes, isoTime, printJson, printTable, println, statusColo
 /** SQLite in WAL mode keeps recent writes in `-wal` (with its index in `-shm`) until a checkpoint. */
 const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
 
-/** Reports what is actually there: live runner processes, task and agent counts, the database. */
+/**
+ * Reports what is actually there: every live Colony process (its role, host, pid, pools, start and
+ * heartbeat age), task and agent counts, the database.
+ */
 export async function statusCommand(options: GlobalOptions): Promise<void> {
   const { config } = loadCliConfig(options);
   if (databaseKind(config.database) === 'sqlite' && !existsSync(config.database.path)) {
@@ -18,8 +21,8 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox] = await Promise.all([
-      colony.runners.liveRunners(),
+    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox, memory] = await Promise.all([
+      colony.runners.liveProcesses(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
       colony.workflows.list({ status: 'running', limit: 20 }),
@@ -27,6 +30,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       colony.providerCircuits(),
       colony.swarms.list({ status: ['planning', 'running', 'paused'], limit: 20 }),
       colony.sandbox.status(),
+      colony.memoryStatus(),
     ]);
     const schema = store.schemaVersion;
     // Breakers live in the processes that call providers: each live one's state, with its age and owner.
@@ -42,18 +46,30 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     const sizeBytes = databaseKind(colony.config.database) === 'sqlite' ? onDiskBytes(path) : null;
     const agentCounts: Record<string, number> = {};
     for (const a of agents) agentCounts[a.status] = (agentCounts[a.status] ?? 0) + 1;
-    const others = runners.filter((r) => r.id !== colony.runners.id);
+    const others = runners.filter((r) => !r.self);
     const status = {
       projectDir: colony.config.projectDir,
       initialized: true,
       database: { path, sizeBytes, schemaVersion: schema },
-      runners: others.map((r) => ({ id: r.id, kind: r.kind, pid: r.pid, host: r.hostname, startedAt: isoTime(r.startedAt), heartbeatAt: isoTime(r.heartbeatAt) })),
+      runners: others.map((r) => ({
+        id: r.id,
+        role: r.role,
+        kind: r.kind,
+        runsTasks: r.runsTasks,
+        pid: r.pid,
+        host: r.hostname,
+        pools: r.pools,
+        startedAt: isoTime(r.startedAt),
+        heartbeatAt: isoTime(r.heartbeatAt),
+        heartbeatAgeMs: r.heartbeatAgeMs,
+      })),
       tasks,
       agents: { active: agents.length, byStatus: agentCounts },
       workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
       swarmsActive: swarms.map((w) => ({ id: w.id, name: w.name, topology: w.topology, status: w.status, progress: w.progress, createdAt: isoTime(w.createdAt) })),
       providers,
       sandbox,
+      memory,
     };
     if (options.json) return printJson(status);
 
@@ -66,10 +82,17 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
         ? `  sandbox   ${color.red(`NONE: shell commands are not isolated (${sandbox.reason})`)}`
         : `  sandbox   ${color.green('bubblewrap')} (${sandbox.version ?? 'bwrap'}): commands write only to the workspace and cannot see the server`,
     );
+    println(`  memory    ${memory.degraded ? color.yellow(memory.summary) : memory.summary}`);
     println();
-    println(color.bold(`Runners (${others.length} live)`));
-    if (others.length === 0) println(color.dim('  none: no Colony process is running tasks now'));
-    else printTable(['ID', 'KIND', 'PID', 'HOST', 'STARTED'], others.map((r) => [r.id, r.kind, String(r.pid), r.hostname, isoTime(r.startedAt)]));
+    println(color.bold(`Processes (${others.length} live)`));
+    if (others.length === 0) println(color.dim('  none: no Colony process is serving or running tasks now'));
+    else {
+      printTable(
+        ['ID', 'ROLE', 'HOST', 'PID', 'POOLS', 'STARTED', 'HEARTBEAT'],
+        others.map((r) => [r.id, r.role, r.hostname, String(r.pid), r.pools.join(',') || '-', isoTime(r.startedAt), `${formatDuration(r.heartbeatAgeMs)} ago`]),
+      );
+      if (!others.some((r) => r.runsTasks)) println(color.yellow('  no live process runs tasks: queued work waits for `colony worker` (or `colony up` without --no-work)'));
+    }
     println();
     println(color.bold('Tasks'));
     println(`  ${Object.entries(tasks).map(([s, n]) => `${statusColor(s)} ${n}`).join('  ')}`);

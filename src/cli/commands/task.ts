@@ -23,6 +23,8 @@ export interface TaskCreateOptions extends GlobalOptions {
   retries?: number;
   capability?: string[];
   agentType?: string;
+  /** The worker pool whose workers alone run it (a list from the option's parser; one name allowed). */
+  pool?: string[];
   wait?: boolean;
 }
 
@@ -32,6 +34,10 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
     if (options.type !== 'shell') throw new ValidationError('option --command is for shell tasks; use --input for other types');
     input = { ...(typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}), command: options.command };
   }
+  if ((options.pool?.length ?? 0) > 1) throw new ValidationError(`option --pool: a task belongs to one pool, got ${options.pool?.join(', ')}`);
+  const pool = options.pool?.[0];
+  // --wait runs the task in this process, which serves no pool: only a worker of the pool may run it.
+  if (pool !== undefined && options.wait) throw new ValidationError(`--pool ${pool} leaves the task to workers of that pool; --wait would run it here: use one of them`);
   const priority = options.priority === undefined ? undefined : /^\d+$/.test(options.priority) ? Number(options.priority) : options.priority;
   const spec = {
     type: options.type,
@@ -44,6 +50,7 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
     timeoutMs: options.timeout,
     maxRetries: options.retries,
     requirements: { ...(options.capability?.length ? { capabilities: options.capability } : {}), ...(options.agentType ? { agentType: options.agentType } : {}) },
+    ...(pool === undefined ? {} : { pool }),
   };
   return withColony(options, options.wait ? 'run' : 'cli', async (colony) => {
     const deps = await Promise.all((options.dependsOn ?? []).map((d) => colony.tasks.resolveId(d).catch(() => d)));
@@ -53,8 +60,9 @@ export async function taskCreateCommand(options: TaskCreateOptions): Promise<num
       if (options.json) printJson(task);
       else {
         println(`${color.green('✓')} created task ${task.id} (${task.status})`);
-        const runners = await runnersOfQueuedWork(colony);
+        const runners = await runnersOfQueuedWork(colony, task.pool);
         if (runners.length > 0) println(color.dim(`  ${describeRunners(runners)} on this database will run it`));
+        else if (task.pool !== null) println(color.yellow(`  no live worker serves pool ${task.pool}: it runs when \`colony worker --pool ${task.pool}\` does`));
         else println(color.dim('  it runs when a Colony process runs tasks: `colony worker` or `colony up`, or create it with --wait'));
       }
       return EXIT.ok;
@@ -133,20 +141,24 @@ export async function taskCancelCommand(id: string, options: GlobalOptions & { r
 
 export async function taskUpdateCommand(
   id: string,
-  options: GlobalOptions & { priority?: string; agent?: string; anyAgent?: boolean },
+  options: GlobalOptions & { priority?: string; agent?: string; anyAgent?: boolean; pool?: string[]; anyPool?: boolean },
 ): Promise<void> {
   if (options.agent !== undefined && options.anyAgent) throw new ValidationError('give --agent or --any-agent, not both');
+  if (options.pool !== undefined && options.anyPool) throw new ValidationError('give --pool or --any-pool, not both');
+  if ((options.pool?.length ?? 0) > 1) throw new ValidationError(`option --pool: a task belongs to one pool, got ${options.pool?.join(', ')}`);
   const revision: Record<string, unknown> = {};
   if (options.priority !== undefined) revision.priority = /^\d+$/.test(options.priority) ? Number(options.priority) : options.priority;
   if (options.agent !== undefined) revision.agentId = options.agent;
   if (options.anyAgent) revision.agentId = null;
+  if (options.pool !== undefined) revision.pool = options.pool[0];
+  if (options.anyPool) revision.pool = null;
   await withColony(options, 'cli', async (colony) => {
     // An agent given by a unique prefix is resolved first, as everywhere else.
     if (typeof revision.agentId === 'string') revision.agentId = await colony.agents.resolveId(revision.agentId);
     const task = await colony.tasks.revise(id, revision);
     if (options.json) return printJson(task);
     const pin = task.requirements.agentIds ? `runs on ${task.requirements.agentIds.join(', ')}` : 'any suitable agent may run it';
-    println(`${color.green('✓')} ${task.id}: priority ${task.priority}; ${pin}`);
+    println(`${color.green('✓')} ${task.id}: priority ${task.priority}; ${pin}${task.pool ? `; only workers of pool ${task.pool} run it` : ''}`);
   }, {}, { mustExist: true });
 }
 
@@ -170,6 +182,8 @@ function printTask(t: TaskRecord): void {
   if (t.parentId) println(`  parent        ${t.parentId}`);
   if (t.workflowId) println(`  workflow      ${t.workflowId}`);
   if (t.assignedAgent) println(`  agent         ${t.assignedAgent}`);
+  if (t.pool) println(`  pool          ${t.pool} (only its workers run it)`);
+  if (t.runnerId) println(`  runner        ${t.runnerId}`);
   println(`  created       ${isoTime(t.createdAt)}`);
   if (t.startedAt) println(`  started       ${isoTime(t.startedAt)}`);
   if (t.completedAt) println(`  finished      ${isoTime(t.completedAt)}${t.startedAt ? ` (${formatDuration(t.completedAt - t.startedAt)})` : ''}`);

@@ -1,5 +1,5 @@
 import type { ColonyServer, ServerAddress } from '../../api/create-server.js';
-import { ConfigError } from '../../domain/errors.js';
+import { ConfigError, ValidationError } from '../../domain/errors.js';
 import { checkBindPolicy } from '../../security/bind-policy.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { openColony } from '../cli-context.js';
@@ -14,20 +14,28 @@ export interface UpOptions extends GlobalOptions {
   host?: string;
   port?: number;
   concurrency?: number;
+  /** False with `--no-work`: serve only; workers run the tasks and coordinate the swarms. */
+  work?: boolean;
+  /** Worker pools to serve as well (checked by the option's parser). */
+  pool?: string[];
 }
 
 /**
  * `colony up`: the REST API, the WebSocket event stream and the docs, with the engine running tasks
- * in the same process, until SIGINT or SIGTERM. Then the server stops taking requests, running tasks
- * are drained (up to tasks.drainTimeoutMs), and the process exits 130 or 143.
+ * in the same process (not with --no-work: then `colony worker` processes run them), until SIGINT or
+ * SIGTERM. Then the server stops taking requests, running tasks are drained (up to
+ * tasks.drainTimeoutMs), and the process exits 130 or 143.
  */
 export async function upCommand(options: UpOptions): Promise<number> {
+  const work = options.work !== false;
+  const pools = options.pool ?? [];
+  if (!work && pools.length > 0) throw new ValidationError('--pool serves worker pools by running their tasks here; it cannot go with --no-work');
   const colony = await openColony(options, 'server', {
     ...(options.host !== undefined || options.port !== undefined
       ? { server: { ...(options.host !== undefined ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) } }
       : {}),
     ...(options.concurrency ? { tasks: { concurrency: options.concurrency } } : {}),
-  });
+  }, { role: { work, pools } });
   let server: ColonyServer | undefined;
   try {
     // Refuse an unprotected public address before loading the server (Fastify and its plugins).
@@ -38,7 +46,7 @@ export async function upCommand(options: UpOptions): Promise<number> {
     const running = server;
     const outcome = await runUntilDone(colony, {}, async (signal) => {
       const address = await listen(running, colony.config.server.host, colony.config.server.port);
-      await announce(running, address, options);
+      await announce(running, address, options, colony.runners);
       try {
         await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
       } finally {
@@ -67,10 +75,11 @@ async function listen(server: ColonyServer, host: string, port: number): Promise
   }
 }
 
-async function announce(server: ColonyServer, address: ServerAddress, options: UpOptions): Promise<void> {
+async function announce(server: ColonyServer, address: ServerAddress, options: UpOptions, runner: { runsTasks: boolean; pools: readonly string[] }): Promise<void> {
   const authRequired = await server.auth.required();
+  const { runsTasks: work, pools } = runner;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ status: 'listening', pid: process.pid, ...address, authRequired })}\n`);
+    process.stdout.write(`${JSON.stringify({ status: 'listening', pid: process.pid, ...address, authRequired, work, pools })}\n`);
     return;
   }
   println(`${color.green('●')} Colony is up (pid ${process.pid})`);
@@ -80,6 +89,13 @@ async function announce(server: ColonyServer, address: ServerAddress, options: U
   println(`  events     ${address.events}`);
   println(`  health     ${address.origin}/health`);
   println(`  mcp        ${address.origin}/mcp`);
+  println(
+    `  work       ${
+      !work
+        ? color.yellow('none here (--no-work): `colony worker` processes run the tasks and swarms')
+        : `tasks and swarms run here${pools.length > 0 ? `, with those of pool${pools.length > 1 ? 's' : ''} ${pools.join(', ')}` : ''}`
+    }`,
+  );
   println(
     `  auth       ${
       authRequired

@@ -4,12 +4,22 @@ import { EXIT } from '../exit-codes.js';
 import { color, printJson } from '../output.js';
 import { runUntilDone } from '../run-until-done.js';
 
+export interface WorkerOptions extends GlobalOptions {
+  concurrency?: number;
+  untilIdle?: boolean;
+  /** Worker pools to serve (checked by the option's parser): their tasks and unpooled ones run here. */
+  pool?: string[];
+}
+
 /**
- * `colony worker`: runs queued tasks in the foreground (any workflow, any process submitted them)
- * until interrupted, or with --until-idle until nothing is left to run.
+ * `colony worker`: runs queued tasks in the foreground (any workflow, any process submitted them) and
+ * coordinates swarms no live process coordinates, until interrupted, or with --until-idle until
+ * nothing this worker could run is left. Any number of workers, on any host that reaches the database,
+ * share the work; `--pool` makes this one serve worker pools as well as unpooled work.
  */
-export async function workerCommand(options: GlobalOptions & { concurrency?: number; untilIdle?: boolean }): Promise<number> {
-  const colony = await openColony(options, 'worker', options.concurrency ? { tasks: { concurrency: options.concurrency } } : {});
+export async function workerCommand(options: WorkerOptions): Promise<number> {
+  const pools = options.pool ?? [];
+  const colony = await openColony(options, 'worker', options.concurrency ? { tasks: { concurrency: options.concurrency } } : {}, { role: { pools } });
   let completed = 0;
   let failed = 0;
   colony.events.subscribe({ types: ['task.completed', 'task.failed'] }, (e) => {
@@ -17,7 +27,10 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
     else if (!e.data.willRetry) failed++;
   });
   try {
-    if (!options.json) process.stderr.write(`${color.bold('worker')} ${colony.runners.id} running tasks (Ctrl-C to stop)\n`);
+    if (!options.json) {
+      const serving = pools.length > 0 ? ` of pool${pools.length > 1 ? 's' : ''} ${pools.join(', ')} and unpooled ones` : '';
+      process.stderr.write(`${color.bold('worker')} ${colony.runners.id} running tasks${serving} (Ctrl-C to stop)\n`);
+    }
     const outcome = await runUntilDone(colony, {}, async (signal) => {
       if (!options.untilIdle) {
         // The engine's timers are unref'd (a library must not hold its host process open), so the
@@ -31,7 +44,9 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
       }
       for (;;) {
         const counts = await colony.tasks.countByStatus();
-        if (counts.queued + counts.running === 0 && (counts.pending === 0 || (await noPendingCanRun(colony)))) return counts;
+        // Queued tasks of pools this worker does not serve are not its to wait for.
+        const queued = counts.queued === 0 ? 0 : await queuedForThisWorker(colony, pools);
+        if (queued + counts.running === 0 && (counts.pending === 0 || (await noPendingCanRun(colony)))) return counts;
         await new Promise((r) => setTimeout(r, colony.config.tasks.pollIntervalMs));
         if (signal.aborted) throw signal.reason;
       }
@@ -45,8 +60,16 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: num
   }
 }
 
+type OpenedColony = Awaited<ReturnType<typeof openColony>>;
+
+/** Queued tasks this worker may take: unpooled ones and those of its pools. */
+async function queuedForThisWorker(colony: OpenedColony, pools: readonly string[]): Promise<number> {
+  const counts = await Promise.all([null, ...pools].map((pool) => colony.tasks.count({ status: 'queued', pool })));
+  return counts.reduce((sum, n) => sum + n, 0);
+}
+
 /** Pending tasks wait on dependencies; if none of those is queued or running, nothing can move. */
-async function noPendingCanRun(colony: Awaited<ReturnType<typeof openColony>>): Promise<boolean> {
+async function noPendingCanRun(colony: OpenedColony): Promise<boolean> {
   const promotable = await colony.tasks.listPromotable({ limit: 1 });
   return promotable.length === 0;
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { AgentHealth, AgentRecord, AgentStatus } from '../../../domain/agent.js';
-import type { AgentPatch, AgentQuery, AgentStore, HealthThresholds, SlotOutcome } from '../../../ports/agent-store.js';
+import type { AgentPatch, AgentQuery, AgentStore, FreeAgentFilter, HealthThresholds, SlotOutcome } from '../../../ports/agent-store.js';
 import * as q from '../sql/agent-queries.js';
 import { AGENT_COLUMNS, columnSql } from '../sql/column-lists.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
@@ -80,6 +80,10 @@ export class PostgresAgentStore implements AgentStore {
 
   get(id: string): Promise<AgentRecord | undefined> {
     return mapped(`read agent ${id}`, () => q.getAgent(this.sql, id));
+  }
+
+  listFree(filter: FreeAgentFilter): Promise<AgentRecord[]> {
+    return mapped('list free agents', () => q.listFreeAgents(this.sql, filter));
   }
 
   findIdsByPrefix(prefix: string, limit: number): Promise<string[]> {

@@ -75,6 +75,11 @@ export function openPostgres(options: PostgresConnectionOptions): PostgresDataba
   });
   const onIdleError = options.onIdleConnectionError ?? (() => undefined);
   pool.on('error', onIdleError);
+  // A connection in use (by a query, or a transaction between its statements) that the server ends
+  // (a restart's fast shutdown, a crash) emits 'error' on its client as well as failing the query;
+  // the pool listens only while a connection is idle, and an 'error' nobody hears ends the process.
+  // The query's own failure reports it, so this listener only keeps the process alive.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<ColonyTables>({ dialect: new PostgresDialect({ pool }) });
   let closing: Promise<void> | undefined;
   return {

@@ -7,7 +7,10 @@ import type { ColonyTables } from '../sql/schema.js';
 import { mapped } from './postgres-errors.js';
 import { EVENT_APPEND_LOCK_NAMESPACE, schemaLock } from './postgres-store-locks.js';
 
-/** The channel an append notifies, at its commit, with the highest id it appended: readers elsewhere wake on it. */
+/**
+ * The channel an append notifies, at its commit, with the highest id it appended: readers elsewhere
+ * wake on it (it is the `events` topic of adapters/notify/postgres-change-notifier.ts).
+ */
 export const EVENTS_CHANNEL = 'colony_events';
 
 /**
@@ -32,31 +35,37 @@ export class PostgresEventLog implements EventLog {
 
   async append(events: readonly NewEvent[]): Promise<number[]> {
     if (events.length === 0) return [];
-    return mapped('append events', () =>
-      this.db.transaction().execute(async (trx) => {
-        await sql`select ${schemaLock(EVENT_APPEND_LOCK_NAMESPACE)}`.execute(trx);
-        // One array per column, whatever the batch's size; the ordinality keeps the batch's order,
-        // in which the rows take their ids.
-        const { rows } = await sql<{ ids: (number | string)[]; xid: string }>`
-          with appended as (
-            insert into events (type, source, data, correlation_id, timestamp)
-            select v.type, v.source, v.data::jsonb, v.correlation_id, v.ts
-            from unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.source)}::text[],
-                        ${events.map((e) => JSON.stringify(e.data))}::text[], ${events.map((e) => e.correlationId)}::text[],
-                        ${events.map((e) => e.timestamp)}::bigint[])
-              with ordinality as v(type, source, data, correlation_id, ts, ord)
-            order by v.ord
-            returning id)
-          select array_agg(id order by id) as ids, pg_current_xact_id()::text as xid, pg_notify(${EVENTS_CHANNEL}, max(id)::text) as notified
-          from appended`.execute(trx);
-        const [row] = rows;
-        if (!row) throw new Error('the insert of events returned nothing');
-        return row.ids.map(Number);
-      }),
-    );
+    return mapped('append events', () => this.db.transaction().execute((trx) => appendEventsIn(trx, events)));
   }
 
   list(query: EventQuery): Promise<StoredEvent[]> {
     return mapped('list events', () => listEvents(this.sql, query));
   }
+}
+
+/**
+ * Appends events in the caller's transaction (PostgresEventLog's, or one that writes the change the
+ * events report: TaskStore.updateMany): the append lock, then the rows in order, notified at the
+ * commit. The lock is held to the commit, so a transaction that also locks rows must lock them first.
+ */
+export async function appendEventsIn(trx: Kysely<ColonyTables>, events: readonly NewEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  await sql`select ${schemaLock(EVENT_APPEND_LOCK_NAMESPACE)}`.execute(trx);
+  // One array per column, whatever the batch's size; the ordinality keeps the batch's order, in which
+  // the rows take their ids.
+  const { rows } = await sql<{ ids: (number | string)[]; xid: string }>`
+    with appended as (
+      insert into events (type, source, data, correlation_id, timestamp)
+      select v.type, v.source, v.data::jsonb, v.correlation_id, v.ts
+      from unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.source)}::text[],
+                  ${events.map((e) => JSON.stringify(e.data))}::text[], ${events.map((e) => e.correlationId)}::text[],
+                  ${events.map((e) => e.timestamp)}::bigint[])
+        with ordinality as v(type, source, data, correlation_id, ts, ord)
+      order by v.ord
+      returning id)
+    select array_agg(id order by id) as ids, pg_current_xact_id()::text as xid, pg_notify(${EVENTS_CHANNEL}, max(id)::text) as notified
+    from appended`.execute(trx);
+  const [row] = rows;
+  if (!row) throw new Error('the insert of events returned nothing');
+  return row.ids.map(Number);
 }

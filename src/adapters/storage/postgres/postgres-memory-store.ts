@@ -560,8 +560,8 @@ export class PostgresMemoryStore implements MemoryStore {
   }
 }
 
-/** The entry's tsvector: key (weight A), tags (B) and the value's strings (D). */
-function searchDocument(key: string, tags: readonly string[], text: string): RawBuilder<unknown> {
+/** The entry's tsvector: key (weight A), tags (B) and the value's strings (D). Also what `colony db copy` writes. */
+export function searchDocument(key: string, tags: readonly string[], text: string): RawBuilder<unknown> {
   const part = (words: string, weight: string) => sql`setweight(to_tsvector(${TEXT_SEARCH_CONFIG}, ${words}::text), ${sql.lit(weight)})`;
   return sql`(${part(documentWords(key), 'A')} || ${part(documentWords(tags.join(' ')), 'B')} || ${part(documentWords(text), 'D')})`;
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { RunnerRecord, RunnerStore } from '../../../ports/runner-store.js';
+import type { RunnerRecord, RunnerRegistration, RunnerStore } from '../../../ports/runner-store.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
 import * as q from '../sql/runner-queries.js';
 import type { ColonyTables } from '../sql/schema.js';
@@ -25,7 +25,7 @@ export class PostgresRunnerStore implements RunnerStore {
     this.fixedClock = options.clock;
   }
 
-  upsert(runner: RunnerRecord): Promise<void> {
+  upsert(runner: RunnerRegistration): Promise<void> {
     return mapped(`register runner ${runner.id}`, () => q.upsertRunner(this.sql, runner));
   }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { AgentRecord } from '../../../domain/agent.js';
 import type { TaskRecord, TaskStatus } from '../../../domain/task.js';
-import type { AgentAssignment, ReadyTaskClaim, TaskExpectation, TaskQuery, TaskStore } from '../../../ports/task-store.js';
+import type { AgentAssignment, PromotableQuery, ReadyTaskClaim, TaskChange, TaskExpectation, TaskQuery, TaskStore } from '../../../ports/task-store.js';
 import { columnSql, TASK_COLUMNS } from '../sql/column-lists.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
 import { taskFromRow } from '../sql/rows.js';
@@ -9,6 +9,8 @@ import type { ColonyTables, TaskRow } from '../sql/schema.js';
 import * as q from '../sql/task-queries.js';
 import { claimSlot } from './postgres-agent-store.js';
 import { mapped } from './postgres-errors.js';
+import { appendEventsIn } from './postgres-event-log.js';
+import { PostgresTaskUpdateBatch } from './postgres-task-update-batch.js';
 
 /** Thrown inside a transaction to roll back a group of updates when one expectation fails. */
 const STALE = Symbol('stale');
@@ -22,10 +24,12 @@ const STALE = Symbol('stale');
 export class PostgresTaskStore implements TaskStore {
   private readonly db: Kysely<ColonyTables>;
   private readonly sql: SqlContext;
+  private readonly updates: PostgresTaskUpdateBatch;
 
   constructor(db: Kysely<ColonyTables>) {
     this.db = db;
     this.sql = { db, dialect: 'postgres' };
+    this.updates = new PostgresTaskUpdateBatch(db);
   }
 
   insert(tasks: readonly TaskRecord[]): Promise<void> {
@@ -36,7 +40,8 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   update(next: TaskRecord, expected: TaskExpectation & { updatedAt?: number }): Promise<boolean> {
-    return mapped(`update task ${next.id}`, () => q.compareAndSetTask(this.sql, next, expected));
+    // Gathered with the other updates of this turn into one statement (one commit for many completions).
+    return mapped(`update task ${next.id}`, () => this.updates.update(next, expected));
   }
 
   revise(next: TaskRecord, expected: TaskExpectation & { updatedAt: number }): Promise<boolean> {
@@ -48,10 +53,10 @@ export class PostgresTaskStore implements TaskStore {
    * sharing tasks wait for each other instead of deadlocking; each change is then the same
    * compare-and-set as `update`, and the first that fails rolls the group back.
    */
-  async updateMany(changes: readonly { next: TaskRecord; expected: TaskExpectation }[]): Promise<boolean> {
+  async updateMany(changes: readonly TaskChange[]): Promise<boolean> {
     if (changes.length === 0) return true;
     const [only] = changes;
-    if (changes.length === 1 && only) return this.update(only.next, only.expected);
+    if (changes.length === 1 && only) return mapped(`update task ${only.next.id}`, () => this.updates.update(only.next, only.expected, only.events));
     const ids = [...new Set(changes.map((c) => c.next.id))];
     return mapped('update tasks', async () => {
       try {
@@ -59,6 +64,8 @@ export class PostgresTaskStore implements TaskStore {
           await sql`select id from tasks where id = any(${ids}) order by id for no key update`.execute(trx);
           const ctx: SqlContext = { db: trx, dialect: 'postgres' };
           for (const change of changes) if (!(await q.compareAndSetTask(ctx, change.next, change.expected))) throw STALE;
+          // The events reporting the changes commit with them (the rows are locked already).
+          await appendEventsIn(trx, changes.flatMap((c) => c.events ?? []));
           return true;
         });
       } catch (error) {
@@ -92,7 +99,7 @@ export class PostgresTaskStore implements TaskStore {
     return mapped(`list dependents of ${id}`, () => q.listDependents(this.sql, id));
   }
 
-  listPromotable(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]> {
+  listPromotable(query: PromotableQuery): Promise<TaskRecord[]> {
     return mapped('list promotable tasks', () => q.listPendingByDependencies(this.sql, 'promotable', query));
   }
 
@@ -161,6 +168,9 @@ export class PostgresTaskStore implements TaskStore {
           union select t.id from tasks t join scoped s on t.parent_id = s.id)
         select id from scoped)`);
     }
+    // A pooled task only to a runner of its pool; unpooled ones to anyone.
+    const pools = query.scope.pools ?? [];
+    filters.push(pools.length === 0 ? sql`and pool is null` : sql`and (pool is null or pool = any(${[...pools]}::text[]))`);
     if (query.exclude !== undefined && query.exclude.length > 0) filters.push(sql`and not (id = any(${[...query.exclude]}::text[]))`);
     return mapped('claim ready tasks', async () => {
       const { rows } = await sql<TaskRow>`

@@ -1,6 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AgentRecord, AgentStatus } from '../../../domain/agent.js';
-import type { AgentPatch, AgentQuery } from '../../../ports/agent-store.js';
+import type { AgentPatch, AgentQuery, FreeAgentFilter } from '../../../ports/agent-store.js';
 import { AGENT_COLUMNS, selection } from './column-lists.js';
 import { bytewise, isOneOf, paged, startsWith, type SqlContext } from './dialect-sql.js';
 import { agentFromRow, agentToRow } from './rows.js';
@@ -109,6 +109,21 @@ export async function listAgents(ctx: SqlContext, query: AgentQuery): Promise<Ag
       .orderBy(bytewise(dialect, 'id'), query.order === 'created_desc' ? 'desc' : 'asc'),
     query,
   ).execute();
+  return (rows as unknown as AgentRow[]).map(agentFromRow);
+}
+
+/** The agents with a free slot, as the slot statements judge them (idle or busy, not unhealthy), in creation order. */
+export async function listFreeAgents(ctx: SqlContext, filter: FreeAgentFilter): Promise<AgentRecord[]> {
+  const { db, dialect } = ctx;
+  let query = db
+    .selectFrom('agents')
+    .select(selection(dialect, AGENT_COLUMNS))
+    .where(isOneOf(dialect, 'status', ['idle', 'busy']))
+    .where('health', '<>', 'unhealthy')
+    .where(sql<SqlBool>`${currentTaskCount(ctx)} < max_concurrency`);
+  if (filter.ids !== undefined) query = query.where(isOneOf(dialect, 'id', filter.ids));
+  if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+  const rows = await query.orderBy(bytewise(dialect, 'id')).execute();
   return (rows as unknown as AgentRow[]).map(agentFromRow);
 }
 

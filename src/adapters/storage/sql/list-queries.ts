@@ -95,6 +95,8 @@ export function taskWhere(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>, 
   if (query.swarmId !== undefined) w.add('swarm_id', '=', query.swarmId);
   if (query.parentId !== undefined) w.add('parent_id', '=', query.parentId);
   if (query.assignedAgent !== undefined) w.add('assigned_agent', '=', query.assignedAgent);
+  if (query.pool === null) w.raw('pool IS NULL');
+  else if (query.pool !== undefined) w.add('pool', '=', query.pool);
   return w;
 }
 

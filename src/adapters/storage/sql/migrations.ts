@@ -455,5 +455,15 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await sql`alter table memory_embeddings add column embedding real[] check (embedding is null or cardinality(embedding) = dims)`.execute(db);
       },
     },
+    '0012_process_roles': {
+      async up(db: Kysely<unknown>) {
+        // Team mode: processes serve, work or both, and workers serve pools. A runner records whether
+        // it runs tasks and its pools; a task may name the pool whose runners alone may run it. Rows
+        // already there: runners ran tasks of no pool, tasks belong to none.
+        await db.schema.alterTable('runners').addColumn('runs_tasks', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('runners').addColumn('pools', json, (c) => c.notNull().defaultTo('[]').check(jsonCheck('pools'))).execute();
+        await db.schema.alterTable('tasks').addColumn('pool', 'text').execute();
+      },
+    },
   };
 }

@@ -55,6 +55,7 @@ export function taskToRow(task: TaskRecord): TaskRow {
     updated_at: task.updatedAt,
     started_at: task.startedAt,
     completed_at: task.completedAt,
+    pool: task.pool,
   };
 }
 
@@ -85,6 +86,7 @@ export function taskFromRow(row: TaskRow): TaskRecord {
     updatedAt: num(row.updated_at),
     startedAt: nullableNum(row.started_at),
     completedAt: nullableNum(row.completed_at),
+    pool: row.pool,
   };
 }
 
@@ -165,6 +167,8 @@ export function runnerFromRow(row: RunnerRow): RunnerRecord {
     kind: row.kind,
     startedAt: num(row.started_at),
     heartbeatAt: num(row.heartbeat_at),
+    runsTasks: row.runs_tasks === undefined || num(row.runs_tasks) !== 0,
+    pools: row.pools === undefined ? [] : readJson<string[]>(row.pools),
   };
 }
 

@@ -74,6 +74,8 @@ export interface TaskRow {
   updated_at: number;
   started_at: number | null;
   completed_at: number | null;
+  /** The worker pool that alone may run it (0012). */
+  pool: string | null;
 }
 
 export interface WorkflowRow {
@@ -182,6 +184,10 @@ export interface RunnerRow {
   kind: string;
   started_at: number;
   heartbeat_at: number;
+  /** 1 when it runs tasks, 0 when it only serves (0012; default 1). */
+  runs_tasks?: number;
+  /** JSON array of the worker pools it serves (0012; default `[]`). */
+  pools?: string;
 }
 
 export interface AgentTurnRow {

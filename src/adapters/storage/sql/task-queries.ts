@@ -13,7 +13,7 @@ import { parentsFirst } from './parents-first.js';
  * claim of ready tasks differs by dialect and lives with each adapter.
  */
 
-/** Rows per multi-row INSERT: 25 columns each stays below SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+/** Rows per multi-row INSERT: 26 columns each stays below SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const TASK_INSERT_CHUNK = 1_000;
 const EDGE_INSERT_CHUNK = 10_000;
 
@@ -68,7 +68,7 @@ export async function compareAndSetTask({ db }: SqlContext, next: TaskRecord, ex
 export async function reviseTask({ db }: SqlContext, next: TaskRecord, expected: TaskExpectation & { updatedAt: number }): Promise<boolean> {
   const result = await db
     .updateTable('tasks')
-    .set({ priority: next.priority, requirements: JSON.stringify(next.requirements), updated_at: next.updatedAt })
+    .set({ priority: next.priority, requirements: JSON.stringify(next.requirements), pool: next.pool, updated_at: next.updatedAt })
     .where('id', '=', next.id)
     .where('status', '=', expected.status)
     .where('attempts', '=', expected.attempts)
@@ -128,8 +128,9 @@ export async function listDependents({ db, dialect }: SqlContext, id: string): P
 export async function listPendingByDependencies(
   { db, dialect }: SqlContext,
   kind: 'promotable' | 'blocked',
-  query: { workflowId?: string; limit: number },
+  query: { workflowId?: string; dependentsOf?: readonly string[]; limit: number },
 ): Promise<TaskRecord[]> {
+  if (query.dependentsOf?.length === 0) return [];
   const unmet =
     kind === 'promotable'
       ? sql<SqlBool>`not exists (select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on where d.task_id = t.id and dt.status <> 'completed')`
@@ -140,6 +141,10 @@ export async function listPendingByDependencies(
     .where('t.status', '=', 'pending')
     .where(unmet);
   if (query.workflowId !== undefined) select = select.where('t.workflow_id', '=', query.workflowId);
+  if (query.dependentsOf) {
+    const dependentsOf = query.dependentsOf;
+    select = select.where('t.id', 'in', db.selectFrom('task_dependencies').select('task_id').where(isOneOf(dialect, 'depends_on', dependentsOf)));
+  }
   const rows = await select.orderBy(bytewise(dialect, 't.id')).limit(query.limit).execute();
   return (rows as unknown as TaskRow[]).map(taskFromRow);
 }
@@ -178,6 +183,7 @@ function taskFilter({ dialect }: SqlContext, eb: ExpressionBuilder<ColonyTables,
   if (query.swarmId !== undefined) clauses.push(eb('swarm_id', '=', query.swarmId));
   if (query.parentId !== undefined) clauses.push(eb('parent_id', '=', query.parentId));
   if (query.assignedAgent !== undefined) clauses.push(eb('assigned_agent', '=', query.assignedAgent));
+  if (query.pool !== undefined) clauses.push(query.pool === null ? eb('pool', 'is', null) : eb('pool', '=', query.pool));
   return eb.and(clauses);
 }
 

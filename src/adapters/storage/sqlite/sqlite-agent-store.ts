@@ -4,11 +4,21 @@ import type { AgentPatch, AgentQuery, HealthThresholds, SlotOutcome } from '../.
 import { countAgentsQuery, listAgentsQuery, sqlitePlaceholder as ph } from '../sql/list-queries.js';
 import { agentFromRow, agentToRow } from '../sql/rows.js';
 import type { AgentRow } from '../sql/schema.js';
-import type { AgentStore } from '../../../ports/agent-store.js';
+import type { AgentStore, FreeAgentFilter } from '../../../ports/agent-store.js';
 import { SqliteAggregate } from './sqlite-aggregate.js';
+
+/** Agents decoded by `listFree` kept at most; past it, the cache starts again. */
+const LISTED_AGENTS_MAX = 10_000;
 
 /** Agents: every change one atomic statement on the stored record. See `SqliteStore`. */
 export class SqliteAgentStore extends SqliteAggregate implements AgentStore {
+  /**
+   * What `listFree` decoded, by id, with the row it came from. The pool is listed for every claimed task
+   * and most of its rows have not changed since: a row equal in every column gives the same record, not
+   * decoded again. The records are shared between calls, so they are not to be changed.
+   */
+  private readonly listed = new Map<string, { row: AgentRow; agent: AgentRecord }>();
+
   insert(agent: AgentRecord, bound?: { maxActive: number }): Promise<boolean> {
     const row = agentToRow(agent);
     const columns = 'id, name, type, status, health, capabilities, config, current_tasks, max_concurrency, created_at, updated_at, terminated_at';
@@ -97,6 +107,30 @@ export class SqliteAgentStore extends SqliteAggregate implements AgentStore {
     return row ? agentFromRow(row) : undefined;
   }
 
+  async listFree(filter: FreeAgentFilter): Promise<AgentRecord[]> {
+    if (filter.ids?.length === 0) return [];
+    // The same conditions as claimSlot's; the ids go as one JSON array, so any number is one prepared statement.
+    const where = [`status IN ('idle', 'busy')`, `health <> 'unhealthy'`, 'json_array_length(current_tasks) < max_concurrency'];
+    const params: SQLInputValue[] = [];
+    if (filter.ids !== undefined) {
+      where.push('id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(filter.ids));
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    const rows = this.all(`SELECT * FROM agents WHERE ${where.join(' AND ')} ORDER BY id`, ...params) as unknown as AgentRow[];
+    if (this.listed.size > LISTED_AGENTS_MAX) this.listed.clear();
+    return rows.map((row) => {
+      const known = this.listed.get(row.id);
+      if (known && sameRow(known.row, row)) return known.agent;
+      const agent = agentFromRow(row);
+      this.listed.set(row.id, { row, agent });
+      return agent;
+    });
+  }
+
   async findIdsByPrefix(prefix: string, limit: number): Promise<string[]> {
     return this.all('SELECT id FROM agents WHERE id >= ? AND id < ? ORDER BY id LIMIT ?', prefix, `${prefix}\uffff`, limit).map(
       (r) => r.id as string,
@@ -110,4 +144,9 @@ export class SqliteAgentStore extends SqliteAggregate implements AgentStore {
   async count(query: Omit<AgentQuery, 'limit' | 'offset' | 'order'>): Promise<number> {
     return Number(this.query(countAgentsQuery(query, ph))[0]?.n ?? 0);
   }
+}
+
+function sameRow(a: AgentRow, b: AgentRow): boolean {
+  for (const column of Object.keys(b) as (keyof AgentRow)[]) if (a[column] !== b[column]) return false;
+  return true;
 }

@@ -1,3 +1,4 @@
+import type { StatementSync } from 'node:sqlite';
 import type { StoredEvent } from '../../../domain/events.js';
 import type { EventQuery, NewEvent } from '../../../ports/store.js';
 import { listEventsQuery, sqlitePlaceholder as ph } from '../sql/list-queries.js';
@@ -9,12 +10,7 @@ import { SqliteAggregate } from './sqlite-aggregate.js';
 /** The event log: one writer at a time, so id order is commit order. See `SqliteStore`. */
 export class SqliteEventLog extends SqliteAggregate implements EventLog {
   append(events: readonly NewEvent[]): Promise<number[]> {
-    return this.write('append events', () => {
-      const insert = this.stmt('INSERT INTO events (type, source, data, correlation_id, timestamp) VALUES (?, ?, ?, ?, ?)');
-      return events.map((e) =>
-        Number(insert.run(e.type, e.source, JSON.stringify(e.data), e.correlationId, e.timestamp).lastInsertRowid),
-      );
-    });
+    return this.write('append events', () => insertEvents(this.stmt(INSERT_EVENT), events));
   }
 
   /**
@@ -25,4 +21,12 @@ export class SqliteEventLog extends SqliteAggregate implements EventLog {
   async list(query: EventQuery): Promise<StoredEvent[]> {
     return (this.query(listEventsQuery(query, ph)) as unknown as (Omit<EventRow, 'id'> & { id: number })[]).map((r) => eventFromRow(r));
   }
+}
+
+/** One event's row; with insertEvents, also how another aggregate writes events in its own transaction. */
+export const INSERT_EVENT = 'INSERT INTO events (type, source, data, correlation_id, timestamp) VALUES (?, ?, ?, ?, ?)';
+
+/** Inserts events in order (inside the caller's write); returns their ids. */
+export function insertEvents(insert: StatementSync, events: readonly NewEvent[]): number[] {
+  return events.map((e) => Number(insert.run(e.type, e.source, JSON.stringify(e.data), e.correlationId, e.timestamp).lastInsertRowid));
 }

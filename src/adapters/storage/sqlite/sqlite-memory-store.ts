@@ -582,9 +582,7 @@ export class SqliteMemoryStore implements MemoryStore {
     if (this.vecTableExists(dims)) return;
     // Inside the caller's savepoint: rolled back with it if the write fails. Not cached until seen
     // committed, hence no vecTables.add here.
-    this.db.exec(
-      `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(dims)} USING vec0(embedding float[${dims}] distance_metric=cosine, model text, namespace text)`,
-    );
+    this.db.exec(createVecTableSql(dims));
   }
 
   private hydrate(chosen: readonly { id: number; distance: number }[]): MemorySearchHit[] {
@@ -606,12 +604,17 @@ export class SqliteMemoryStore implements MemoryStore {
   }
 }
 
-function vecTable(dims: number): string {
+/** The vec0 table of one vector length, created on first use (also by `colony db copy`). */
+export function createVecTableSql(dims: number): string {
+  return `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(dims)} USING vec0(embedding float[${dims}] distance_metric=cosine, model text, namespace text)`;
+}
+
+export function vecTable(dims: number): string {
   if (!Number.isInteger(dims) || dims <= 0) throw new StorageError(`bad vector length ${dims}`);
   return `memory_vec_${dims}`;
 }
 
-function vectorBytes(vector: Float32Array): Uint8Array {
+export function vectorBytes(vector: Float32Array): Uint8Array {
   return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 

@@ -1,7 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { RunnerRecord } from '../../../ports/store.js';
+import type { RunnerRecord, RunnerRegistration, RunnerStore } from '../../../ports/runner-store.js';
 import { runnerFromRow } from '../sql/rows.js';
-import type { RunnerStore } from '../../../ports/runner-store.js';
 import { SqliteAggregate } from './sqlite-aggregate.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -14,12 +13,12 @@ export class SqliteRunnerStore extends SqliteAggregate implements RunnerStore {
     this.fixedClock = fixedClock;
   }
 
-  upsert(runner: RunnerRecord): Promise<void> {
+  upsert(runner: RunnerRegistration): Promise<void> {
     return this.write('upsert runner', () => {
       this.stmt(
-        `INSERT INTO runners (id, pid, hostname, kind, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO runners (id, pid, hostname, kind, started_at, heartbeat_at, runs_tasks, pools) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-      ).run(runner.id, runner.pid, runner.hostname, runner.kind, runner.startedAt, runner.heartbeatAt);
+      ).run(runner.id, runner.pid, runner.hostname, runner.kind, runner.startedAt, runner.heartbeatAt, runner.runsTasks === false ? 0 : 1, JSON.stringify(runner.pools ?? []));
     });
   }
 

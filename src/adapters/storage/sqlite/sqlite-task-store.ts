@@ -2,18 +2,20 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { AgentRecord } from '../../../domain/agent.js';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
 import type { AgentAssignment, ReadyTaskClaim, TaskQuery } from '../../../ports/store.js';
+import type { PromotableQuery, TaskChange } from '../../../ports/task-store.js';
 import { countTasksQuery, listTasksQuery, sqlitePlaceholder as ph } from '../sql/list-queries.js';
 import { agentFromRow, taskFromRow, taskToRow } from '../sql/rows.js';
 import type { AgentRow, TaskRow } from '../sql/schema.js';
 import type { TaskStore } from '../../../ports/task-store.js';
 import { SqliteAggregate } from './sqlite-aggregate.js';
+import { INSERT_EVENT, insertEvents } from './sqlite-event-log.js';
 import { parentsFirst } from '../sql/parents-first.js';
 
 /** Thrown inside a savepoint to undo a group of updates when one expectation fails. */
 const STALE = Symbol('stale');
 
 const TASK_COLUMNS =
-  'id, name, type, description, status, priority, input, dependencies, parent_id, workflow_id, swarm_id, requirements, assigned_agent, timeout_ms, max_retries, max_attempts, attempts, result, error, runner_id, not_before, created_at, updated_at, started_at, completed_at';
+  'id, name, type, description, status, priority, input, dependencies, parent_id, workflow_id, swarm_id, requirements, assigned_agent, timeout_ms, max_retries, max_attempts, attempts, result, error, runner_id, not_before, created_at, updated_at, started_at, completed_at, pool';
 
 /** Tasks and their dependency edges; claims and agent assignment in one transaction each. See `SqliteStore`. */
 export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
@@ -38,17 +40,20 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
   revise(next: TaskRecord, expected: { status: TaskStatus; attempts: number; updatedAt: number }): Promise<boolean> {
     return this.write(`revise task ${next.id}`, () => {
       const result = this.stmt(
-        'UPDATE tasks SET priority = ?, requirements = ?, updated_at = ? WHERE id = ? AND status = ? AND attempts = ? AND updated_at = ?',
-      ).run(next.priority, JSON.stringify(next.requirements), next.updatedAt, next.id, expected.status, expected.attempts, expected.updatedAt);
+        'UPDATE tasks SET priority = ?, requirements = ?, pool = ?, updated_at = ? WHERE id = ? AND status = ? AND attempts = ? AND updated_at = ?',
+      ).run(next.priority, JSON.stringify(next.requirements), next.pool, next.updatedAt, next.id, expected.status, expected.attempts, expected.updatedAt);
       return Number(result.changes) === 1;
     });
   }
 
-  updateMany(changes: readonly { next: TaskRecord; expected: { status: TaskStatus; attempts: number } }[]): Promise<boolean> {
+  updateMany(changes: readonly TaskChange[]): Promise<boolean> {
     return this.write('update tasks', () => {
       try {
         return this.writes.atomically(() => {
           for (const c of changes) if (!this.casTask(c.next, c.expected)) throw STALE;
+          // The events reporting the changes commit with them.
+          const events = changes.flatMap((c) => c.events ?? []);
+          if (events.length > 0) insertEvents(this.stmt(INSERT_EVENT), events);
           return true;
         });
       } catch (error) {
@@ -122,9 +127,15 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
     );
   }
 
-  async listPromotable(query: { workflowId?: string; limit: number }): Promise<TaskRecord[]> {
-    const scope = query.workflowId ? 'AND t.workflow_id = ?' : '';
-    const params: SQLInputValue[] = query.workflowId ? [query.workflowId, query.limit] : [query.limit];
+  async listPromotable(query: PromotableQuery): Promise<TaskRecord[]> {
+    if (query.dependentsOf?.length === 0) return [];
+    let scope = query.workflowId ? 'AND t.workflow_id = ?' : '';
+    const params: SQLInputValue[] = query.workflowId ? [query.workflowId] : [];
+    if (query.dependentsOf) {
+      scope += ` AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on IN (${query.dependentsOf.map(() => '?').join(', ')}))`;
+      params.push(...query.dependentsOf);
+    }
+    params.push(query.limit);
     return (
       this.all(
         `SELECT ${prefixed('t')} FROM tasks t WHERE t.status = 'pending' ${scope}
@@ -233,6 +244,13 @@ function readyTasksSql(query: ReadyTaskClaim): { text: string; params: SQLInputV
       `id IN (WITH RECURSIVE scoped(id) AS (SELECT value FROM json_each(?) UNION SELECT t.id FROM tasks t JOIN scoped s ON t.parent_id = s.id) SELECT id FROM scoped)`,
     );
     params.push(JSON.stringify(query.scope.taskIds));
+  }
+  // A pooled task only to a runner of its pool; unpooled ones to anyone.
+  const pools = query.scope.pools ?? [];
+  if (pools.length === 0) where.push('pool IS NULL');
+  else {
+    where.push(`(pool IS NULL OR pool IN (${pools.map(() => '?').join(', ')}))`);
+    params.push(...pools);
   }
   if (query.exclude !== undefined && query.exclude.length > 0) {
     where.push('id NOT IN (SELECT value FROM json_each(?))');

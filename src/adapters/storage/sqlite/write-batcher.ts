@@ -1,6 +1,16 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StorageError } from '../../../domain/errors.js';
 import { mapSqliteError } from './sqlite-errors.js';
+
+/**
+ * Pages the write-ahead log may hold before a commit copies them back into the database file (SQLite's
+ * default is 1,000: 4 MB). The batcher sets it because that copy happens inside its commits, and ends
+ * in an fsync on the event loop: with the default, one group commit in twenty of a busy run stalled for
+ * milliseconds, mostly copying the same hot pages (the task table, its indexes) written again since the
+ * last copy. Ten times the pages: a tenth of the stalls, each hot page copied once for many more
+ * commits. The log stays within about 40 MB.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 interface PendingWrite {
   run: () => unknown;
@@ -18,12 +28,18 @@ interface PendingWrite {
  */
 export class WriteBatcher {
   private readonly db: DatabaseSync;
+  /** Prepared once: a flush runs these on every turn of a busy event loop. */
+  private readonly begin: StatementSync;
+  private readonly commit: StatementSync;
   private queue: PendingWrite[] = [];
   private scheduled = false;
   private savepoints = 0;
 
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
 
   enqueue<T>(run: () => T): Promise<T> {
@@ -70,7 +86,7 @@ export class WriteBatcher {
     this.queue = [];
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
     } catch (error) {
       const failure = new StorageError(`database is busy: ${(error as Error).message}`, { cause: error, retryable: true });
       for (const write of batch) write.reject(failure);
@@ -84,7 +100,7 @@ export class WriteBatcher {
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.commit.run();
     } catch (error) {
       try {
         this.db.exec('ROLLBACK');
