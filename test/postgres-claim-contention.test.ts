@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createColony } from '../src/app/colony.js';
+import { startClaimWorker } from './support/claim-worker.js';
 import { useTestDatabase } from './support/postgres.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 
@@ -15,29 +13,15 @@ import { eventually, tempDir } from './support/temp-colony.js';
  * lost. Each execution is logged by the worker that ran it: no task ran twice.
  */
 
-const WORKER_SCRIPT = resolve(import.meta.dirname, 'fixtures/claim-worker.mjs');
 const WORKERS = 4;
 const TASKS = 20_000;
 const BATCH = 250;
-/** Longer than the test may take: a worker learns of new work by notification, or not in time. */
-const POLL_NEVER_MS = 600_000;
 
 const place = useTestDatabase();
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function startWorker(dir: string, url: string, log: string): Promise<void> {
-  const child = spawn(process.execPath, [WORKER_SCRIPT, dir, url, log, String(POLL_NEVER_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  const [line] = await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited.then(() => [null])]);
-  if (line !== 'started') throw new Error('claim worker exited before it started');
-}
 
 describe('claims under contention on PostgreSQL', () => {
   it(`${WORKERS} workers, ${TASKS} tasks: each runs exactly once, none waits for a poll`, async () => {
@@ -51,7 +35,7 @@ describe('claims under contention on PostgreSQL', () => {
     submitter.registerExecutor({ type: 'noop', execute: async () => null });
 
     const logs = Array.from({ length: WORKERS }, (_, i) => join(dir, `executions-${i}.log`));
-    for (const log of logs) await startWorker(dir, schema.url, log);
+    for (const log of logs) await startClaimWorker(cleanups, dir, schema.url, log);
 
     for (let i = 0; i < TASKS; i += BATCH) {
       await submitter.tasks.submit(Array.from({ length: BATCH }, () => ({ type: 'noop' })));

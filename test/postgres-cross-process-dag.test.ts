@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createColony } from '../src/app/colony.js';
 import type { TaskRecord } from '../src/domain/task.js';
+import { startClaimWorker } from './support/claim-worker.js';
 import { useTestDatabase } from './support/postgres.js';
 import { eventually, tempDir } from './support/temp-colony.js';
 
@@ -16,25 +14,11 @@ import { eventually, tempDir } from './support/temp-colony.js';
  * that only reconciliation could promote would not run within the test's time.
  */
 
-const WORKER_SCRIPT = resolve(import.meta.dirname, 'fixtures/claim-worker.mjs');
-const POLL_NEVER_MS = 600_000;
-
 const place = useTestDatabase();
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function startWorker(dir: string, url: string, log: string): Promise<void> {
-  const child = spawn(process.execPath, [WORKER_SCRIPT, dir, url, log, String(POLL_NEVER_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  const [line] = await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited.then(() => [null])]);
-  if (line !== 'started') throw new Error('worker exited before it started');
-}
 
 describe('a DAG submitted elsewhere, run by workers on PostgreSQL', () => {
   it('every completion promotes its dependents, whoever submitted them; no task starts before its dependencies complete', async () => {
@@ -42,7 +26,7 @@ describe('a DAG submitted elsewhere, run by workers on PostgreSQL', () => {
     cleanups.push(() => schema.drop());
     const dir = tempDir('colony-dag-');
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    for (let i = 0; i < 2; i++) await startWorker(dir, schema.url, join(dir, `executions-${i}.log`));
+    for (let i = 0; i < 2; i++) await startClaimWorker(cleanups, dir, schema.url, join(dir, `executions-${i}.log`));
 
     const submitter = await createColony({ projectDir: dir, env: {}, config: { database: { url: schema.url, poolSize: 2 }, log: { level: 'silent' } } });
     cleanups.push(() => submitter.close({ drainTimeoutMs: 0 }));

@@ -1,4 +1,5 @@
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { ReadyWaiters } from './ready-waiters.js';
 import pg from 'pg';
 import { DEFAULTS } from '../../kernel/constants.js';
 import type { Logger } from '../../kernel/logger.js';
@@ -61,7 +62,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   /** Topics LISTENed (or being LISTENed) on the current connection. */
   private readonly listening = new Set<ChangeTopic>();
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly readyWaiters = new Set<() => void>();
+  private readonly readyWaiters = new ReadyWaiters();
   private outage = false;
   private closing: Promise<void> | undefined;
 
@@ -99,16 +100,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
     if (this.state === 'closed') return false;
     this.start();
     if (this.isListening()) return true;
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: (() => void) | undefined;
-    await new Promise<void>((resolve) => {
-      waiter = resolve;
-      this.readyWaiters.add(resolve);
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    });
-    clearTimeout(timer);
-    if (waiter) this.readyWaiters.delete(waiter);
+    await this.readyWaiters.wait(timeoutMs);
     return this.isListening();
   }
 
@@ -224,7 +216,6 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   }
 
   private releaseWaiters(): void {
-    for (const resolve of this.readyWaiters) resolve();
-    this.readyWaiters.clear();
+    this.readyWaiters.release();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ReadyWaiters } from './ready-waiters.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULTS } from '../../kernel/constants.js';
 import type { Logger } from '../../kernel/logger.js';
@@ -45,7 +46,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
   private readonly subscriber: Redis;
   /** Topics subscribed (or being subscribed) on the subscriber's current connection. */
   private readonly subscribed = new Set<ChangeTopic>();
-  private readonly readyWaiters = new Set<() => void>();
+  private readonly readyWaiters = new ReadyWaiters();
   private started = false;
   private closed = false;
   private outage = false;
@@ -106,16 +107,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
     if (this.closed) return false;
     this.start();
     if (this.isReady()) return true;
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: (() => void) | undefined;
-    await new Promise<void>((resolve) => {
-      waiter = resolve;
-      this.readyWaiters.add(resolve);
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    });
-    clearTimeout(timer);
-    if (waiter) this.readyWaiters.delete(waiter);
+    await this.readyWaiters.wait(timeoutMs);
     return this.isReady();
   }
 
@@ -197,8 +189,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
 
   private releaseWaiters(): void {
     if (!this.isReady() && !this.closed) return;
-    for (const resolve of this.readyWaiters) resolve();
-    this.readyWaiters.clear();
+    this.readyWaiters.release();
   }
 }
 
