@@ -1,6 +1,6 @@
 import type { ColonyEvent, ColonyEventMap, ColonyEventType, StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
-import type { EventBus as EventBusPort, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from '../ports/event-bus.js';
+import type { EventBus as EventBusPort, EventFilter, EventHandler, EventMatching, EventOutbox, PublishMeta, Subscription } from '../ports/event-bus.js';
 import type { EventQuery, NewEvent } from '../ports/store.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_STORE_RETRY, retryStoreWrite, type StoreRetryPolicy } from './store-retry.js';
@@ -46,10 +46,12 @@ export class LocalEventBus implements EventBusPort {
   private inFlight = false;
   private tail: Promise<void> = Promise.resolve();
   private localSeq = 0;
-  /** Events in the log already (deliverLogged): delivered, not persisted again. */
+  /** Events in the log already (written with the change they report): delivered, not persisted again. */
   private readonly logged = new WeakSet<ColonyEvent>();
-  private readonly unpersisted = new Map<string, number>();
-  private readonly persistWaiters = new Map<string, (() => void)[]>();
+  /** Events taken by the outbox: left where they are in the queue, and skipped there. */
+  private readonly taken = new WeakSet<ColonyEvent>();
+  /** Per task (`data.taskId`), its events not in the log yet: those queued, in order, and how many are being written. */
+  private readonly byTask = new Map<string, { queued: ColonyEvent[]; writing: number }>();
 
   constructor(options: EventBusOptions) {
     this.options = options;
@@ -65,43 +67,61 @@ export class LocalEventBus implements EventBusPort {
       timestamp: (this.options.now ?? Date.now)(),
     } as ColonyEvent;
     this.pending.push(event);
-    this.countUnpersisted(event, 1);
+    this.queuedFor(event);
     if (!this.scheduled && !this.inFlight) {
       this.scheduled = true;
       setImmediate(() => this.persistBatch());
     }
   }
 
-  /** See the port: resolves once every event published here so far about the task is in the log. */
-  persistedFor(taskId: string): Promise<void> {
-    if (!this.unpersisted.has(taskId)) return Promise.resolve();
-    return new Promise((resolve) => this.persistWaiters.set(taskId, [...(this.persistWaiters.get(taskId) ?? []), resolve]));
+  /** See EventOutbox. */
+  readonly outbox: EventOutbox = {
+    take: (taskId) => this.take(taskId),
+    delivered: (events) => this.enqueue(events, true),
+    restore: (events) => this.enqueue(events, false),
+  };
+
+  private take(taskId: string): ColonyEvent[] | Promise<ColonyEvent[]> {
+    const entry = this.byTask.get(taskId);
+    if (!entry) return [];
+    // Those being written now go in the log first: waited for (the next batch may take more of them).
+    if (entry.writing > 0) return this.tail.then(() => this.take(taskId));
+    this.byTask.delete(taskId);
+    for (const e of entry.queued) this.taken.add(e);
+    return entry.queued;
   }
 
-  /** Events about a task (`data.taskId`) not yet persisted, and the waiters of persistedFor. */
-  private countUnpersisted(event: ColonyEvent, delta: number): void {
-    const taskId = (event.data as { taskId?: unknown }).taskId;
-    if (typeof taskId !== 'string') return;
-    const left = (this.unpersisted.get(taskId) ?? 0) + delta;
-    if (left > 0) {
-      this.unpersisted.set(taskId, left);
-      return;
+  /** Events put in the queue in order: `logged` ones (in the log already) are only delivered. */
+  private enqueue(events: readonly ColonyEvent[], logged: boolean): void {
+    for (const taken of events) {
+      // A copy: the taken event itself may still sit in the queue, skipped.
+      const e = { ...taken };
+      if (logged) this.logged.add(e);
+      else this.queuedFor(e);
+      this.pending.push(e);
     }
-    this.unpersisted.delete(taskId);
-    const waiters = this.persistWaiters.get(taskId);
-    this.persistWaiters.delete(taskId);
-    for (const resolve of waiters ?? []) resolve();
-  }
-
-  /** See the port: an event already in the log, delivered here in publish order and not persisted again. */
-  deliverLogged<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta & { timestamp: number }): void {
-    const event = { id: 0, type, source: meta.source, data, correlationId: meta.correlationId ?? null, timestamp: meta.timestamp } as ColonyEvent;
-    this.logged.add(event);
-    this.pending.push(event);
-    if (!this.scheduled && !this.inFlight) {
+    if (events.length > 0 && !this.scheduled && !this.inFlight) {
       this.scheduled = true;
       setImmediate(() => this.persistBatch());
     }
+  }
+
+  private queuedFor(event: ColonyEvent): void {
+    const taskId = taskIdOf(event);
+    if (taskId === undefined) return;
+    const entry = this.byTask.get(taskId);
+    if (entry) entry.queued.push(event);
+    else this.byTask.set(taskId, { queued: [event], writing: 0 });
+  }
+
+  /** A task's event leaves the queue for the batch being written (`writing` +1), or is written (-1). */
+  private writingFor(event: ColonyEvent, delta: 1 | -1): void {
+    const taskId = taskIdOf(event);
+    const entry = taskId === undefined ? undefined : this.byTask.get(taskId);
+    if (!entry || taskId === undefined) return;
+    if (delta === 1) entry.queued.shift();
+    entry.writing += delta;
+    if (entry.writing === 0 && entry.queued.length === 0) this.byTask.delete(taskId);
   }
 
   /**
@@ -161,8 +181,12 @@ export class LocalEventBus implements EventBusPort {
   private persistBatch(): void {
     this.scheduled = false;
     if (this.inFlight) return;
-    const batch = this.pending.splice(0, MAX_BATCH_EVENTS);
-    if (batch.length === 0) return;
+    const batch = this.pending.splice(0, MAX_BATCH_EVENTS).filter((e) => !this.taken.has(e));
+    if (batch.length === 0) {
+      if (this.pending.length > 0) this.persistBatch();
+      return;
+    }
+    for (const e of batch) if (!this.logged.has(e)) this.writingFor(e, 1);
     this.inFlight = true;
     this.tail = this.tail.then(() => this.persistAndDeliver(batch)).finally(() => {
       this.inFlight = false;
@@ -195,7 +219,7 @@ export class LocalEventBus implements EventBusPort {
       for (const e of batch) e.id = ++this.localSeq;
     }
     // Persisted (or given up on): nothing more to wait for.
-    for (const e of unlogged) this.countUnpersisted(e, -1);
+    for (const e of unlogged) this.writingFor(e, -1);
     for (const event of batch) {
       for (const subscriber of this.subscribers) subscriber.offer(event);
     }
@@ -276,4 +300,10 @@ export function matches(filter: EventFilter, event: ColonyEvent): boolean {
   if (filter.source !== undefined && event.source !== filter.source) return false;
   if (!filter.types || filter.types.length === 0) return true;
   return filter.types.some((t) => (t.endsWith('.*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type));
+}
+
+/** The task an event is about (`data.taskId`), if any. */
+function taskIdOf(event: ColonyEvent): string | undefined {
+  const taskId = (event.data as { taskId?: unknown }).taskId;
+  return typeof taskId === 'string' ? taskId : undefined;
 }

@@ -18,19 +18,8 @@ import type { EventQuery } from './store.js';
  */
 export interface EventBus {
   publish<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta): void;
-  /**
-   * Delivers an event already in the log, written in one transaction with the change it reports
-   * (`TaskStore.updateMany`'s events): to subscribers like a published event, in publish order, but
-   * not persisted again. Its id is not known here (0); followers of the log read it there. Absent:
-   * the bus cannot, and such events are published instead.
-   */
-  deliverLogged?<T extends ColonyEventType>(type: T, data: ColonyEventMap[T], meta: PublishMeta & { timestamp: number }): void;
-  /**
-   * Resolves once every event published here so far about a task (`data.taskId`) is in the log: an
-   * event written with a change (deliverLogged) then comes after them in the log. Present with
-   * deliverLogged.
-   */
-  persistedFor?(taskId: string): Promise<void>;
+  /** Writing events together with the change they report (see EventOutbox); absent: events are only published. */
+  readonly outbox?: EventOutbox;
   /**
    * Calls `handler` with each event matching `filter` published from now on. The handler's event is
    * narrowed by the filter's types: `{ types: ['agent.terminated'] }` gives `ColonyEvent<'agent.terminated'>`,
@@ -55,6 +44,25 @@ export interface EventBus {
    * polls); with no cross-process notifications, never called. Returns the function that stops it.
    */
   onExternalEvents(listener: () => void): () => void;
+}
+
+/**
+ * Events written in one transaction with the change they report (`TaskStore.updateMany`'s events),
+ * so that the log has them exactly when the store has the change: a process killed right after the
+ * commit cannot leave it unreported. The write carries, ahead of its own, this process's events about
+ * the task that are not in the log yet, so the log keeps the task's order without waiting for them.
+ */
+export interface EventOutbox {
+  /**
+   * Takes this process's events about a task (`data.taskId`) that are not in the log yet out of the
+   * bus's queue, for the write to carry (those being written already are waited for). After the write:
+   * `delivered`, or `restore` if it did not happen. Synchronous when nothing is being written.
+   */
+  take(taskId: string): ColonyEvent[] | Promise<ColonyEvent[]>;
+  /** Events now in the log (written with the change): delivered to subscribers, not persisted again. Their ids are not known here (0). */
+  delivered(events: readonly ColonyEvent[]): void;
+  /** Taken events whose write did not happen: back in the queue, persisted as published ones. */
+  restore(events: readonly ColonyEvent[]): void;
 }
 
 export interface EventFilter<P extends string = string> {

@@ -1,5 +1,6 @@
 import type { Logger } from '../kernel/logger.js';
 import type { RunnerRegistry } from '../kernel/runner-registry.js';
+import type { ColonyEvent } from '../domain/events.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { AgentStore } from '../ports/agent-store.js';
@@ -65,9 +66,20 @@ export class DeadRunnerRecovery {
     for (const task of held) {
       const exhausted = task.attempts >= task.maxAttempts;
       const error = { code: 'runner_lost', message: why(task), attempt: task.attempts };
-      const next = exhausted
-        ? await transitions.apply(task, 'failed', { error, completedAt: now() })
-        : await transitions.apply(task, 'queued', { error, runnerId: null });
+      // The task.recovered event is written with the change (the bus's outbox), so the record always
+      // says which process's attempt was taken back, although this process may die next.
+      const report = {
+        id: 0,
+        type: 'task.recovered',
+        data: { taskId: task.id, name: task.name, deadRunnerId: task.runnerId },
+        source: TASK_EVENT_SOURCE,
+        correlationId: transitions.correlation(task),
+        timestamp: now(),
+      } as ColonyEvent<'task.recovered'>;
+      const { outbox } = events;
+      const logged = outbox ? { events: [{ type: report.type, source: report.source, data: report.data, correlationId: report.correlationId, timestamp: report.timestamp }] } : {};
+      const change = exhausted ? { task, to: 'failed' as const, patch: { error, completedAt: now() }, ...logged } : { task, to: 'queued' as const, patch: { error, runnerId: null }, ...logged };
+      const next = (await transitions.applyAll([change]))?.[0];
       if (!next) continue;
       // The dead process never released the task's agent: free its slot, or the agent stays busy for
       // ever. Every agent holding the task, not only the one on the record: the process may have died
@@ -75,11 +87,8 @@ export class DeadRunnerRecovery {
       for (const agentId of holders.get(task.id) ?? []) {
         await this.deps.agents.releaseLost(agentId, task.id).catch((e: unknown) => logger.warn({ err: e, agentId }, 'could not free the agent of a recovered task'));
       }
-      events.publish(
-        'task.recovered',
-        { taskId: task.id, name: task.name, deadRunnerId: task.runnerId },
-        { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task) },
-      );
+      if (outbox) outbox.delivered([report]);
+      else events.publish('task.recovered', report.data, { source: report.source, correlationId: report.correlationId });
       if (next.status === 'failed') await cancelDependents(this.deps, next);
       else requeued.push(next);
     }

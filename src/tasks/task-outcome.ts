@@ -1,6 +1,7 @@
 import type { Logger } from '../kernel/logger.js';
 import { retryStoreWrite, type StoreRetryPolicy } from '../kernel/store-retry.js';
 import type { ColonyError } from '../domain/errors.js';
+import type { ColonyEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord, TaskStatus } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -51,33 +52,41 @@ export class TaskOutcomes {
 
   async completed(task: TaskRecord, result: JsonValue, durationMs: number): Promise<void> {
     const { transitions, dependencies, events } = this.deps;
-    // The task.completed event is written with the completion (one transaction) where the bus can
-    // deliver such an event: a process killed after the commit cannot leave the completion unreported.
-    // The task's own events published here before (task.started, an agent's turns) go in the log first.
-    const inLog = events.deliverLogged !== undefined && events.persistedFor !== undefined;
-    if (inLog) await events.persistedFor?.(task.id);
+    // The task.completed event is written with the completion (one transaction) where the bus has an
+    // outbox: a process killed right after the commit cannot leave the completion unreported. The
+    // task's own events not yet in the log (task.started, an agent's turns) go in that write first.
+    const outbox = events.outbox;
+    const taking = outbox ? outbox.take(task.id) : [];
+    const carried = Array.isArray(taking) ? taking : await taking;
     // The completion and the promotion of dependents it makes ready commit together: one write.
     const ready = dependencies.readyDependents(task.id);
     const completion = { result, error: null, completedAt: this.deps.now() };
     const reported = { taskId: task.id, name: task.name, attempt: task.attempts, durationMs };
-    const meta = { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task), timestamp: completion.completedAt };
-    const logged = inLog ? [{ type: 'task.completed', data: reported, ...meta }] : undefined;
+    const meta = { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task) };
+    const report = { id: 0, type: 'task.completed', data: reported, ...meta, timestamp: completion.completedAt } as ColonyEvent<'task.completed'>;
+    const logged = outbox ? [...carried, report].map(({ type, source, data, correlationId, timestamp }) => ({ type, source, data: data as unknown as JsonValue, correlationId, timestamp })) : undefined;
     const completing = { task, to: 'completed' as const, patch: completion, ...(logged ? { events: logged } : {}) };
     const changes = [completing, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
-    const writing = this.durably(task, 'completed', () => transitions.applyAll(changes), (stored) => [stored]);
-    // A claim issued after this write, in the same turn, commits with it and sees these dependents
-    // queued: they are put forward now, not once the write is in (a claim that finds them otherwise
-    // just takes nothing).
-    if (ready.length > 0) this.deps.queued(ready.map((d) => ({ ...d, status: 'queued' as const })));
-    let written = await writing;
-    if (!written && ready.length > 0) {
-      // A dependent changed meanwhile (cancelled, or promoted by another process): complete alone.
-      written = await this.durably(task, 'completed', () => transitions.applyAll([completing]), (stored) => [stored]);
+    let written: TaskRecord[] | undefined;
+    try {
+      const writing = this.durably(task, 'completed', () => transitions.applyAll(changes), (stored) => [stored]);
+      // A claim issued after this write, in the same turn, commits with it and sees these dependents
+      // queued: they are put forward now, not once the write is in (a claim that finds them otherwise
+      // just takes nothing).
+      if (ready.length > 0) this.deps.queued(ready.map((d) => ({ ...d, status: 'queued' as const })));
+      written = await writing;
+      if (!written && ready.length > 0) {
+        // A dependent changed meanwhile (cancelled, or promoted by another process): complete alone.
+        written = await this.durably(task, 'completed', () => transitions.applyAll([completing]), (stored) => [stored]);
+      }
+    } finally {
+      // Not written: the carried events go back to be published as they were.
+      if (!written) outbox?.restore(carried);
     }
     if (!written) return this.lost(task);
     const [done, ...promoted] = written as [TaskRecord, ...TaskRecord[]];
-    // In the log already (also when the write's answer was lost and a retry found it landed).
-    if (logged && events.deliverLogged) events.deliverLogged('task.completed', reported, meta);
+    // In the log already (also when a retry found the write landed, its answer lost).
+    if (outbox) outbox.delivered([...carried, report]);
     else events.publish('task.completed', reported, meta);
     dependencies.settled(done.id);
     this.deps.settled(done);

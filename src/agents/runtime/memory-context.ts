@@ -116,11 +116,12 @@ export function isSearchMode(mode: string): mode is SearchMode {
 
 /**
  * Whether any of the namespaces holds a live memory. Most tasks' namespaces hold none, and then a
- * search (which embeds the prompt first) finds nothing. One entry read per namespace costs far less,
- * however many memories it holds (a count would read them all).
+ * search (which embeds the prompt first) finds nothing. A count of an empty namespace is one index
+ * probe, several times cheaper than reading its first entry; of a full one, it reads the entries once,
+ * less than the search's vector scan of them that follows.
  */
 async function holdsAny(memory: MemoryManager, namespaces: readonly string[]): Promise<boolean> {
-  for (const namespace of namespaces) if ((await memory.list({ namespace, limit: 1 })).length > 0) return true;
+  for (const namespace of namespaces) if ((await memory.count({ namespace })) > 0) return true;
   return false;
 }
 
