@@ -9,6 +9,7 @@ import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-ser
 import { isAlive, removeTempProjects, startCli, tempProject, type BackgroundCli } from './support/cli.js';
 import { usePrivatePostgres } from './support/private-postgres.js';
 import { forcedTool, requestText, swarmModel } from './support/swarm-model.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 
 /**
  * Team mode under chaos, with real processes of the built CLI (dist/: build first) on a private
@@ -103,18 +104,6 @@ interface Served {
   kind: string;
   inputTokens: number;
   outputTokens: number;
-}
-
-/** A small seeded PRNG (mulberry32): the run's choices can be replayed from the seed in a failure's message. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -286,7 +275,7 @@ describe('team mode under chaos', () => {
 
   it('5,000 DAG tasks and two swarms finish exactly once through kill -9 of workers and an API process and a PostgreSQL restart', async () => {
     const seed = Number(process.env.COLONY_CHAOS_SEED ?? Date.now() % 1_000_000);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const note = (line: string) => process.stderr.write(`[team-chaos seed ${seed}] ${line}\n`);
     const context = () => `seed ${seed}; processes ${members.map((m) => `${m.label}=${m.runnerId}${m.killed ? ' (killed)' : ''}`).join(', ')}`;
 
