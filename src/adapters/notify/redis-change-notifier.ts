@@ -7,6 +7,7 @@ import { CHANGE_TOPICS, type ChangeNotifier, type ChangeTopic } from '../../port
 import { describeRedisUrl, reconnectDelay } from '../cache/redis/redis-connection.js';
 import { NotifyCoalescer } from './notify-coalescer.js';
 import { TopicListeners } from './topic-listeners.js';
+import { quitRedis } from '../cache/redis/quit-redis.js';
 
 /** A PUBLISH without a reply after this long fails (the hint is kept for the reconnect). */
 const COMMAND_TIMEOUT_MS = 1_000;
@@ -120,7 +121,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
       this.outbox.stop();
       this.listeners.clear();
       this.releaseWaiters();
-      await Promise.all([quit(this.publisher), quit(this.subscriber)]);
+      await Promise.all([quitRedis(this.publisher), quitRedis(this.subscriber)]);
     })();
     return this.closing;
   }
@@ -191,16 +192,4 @@ export class RedisChangeNotifier implements ChangeNotifier {
     if (!this.isReady() && !this.closed) return;
     this.readyWaiters.release();
   }
-}
-
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status === 'ready') {
-    try {
-      await connection.quit();
-      return;
-    } catch {
-      // fall through: drop the socket
-    }
-  }
-  connection.disconnect();
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../../kernel/logger.js';
 import { REDIS_CACHE_DEFAULTS } from '../../../memory/memory-defaults.js';
 import type { Cache } from '../../../ports/cache.js';
 import { describeRedisUrl, reconnectDelay } from './redis-connection.js';
+import { quitRedis } from './quit-redis.js';
 
 export interface RedisCacheOptions {
   /** `redis://[user:password@]host:port[/db]`; default 127.0.0.1:6379. */
@@ -169,7 +170,7 @@ export class RedisCache implements Cache {
     this.closed = true;
     this.listeners.clear();
     for (const done of [...this.readyWaiters]) done();
-    await Promise.all([quit(this.client), quit(this.subscriber)]);
+    await Promise.all([quitRedis(this.client), quitRedis(this.subscriber)]);
   }
 
   private onMessage(channel: string, message: string): void {
@@ -210,16 +211,4 @@ export class RedisCache implements Cache {
     this.commandErrors++;
     this.logger.debug({ err: error, command, failures: this.commandErrors }, 'L2 cache command failed (treated as a miss)');
   }
-}
-
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status === 'ready') {
-    try {
-      await connection.quit();
-      return;
-    } catch {
-      // fall through: drop the socket
-    }
-  }
-  connection.disconnect();
 }
