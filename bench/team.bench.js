@@ -92,8 +92,9 @@ async function waitUntilDone(colony, ids, timeoutMs) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const tasks = [];
-  for (let i = 0; i < ids.length; i += 1_000) tasks.push(...(await Promise.all(ids.slice(i, i + 1_000).map((id) => colony.tasks.get(id)))));
-  const failed = tasks.filter((t) => t?.status !== 'completed');
+  for (let i = 0; i < ids.length; i += 1_000) tasks.push(...(await colony.tasks.list({ ids: ids.slice(i, i + 1_000) })));
+  const failed = tasks.filter((t) => t.status !== 'completed');
+  if (tasks.length !== ids.length) throw new Error(`${ids.length - tasks.length} tasks are missing`);
   if (failed.length > 0) throw new Error(`${failed.length} tasks did not complete`);
   return tasks;
 }

@@ -39,8 +39,10 @@ export interface TaskStore {
   /** Ids of the tasks that depend on `id`. */
   listDependents(id: string): Promise<string[]>;
   /**
-   * Pending tasks all of whose dependencies have completed; with `dependentsOf`, only those that depend
-   * on one of these tasks (the dependents a completion may have made ready, whoever submitted them).
+   * Pending tasks all of whose dependencies have completed, in id order; with `dependentsOf`, only those
+   * that depend on one of these tasks (the dependents a completion may have made ready, whoever
+   * submitted them), in no particular order, so that a page of a large fan-out is found without
+   * looking at the whole of it.
    */
   listPromotable(query: PromotableQuery): Promise<TaskRecord[]>;
   /** Pending tasks with at least one failed or cancelled dependency. */
@@ -112,6 +114,8 @@ export interface TaskExpectation {
 }
 
 export interface TaskQuery {
+  /** Only these tasks (at most a few hundred ids a query). */
+  ids?: readonly string[];
   status?: TaskStatus | readonly TaskStatus[];
   type?: string;
   workflowId?: string;

@@ -2,10 +2,13 @@ import type { TaskRecord } from '../domain/task.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 export interface TaskDependenciesDeps {
-  store: { tasks: Pick<TaskStore, 'get'> };
-  /** A watched task whose dependencies have all completed, as the store says: queue it. */
-  promote: (task: TaskRecord) => Promise<void>;
+  store: { tasks: Pick<TaskStore, 'list'> };
+  /** Watched tasks whose dependencies have all completed, as the store says: queue them. */
+  promote: (tasks: readonly TaskRecord[]) => Promise<void>;
 }
+
+/** Dependencies looked up in the store per read: a bounded IN list. */
+const LOOKUP_BATCH = 500;
 
 /**
  * The pending tasks this process knows of and the dependencies each still waits for, so that a
@@ -20,6 +23,9 @@ export class TaskDependencies {
   private readonly open = new Map<string, Set<string>>();
   /** Dependency -> the watched tasks waiting for it. */
   private readonly waiting = new Map<string, Set<string>>();
+  /** Newly watched tasks whose dependencies outside this cache are to be looked up, gathered over a tick. */
+  private readonly unchecked = new Set<string>();
+  private checking: Promise<void> | null = null;
 
   constructor(deps: TaskDependenciesDeps) {
     this.deps = deps;
@@ -49,12 +55,14 @@ export class TaskDependencies {
         set.add(task.id);
       }
     }
-    for (const task of added) {
-      const unseen = task.dependencies.filter((d) => !this.pending.has(d));
-      // A read that fails (the store restarting) leaves the task pending: the scheduler's
-      // reconciliation promotes it once its dependencies have completed (listPromotable).
-      if (unseen.length > 0) void this.check(task.id, unseen).catch(() => undefined);
-    }
+    for (const task of added) if (task.dependencies.some((d) => !this.pending.has(d))) this.unchecked.add(task.id);
+    // One read for the dependencies of everything watched in this tick (a whole DAG shares its roots).
+    if (this.unchecked.size > 0) this.checking ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.checkUnchecked());
+  }
+
+  /** Resolves when the dependencies of every task watched so far have been looked up. */
+  async idle(): Promise<void> {
+    while (this.checking) await this.checking;
   }
 
   /** Pending dependents of `id`, which completed, whose last open dependency it was. */
@@ -87,12 +95,44 @@ export class TaskDependencies {
     this.open.delete(id);
   }
 
-  private async check(taskId: string, ids: readonly string[]): Promise<void> {
-    const found = await Promise.all(ids.map((d) => this.deps.store.tasks.get(d)));
-    const open = this.open.get(taskId);
-    if (!open) return;
-    for (const dep of found) if (dep && dep.status === 'completed') open.delete(dep.id);
-    const task = this.pending.get(taskId);
-    if (open.size === 0 && task) await this.deps.promote(task);
+  /**
+   * Looks up the watched tasks' dependencies that are not themselves watched (completed elsewhere, or
+   * before this process started), a batch of ids per read, and promotes the tasks left with none open.
+   * A read that fails (the store restarting) leaves them pending: the scheduler's reconciliation
+   * promotes them once their dependencies have completed (listPromotable).
+   */
+  private async checkUnchecked(): Promise<void> {
+    try {
+      while (this.unchecked.size > 0) {
+        const taskIds: string[] = [];
+        const depIds = new Set<string>();
+        for (const id of this.unchecked) {
+          const open = this.open.get(id);
+          const outside = [...(open ?? [])].filter((d) => !this.pending.has(d));
+          if (depIds.size > 0 && depIds.size + outside.length > LOOKUP_BATCH) break;
+          this.unchecked.delete(id);
+          taskIds.push(id);
+          for (const d of outside) depIds.add(d);
+        }
+        const completed = new Set<string>();
+        const ids = [...depIds];
+        for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
+          for (const dep of await this.deps.store.tasks.list({ ids: ids.slice(i, i + LOOKUP_BATCH), status: 'completed' })) completed.add(dep.id);
+        }
+        const ready: TaskRecord[] = [];
+        for (const id of taskIds) {
+          const open = this.open.get(id);
+          const task = this.pending.get(id);
+          if (!open || !task) continue;
+          for (const d of open) if (completed.has(d)) open.delete(d);
+          if (open.size === 0) ready.push(task);
+        }
+        if (ready.length > 0) await this.deps.promote(ready);
+      }
+    } catch {
+      this.unchecked.clear();
+    } finally {
+      this.checking = null;
+    }
   }
 }

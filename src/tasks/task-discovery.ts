@@ -14,8 +14,8 @@ export interface TaskDiscoveryDeps {
   runnerId: string;
   /** Follows a task this runner may run: pending ones for their dependencies, queued ones through the queue. */
   track: (tasks: readonly TaskRecord[]) => void;
-  /** Queues a pending task whose dependencies have all completed. */
-  promote: (task: TaskRecord) => Promise<void>;
+  /** Queues pending tasks whose dependencies have all completed. */
+  promote: (tasks: readonly TaskRecord[]) => Promise<void>;
   /** The attempts running here now. */
   running: () => Iterable<RunningTask>;
   /**
@@ -66,9 +66,7 @@ export class TaskDiscovery {
       const broken = deps.find((d) => d && (d.status === 'failed' || d.status === 'cancelled'));
       if (broken) await cancelDependents(this.deps.cascade, broken);
     }
-    for (const task of await store.tasks.listPromotable(query)) {
-      if (scope.includes(task)) await this.deps.promote(task);
-    }
+    await this.deps.promote((await store.tasks.listPromotable(query)).filter((task) => scope.includes(task)));
   }
 
   /**

@@ -8,13 +8,14 @@ import type { EventBus } from '../ports/event-bus.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { cancelDependents } from './task-cascade.js';
+import { TASK_DEFAULTS } from './task-defaults.js';
 import type { TaskDependencies } from './task-dependencies.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { AbortKind } from './task-run.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
 export interface TaskOutcomeDeps {
-  store: { tasks: Pick<TaskStore, 'get' | 'listDependents'> };
+  store: { tasks: Pick<TaskStore, 'get' | 'list' | 'listDependents'> };
   transitions: TaskTransitions;
   events: EventBus;
   /** Tasks that became queued here (retried, promoted): on to be claimed. */
@@ -160,14 +161,23 @@ export class TaskOutcomes {
   }
 
   /**
-   * Queues pending tasks whose dependencies have completed, in one write when none changed meanwhile
-   * (a completion that made many ready: a fan-out), else one by one, following the store.
+   * Queues pending tasks whose dependencies have completed: each a compare-and-set of its own (the
+   * store gathers the writes of a turn into one statement), so that one task promoted meanwhile by
+   * another process or cancelled does not hold the others back. Those that changed are read back in
+   * one query and followed as the store says; one whose copy was merely stale is tried again.
    */
   async promoteMany(tasks: readonly TaskRecord[]): Promise<void> {
-    if (tasks.length === 0) return;
-    const queued = tasks.length > 1 ? await this.deps.transitions.applyAll(tasks.map((task) => ({ task, to: 'queued' as const }))) : undefined;
-    if (queued) return this.promoted(queued);
-    for (const task of tasks) await this.promote(task);
+    for (let i = 0; i < tasks.length; i += TASK_DEFAULTS.pollBatch) {
+      const batch = tasks.slice(i, i + TASK_DEFAULTS.pollBatch);
+      const written = await Promise.all(batch.map((task) => this.deps.transitions.apply(task, 'queued')));
+      this.promoted(written.filter((t): t is TaskRecord => t !== undefined));
+      const changed = batch.filter((_, j) => written[j] === undefined);
+      if (changed.length === 0) continue;
+      const fresh = await this.deps.store.tasks.list({ ids: changed.map((t) => t.id) });
+      for (const task of fresh) if (task.status !== 'pending') this.deps.forget(task.id);
+      this.deps.queued(fresh.filter((t) => t.status === 'queued'));
+      for (const task of fresh) if (task.status === 'pending') await this.promote(task);
+    }
   }
 
   /** Says that tasks were queued here (and, unless they were put forward already, passes them on to be claimed). */

@@ -77,7 +77,7 @@ export class TaskScheduler {
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
-    this.dependencies = new TaskDependencies({ store: deps.store, promote: (task) => this.outcomes.promote(task) });
+    this.dependencies = new TaskDependencies({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks) });
     this.claims = new TaskClaims({
       queue: deps.queue,
       agents: deps.agents,
@@ -101,7 +101,7 @@ export class TaskScheduler {
       recovery: new DeadRunnerRecovery(deps),
       runnerId: deps.runners.id,
       track: (tasks) => this.track(tasks),
-      promote: (task) => this.outcomes.promote(task),
+      promote: (tasks) => this.outcomes.promoteMany(tasks),
       running: () => this.running.values(),
       inHand: (id) => this.claiming > 0 || this.running.has(id) || this.launching.has(id),
     });
@@ -164,6 +164,7 @@ export class TaskScheduler {
     while (this.launching.size > 0 || this.claiming > 0) await new Promise((r) => setImmediate(r));
     // Dependents of the last completions are promoted before the store may close.
     await this.dependents.idle();
+    await this.dependencies.idle();
     this.state = 'stopped';
     return { drained: !timedOut };
   }

@@ -223,6 +223,13 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           expect(ids(await store.tasks.list({ status: 'cancelled' }))).toEqual([]);
         });
 
+        it('filters by a list of ids (an empty list: none), with the other filters', async () => {
+          expect(ids(await store.tasks.list({ ids: ['tsk_05', 'tsk_02', 'tsk_missing'] }))).toEqual(['tsk_02', 'tsk_05']);
+          expect(ids(await store.tasks.list({ ids: ['tsk_01', 'tsk_04', 'tsk_06'], status: 'pending' }))).toEqual(['tsk_01', 'tsk_06']);
+          expect(await store.tasks.list({ ids: [] })).toEqual([]);
+          expect(await store.tasks.count({ ids: ['tsk_03', 'tsk_04'], type: 'llm' })).toBe(2);
+        });
+
         it('filters by type, workflow, parent and assigned agent, and combines filters', async () => {
           expect(ids(await store.tasks.list({ type: 'llm' }))).toEqual(['tsk_03', 'tsk_04']);
           expect(ids(await store.tasks.list({ workflowId: 'wf_1' }))).toEqual(['tsk_01', 'tsk_02']);

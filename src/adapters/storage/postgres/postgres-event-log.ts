@@ -35,7 +35,9 @@ export class PostgresEventLog implements EventLog {
 
   async append(events: readonly NewEvent[]): Promise<number[]> {
     if (events.length === 0) return [];
-    return mapped('append events', () => this.db.transaction().execute((trx) => appendEventsIn(trx, events)));
+    // One statement, its own transaction: the lock is held from the ids to the commit with no round trip
+    // to this process in between, so appends from many processes queue for as short a time as can be.
+    return mapped('append events', () => appendEventsIn(this.db, events));
   }
 
   list(query: EventQuery): Promise<StoredEvent[]> {
@@ -44,27 +46,30 @@ export class PostgresEventLog implements EventLog {
 }
 
 /**
- * Appends events in the caller's transaction (PostgresEventLog's, or one that writes the change the
- * events report: TaskStore.updateMany): the append lock, then the rows in order, notified at the
- * commit. The lock is held to the commit, so a transaction that also locks rows must lock them first.
+ * Appends events in one statement, in the caller's transaction (one that writes the change the events
+ * report: TaskStore.updateMany) or as a transaction of its own: the append lock, then the rows in
+ * order, notified at the commit. The lock is held to the commit, so a transaction that also locks rows
+ * must lock them first.
  */
-export async function appendEventsIn(trx: Kysely<ColonyTables>, events: readonly NewEvent[]): Promise<number[]> {
+export async function appendEventsIn(db: Kysely<ColonyTables>, events: readonly NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
-  await sql`select ${schemaLock(EVENT_APPEND_LOCK_NAMESPACE)}`.execute(trx);
-  // One array per column, whatever the batch's size; the ordinality keeps the batch's order, in which
-  // the rows take their ids.
+  // The lock is taken in the statement, before the first id: the join's one-row side yields before any
+  // row reaches the sort, and the rows take their ids after it. One array per column, whatever the
+  // batch's size; the ordinality keeps the batch's order, in which the rows take their ids.
   const { rows } = await sql<{ ids: (number | string)[]; xid: string }>`
-    with appended as (
+    with append_lock as (select ${schemaLock(EVENT_APPEND_LOCK_NAMESPACE)}),
+    appended as (
       insert into events (type, source, data, correlation_id, timestamp)
       select v.type, v.source, v.data::jsonb, v.correlation_id, v.ts
       from unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.source)}::text[],
                   ${events.map((e) => JSON.stringify(e.data))}::text[], ${events.map((e) => e.correlationId)}::text[],
                   ${events.map((e) => e.timestamp)}::bigint[])
         with ordinality as v(type, source, data, correlation_id, ts, ord)
+        cross join append_lock
       order by v.ord
       returning id)
     select array_agg(id order by id) as ids, pg_current_xact_id()::text as xid, pg_notify(${EVENTS_CHANNEL}, max(id)::text) as notified
-    from appended`.execute(trx);
+    from appended`.execute(db);
   const [row] = rows;
   if (!row) throw new Error('the insert of events returned nothing');
   return row.ids.map(Number);

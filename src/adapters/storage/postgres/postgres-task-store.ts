@@ -10,7 +10,7 @@ import * as q from '../sql/task-queries.js';
 import { claimSlot } from './postgres-agent-store.js';
 import { mapped } from './postgres-errors.js';
 import { appendEventsIn } from './postgres-event-log.js';
-import { PostgresTaskUpdateBatch } from './postgres-task-update-batch.js';
+import { casUpdateSql, PostgresTaskUpdateBatch } from './postgres-task-update-batch.js';
 
 /** Thrown inside a transaction to roll back a group of updates when one expectation fails. */
 const STALE = Symbol('stale');
@@ -58,12 +58,19 @@ export class PostgresTaskStore implements TaskStore {
     const [only] = changes;
     if (changes.length === 1 && only) return mapped(`update task ${only.next.id}`, () => this.updates.update(only.next, only.expected, only.events));
     const ids = [...new Set(changes.map((c) => c.next.id))];
+    // One change per task: all the compare-and-sets in one statement. Two changes of one task apply in turn.
+    const together = ids.length === changes.length;
     return mapped('update tasks', async () => {
       try {
         return await this.db.transaction().execute(async (trx) => {
           await sql`select id from tasks where id = any(${ids}) order by id for no key update`.execute(trx);
-          const ctx: SqlContext = { db: trx, dialect: 'postgres' };
-          for (const change of changes) if (!(await q.compareAndSetTask(ctx, change.next, change.expected))) throw STALE;
+          if (together) {
+            const { rows } = await casUpdateSql(changes).execute(trx);
+            if (rows.length !== changes.length) throw STALE;
+          } else {
+            const ctx: SqlContext = { db: trx, dialect: 'postgres' };
+            for (const change of changes) if (!(await q.compareAndSetTask(ctx, change.next, change.expected))) throw STALE;
+          }
           // The events reporting the changes commit with them (the rows are locked already).
           await appendEventsIn(trx, changes.flatMap((c) => c.events ?? []));
           return true;

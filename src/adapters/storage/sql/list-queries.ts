@@ -89,6 +89,7 @@ function list<T>(value: T | readonly T[]): T[] {
 
 export function taskWhere(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>, ph: Placeholder): Where {
   const w = new Where(ph);
+  if (query.ids !== undefined) w.in('id', query.ids);
   if (query.status !== undefined) w.in('status', list(query.status));
   if (query.type !== undefined) w.add('type', '=', query.type);
   if (query.workflowId !== undefined) w.add('workflow_id', '=', query.workflowId);

@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
 import type { TaskExpectation, TaskQuery } from '../../../ports/task-store.js';
-import { selection, TASK_COLUMNS } from './column-lists.js';
+import { columnSql, selection, TASK_COLUMNS } from './column-lists.js';
 import { bytewise, changedOne, isOneOf, paged, startsWith, type SqlContext } from './dialect-sql.js';
 import { taskFromRow, taskToRow } from './rows.js';
 import type { ColonyTables, TaskRow } from './schema.js';
@@ -135,16 +135,25 @@ export async function listPendingByDependencies(
     kind === 'promotable'
       ? sql<SqlBool>`not exists (select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on where d.task_id = t.id and dt.status <> 'completed')`
       : sql<SqlBool>`exists (select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on where d.task_id = t.id and dt.status in ('failed', 'cancelled'))`;
+  if (query.dependentsOf) {
+    // (PostgreSQL: the SQLite adapter writes its own.) Driven from the completed tasks' edges, each dependent looked up by its id: the lateral subquery
+    // is fenced (OFFSET 0) so that a planner misled by stale counts (a fan-out of thousands just
+    // inserted, not yet analyzed) cannot walk every pending task instead. In no order: a page of a large
+    // fan-out stops at its limit.
+    const { rows } = await sql<TaskRow>`
+      select ${columnSql(dialect, TASK_COLUMNS, 't')}
+      from (select distinct task_id from task_dependencies where ${isOneOf(dialect, 'depends_on', query.dependentsOf)}) c
+      cross join lateral (select * from tasks where id = c.task_id and status = 'pending' offset 0) t
+      where ${unmet} ${query.workflowId !== undefined ? sql`and t.workflow_id = ${query.workflowId}` : sql``}
+      limit ${query.limit}`.execute(db);
+    return rows.map(taskFromRow);
+  }
   let select = db
     .selectFrom('tasks as t')
     .select(selection(dialect, TASK_COLUMNS, 't'))
     .where('t.status', '=', 'pending')
     .where(unmet);
   if (query.workflowId !== undefined) select = select.where('t.workflow_id', '=', query.workflowId);
-  if (query.dependentsOf) {
-    const dependentsOf = query.dependentsOf;
-    select = select.where('t.id', 'in', db.selectFrom('task_dependencies').select('task_id').where(isOneOf(dialect, 'depends_on', dependentsOf)));
-  }
   const rows = await select.orderBy(bytewise(dialect, 't.id')).limit(query.limit).execute();
   return (rows as unknown as TaskRow[]).map(taskFromRow);
 }
@@ -177,6 +186,7 @@ export async function runnerIdsHoldingTasks({ db, dialect }: SqlContext): Promis
 
 function taskFilter({ dialect }: SqlContext, eb: ExpressionBuilder<ColonyTables, 'tasks'>, query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>): Expression<SqlBool> {
   const clauses: Expression<SqlBool>[] = [];
+  if (query.ids !== undefined) clauses.push(isOneOf(dialect, 'id', query.ids));
   if (query.status !== undefined) clauses.push(isOneOf(dialect, 'status', typeof query.status === 'string' ? [query.status] : query.status));
   if (query.type !== undefined) clauses.push(eb('type', '=', query.type));
   if (query.workflowId !== undefined) clauses.push(eb('workflow_id', '=', query.workflowId));

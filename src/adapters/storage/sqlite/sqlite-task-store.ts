@@ -141,7 +141,7 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
         `SELECT ${prefixed('t')} FROM tasks t WHERE t.status = 'pending' ${scope}
            AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.depends_on
                            WHERE d.task_id = t.id AND dt.status <> 'completed')
-         ORDER BY t.id LIMIT ?`,
+         ${query.dependentsOf ? '' : 'ORDER BY t.id'} LIMIT ?`,
         ...params,
       ) as unknown as TaskRow[]
     ).map(taskFromRow);
