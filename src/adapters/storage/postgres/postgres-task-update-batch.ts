@@ -63,6 +63,9 @@ export class PostgresTaskUpdateBatch {
         } else rest.push(item);
       }
       this.queue = rest;
+      // In id order: two processes writing overlapping tasks (promoting one fan-out) lock them in the
+      // same order, so they wait for each other rather than deadlock.
+      batch.sort((a, b) => (a.next.id < b.next.id ? -1 : a.next.id > b.next.id ? 1 : 0));
       try {
         const changed = await this.write(batch);
         for (const item of batch) item.resolve(changed.has(item.next.id));
