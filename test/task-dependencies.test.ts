@@ -22,7 +22,7 @@ afterEach(async () => {
 async function openStore(): Promise<SqliteStore> {
   const dir = tempDir('colony-deps-');
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = new SqliteStore({ path: join(dir, 'colony.db') });
+  const store = new SqliteStore({ path: join(dir, 'colony.db'), busyTimeoutMs: 30_000 });
   cleanups.push(() => store.close());
   await store.migrate();
   return store;

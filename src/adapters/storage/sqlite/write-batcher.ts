@@ -31,14 +31,20 @@ export class WriteBatcher {
   /** Prepared once: a flush runs these on every turn of a busy event loop. */
   private readonly begin: StatementSync;
   private readonly commit: StatementSync;
+  /** One name for every savepoint: SQLite's savepoints are a stack, RELEASE and ROLLBACK TO take the innermost of a name. */
+  private readonly savepoint: StatementSync;
+  private readonly release: StatementSync;
+  private readonly rollbackTo: StatementSync;
   private queue: PendingWrite[] = [];
   private scheduled = false;
-  private savepoints = 0;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
+    this.savepoint = db.prepare('SAVEPOINT colony_atomic');
+    this.release = db.prepare('RELEASE colony_atomic');
+    this.rollbackTo = db.prepare('ROLLBACK TO colony_atomic');
     db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
 
@@ -65,15 +71,15 @@ export class WriteBatcher {
 
   /** Runs `fn` inside a savepoint so that its statements take effect together or not at all. */
   atomically<T>(fn: () => T): T {
-    const name = `sp_${++this.savepoints}`;
-    this.db.exec(`SAVEPOINT ${name}`);
+    // Prepared once (a completion takes one of these per task): parsing a fresh name each time cost more than the savepoint.
+    this.savepoint.run();
     try {
       const result = fn();
-      this.db.exec(`RELEASE ${name}`);
+      this.release.run();
       return result;
     } catch (error) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
+      this.rollbackTo.run();
+      this.release.run();
       throw error;
     }
   }
