@@ -186,9 +186,12 @@ const missing = [];
 const packages = [];
 if (!existsSync(chromiumPath)) packages.push('chromium');
 if (!onPath('bwrap')) packages.push('bubblewrap');
+// `kubectl kustomize` renders the Kubernetes manifests offline for the deployment tests.
+if (!onPath('kubectl')) packages.push('kubernetes-client');
 if (packages.length > 0 && mayInstall) aptInstall(packages);
 
 if (!existsSync(chromiumPath)) missing.push(`Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!onPath('kubectl')) missing.push('kubectl (apt-get install kubernetes-client)');
 if (!bwrapWorks()) missing.push('a working bubblewrap (apt-get install bubblewrap; it must be able to create namespaces here)');
 if (!(await ensureRedis())) missing.push(`Redis answering on ${REDIS_HOST}:${REDIS_PORT} (apt-get install redis-server, then start it)`);
 const postgresProblem = await ensurePostgres();

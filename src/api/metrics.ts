@@ -62,6 +62,18 @@ export class ApiMetrics {
       },
     });
     new Gauge({
+      // What worker autoscaling (KEDA's Prometheus scaler) reads. One store-wide count, no `pool`
+      // label: the store counts by pool only for a pool named in advance, and a pool no live process
+      // serves is the one that most needs a worker, so a per-pool split would miss exactly that.
+      // Every replica reports the same value: aggregate with max(), not sum().
+      name: 'colony_task_queue_depth',
+      help: 'Tasks queued and ready to run, not yet claimed by a runner (all processes sharing the database)',
+      registers,
+      async collect() {
+        this.set(await colony.tasks.count({ status: 'queued' }));
+      },
+    });
+    new Gauge({
       name: 'colony_event_stream_clients',
       help: 'WebSocket clients connected to the event stream',
       registers,
