@@ -6,8 +6,10 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parse } from 'yaml';
+import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { cliEnv, eventually, REPO_ROOT, removeTempProjects, tempProject } from './support/cli.js';
 import { useTestDatabase } from './support/postgres.js';
+import { swarmModel } from './support/swarm-model.js';
 
 /**
  * compose.yaml, run without a container runtime: each Colony service's command and environment (its
@@ -16,7 +18,8 @@ import { useTestDatabase } from './support/postgres.js';
  * to this machine's servers (a fresh PostgreSQL schema, a Redis db of its own) and ports made
  * ephemeral. The migrate service runs first and must succeed; then two API replicas and the worker
  * service's replicas; tasks submitted through one replica's REST API are run by the workers and
- * watched on the other replica's WebSocket event stream.
+ * watched on the other replica's WebSocket event stream; so is a swarm started through the first
+ * replica (coordinated and worked by the workers, its agents answered by a fake Anthropic server).
  */
 
 const MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -25,6 +28,13 @@ const JWT_SECRET = 'compose-test-secret-that-is-long-enough-0123456789';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Service = Record<string, any>;
+
+interface StreamEvent {
+  id: number;
+  type: string;
+  correlationId: string | null;
+  data: Record<string, unknown>;
+}
 
 function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -111,12 +121,25 @@ describe('compose.yaml', () => {
     expect(raw).not.toMatch(/COLONY_JWT_SECRET:|API_KEY:|POSTGRES_PASSWORD: [^$]/);
   });
 
-  it('runs as local processes: migrate, two API replicas, three workers; tasks posted on one replica are seen done on the other', async () => {
+  it('runs as local processes: migrate, two API replicas, three workers; tasks and a swarm posted on one replica are seen done on the other', async () => {
     const schema = await db.freshSchema();
     cleanups.push(() => schema.drop());
     const project = tempProject();
-    // .env from the example, with test values for the secrets.
-    const dotenv = { ...parseEnvFile(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')), POSTGRES_PASSWORD: 'compose-test', COLONY_JWT_SECRET: JWT_SECRET };
+    // The model provider: a fake Anthropic server in this process, answering every role of a swarm.
+    const llm = new FakeLlmServer({ defaultReply: swarmModel() });
+    cleanups.push(() => llm.close());
+    const { anthropicBaseUrl } = await llm.start();
+    // .env from the example, with test values for the secrets and the provider. compose.yaml passes
+    // every variable of .env to the Colony services (env_file), so the provider's base URL, which
+    // .env.example does not list, reaches them the same way.
+    const dotenv = {
+      ...parseEnvFile(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')),
+      POSTGRES_PASSWORD: 'compose-test',
+      COLONY_JWT_SECRET: JWT_SECRET,
+      ANTHROPIC_API_KEY: 'sk-ant-compose-test-0123456789',
+      ANTHROPIC_BASE_URL: anthropicBaseUrl,
+      COLONY_PROVIDER: 'anthropic',
+    };
     const compose = parse(interpolate(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8'), dotenv), { merge: true }) as { services: Record<string, Service> };
 
     /** A service's environment as its container sees it, with the compose network mapped to this machine. */
@@ -219,6 +242,75 @@ describe('compose.yaml', () => {
     const runnersOfStarts = events.filter((e) => e.type === 'task.started' && ids.includes(e.data.taskId as string)).map((e) => e.data.runnerId);
     expect(runnersOfStarts.length).toBeGreaterThanOrEqual(ids.length);
     for (const r of runnersOfStarts) expect(workerRunners.has(r as string), `task started by ${String(r)}`).toBe(true);
+
+    // A swarm started through replica 1 (a user plan: two parallel steps, then one after both; no
+    // review), watched on replica 2's stream filtered by the swarm's id, replayed from the log's start.
+    const created = await fetch(`${api1.base}/api/v2/swarms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        objective: 'Describe bees in one sentence.',
+        name: 'compose-swarm',
+        review: false,
+        provider: 'anthropic',
+        plan: {
+          summary: 'Two facts, then a sentence.',
+          tasks: [
+            { id: 'looks', title: 'How bees look', prompt: 'Name one fact about how bees look.' },
+            { id: 'lives', title: 'How bees live', prompt: 'Name one fact about how bees live.' },
+            { id: 'sentence', title: 'One sentence', prompt: 'Write one sentence from both facts.', dependsOn: ['looks', 'lives'] },
+          ],
+        },
+      }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const swarmId = ((await created.json()) as { id: string }).id;
+    const swarmEvents: StreamEvent[] = [];
+    const swarmWs = new WebSocket(`${api2.base.replace('http', 'ws')}/api/v2/events/stream?correlationId=${swarmId}&lastEventId=0&access_token=${token}`);
+    cleanups.push(() => swarmWs.close());
+    swarmWs.on('message', (raw) => {
+      const message = JSON.parse(String(raw)) as { type: string; event?: StreamEvent };
+      if (message.type === 'event' && message.event) swarmEvents.push(message.event);
+    });
+    await new Promise<void>((resolve, reject) => {
+      swarmWs.once('message', () => resolve());
+      swarmWs.once('error', reject);
+    });
+    await eventually(() => swarmEvents.some((e) => e.type === 'swarm.finished') || undefined, "the swarm's end to be seen on the other replica", 120_000);
+
+    const swarm = (await (await fetch(`${api2.base}/api/v2/swarms/${swarmId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      status: string;
+      runnerId: string | null;
+      progress: number;
+      error: unknown;
+    };
+    expect(swarm.status, JSON.stringify(swarm.error)).toBe('completed');
+    expect(swarm.progress).toBe(1);
+    // Replica 2's stream: only this swarm's events, no event twice, start before end.
+    expect(swarmEvents.every((e) => e.correlationId === swarmId)).toBe(true);
+    const eventIds = swarmEvents.map((e) => e.id);
+    expect(new Set(eventIds).size).toBe(eventIds.length);
+    expect(eventIds).toEqual([...eventIds].sort((a, b) => a - b));
+    const types = swarmEvents.map((e) => e.type);
+    expect(types[0]).toBe('swarm.created');
+    expect(types.filter((t) => t === 'swarm.created' || t === 'swarm.finished')).toEqual(['swarm.created', 'swarm.finished']);
+    expect(types.indexOf('swarm.planned')).toBeGreaterThan(types.indexOf('swarm.created'));
+    const running = swarmEvents.findIndex((e) => e.type === 'swarm.status_changed' && e.data.status === 'running');
+    expect(running).toBeGreaterThan(types.indexOf('swarm.created'));
+    expect(types.indexOf('swarm.finished')).toBeGreaterThan(running);
+    expect(swarmEvents.find((e) => e.type === 'swarm.finished')?.data).toMatchObject({ swarmId, status: 'completed', partial: false });
+    const dispatched = swarmEvents.filter((e) => e.type === 'swarm.task_dispatched');
+    expect(dispatched.map((e) => e.data.planTaskId).sort()).toEqual(['lives', 'looks', 'sentence']);
+    const swarmTaskIds = dispatched.map((e) => e.data.taskId as string);
+    const completedTaskIds = new Set(swarmEvents.filter((e) => e.type === 'task.completed').map((e) => e.data.taskId));
+    for (const id of swarmTaskIds) expect(completedTaskIds.has(id), `swarm task ${id} completed`).toBe(true);
+    // The workers ran the swarm's tasks and coordinated it; the API replicas (--no-work) did neither.
+    const swarmStarts = swarmEvents.filter((e) => e.type === 'task.started' && swarmTaskIds.includes(e.data.taskId as string)).map((e) => e.data.runnerId);
+    expect(swarmStarts.length).toBeGreaterThanOrEqual(swarmTaskIds.length);
+    for (const r of swarmStarts) expect(workerRunners.has(r as string), `swarm task started by ${String(r)}`).toBe(true);
+    expect(workerRunners.has(swarm.runnerId as string), `swarm coordinated by ${String(swarm.runnerId)}`).toBe(true);
+    // Its agents' model calls reached the provider (three workers' tasks and the synthesis at least).
+    expect(llm.requests.length).toBeGreaterThanOrEqual(3);
 
     // Every process stops cleanly on SIGTERM (as `docker compose stop` sends it): exit 143.
     for (const { name, child } of started.splice(0)) {

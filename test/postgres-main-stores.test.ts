@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EVENTS_CHANNEL } from '../src/adapters/storage/postgres/postgres-event-log.js';
+import { SCHEMA_CHANNELS_QUERY } from '../src/adapters/storage/postgres/schema-channels.js';
 import { EVENT_APPEND_LOCK_NAMESPACE } from '../src/adapters/storage/postgres/postgres-store-locks.js';
 import { PostgresStore } from '../src/adapters/storage/postgres/postgres-store.js';
 import { ColonyError } from '../src/domain/errors.js';
@@ -333,13 +333,16 @@ describe('PostgresStore: events', () => {
     expect((await f.store.events.list({})).map((e) => e.id)).toEqual([first, ...(appended ?? [])]);
   });
 
-  it(`notifies ${EVENTS_CHANNEL} with the highest id of each append, at its commit`, async () => {
+  it("notifies its schema's events channel with the highest id of each append, at its commit", async () => {
     const listener = await f.client();
+    const { rows } = await listener.query<{ events: string }>(SCHEMA_CHANNELS_QUERY);
+    const channel = rows[0]?.events as string;
+    expect(channel).toMatch(/^colony_events_[0-9a-f]{16}$/);
     const payloads: string[] = [];
     listener.on('notification', (n) => {
-      if (n.channel === EVENTS_CHANNEL && n.payload !== undefined) payloads.push(n.payload);
+      if (n.channel === channel && n.payload !== undefined) payloads.push(n.payload);
     });
-    await listener.query(`listen ${EVENTS_CHANNEL}`);
+    await listener.query(`listen ${channel}`);
     const a = await f.store.events.append([event('task.created', {}), event('task.queued', {})]);
     const b = await f.another().events.append([event('task.started', {})]);
     for (let i = 0; i < 500 && payloads.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -29,8 +29,8 @@ describe('PostgresChangeNotifier', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function notifier(): Promise<PostgresChangeNotifier> {
-    const { url } = await place.database();
+  async function notifier(at?: string): Promise<PostgresChangeNotifier> {
+    const url = at ?? (await place.database()).url;
     // A short backoff: the test waits for the reconnection, whatever it takes.
     const instance = new PostgresChangeNotifier({ url, logger: silent, reconnectBaseMs: 20, reconnectMaxMs: 500 });
     cleanups.push(() => instance.close());
@@ -87,22 +87,37 @@ describe('PostgresChangeNotifier', () => {
     await until(() => sender.backendPid !== null && sender.backendPid !== pid, WAIT_MS, 'the sender to reconnect');
   });
 
-  it("hears the event log's appends as `events` hints, from any process's store", async () => {
+  it("hears the event log's appends as `events` hints, from any process's store of its schema, and not another schema's", async () => {
     const schema = await place.freshSchema();
     cleanups.push(() => schema.drop());
+    const other = await place.freshSchema();
+    cleanups.push(() => other.drop());
     const store = new PostgresStore({ url: schema.url, poolSize: 2 });
     cleanups.push(() => store.close());
     await store.migrate();
-    const listener = await notifier();
+    const listener = await notifier(schema.url);
+    const elsewhere = await notifier(other.url);
     let events = 0;
     let tasks = 0;
+    let otherHints = 0;
     listener.listen('events', () => events++);
     listener.listen('tasks', () => tasks++);
+    elsewhere.listen('events', () => otherHints++);
+    elsewhere.listen('tasks', () => otherHints++);
     expect(await listener.ready(WAIT_MS)).toBe(true);
-    const before = { events, tasks };
+    expect(await elsewhere.ready(WAIT_MS)).toBe(true);
+    const before = { events, tasks, otherHints };
     await store.events.append([{ type: 'task.queued', source: 'test', data: { taskId: 't', name: null }, correlationId: null, timestamp: 1 }]);
     await until(() => events > before.events, WAIT_MS, 'the events hint of the append');
     expect(tasks).toBe(before.tasks);
+
+    // A tasks hint from a third notifier of the schema reaches the listener; neither reached the other schema.
+    const sender = await notifier(schema.url);
+    sender.notify('tasks');
+    await until(() => tasks > before.tasks, WAIT_MS, 'the tasks hint of the schema');
+    // Both hints were delivered to this schema's listener after the other schema's listener was
+    // listening: had the channels been shared, the other schema would have heard them as well.
+    expect(otherHints).toBe(before.otherHints);
   });
 
   it('opens no connection until it is used', async () => {

@@ -4,20 +4,18 @@ import pg from 'pg';
 import { DEFAULTS } from '../../kernel/constants.js';
 import type { Logger } from '../../kernel/logger.js';
 import { CHANGE_TOPICS, type ChangeNotifier, type ChangeTopic } from '../../ports/change-notifier.js';
-import { EVENTS_CHANNEL } from '../storage/postgres/postgres-event-log.js';
+import { SCHEMA_CHANNELS_QUERY } from '../storage/postgres/schema-channels.js';
 import { NotifyCoalescer } from './notify-coalescer.js';
 import { TopicListeners } from './topic-listeners.js';
 
-/** The channel of the `tasks` topic: ready work may exist. */
-export const TASKS_CHANNEL = 'colony_tasks';
-
 /**
- * The PostgreSQL channel of each topic. `events` is the channel the event log notifies at the commit
- * of each append (postgres-event-log.ts), so every process's events wake listeners with no NOTIFY
- * of their own. Channels are the database's: colonies in several schemas of one database hear each
- * other's hints (spurious wake-ups, never wrong results).
+ * The PostgreSQL channel of each topic is its schema's (schema-channels.ts: the name ends in a hash of
+ * the connection's schema, read from the server once connected), so Colonies in several schemas of one
+ * database do not wake each other. `events` is the channel the event log notifies at the commit of
+ * each append (postgres-event-log.ts), so every process's events wake listeners with no NOTIFY of
+ * their own; `tasks` says that ready work may exist.
  */
-export const POSTGRES_CHANNELS: Readonly<Record<ChangeTopic, string>> = { tasks: TASKS_CHANNEL, events: EVENTS_CHANNEL };
+type Channels = Readonly<Record<ChangeTopic, string>>;
 
 export interface PostgresChangeNotifierOptions {
   /** The database's URL, as the store's. */
@@ -59,6 +57,8 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   private client: pg.Client | null = null;
   /** Its backend's pid, once connected: notifications from it are this instance's own. */
   private pid: number | null = null;
+  /** The schema's channels, read once connected (the schema does not change between connections of one URL). */
+  private channels: Channels | null = null;
   /** Topics LISTENed (or being LISTENed) on the current connection. */
   private readonly listening = new Set<ChangeTopic>();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -151,8 +151,10 @@ export class PostgresChangeNotifier implements ChangeNotifier {
     try {
       await client.connect();
       const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+      const { rows: named } = await client.query<Record<ChangeTopic, string>>(SCHEMA_CHANNELS_QUERY);
       if (this.client !== client) return;
       this.pid = rows[0]?.pid ?? null;
+      if (named[0]) this.channels = named[0];
       this.state = 'ready';
       this.backoff = undefined;
       if (this.outage) {
@@ -170,11 +172,12 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   /** LISTENs to the topics with listeners not yet listened to, then wakes their listeners: hints sent before may have been missed. */
   private async listenAll(): Promise<void> {
     const client = this.client;
+    const channels = this.channels;
     const topics = this.listeners.topics().filter((topic) => !this.listening.has(topic));
-    if (!client || topics.length === 0) return;
+    if (!client || !channels || topics.length === 0) return;
     for (const topic of topics) this.listening.add(topic);
     try {
-      await client.query(topics.map((topic) => `listen ${POSTGRES_CHANNELS[topic]}`).join('; '));
+      await client.query(topics.map((topic) => `listen ${channels[topic]}`).join('; '));
     } catch (error) {
       this.lost(client, error as Error);
       return;
@@ -186,14 +189,16 @@ export class PostgresChangeNotifier implements ChangeNotifier {
 
   private async send(topics: readonly ChangeTopic[]): Promise<boolean> {
     const client = this.client;
-    if (!client || this.state !== 'ready') return false;
-    await client.query(topics.map((topic) => `notify ${POSTGRES_CHANNELS[topic]}`).join('; '));
+    const channels = this.channels;
+    if (!client || !channels || this.state !== 'ready') return false;
+    await client.query(topics.map((topic) => `notify ${channels[topic]}`).join('; '));
     return true;
   }
 
   private heard(client: pg.Client, message: pg.Notification): void {
-    if (client !== this.client || message.processId === this.pid) return;
-    const topic = CHANGE_TOPICS.find((t) => POSTGRES_CHANNELS[t] === message.channel);
+    const channels = this.channels;
+    if (client !== this.client || message.processId === this.pid || !channels) return;
+    const topic = CHANGE_TOPICS.find((t) => channels[t] === message.channel);
     if (topic) this.listeners.call(topic);
   }
 

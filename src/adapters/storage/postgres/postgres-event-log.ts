@@ -6,12 +6,8 @@ import { listEvents } from '../sql/event-queries.js';
 import type { ColonyTables } from '../sql/schema.js';
 import { mapped } from './postgres-errors.js';
 import { EVENT_APPEND_LOCK_NAMESPACE, schemaLock } from './postgres-store-locks.js';
+import { schemaChannelSql } from './schema-channels.js';
 
-/**
- * The channel an append notifies, at its commit, with the highest id it appended: readers elsewhere
- * wake on it (it is the `events` topic of adapters/notify/postgres-change-notifier.ts).
- */
-export const EVENTS_CHANNEL = 'colony_events';
 
 /**
  * The event log on PostgreSQL, where ids are taken at insert and transactions commit in any order
@@ -21,8 +17,8 @@ export const EVENTS_CHANNEL = 'colony_events';
  * id order is commit order, and a cursor never skips one. (Filtering reads by the snapshot's xmin
  * instead was measured and dropped: the xmin is the whole server's, so any long transaction in any
  * database held every newer event back.) Each event still records its transaction (`xid`, migration
- * 0010), for diagnosis. Each append notifies `colony_events` with its highest id, delivered at its
- * commit, so that readers elsewhere can wake on it.
+ * 0010), for diagnosis. Each append notifies its schema's events channel (schema-channels.ts) with its
+ * highest id, delivered at its commit, so that readers elsewhere can wake on it.
  */
 export class PostgresEventLog implements EventLog {
   private readonly db: Kysely<ColonyTables>;
@@ -68,7 +64,7 @@ export async function appendEventsIn(db: Kysely<ColonyTables>, events: readonly 
         cross join append_lock
       order by v.ord
       returning id)
-    select array_agg(id order by id) as ids, pg_current_xact_id()::text as xid, pg_notify(${EVENTS_CHANNEL}, max(id)::text) as notified
+    select array_agg(id order by id) as ids, pg_current_xact_id()::text as xid, pg_notify(${schemaChannelSql('events')}, max(id)::text) as notified
     from appended`.execute(db);
   const [row] = rows;
   if (!row) throw new Error('the insert of events returned nothing');

@@ -2,8 +2,8 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { TaskRecord } from '../../../domain/task.js';
 import type { NewEvent } from '../../../ports/event-log.js';
 import type { TaskExpectation } from '../../../ports/task-store.js';
-import { EVENTS_CHANNEL } from './postgres-event-log.js';
 import { EVENT_APPEND_LOCK_NAMESPACE, schemaLock } from './postgres-store-locks.js';
+import { schemaChannelSql } from './schema-channels.js';
 import { taskToRow } from '../sql/rows.js';
 import type { ColonyTables } from '../sql/schema.js';
 
@@ -104,7 +104,7 @@ export class PostgresTaskUpdateBatch {
         order by e.ord
         returning id)
       select (select ids from changed) as changed,
-        (select pg_notify(${EVENTS_CHANNEL}, max(id)::text) from appended having count(*) > 0) as notified`.execute(this.db);
+        (select pg_notify(${schemaChannelSql('events')}, max(id)::text) from appended having count(*) > 0) as notified`.execute(this.db);
     return new Set(rows[0]?.changed ?? []);
   }
 }
