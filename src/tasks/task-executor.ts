@@ -14,6 +14,12 @@ export interface TaskContext {
   /** The project directory: the workspace tasks run in. */
   workspace: string;
   logger: Logger;
+  /**
+   * What the task's dependencies produced: each one's result, keyed by its name, or by its id when it
+   * has no name or shares its name with another of this task's dependencies. The way values travel
+   * through a DAG (a task runs only once all its dependencies have completed). Empty without dependencies.
+   */
+  dependencies: Readonly<Record<string, JsonValue>>;
 }
 
 export interface RollbackContext {

@@ -9,6 +9,7 @@ import type { TaskStore } from '../ports/task-store.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { cancelDependents } from './task-cascade.js';
 import { TASK_DEFAULTS } from './task-defaults.js';
+import type { DependencyResults } from './dependency-results.js';
 import type { TaskDependencies } from './task-dependencies.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { AbortKind } from './task-run.js';
@@ -33,6 +34,8 @@ export interface TaskOutcomeDeps {
   settled: (task: TaskRecord) => void;
   /** This process stops following a task: another process or the store's state has it. */
   forget: (id: string) => void;
+  /** Results kept for the dependents of tasks completed here (their executors' `dependencies`). */
+  results: Pick<DependencyResults, 'completed' | 'forget'>;
   /** A completion committed: its dependents that other processes submitted may be ready now. */
   probeDependents: (id: string) => void;
   /** How an outcome's write is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
@@ -68,6 +71,8 @@ export class TaskOutcomes {
     const logged = outbox ? [...carried, report].map(({ type, source, data, correlationId, timestamp }) => ({ type, source, data: data as unknown as JsonValue, correlationId, timestamp })) : undefined;
     const completing = { task, to: 'completed' as const, patch: completion, ...(logged ? { events: logged } : {}) };
     const changes = [completing, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
+    // Before the write: a dependent claimed in the same commit may start before this function resumes.
+    this.deps.results.completed({ ...task, ...completion, status: 'completed' });
     let written: TaskRecord[] | undefined;
     try {
       const writing = this.durably(task, 'completed', () => transitions.applyAll(changes), (stored) => [stored]);
@@ -81,8 +86,11 @@ export class TaskOutcomes {
         written = await this.durably(task, 'completed', () => transitions.applyAll([completing]), (stored) => [stored]);
       }
     } finally {
-      // Not written: the carried events go back to be published as they were.
-      if (!written) outbox?.restore(carried);
+      // Not written: the carried events go back to be published as they were, and the result is not one.
+      if (!written) {
+        outbox?.restore(carried);
+        this.deps.results.forget(task.id);
+      }
     }
     if (!written) return this.lost(task);
     const [done, ...promoted] = written as [TaskRecord, ...TaskRecord[]];

@@ -37,6 +37,8 @@ export class RunningTask {
 
 export interface TaskRunDeps {
   executors: ReadonlyMap<string, TaskExecutor>;
+  /** The results of a task's dependencies, for its executor. */
+  dependencyResults: (task: TaskRecord) => Promise<Record<string, JsonValue>>;
   logger: Logger;
   workspace: string;
   defaultTimeoutMs: number;
@@ -69,6 +71,8 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
   let result: JsonValue = null;
   let failure: ColonyError | null = null;
   try {
+    // A read of the dependencies that fails (the store restarting) fails the attempt, which is retried.
+    const dependencies = await Promise.race([deps.dependencyResults(task), aborted]);
     result = await Promise.race([
       executor.execute({
         task,
@@ -77,6 +81,7 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
         agent: running.agent,
         workspace: deps.workspace,
         logger: deps.logger.child({ taskId: task.id }),
+        dependencies,
       }),
       aborted,
     ]);

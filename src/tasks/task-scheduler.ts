@@ -6,6 +6,7 @@ import type { EventBus } from '../ports/event-bus.js';
 import type { Store } from '../ports/store.js';
 import type { TaskQueue, TaskScope } from '../ports/task-queue.js';
 import { DeadRunnerRecovery } from './dead-runner-recovery.js';
+import { DependencyResults } from './dependency-results.js';
 import { DependentsProbe } from './dependents-probe.js';
 import type { OrphanedProcessReaper } from './orphaned-process-reaper.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -14,7 +15,7 @@ import { TaskDependencies } from './task-dependencies.js';
 import { TaskDiscovery } from './task-discovery.js';
 import type { TaskExecutor } from './task-executor.js';
 import { TaskOutcomes } from './task-outcome.js';
-import { RunningTask, runAttempt } from './task-run.js';
+import { RunningTask, runAttempt, type TaskRunDeps } from './task-run.js';
 import { TaskScopeFilter } from './task-scope-filter.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
@@ -60,6 +61,8 @@ export class TaskScheduler {
   private readonly claims: TaskClaims;
   private readonly outcomes: TaskOutcomes;
   private readonly dependents: DependentsProbe;
+  private readonly results: DependencyResults;
+  private readonly runDeps: TaskRunDeps;
   private readonly discovery: TaskDiscovery;
   private readonly running = new Map<string, RunningTask>();
   /** Claimed tasks taking their agent, not yet running. */
@@ -77,6 +80,8 @@ export class TaskScheduler {
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
+    this.results = new DependencyResults({ store: deps.store });
+    this.runDeps = { ...deps, dependencyResults: (task) => this.results.of(task) };
     this.dependencies = new TaskDependencies({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks) });
     this.claims = new TaskClaims({
       queue: deps.queue,
@@ -93,6 +98,7 @@ export class TaskScheduler {
       settled: (task) => this.settled(task),
       forget: (id) => this.forget(id),
       probeDependents: (id) => this.dependents.completed(id),
+      results: this.results,
     });
     this.dependents = new DependentsProbe({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks), logger: deps.logger });
     this.discovery = new TaskDiscovery({
@@ -298,7 +304,7 @@ export class TaskScheduler {
 
   private async attempt(running: RunningTask): Promise<void> {
     const { task, agent } = running;
-    const end = await runAttempt(this.deps, running);
+    const end = await runAttempt(this.runDeps, running);
     // The slot is free once the executor is done. The outcome's writes, the agent's release and the claim
     // of the next tasks (which the outcome may have made ready) all go out in this turn, so that they
     // commit together: one transaction from one task to the next.

@@ -1,0 +1,72 @@
+import type { JsonValue } from '../domain/json.js';
+import type { TaskRecord } from '../domain/task.js';
+import type { TaskStore } from '../ports/task-store.js';
+
+/** Completed tasks whose results are kept here for their dependents, at most (oldest forgotten first). */
+const MAX_REMEMBERED = 10_000;
+
+export interface DependencyResultsDeps {
+  store: { tasks: Pick<TaskStore, 'list'> };
+}
+
+/**
+ * The results a task's dependencies produced, handed to its executor (`TaskContext.dependencies`):
+ * the way values travel through a DAG. Keyed by each dependency's name, or by its id when it has none
+ * or shares its name with another of the task's dependencies. Results of tasks completed in this
+ * process are kept (a bounded number, oldest forgotten first) so that a chain's next step reads
+ * nothing; the others (completed by another process, or forgotten) are read from the store in one
+ * query.
+ */
+export class DependencyResults {
+  private readonly deps: DependencyResultsDeps;
+  private readonly remembered = new Map<string, { name: string | null; result: JsonValue }>();
+
+  constructor(deps: DependencyResultsDeps) {
+    this.deps = deps;
+  }
+
+  /**
+   * A task is completing here with this result: kept for its dependents. Called before the completion
+   * is written, since a dependent may be claimed in the same commit; `forget` if the write does not land.
+   */
+  completed(task: TaskRecord): void {
+    this.remembered.delete(task.id);
+    this.remembered.set(task.id, { name: task.name, result: task.result });
+    if (this.remembered.size > MAX_REMEMBERED) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) this.remembered.delete(oldest);
+    }
+  }
+
+  forget(id: string): void {
+    this.remembered.delete(id);
+  }
+
+  /** The results of `task`'s dependencies (all completed: a task runs only then). */
+  async of(task: TaskRecord): Promise<Record<string, JsonValue>> {
+    if (task.dependencies.length === 0) return {};
+    const found = new Map<string, { name: string | null; result: JsonValue }>();
+    const missing: string[] = [];
+    for (const id of task.dependencies) {
+      const known = this.remembered.get(id);
+      if (known) found.set(id, known);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const dep of await this.deps.store.tasks.list({ ids: missing })) found.set(dep.id, { name: dep.name, result: dep.result });
+    }
+    const names = new Map<string, number>();
+    for (const id of task.dependencies) {
+      const name = found.get(id)?.name;
+      if (name) names.set(name, (names.get(name) ?? 0) + 1);
+    }
+    const results: Record<string, JsonValue> = {};
+    for (const id of task.dependencies) {
+      const dep = found.get(id);
+      if (!dep) continue;
+      const key = dep.name && names.get(dep.name) === 1 ? dep.name : id;
+      results[key] = dep.result;
+    }
+    return results;
+  }
+}
