@@ -8,6 +8,7 @@ const SUITES = {
   swarm: () => import('./swarm.bench.js'),
   consensus: () => import('./consensus.bench.js'),
   team: () => import('./team.bench.js'),
+  workloads: () => import('./workloads.bench.js'),
 };
 
 const wanted = process.argv.slice(2);
