@@ -2,6 +2,7 @@
 // per workload and takes the median). Prints one JSON line: { units, cpuUs, wallMs, check }.
 // Usage: node workload-sample.js <w1-js|w1-colony|w2-js|w2-colony>
 import { mkdtempSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 

@@ -5,6 +5,7 @@
 // Also the cost of importing the package over a bare `node -e 0`. Every sample checks its answer.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { report, summarize } from './harness.js';
