@@ -55,7 +55,9 @@ export class TaskDiscovery {
       const pending = await this.deps.store.tasks.list({ status: 'pending', workflowId: scope.scope.workflowId, limit: TASK_DEFAULTS.initialPendingScan });
       this.deps.track(pending.filter((t) => scope.includes(t)));
     }
-    await this.noticeExternalCancellations();
+    // A read of every task running here: on the thorough passes only (a cancellation made in another
+    // process is noticed within a few polls), not on every poll of a runner with a thousand agents busy.
+    if (thorough) await this.noticeExternalCancellations();
   }
 
   private async reconcileDependencies(scope: TaskScopeFilter): Promise<void> {
