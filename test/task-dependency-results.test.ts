@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../src/domain/errors.js';
 import type { JsonValue } from '../src/domain/json.js';
 import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
@@ -100,5 +101,47 @@ describe('dependency results', () => {
     const [done] = await consumer.colony.tasks.waitFor([c?.id as string]);
     expect(done?.status).toBe('completed');
     expect(received).toEqual({ p: { answer: 42 } });
+  });
+
+  it('a read of the dependencies that meets a store restart is tried again, not counted as a failed attempt', async () => {
+    const dir = tempDir('colony-dep-results-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const producer = await open(dir);
+    const consumer = await open(dir);
+    producer.colony.registerExecutor({ type: 'produce', execute: async () => 'made elsewhere' });
+    producer.colony.registerExecutor({ type: 'consume', execute: async () => 'the wrong process' });
+    let received: Readonly<Record<string, JsonValue>> | undefined;
+    consumer.colony.registerExecutor({
+      type: 'consume',
+      execute: async ({ dependencies }) => {
+        received = dependencies;
+        return null;
+      },
+    });
+    const [p, c] = await producer.colony.tasks.submit([
+      { type: 'produce', name: 'p' },
+      { type: 'consume', name: 'c', dependencies: ['p'] },
+    ]);
+    await producer.colony.start({ scope: { taskIds: [p?.id as string] } });
+    await producer.colony.tasks.waitFor([p?.id as string]);
+    // The consumer's store does not answer the first two reads by id (the database restarting).
+    const tasks = consumer.colony.store.tasks;
+    const list = tasks.list.bind(tasks);
+    let refused = 0;
+    tasks.list = async (query) => {
+      if (query.ids && refused < 2) {
+        refused += 1;
+        throw new StoreUnavailableError('list tasks: the database is unavailable (the database system is shutting down)');
+      }
+      return list(query);
+    };
+    await consumer.colony.start({ scope: { taskIds: [c?.id as string] } });
+    const [done] = await consumer.colony.tasks.waitFor([c?.id as string]);
+    expect(refused).toBe(2);
+    expect(done?.status).toBe('completed');
+    expect(done?.attempts).toBe(1);
+    expect(received).toEqual({ p: 'made elsewhere' });
+    const failed = await consumer.colony.events.list({ types: ['task.failed'] });
+    expect(failed.filter((e) => (e.data as { taskId?: string }).taskId === c?.id)).toEqual([]);
   });
 });

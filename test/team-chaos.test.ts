@@ -609,7 +609,7 @@ describe('team mode under chaos', () => {
       // and then started it again. (A killed process's task.started may be lost with it; an attempt
       // whose claim committed while its answer was lost in the PostgreSQL restart never started.)
       for (const s of starts) {
-        if ((s.data.attempt as number) < t.attempts) expect(killedRunners.has(s.data.runnerId as string), `${t.name} attempt ${s.data.attempt} started on ${s.data.runnerId}; ${context()}`).toBe(true);
+        if ((s.data.attempt as number) < t.attempts) expect(killedRunners.has(s.data.runnerId as string), `${t.name} attempt ${s.data.attempt} started on ${s.data.runnerId}; ${history(t)}; ${context()}`).toBe(true);
       }
       // Each earlier attempt was taken back by a crash recovery: of a killed process's tasks, or of a
       // claim stranded by the PostgreSQL restart (recovered by its own live runner, which never started it).

@@ -1,4 +1,5 @@
 import type { Logger } from '../kernel/logger.js';
+import { retryStoreWrite, type StoreRetryPolicy } from '../kernel/store-retry.js';
 import type { AgentRecord } from '../domain/agent.js';
 import { MAX_TIMER_MS } from '../domain/bounds.js';
 import { TimeoutError, toColonyError, type ColonyError } from '../domain/errors.js';
@@ -39,6 +40,8 @@ export interface TaskRunDeps {
   executors: ReadonlyMap<string, TaskExecutor>;
   /** The results of a task's dependencies, for its executor. */
   dependencyResults: (task: TaskRecord) => Promise<Record<string, JsonValue>>;
+  /** How the read of the dependencies is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
+  storeRetry?: StoreRetryPolicy;
   logger: Logger;
   workspace: string;
   defaultTimeoutMs: number;
@@ -71,8 +74,9 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
   let result: JsonValue = null;
   let failure: ColonyError | null = null;
   try {
-    // A read of the dependencies that fails (the store restarting) fails the attempt, which is retried.
-    const dependencies = await Promise.race([deps.dependencyResults(task), aborted]);
+    // The read of the dependencies is tried again while the store does not answer (a database restart):
+    // the attempt has not started, so that is not its failure. The timeout and aborts still bound it.
+    const dependencies = await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]);
     result = await Promise.race([
       executor.execute({
         task,
