@@ -48,3 +48,27 @@ export type { TaskExecutor, TaskContext, RollbackContext } from './tasks/task-ex
 export type { TaskSpecInput } from './tasks/task-spec.js';
 export { parseWorkflow, readWorkflowFile, type LoadedWorkflow } from './workflow/workflow-file.js';
 export { prepareWorkflowRun, runWorkflow, type WorkflowRunResult } from './workflow/workflow-runner.js';
+// Extending Colony in code (docs/library-extensions.md): providers, tools and agent types.
+export type {
+  Provider,
+  CompletionRequest,
+  CompletionResponse,
+  StreamEvent,
+  Message,
+  ContentPart,
+  TextPart,
+  ToolUsePart,
+  ToolResultPart,
+  ToolSpec,
+  TokenUsage,
+  StopReason,
+  InvalidToolInput,
+} from './ports/provider.js';
+export { isInvalidToolInput } from './ports/provider.js';
+export type { ProviderRegistry, ProviderChoice, RegisterProviderOptions, RegisteredProviderInfo } from './providers/provider-registry.js';
+export type { ResilienceOptions, BreakerState } from './providers/resilient-provider.js';
+export type { ToolRegistry, CustomToolDefinition, CustomToolContext, CustomToolResult } from './agents/runtime/tools/custom-tools.js';
+export type { ToolOutput } from './agents/runtime/tools/agent-tool.js';
+export type { AgentTypeRegistry } from './agents/catalog/code-agent-types.js';
+export type { AgentTypeInput } from './agents/catalog/parse-agent-file.js';
+export { fromAiSdk, type AiSdkModelSource, type AiSdkProviderOptions } from './adapters/providers/ai-sdk/ai-sdk-provider.js';

@@ -3,6 +3,8 @@ import { CancelledError, ProviderError } from '../src/domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../src/ports/provider.js';
 import { AnthropicProvider } from '../src/adapters/providers/anthropic/anthropic-provider.js';
 import { OpenAIProvider } from '../src/adapters/providers/openai/openai-provider.js';
+import { fromAiSdk } from '../src/adapters/providers/ai-sdk/ai-sdk-provider.js';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { FakeLlmServer, type FakeLlmServerAddress } from '../src/testing/fake-llm-server.js';
 import { rejectionOf } from './support/rejection.js';
 
@@ -22,6 +24,15 @@ interface AdapterCase {
 const adapters: AdapterCase[] = [
   { name: 'anthropic', path: '/v1/messages', create: (a) => new AnthropicProvider({ apiKey: API_KEY, baseUrl: a.anthropicBaseUrl }) },
   { name: 'openai', path: '/v1/chat/completions', create: (a) => new OpenAIProvider({ apiKey: API_KEY, baseUrl: a.openaiBaseUrl }) },
+  {
+    // The Vercel AI SDK adapter, over one real provider package of that ecosystem.
+    name: 'ai-sdk',
+    path: '/v1/chat/completions',
+    create: (a) => {
+      const compat = createOpenAICompatible({ name: 'conformance', baseURL: a.openaiBaseUrl, apiKey: API_KEY, includeUsage: true });
+      return fromAiSdk((model) => compat.chatModel(model), { id: 'ai-sdk' });
+    },
+  },
 ];
 
 const weatherTool = {

@@ -43,6 +43,8 @@ import { WorkflowRuns } from '../tasks/workflow-runs.js';
 import { createMetricLog, type MetricLog } from './metric-log.js';
 import { checkStoreHealth, type StoreHealth } from './store-health.js';
 import { memoryStatus, type MemoryStatus } from './memory-status.js';
+import { ToolRegistry } from '../agents/runtime/tools/custom-tools.js';
+import { AgentTypeRegistry } from '../agents/catalog/code-agent-types.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -98,8 +100,15 @@ export interface Colony {
   readonly events: EventBus;
   readonly agents: AgentManager;
   readonly tasks: TaskEngine;
-  /** The configured LLM providers (each created on first use). */
+  /**
+   * The configured LLM providers (each created on first use), and those the program registers with
+   * `providers.register(provider, { id, model, default })` (see docs/library-extensions.md).
+   */
   readonly providers: ProviderRegistry;
+  /** Tools the program registers (`tools.register({ name, description, input, execute })`); agent types select them by name. */
+  readonly tools: ToolRegistry;
+  /** Agent types the program defines in code (`agentTypes.register({ name, description, systemPrompt, ... })`), validated like agent files. */
+  readonly agentTypes: AgentTypeRegistry;
   /** Agent selection that learns from outcomes: a bandit over agent types per kind of task, fed by every finished agent task. */
   readonly selection: AdaptiveSelector;
   /** Swarms: an objective worked on by agents under a topology (see src/swarm/swarms.ts). */
@@ -172,6 +181,13 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     })();
     return catalog;
   };
+  // Agent types defined in code are the catalog's last layer, read on every lookup (registered any time).
+  const agentTypes = new AgentTypeRegistry();
+  const tools = new ToolRegistry();
+  const catalogWithCode = async (): Promise<AgentCatalog> => {
+    const loaded = await loadCatalog();
+    return agentTypes.size === 0 ? loaded : { types: agentTypes.overlay(loaded.types), problems: loaded.problems };
+  };
 
   // Other processes' work and events wake this one by these hints; polls only cover lost ones.
   const ownsChanges = !options.changes;
@@ -187,7 +203,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
   });
-  const agents = new AgentManager({ store, events, catalog: loadCatalog, maxAgents: config.agents.maxAgents, newId, now });
+  const agents = new AgentManager({ store, events, catalog: catalogWithCode, maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
   const transitions = new TaskTransitions({ store, now });
   // The process groups tasks start are recorded while they run; recovery ends a dead runner's here.
@@ -280,6 +296,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       review: (request) => reviewTaskResult(consensus, request),
       now,
       newId,
+      providerIds: () => providers.ids(),
+      customTools: () => tools.list(),
     }),
   );
 
@@ -334,6 +352,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     agents,
     tasks,
     providers,
+    tools,
+    agentTypes,
     selection,
     swarms,
     consensus,

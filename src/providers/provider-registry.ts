@@ -1,7 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Provider } from '../ports/provider.js';
 import type { ResolvedApiProviderConfig, ResolvedProvidersConfig } from './provider-config.js';
-import type { BreakerState, ResilienceEvent, ResilientProvider } from './resilient-provider.js';
+import { ResilientProvider, type BreakerState, type ResilienceEvent, type ResilienceOptions } from './resilient-provider.js';
 
 /** How Claude Code runs for one agent task: in its workspace, with the agent type's tools. */
 export interface ClaudeCodeRun {
@@ -24,7 +24,36 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export interface ProviderChoice {
   provider: Provider;
-  providerId: ProviderId;
+  /** A configured provider's id, or the id a program registered its own provider under. */
+  providerId: string;
+  model: string;
+}
+
+/** Ids a program may register its own providers under (they appear in task input and events). */
+export const REGISTERED_PROVIDER_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** How a program's own provider is registered (see `ProviderRegistry.register`). */
+export interface RegisterProviderOptions {
+  /** The id agents, swarms and tasks name it by; default: `provider.id`. */
+  id?: string;
+  /** The model used when a call names none; default `default`. */
+  model?: string;
+  /** Make it the colony's default provider (what tasks naming no provider use). */
+  default?: boolean;
+  /** Timeout, retries, breaker and concurrency of its resilience wrapper (Colony's defaults otherwise). */
+  resilience?: Omit<ResilienceOptions, 'onEvent'>;
+}
+
+/** A provider a program registered, as `ProviderRegistry.registered()` lists it. */
+export interface RegisteredProviderInfo {
+  id: string;
+  model: string;
+  isDefault: boolean;
+  breaker: BreakerState;
+}
+
+interface RegisteredProvider {
+  provider: ResilientProvider;
   model: string;
 }
 
@@ -49,6 +78,8 @@ export class ProviderRegistry {
   private readonly defaultId: ProviderId;
   private readonly created = new Map<ProviderId, ResilientProvider>();
   private readonly factories: ProviderFactories;
+  private readonly registeredProviders = new Map<string, RegisteredProvider>();
+  private registeredDefault: string | null = null;
 
   constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, factories: ProviderFactories, onEvent: (event: ResilienceEvent) => void) {
     this.config = config;
@@ -62,7 +93,10 @@ export class ProviderRegistry {
    * model). Adapters load on first use: the SDKs cost a few hundred ms to import.
    */
   async get(id?: string, model?: string): Promise<ProviderChoice> {
-    const providerId = parseProviderId(id ?? this.defaultId);
+    const wanted = id ?? this.registeredDefault ?? this.defaultId;
+    const own = this.registeredProviders.get(wanted);
+    if (own) return { provider: own.provider, providerId: wanted, model: model ?? own.model };
+    const providerId = this.parseId(wanted);
     let provider = this.created.get(providerId);
     if (!provider) {
       provider =
@@ -80,7 +114,8 @@ export class ProviderRegistry {
    * the work), sharing the registry's event reporting.
    */
   async forAgentTask(id: string | undefined, task: { workspace: string; agentTools: readonly string[]; agentModel: string | null }): Promise<ProviderChoice> {
-    if (parseProviderId(id ?? this.defaultId) !== 'claude-code') return this.get(id);
+    const wanted = id ?? this.registeredDefault ?? this.defaultId;
+    if (this.registeredProviders.has(wanted) || this.parseId(wanted) !== 'claude-code') return this.get(id);
     return this.claudeCodeFor(task.workspace, task.agentTools, task.agentModel ?? undefined);
   }
 
@@ -91,6 +126,55 @@ export class ProviderRegistry {
       this.onEvent,
     );
     return { provider, providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
+  }
+
+  /**
+   * Registers a program's own Provider object under an id, so that agents, swarms and tasks use it by
+   * that id like a configured one: it is wrapped in the same ResilientProvider (timeout, retries,
+   * circuit breaker, bulkhead; its breaker changes and retries become events), and agent tasks meter
+   * and record its usage like any other. Throws ValidationError for a bad or taken id.
+   */
+  register(provider: Provider, options: RegisterProviderOptions = {}): ResilientProvider {
+    const id = options.id ?? (provider as Provider | undefined)?.id;
+    if (typeof id !== 'string' || !REGISTERED_PROVIDER_ID_PATTERN.test(id)) {
+      throw new ValidationError(`provider id ${JSON.stringify(id)} is invalid: use lowercase letters, digits, ".", "_" and "-" (at most 64 characters)`, {
+        details: { provider: id },
+      });
+    }
+    if ((PROVIDER_IDS as readonly string[]).includes(id) || this.registeredProviders.has(id)) {
+      throw new ValidationError(`a provider with the id "${id}" already exists; register it under another id`, { details: { provider: id } });
+    }
+    if (typeof provider?.complete !== 'function' || typeof provider.stream !== 'function') {
+      throw new ValidationError(`provider "${id}" must implement complete(request) and stream(request)`, { details: { provider: id } });
+    }
+    const model = options.model ?? 'default';
+    if (typeof model !== 'string' || model.trim() === '') throw new ValidationError(`provider "${id}": model must be a non-empty string`, { details: { provider: id } });
+    // The wrapper reports under the registered id, whatever the object calls itself.
+    const inner: Provider = provider.id === id ? provider : { id, complete: (request) => provider.complete(request), stream: (request) => provider.stream(request) };
+    const resilient = new ResilientProvider(inner, { ...options.resilience, onEvent: this.onEvent });
+    this.registeredProviders.set(id, { provider: resilient, model });
+    if (options.default === true) this.registeredDefault = id;
+    return resilient;
+  }
+
+  /** The providers a program registered, in registration order. */
+  registered(): RegisteredProviderInfo[] {
+    return [...this.registeredProviders].map(([id, entry]) => ({ id, model: entry.model, isDefault: this.registeredDefault === id, breaker: entry.provider.breakerState() }));
+  }
+
+  /** Whether `id` names a configured or a registered provider. */
+  has(id: string): boolean {
+    return this.registeredProviders.has(id) || (PROVIDER_IDS as readonly string[]).includes(id);
+  }
+
+  /** Every provider id tasks may name: the configured ones, then the registered ones. */
+  ids(): string[] {
+    return [...PROVIDER_IDS, ...this.registeredProviders.keys()];
+  }
+
+  private parseId(id: string): ProviderId {
+    if ((PROVIDER_IDS as readonly string[]).includes(id)) return id as ProviderId;
+    throw new ValidationError(`unknown provider "${id}"; known providers: ${this.ids().join(', ')}`, { details: { provider: id } });
   }
 
   /** Claude Code picks its own model unless one is configured ('default' tells it to). */

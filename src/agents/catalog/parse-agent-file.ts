@@ -67,7 +67,10 @@ export function parseAgentFile(text: string, path: string, source: AgentTypeDefi
       details: { path },
     });
   }
-  const fields = parsed.data;
+  return toDefinition(parsed.data, systemPrompt, source, path);
+}
+
+function toDefinition(fields: z.output<typeof frontmatterSchema>, systemPrompt: string, source: AgentTypeDefinition['source'], path: string): AgentTypeDefinition {
   return {
     name: fields.name,
     description: fields.description,
@@ -82,6 +85,70 @@ export function parseAgentFile(text: string, path: string, source: AgentTypeDefi
     source,
     path,
   };
+}
+
+/**
+ * An agent type defined in code (`colony.agentTypes.register`): the frontmatter's fields, camelCased,
+ * plus the system prompt the Markdown body would hold.
+ */
+export interface AgentTypeInput {
+  name: string;
+  description: string;
+  /** Tool names (Claude Code's or Colony's, or registered custom tools); a list or a comma-separated string. Default: the runtime's default set. */
+  tools?: string | string[] | null;
+  model?: string | null;
+  capabilities?: string[] | null;
+  maxConcurrency?: number | null;
+  network?: boolean | null;
+  systemPrompt: string;
+}
+
+const CODE_KEYS: Readonly<Record<keyof AgentTypeInput, string>> = {
+  name: 'name',
+  description: 'description',
+  tools: 'tools',
+  model: 'model',
+  capabilities: 'capabilities',
+  maxConcurrency: 'max_concurrency',
+  network: 'network',
+  systemPrompt: 'systemPrompt',
+};
+
+/** Where agent types defined in code say they come from (their `path`). */
+export const CODE_AGENT_PATH_PREFIX = 'code:';
+
+/**
+ * Validates an agent type defined in code with the same rules as an agent file's frontmatter.
+ * Throws ValidationError naming the offending field (in the code's spelling); unknown fields are
+ * rejected too (a typo in code is a mistake, not Claude Code's `color`).
+ */
+export function parseAgentTypeInput(input: AgentTypeInput): AgentTypeDefinition {
+  const label = `agent type ${JSON.stringify(typeof input?.name === 'string' ? input.name : null)}`;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ValidationError('an agent type definition must be an object');
+  const unknown = Object.keys(input).filter((key) => !Object.hasOwn(CODE_KEYS, key));
+  if (unknown.length > 0) {
+    throw new ValidationError(`${label}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')}; known fields: ${Object.keys(CODE_KEYS).join(', ')}`, {
+      details: { issues: unknown.map((key) => ({ key, message: 'is not a known field' })) },
+    });
+  }
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) if (key !== 'systemPrompt') data[CODE_KEYS[key as keyof AgentTypeInput]] = value;
+  const fromFrontmatter = Object.fromEntries(Object.entries(CODE_KEYS).map(([code, front]) => [front, code]));
+  const parsed = frontmatterSchema.safeParse(data);
+  const issues = parsed.success ? [] : parsed.error.issues.map((issue) => ({ key: renameKey(formatKey(issue.path), fromFrontmatter), message: issue.message }));
+  const systemPrompt = typeof input.systemPrompt === 'string' ? input.systemPrompt.trim() : '';
+  if (systemPrompt === '') issues.push({ key: 'systemPrompt', message: input.systemPrompt === undefined ? 'is required' : 'must be a non-empty string' });
+  if (!parsed.success || issues.length > 0) {
+    const summary = issues.map((issue) => `"${issue.key}" ${issue.message}`).join('; ');
+    throw new ValidationError(`${label}: invalid definition: ${summary}`, { details: { issues } });
+  }
+  return toDefinition(parsed.data, systemPrompt, 'project', `${CODE_AGENT_PATH_PREFIX}${parsed.data.name}`);
+}
+
+function renameKey(key: string, names: Readonly<Record<string, string | undefined>>): string {
+  const head = key.split(/[.[]/)[0] ?? key;
+  const renamed = names[head];
+  return renamed === undefined ? key : `${renamed}${key.slice(head.length)}`;
 }
 
 /** Absent or empty means "the runtime's default tool set" (Claude Code: inherit all tools). */

@@ -24,15 +24,15 @@ import {
   AGENT_DEFAULT_MAX_TURNS,
   AGENT_DEFAULT_TYPE,
 } from './runtime-defaults.js';
-import type { ShellSettings, SubmitSubtask, SubtaskRequest } from './tools/agent-tool.js';
+import type { AgentTool, ShellSettings, SubmitSubtask, SubtaskRequest } from './tools/agent-tool.js';
 
 /** The task type this executor runs. */
 export const AGENT_TASK_TYPE = 'agent';
 
 const agentInputSchema = z.strictObject({
   prompt: z.string().min(1, 'prompt must not be empty').max(200_000),
-  /** A provider id (`anthropic`, `openai`, ...); default: the colony's default provider. */
-  provider: z.enum(PROVIDER_IDS, { error: (i) => `unknown provider ${JSON.stringify(i.input)}; known providers: ${PROVIDER_IDS.join(', ')}` }).optional(),
+  /** A provider id (`anthropic`, `openai`, ... or one a program registered); default: the colony's default provider. */
+  provider: z.string({ error: 'must be a provider id (a string)' }).min(1).max(64).optional(),
   model: z.string().min(1).optional(),
   /** The agent type when the engine assigns no agent; default `coder`. */
   agentType: z.string().min(1).optional(),
@@ -114,6 +114,10 @@ export interface AgentExecutorDeps {
   now?: () => number;
   /** Ids for model calls; with it, a swarm's tasks record their calls in the ModelCallLedger. */
   newId?: (kind: IdKind) => string;
+  /** The provider ids a task may name; default: the configured ones (PROVIDER_IDS). */
+  providerIds?: () => readonly string[];
+  /** Tools a program registered (see ToolRegistry); agent types select them by name in `tools:`. */
+  customTools?: () => readonly AgentTool[];
 }
 
 /**
@@ -132,14 +136,15 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
     maxTokens: deps.limits?.maxTokens ?? AGENT_DEFAULT_MAX_TOKENS,
     maxOutputTokensPerTurn: deps.limits?.maxOutputTokensPerTurn ?? AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
   };
+  const providerIds = deps.providerIds ?? ((): readonly string[] => PROVIDER_IDS);
 
   return {
     type: AGENT_TASK_TYPE,
     validateInput(input) {
-      return parseAgentInput(input) as unknown as JsonValue;
+      return parseAgentInput(input, providerIds) as unknown as JsonValue;
     },
     async execute(context: TaskContext): Promise<JsonValue> {
-      const input = parseAgentInput(context.task.input);
+      const input = parseAgentInput(context.task.input, providerIds);
       const typeName = context.agent?.type ?? input.agentType ?? context.task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
       const agentType = await deps.agentType(typeName);
       const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace: context.workspace });
@@ -166,6 +171,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         signal: context.signal,
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
         ...(memory === undefined ? {} : { memory }),
+        ...(deps.customTools === undefined ? {} : { customTools: deps.customTools() }),
         now,
       });
       // A swarm's last call is closed in the ledger (with what it used) before the task's outcome is
@@ -280,11 +286,16 @@ async function reviewResult(
   return summary;
 }
 
-function parseAgentInput(input: unknown): AgentTaskInput {
+function parseAgentInput(input: unknown, providerIds: () => readonly string[]): AgentTaskInput {
   const parsed = agentInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ValidationError(`agent task input: ${issue?.path.map(String).join('.') || 'input'}: ${issue?.message}`);
+  }
+  const provider = parsed.data.provider;
+  if (provider !== undefined) {
+    const known = providerIds();
+    if (!known.includes(provider)) throw new ValidationError(`agent task input: provider: unknown provider ${JSON.stringify(provider)}; known providers: ${known.join(', ')}`);
   }
   return parsed.data;
 }

@@ -75,6 +75,8 @@ export interface RunAgentOptions {
   submitSubtask?: SubmitSubtask;
   /** The colony's memory: the agent gets memory_store, memory_retrieve and memory_search over it. */
   memory?: MemoryManager;
+  /** Tools a program registered; the agent type's `tools:` list selects them by name. */
+  customTools?: readonly AgentTool[];
   now: () => number;
 }
 
@@ -104,11 +106,15 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
   const guard = new WorkspaceGuard(options.workspace);
   const journal = await loadJournal(options.store, task.id);
   const files = new FileTools({ guard, journal });
-  const { tools } = selectAgentTools(options.agentType.tools, {
-    messaging: options.agent !== null,
-    subtasks: options.submitSubtask !== undefined,
-    memory: options.memory !== undefined,
-  });
+  const { tools } = selectAgentTools(
+    options.agentType.tools,
+    {
+      messaging: options.agent !== null,
+      subtasks: options.submitSubtask !== undefined,
+      memory: options.memory !== undefined,
+    },
+    options.customTools ?? [],
+  );
   const toolsByName = new Map(tools.map((tool) => [tool.name, tool]));
   const recorder = new RunRecorder({
     store: options.store,

@@ -73,10 +73,13 @@ export interface SelectedTools {
   unsupported: string[];
 }
 
-/** Colony tool names for a declared list (Claude Code or Colony names; `Bash(git:*)`-style rules count as `Bash`). */
-export function mapToolNames(declared: readonly string[]): { names: string[]; unsupported: string[] } {
+/**
+ * Colony tool names for a declared list (Claude Code or Colony names; `Bash(git:*)`-style rules count
+ * as `Bash`). `custom` names a program's registered tools: selectable by name, never in the default set.
+ */
+export function mapToolNames(declared: readonly string[], custom: readonly string[] = []): { names: string[]; unsupported: string[] } {
   if (declared.length === 0) return { names: [...DEFAULT_TOOL_NAMES], unsupported: [] };
-  const known = new Set(AGENT_TOOLS.map((tool) => tool.name));
+  const known = new Set([...AGENT_TOOLS.map((tool) => tool.name), ...custom]);
   const names = new Set<string>();
   const unsupported: string[] = [];
   for (const raw of declared) {
@@ -88,13 +91,21 @@ export function mapToolNames(declared: readonly string[]): { names: string[]; un
   return { names: [...names], unsupported };
 }
 
-export function selectAgentTools(declared: readonly string[], availability: ToolAvailability): SelectedTools {
-  const { names, unsupported } = mapToolNames(declared);
+/** The tools of a run: the built-ins its declared list and availability select, then the selected custom tools, then report_result. */
+export function selectAgentTools(declared: readonly string[], availability: ToolAvailability, custom: readonly AgentTool[] = []): SelectedTools {
+  const { names, unsupported } = mapToolNames(
+    declared,
+    custom.map((tool) => tool.name),
+  );
   const wanted = new Set([...names, ALWAYS]);
   if (availability.messaging) for (const name of MESSAGING_TOOL_NAMES) wanted.add(name);
   else for (const name of MESSAGING_TOOL_NAMES) wanted.delete(name);
   if (!availability.subtasks) wanted.delete('create_subtask');
   if (availability.memory === true) for (const name of MEMORY_TOOL_NAMES) wanted.add(name);
   else for (const name of MEMORY_TOOL_NAMES) wanted.delete(name);
-  return { tools: AGENT_TOOLS.filter((tool) => wanted.has(tool.name)), unsupported };
+  const builtins = AGENT_TOOLS.filter((tool) => wanted.has(tool.name));
+  if (custom.length === 0) return { tools: builtins, unsupported };
+  const last = builtins.filter((tool) => tool.name === ALWAYS);
+  const rest = builtins.filter((tool) => tool.name !== ALWAYS);
+  return { tools: [...rest, ...custom.filter((tool) => wanted.has(tool.name)), ...last], unsupported };
 }

@@ -1,0 +1,36 @@
+import type { AgentTypeDefinition } from '../../domain/agent.js';
+import { ValidationError } from '../../domain/errors.js';
+import { parseAgentTypeInput, type AgentTypeInput } from './parse-agent-file.js';
+
+/**
+ * Agent types a program defines in code (`colony.agentTypes.register`), validated like agent files.
+ * They form the catalog's last layer: a code type overrides a builtin or project file of its name.
+ */
+export class AgentTypeRegistry {
+  private readonly types = new Map<string, AgentTypeDefinition>();
+
+  /** Validates and registers a type; throws ValidationError naming the bad field, or for a name already registered in code. */
+  register(input: AgentTypeInput): AgentTypeDefinition {
+    const definition = parseAgentTypeInput(input);
+    if (this.types.has(definition.name)) {
+      throw new ValidationError(`an agent type named "${definition.name}" is already registered in code`, { details: { agentType: definition.name } });
+    }
+    this.types.set(definition.name, definition);
+    return definition;
+  }
+
+  /** The types registered in code, in registration order. */
+  list(): AgentTypeDefinition[] {
+    return [...this.types.values()];
+  }
+
+  get size(): number {
+    return this.types.size;
+  }
+
+  /** A catalog's types with these laid over them (by name). */
+  overlay(types: ReadonlyMap<string, AgentTypeDefinition>): ReadonlyMap<string, AgentTypeDefinition> {
+    if (this.types.size === 0) return types;
+    return new Map([...types, ...this.types]);
+  }
+}
