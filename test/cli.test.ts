@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'n
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULTS } from '../src/kernel/constants.js';
 import {
   REPO_ROOT,
   eventually,
@@ -797,13 +798,14 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       workflowsRunning: [],
       swarmsActive: [],
       providers: [],
+      limitsReached: [],
       sandbox: { mode: 'auto', isolation: expect.any(String), degraded: expect.any(Boolean), reason: expect.toBeOneOf([null, expect.any(String)]), version: expect.toBeOneOf([null, expect.any(String)]) },
       memory: { tiers: ['L1', 'L3'], redis: null, degraded: false, summary: expect.any(String) },
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.
     expect(defaults.data.file).toBe(project.path('.colony', 'config.yaml'));
-    expect(defaults.data.config).toMatchObject({ projectDir: project.dir, database: { path: project.path('.colony', 'colony.db') }, tasks: { concurrency: 8 } });
+    expect(defaults.data.config).toMatchObject({ projectDir: project.dir, database: { path: project.path('.colony', 'colony.db') }, tasks: { concurrency: DEFAULTS.taskConcurrency } });
 
     project.write('.colony/config.yaml', 'tasks:\n  concurrency: 3\n');
     type ConfigJson = { file: string | null; config: { tasks: { concurrency: number }; database: { path: string } } };

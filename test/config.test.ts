@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { MEMORY_DEFAULTS } from '../src/memory/memory-defaults.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../src/agents/runtime/runtime-defaults.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       },
       tasks: {
         concurrency: DEFAULTS.taskConcurrency,
+        shellConcurrency: Math.max(DEFAULTS.minShellConcurrency, availableParallelism() * DEFAULTS.shellTasksPerCpu),
         defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
         defaultMaxRetries: DEFAULTS.taskMaxRetries,
         retryBaseDelayMs: DEFAULTS.retryBaseDelayMs,

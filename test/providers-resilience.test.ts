@@ -224,6 +224,25 @@ describe.each(inners)('ResilientProvider over $name', ({ create }) => {
       }
     });
 
+    it('reports once that calls wait for a slot, and once that nobody waits any more', async () => {
+      server.setDefaultReply({ text: 'ok', delayMs: 20 });
+      try {
+        const provider = wrap({ maxConcurrency: 2 });
+        await Promise.all(Array.from({ length: 6 }, () => provider.complete(ask())));
+        // Two calls fit; the third waits: reached. Cleared when the last waiter got its slot and left.
+        expect(events.filter((e) => e.type === 'limit')).toEqual([
+          { type: 'limit', provider: provider.id, maxConcurrency: 2, reached: true },
+          { type: 'limit', provider: provider.id, maxConcurrency: 2, reached: false },
+        ]);
+        // Calls that all fit report nothing.
+        events = [];
+        await Promise.all([provider.complete(ask()), provider.complete(ask())]);
+        expect(events.filter((e) => e.type === 'limit')).toEqual([]);
+      } finally {
+        server.setDefaultReply({ text: 'ok' });
+      }
+    });
+
     it('holds a slot for the whole stream', async () => {
       server.setDefaultReply({ fault: 'slow', delayMs: 20, text: 'abcdefghijkl' });
       try {

@@ -95,6 +95,8 @@ interface Member {
   llm: FakeLlmServer;
   runnerId: string;
   killed: boolean;
+  /** When it was killed (epoch ms), if it was. */
+  killedAt?: number;
 }
 
 /** One answer of a fake LLM server. */
@@ -385,6 +387,7 @@ describe('team mode under chaos', () => {
 
     async function kill(member: Member): Promise<void> {
       member.killed = true;
+      member.killedAt = Date.now();
       process.kill(member.cli.pid, 'SIGKILL');
       await member.cli.exited.catch(() => undefined);
       await until(`${member.label} to be gone`, () => (isAlive(member.cli.pid) ? undefined : true));
@@ -719,7 +722,11 @@ describe('team mode under chaos', () => {
     if (killedInCall !== null) expect(lostCalls.map((c) => runnerOf.get(c.runner_id as string)?.label)).toContain(killedInCall);
     const finalA = await get<SwarmView>(`/swarms/${swarmIds.A}`);
     expect(finalA.runnerId, 'swarm A taken over from the killed API process').not.toBe(api1.runnerId);
-    expect(runnerOf.get(finalA.runnerId as string)?.killed).toBe(false);
+    // Its last coordinator was alive until the swarm finished (the chaos may kill it afterwards).
+    const finishedA = log.find((e) => e.type === 'swarm.finished' && e.data.swarmId === swarmIds.A);
+    expect(finishedA, 'swarm A finished').toBeDefined();
+    const killedAt = runnerOf.get(finalA.runnerId as string)?.killedAt;
+    expect(killedAt === undefined || killedAt > (finishedA as StreamEvent).timestamp, `swarm A's last coordinator was killed at ${killedAt}, before it finished at ${finishedA?.timestamp}`).toBe(true);
 
     // ---- the WebSocket client on the surviving API process saw the whole log ----
     const head = log.at(-1)?.id as number;

@@ -38,6 +38,7 @@ import { createLogger, type Logger } from '../kernel/logger.js';
 import { RunnerRegistry } from '../kernel/runner-registry.js';
 import { LATEST_MIGRATION } from '../adapters/storage/sql/migration-latest.js';
 import { liveCircuits, type LiveCircuit } from '../providers/live-circuits.js';
+import { LIMIT_EVENTS_SCANNED, liveLimits, type LiveLimit } from './live-limits.js';
 import { ApiKeys } from '../security/api-keys.js';
 import { WorkflowRuns } from '../tasks/workflow-runs.js';
 import { createMetricLog, type MetricLog } from './metric-log.js';
@@ -135,6 +136,8 @@ export interface Colony {
   health(): Promise<StoreHealth>;
   /** The circuit breaker state of each provider in each live process, with its age and owner. */
   providerCircuits(): Promise<LiveCircuit[]>;
+  /** Limits of live processes holding ready work back now (`tasks.concurrency`, a provider's `maxConcurrency`, ...). */
+  limitsReached(): Promise<LiveLimit[]>;
   /** Where shell commands run: bubblewrap when it works here, else on the host (see `sandbox.status()`). */
   readonly sandbox: CommandSandbox;
   readonly logger: Logger;
@@ -252,7 +255,16 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     ],
     hideFromAgents: [config.dataDir],
   });
-  tasks.registerExecutor(createShellExecutor({ maxOutputBytes: config.shell.maxOutputBytes, defaultTimeoutMs: config.shell.timeoutMs, workspace: config.projectDir, sandbox, processes }));
+  tasks.registerExecutor(
+    createShellExecutor({
+      maxOutputBytes: config.shell.maxOutputBytes,
+      defaultTimeoutMs: config.shell.timeoutMs,
+      workspace: config.projectDir,
+      sandbox,
+      processes,
+      concurrency: config.tasks.shellConcurrency,
+    }),
+  );
 
   const providers = createProviderRegistry(config, env, (event) => {
     if (event.type === 'breaker') {
@@ -261,6 +273,12 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       store.circuits
         .report({ runnerId: runners.id, provider: event.provider, state: event.state, changedAt: now() })
         .catch((error: unknown) => logger.warn({ err: error, provider: event.provider }, 'could not record the provider circuit state'));
+    } else if (event.type === 'limit') {
+      events.publish(
+        event.reached ? 'limit.reached' : 'limit.cleared',
+        { limit: `providers.${event.provider}.maxConcurrency`, value: event.maxConcurrency, runnerId: runners.id, provider: event.provider },
+        { source: 'providers', correlationId: runners.id },
+      );
     } else {
       events.publish(
         'provider.retried',
@@ -370,6 +388,13 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       // Each process reports its breakers to the store; only those of live processes still hold.
       const [records, live] = await Promise.all([store.circuits.list(), runners.liveRunners()]);
       return liveCircuits(records, live, now());
+    },
+    async limitsReached() {
+      const [limitEvents, live] = await Promise.all([
+        store.events.list({ types: ['limit.reached', 'limit.cleared'], newestFirst: true, limit: LIMIT_EVENTS_SCANNED }),
+        runners.liveRunners(),
+      ]);
+      return liveLimits(limitEvents, live, now());
     },
     sandbox,
     logger,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
@@ -66,6 +67,8 @@ export const configSchema = z
     tasks: z
       .object({
         concurrency: positiveInt.max(10_000),
+        /** Shell tasks one process runs at once (each holds an OS process); default twice the CPU count. */
+        shellConcurrency: positiveInt.max(10_000),
         defaultTimeoutMs: timerMs,
         defaultMaxRetries: nonNegativeInt.max(100),
         retryBaseDelayMs: nonNegativeTimerMs,
@@ -165,6 +168,8 @@ export function defaultConfig(projectDir: string): ColonyConfig {
     },
     tasks: {
       concurrency: DEFAULTS.taskConcurrency,
+      // Shell tasks hold OS processes, so CPUs bound them; the rest (agent runs waiting on models) are I/O.
+      shellConcurrency: Math.max(DEFAULTS.minShellConcurrency, availableParallelism() * DEFAULTS.shellTasksPerCpu),
       defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
       defaultMaxRetries: DEFAULTS.taskMaxRetries,
       retryBaseDelayMs: DEFAULTS.retryBaseDelayMs,
@@ -206,6 +211,7 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'int' |
   COLONY_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   COLONY_DATA_DIR: { path: ['dataDir'], type: 'string' },
   COLONY_CONCURRENCY: { path: ['tasks', 'concurrency'], type: 'int' },
+  COLONY_SHELL_CONCURRENCY: { path: ['tasks', 'shellConcurrency'], type: 'int' },
   COLONY_TASK_TIMEOUT_MS: { path: ['tasks', 'defaultTimeoutMs'], type: 'int' },
   COLONY_TASK_RETRIES: { path: ['tasks', 'defaultMaxRetries'], type: 'int' },
   COLONY_MAX_AGENTS: { path: ['agents', 'maxAgents'], type: 'int' },

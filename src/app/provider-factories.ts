@@ -9,9 +9,9 @@ export const PROVIDER_FACTORIES: ProviderFactories = {
     const { createProvider: create } = await import('./create-provider.js');
     return create(config, { onEvent });
   },
-  async claudeCode(config, run, onEvent) {
+  async claudeCode(config, run, onEvent, slots) {
     const { createClaudeCodeProvider } = await import('../adapters/providers/claude-code/create-claude-code-provider.js');
-    return createClaudeCodeProvider(config, run, { onEvent });
+    return createClaudeCodeProvider(config, run, { onEvent, slots });
   },
 };
 

@@ -55,6 +55,13 @@ export interface ColonyEventMap {
   };
   'provider.state_changed': { provider: string; state: 'closed' | 'open' | 'half-open' };
   'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
+  /**
+   * A limit of one process started holding ready work back (`limit.reached`), or stopped (`limit.cleared`):
+   * `tasks.concurrency`, a task type's own (`tasks.shellConcurrency`), or a provider's
+   * `maxConcurrency` (then `provider` names it). `value` is the limit's setting.
+   */
+  'limit.reached': { limit: string; value: number; runnerId: string; provider: string | null };
+  'limit.cleared': { limit: string; value: number; runnerId: string; provider: string | null };
   'workflow.started': { workflowId: string; name: string; tasks: number; resumed: boolean };
   'workflow.finished': { workflowId: string; name: string; status: WorkflowStatus; counts: Record<string, number> };
   /** A memory entry was written (the value itself is not in the event: read it from memory). */
@@ -95,6 +102,7 @@ export const EVENT_TYPES = [
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
   'provider.state_changed', 'provider.retried',
+  'limit.reached', 'limit.cleared',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',
   'swarm.created', 'swarm.planned', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',

@@ -19,7 +19,14 @@ export const DEFAULTS = {
   storeRetryMaxMs: 2_000,
   storeRetryWindowMs: 60_000,
 
-  taskConcurrency: 8,
+  /**
+   * Attempts one process runs at once, of every type. Most of them wait on I/O (an agent run waits on
+   * its model calls), so the bound is memory, not CPUs: a thousand concurrent runs are a few hundred MB.
+   */
+  taskConcurrency: 1_000,
+  /** Shell tasks per CPU one process runs at once (`tasks.shellConcurrency`), and at least this many. */
+  shellTasksPerCpu: 2,
+  minShellConcurrency: 2,
   taskTimeoutMs: 10 * 60_000,
   taskMaxRetries: 2,
   retryBaseDelayMs: 500,

@@ -9,9 +9,9 @@ import type { TaskRecord } from '../domain/task.js';
  * processes, one truth").
  *
  * Contract:
- * - `claim` takes up to `limit` ready tasks (queued, retry time come, in scope, of the given types) in
- *   one store transaction, highest priority first, then creation order, and returns them running for
- *   this runner with the attempt counted. Two runners, in one process or several, never both get a task.
+ * - `claim` takes up to `limit` ready tasks (queued, retry time come, in scope, of the given types), one
+ *   store transaction per batch, highest priority first, then creation order, and returns them running
+ *   for this runner with the attempt counted. Two runners, in one process or several, never both get a task.
  * - `giveBack` undoes a claim without counting it: the attempt is restored, nobody's failure is booked.
  * - Wake-ups (`admit`, `wake`, the adapter's own) are hints: a lost or spurious one costs latency,
  *   never correctness, since claims are decided in the store.
@@ -53,9 +53,20 @@ export interface TaskScope {
 }
 
 export interface ClaimRequest {
+  /** The most tasks taken in all. */
   limit: number;
-  /** The task types this runner has executors for. */
-  types: readonly string[];
+  /**
+   * What to take, in order: each batch up to its own limit and what `limit` leaves, of its task types
+   * (types this runner has executors for; none in two batches). One batch per type with a limit of its
+   * own (shell tasks), one for the rest; each is a store transaction of its own.
+   */
+  batches: readonly ClaimBatch[];
   /** Tasks not to take now: this runner gave them back for want of an agent and waits for one to be freed. */
   exclude?: readonly string[];
+}
+
+/** Ready tasks of these types, up to `limit`. */
+export interface ClaimBatch {
+  types: readonly string[];
+  limit: number;
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { MAX_TIMER_MS } from '../domain/bounds.js';
 import { ConfigError } from '../domain/errors.js';
@@ -41,6 +42,8 @@ const claudeCodeSchema = z.strictObject({
   binary: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
   timeoutMs: providerTimeoutMs.optional(),
+  /** Claude Code runs at once in one process, each a CLI process of its own; default: the CPU count. */
+  maxConcurrency: z.number().int().positive().max(10_000).optional(),
 });
 
 export const providersConfigSchema = z.strictObject({
@@ -68,6 +71,8 @@ export interface ResolvedClaudeCodeConfig {
   /** Null lets Claude Code pick its own default model. */
   model: string | null;
   timeoutMs: number;
+  /** Runs at once in this process, shared by every agent task (each run is a process). */
+  maxConcurrency: number;
 }
 
 export interface ResolvedProvidersConfig {
@@ -111,6 +116,7 @@ export function resolveProvidersConfig(input: unknown = {}, env: Environment = p
       binary: claudeCode.binary ?? CLAUDE_CODE_DEFAULT_BINARY,
       model: claudeCode.model ?? null,
       timeoutMs: claudeCode.timeoutMs ?? CLAUDE_CODE_DEFAULT_TIMEOUT_MS,
+      maxConcurrency: claudeCode.maxConcurrency ?? Math.max(2, availableParallelism()),
     },
   };
 }

@@ -23,8 +23,17 @@ export const DEFAULT_BREAKER_THRESHOLD = 5;
 /** How long an open circuit fails fast before letting one probe call through (half-open). */
 export const DEFAULT_BREAKER_HALF_OPEN_AFTER_MS = 30_000;
 
-/** Concurrent calls per provider; more wait in a queue. */
-export const DEFAULT_MAX_CONCURRENCY = 8;
+/**
+ * Concurrent calls per configured provider; more wait in a queue. A model call is I/O: what limits it
+ * is the vendor's rate limit (a 429 with retry-after, which the retries honour) or the model server's
+ * own queue, not this process, so the bound only keeps a burst from opening thousands of sockets.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 64;
+/**
+ * Concurrent calls of a provider a program registers in code, unless its `resilience.maxConcurrency`
+ * says otherwise: an in-process model has no sockets to spare, and `tasks.concurrency` bounds the runs.
+ */
+export const DEFAULT_REGISTERED_MAX_CONCURRENCY = 10_000;
 /** Calls allowed to wait for a slot before new ones are rejected as over capacity. */
 export const DEFAULT_MAX_QUEUED_CALLS = 10_000;
 

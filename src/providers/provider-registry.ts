@@ -1,4 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
+import { DEFAULT_MAX_QUEUED_CALLS, DEFAULT_REGISTERED_MAX_CONCURRENCY } from './provider-defaults.js';
+import { ProviderSlots } from './provider-slots.js';
 import type { Provider } from '../ports/provider.js';
 import type { ResolvedApiProviderConfig, ResolvedProvidersConfig } from './provider-config.js';
 import { ResilientProvider, type BreakerState, type ResilienceEvent, type ResilienceOptions } from './resilient-provider.js';
@@ -16,7 +18,8 @@ export interface ClaudeCodeRun {
  */
 export interface ProviderFactories {
   api(config: ResolvedApiProviderConfig, onEvent: (event: ResilienceEvent) => void): Promise<ResilientProvider>;
-  claudeCode(config: ResolvedProvidersConfig, run: ClaudeCodeRun, onEvent: (event: ResilienceEvent) => void): Promise<ResilientProvider>;
+  /** `slots`: the process's one limit on Claude Code runs, shared by every run's wrapper. */
+  claudeCode(config: ResolvedProvidersConfig, run: ClaudeCodeRun, onEvent: (event: ResilienceEvent) => void, slots: ProviderSlots): Promise<ResilientProvider>;
 }
 
 export const PROVIDER_IDS = ['anthropic', 'openai', 'claude-code'] as const;
@@ -80,12 +83,15 @@ export class ProviderRegistry {
   private readonly factories: ProviderFactories;
   private readonly registeredProviders = new Map<string, RegisteredProvider>();
   private registeredDefault: string | null = null;
+  /** Claude Code runs are processes: one limit for all of this process's runs, whichever task's wrapper makes them. */
+  private readonly claudeCodeSlots: ProviderSlots;
 
   constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, factories: ProviderFactories, onEvent: (event: ResilienceEvent) => void) {
     this.config = config;
     this.factories = factories;
     this.defaultId = defaultId;
     this.onEvent = onEvent;
+    this.claudeCodeSlots = new ProviderSlots(config['claude-code'].maxConcurrency, DEFAULT_MAX_QUEUED_CALLS);
   }
 
   /**
@@ -101,7 +107,7 @@ export class ProviderRegistry {
     if (!provider) {
       provider =
         providerId === 'claude-code'
-          ? await this.factories.claudeCode(this.config, {}, this.onEvent)
+          ? await this.factories.claudeCode(this.config, {}, this.onEvent, this.claudeCodeSlots)
           : await this.factories.api(this.config[providerId], this.onEvent);
       this.created.set(providerId, provider);
     }
@@ -124,6 +130,7 @@ export class ProviderRegistry {
       this.config,
       { cwd: workspace, allowedTools: [...allowedTools], ...(allowedTools.length > 0 ? { permissionMode: 'acceptEdits' as const } : {}) },
       this.onEvent,
+      this.claudeCodeSlots,
     );
     return { provider, providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
   }
@@ -151,7 +158,7 @@ export class ProviderRegistry {
     if (typeof model !== 'string' || model.trim() === '') throw new ValidationError(`provider "${id}": model must be a non-empty string`, { details: { provider: id } });
     // The wrapper reports under the registered id, whatever the object calls itself.
     const inner: Provider = provider.id === id ? provider : { id, complete: (request) => provider.complete(request), stream: (request) => provider.stream(request) };
-    const resilient = new ResilientProvider(inner, { ...options.resilience, onEvent: this.onEvent });
+    const resilient = new ResilientProvider(inner, { maxConcurrency: DEFAULT_REGISTERED_MAX_CONCURRENCY, ...options.resilience, onEvent: this.onEvent });
     this.registeredProviders.set(id, { provider: resilient, model });
     if (options.default === true) this.registeredDefault = id;
     return resilient;

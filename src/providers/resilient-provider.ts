@@ -5,12 +5,10 @@ import {
   ConsecutiveBreaker,
   TaskCancelledError,
   TimeoutStrategy,
-  bulkhead,
   circuitBreaker,
   handleWhen,
   retry,
   timeout,
-  type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type RetryPolicy,
   type TimeoutPolicy,
@@ -18,6 +16,7 @@ import {
 import { ColonyError, ProviderError } from '../domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../ports/provider.js';
 import { acquireLease } from './bulkhead-lease.js';
+import { ProviderSlots } from './provider-slots.js';
 import {
   DEFAULT_BREAKER_HALF_OPEN_AFTER_MS,
   DEFAULT_BREAKER_THRESHOLD,
@@ -53,7 +52,9 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export type ResilienceEvent =
   | { type: 'breaker'; provider: string; state: BreakerState }
-  | { type: 'retry'; provider: string; attempt: number; delayMs: number; error: ProviderError };
+  | { type: 'retry'; provider: string; attempt: number; delayMs: number; error: ProviderError }
+  /** Every slot of the concurrency limit is taken and calls wait (`reached`), or nobody waits any more. */
+  | { type: 'limit'; provider: string; maxConcurrency: number; reached: boolean };
 
 export interface ResilienceOptions {
   timeoutMs?: number;
@@ -66,6 +67,8 @@ export interface ResilienceOptions {
   halfOpenAfterMs?: number;
   maxConcurrency?: number;
   maxQueued?: number;
+  /** A concurrency limit shared with other wrappers (Claude Code: one wrapper per task, one limit per process); it replaces `maxConcurrency` and `maxQueued`. */
+  slots?: ProviderSlots;
   /** Called synchronously; exceptions it throws are swallowed so that observers cannot break calls. */
   onEvent?: (event: ResilienceEvent) => void;
 }
@@ -83,7 +86,7 @@ export class ResilientProvider implements Provider {
   readonly #breaker: CircuitBreakerPolicy;
   /** The latest failure of a call, named when the circuit it opened refuses calls. */
   #lastFailure: ProviderError | null = null;
-  readonly #bulkhead: BulkheadPolicy;
+  readonly #slots: ProviderSlots;
   readonly #timeout: TimeoutPolicy;
   readonly #halfOpenAfterMs: number;
   readonly #onEvent: (event: ResilienceEvent) => void;
@@ -116,7 +119,7 @@ export class ResilientProvider implements Provider {
       halfOpenAfter: this.#halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD),
     });
-    this.#bulkhead = bulkhead(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, options.maxQueued ?? DEFAULT_MAX_QUEUED_CALLS);
+    this.#slots = options.slots ?? new ProviderSlots(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, options.maxQueued ?? DEFAULT_MAX_QUEUED_CALLS);
     // Aggressive: the attempt rejects at the deadline even if the inner provider ignores its signal.
     this.#timeout = timeout(options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS, TimeoutStrategy.Aggressive);
 
@@ -220,8 +223,15 @@ export class ResilientProvider implements Provider {
   }
 
   async #lease(signal: AbortSignal | undefined): Promise<() => void> {
+    const slots = this.#slots;
+    if (!slots.saturated && slots.full) this.#limit(true);
     try {
-      return await acquireLease(this.#bulkhead, signal);
+      const release = await acquireLease(slots.policy, signal);
+      return () => {
+        release();
+        // Still saturated while anyone waits: the freed slot goes to the next in line.
+        if (slots.saturated && slots.idleQueue) this.#limit(false);
+      };
     } catch (error) {
       if (error instanceof BulkheadRejectedError) {
         throw new ProviderError(`${this.id}: too many calls waiting for the provider`, {
@@ -232,6 +242,11 @@ export class ResilientProvider implements Provider {
       }
       throw cancelledError(this.id);
     }
+  }
+
+  #limit(reached: boolean): void {
+    this.#slots.saturated = reached;
+    this.#onEvent({ type: 'limit', provider: this.id, maxConcurrency: this.#slots.maxConcurrency, reached });
   }
 
   /** Whatever an attempt threw, as a ColonyError: the caller's abort, our timeout, or the provider's. */

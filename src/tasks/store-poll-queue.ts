@@ -86,16 +86,28 @@ export class StorePollQueue implements TaskQueue {
     if (!runner || request.limit <= 0 || !this.mayHaveWork(request.exclude)) return [];
     const generation = this.generation;
     this.woken = false;
-    const claimed = await this.deps.store.tasks.claimReady({
-      runnerId: runner.runnerId,
-      types: request.types,
-      scope: runner.scope,
-      limit: request.limit,
-      now: this.deps.now(),
-      ...(request.exclude && request.exclude.length > 0 ? { exclude: request.exclude } : {}),
-    });
+    const claimed: TaskRecord[] = [];
+    // Short only if every batch came back short: one not asked (the total used up) may have more.
+    let full = false;
+    for (const batch of request.batches) {
+      const limit = Math.min(batch.limit, request.limit - claimed.length);
+      if (limit <= 0 || batch.types.length === 0) {
+        full ||= batch.types.length > 0;
+        continue;
+      }
+      const taken = await this.deps.store.tasks.claimReady({
+        runnerId: runner.runnerId,
+        types: batch.types,
+        scope: runner.scope,
+        limit,
+        now: this.deps.now(),
+        ...(request.exclude && request.exclude.length > 0 ? { exclude: request.exclude } : {}),
+      });
+      claimed.push(...taken);
+      full ||= taken.length >= limit;
+    }
     for (const task of claimed) this.hints.delete(task.id);
-    if (claimed.length < request.limit) {
+    if (!full) {
       for (const [id, admitted] of this.hints) if (admitted <= generation) this.hints.delete(id);
     } else {
       // A full batch: there may be more ready than this runner could take.

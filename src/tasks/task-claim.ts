@@ -1,7 +1,7 @@
 import type { Logger } from '../kernel/logger.js';
 import type { AgentRecord } from '../domain/agent.js';
 import type { TaskRecord, TaskRequirements } from '../domain/task.js';
-import type { TaskQueue } from '../ports/task-queue.js';
+import type { ClaimBatch, TaskQueue } from '../ports/task-queue.js';
 import { AgentAvailability, needsAgent } from './agent-availability.js';
 import type { TaskTransitions } from './task-transitions.js';
 
@@ -67,11 +67,15 @@ export class TaskClaims {
     this.availability.admitted(tasks);
   }
 
-  /** Claims up to `limit` ready tasks for this runner (one store transaction). */
-  claimBatch(limit: number): Promise<TaskRecord[]> {
-    const types = this.deps.types();
-    if (limit <= 0 || types.length === 0) return Promise.resolve([]);
-    return this.deps.queue.claim({ limit, types, exclude: this.availability.heldIds() });
+  /** The task types this runner can run now. */
+  types(): readonly string[] {
+    return this.deps.types();
+  }
+
+  /** Claims up to `limit` ready tasks for this runner, batch by batch (see ClaimRequest). */
+  claimBatch(limit: number, batches: readonly ClaimBatch[]): Promise<TaskRecord[]> {
+    if (limit <= 0 || batches.length === 0) return Promise.resolve([]);
+    return this.deps.queue.claim({ limit, batches, exclude: this.availability.heldIds() });
   }
 
   /**

@@ -43,4 +43,11 @@ export interface TaskExecutor {
    * `false` says there was nothing to undo (no `task.rolledback` event is published then).
    */
   rollback?(context: RollbackContext): Promise<boolean | void>;
+  /**
+   * The most attempts of this type one process runs at once, below `tasks.concurrency`: for work that
+   * holds a scarce resource (shell tasks: OS processes). Absent: only `tasks.concurrency` bounds it.
+   */
+  readonly concurrency?: number;
+  /** The configuration key that sets `concurrency`, named when the limit holds work back. */
+  readonly concurrencyKey?: string;
 }

@@ -17,6 +17,7 @@ import type { TaskExecutor } from './task-executor.js';
 import { TaskOutcomes } from './task-outcome.js';
 import { RunningTask, runAttempt, type TaskRunDeps } from './task-run.js';
 import { TaskScopeFilter } from './task-scope-filter.js';
+import { TaskSlots, type LimitChange } from './task-slots.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
 export interface SchedulerDeps {
@@ -64,9 +65,10 @@ export class TaskScheduler {
   private readonly results: DependencyResults;
   private readonly runDeps: TaskRunDeps;
   private readonly discovery: TaskDiscovery;
+  private readonly slots: TaskSlots;
   private readonly running = new Map<string, RunningTask>();
   /** Claimed tasks taking their agent, not yet running. */
-  private readonly launching = new Set<string>();
+  private readonly launching = new Map<string, string>();
   private readonly terminalListeners = new Set<(task: TaskRecord) => void>();
   private state: 'stopped' | 'running' | 'draining' = 'stopped';
   private scope = new TaskScopeFilter({}, new Map());
@@ -81,6 +83,7 @@ export class TaskScheduler {
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
     this.results = new DependencyResults({ store: deps.store });
+    this.slots = new TaskSlots({ total: deps.concurrency, executors: deps.executors, onLimit: (change) => this.limitChanged(change) });
     this.runDeps = { ...deps, dependencyResults: (task) => this.results.of(task) };
     this.dependencies = new TaskDependencies({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks) });
     this.claims = new TaskClaims({
@@ -137,7 +140,14 @@ export class TaskScheduler {
     this.scope = new TaskScopeFilter(scope, this.deps.executors);
     this.state = 'running';
     await this.reconcile(true);
-    this.deps.queue.open({ runnerId: this.deps.runners.id, scope, onReady: () => this.pump() });
+    this.deps.queue.open({
+      runnerId: this.deps.runners.id,
+      scope,
+      onReady: () => {
+        this.slots.wake();
+        this.pump();
+      },
+    });
     this.reconcileTimer = setInterval(() => void this.reconcile(false), this.deps.pollIntervalMs);
     this.reconcileTimer.unref();
   }
@@ -238,20 +248,23 @@ export class TaskScheduler {
     for (const listener of this.terminalListeners) listener(task);
   }
 
-  /** Claims as many ready tasks as there are free slots, one claim in flight at a time. */
+  /** Claims as many ready tasks as there are free slots (see TaskSlots), one claim in flight at a time. */
   private pump(): void {
     if (this.state !== 'running') return;
     if (this.claiming > 0) {
       this.claimAgain = true;
       return;
     }
-    const free = this.deps.concurrency - this.activeCount;
-    if (free <= 0) return;
+    const { free, groups } = this.slots.plan(this.activeByType(), this.claims.types());
+    if (groups.length === 0) return;
     this.claimAgain = false;
     this.claiming = free;
     void this.claims
-      .claimBatch(free)
-      .then((claimed) => this.launch(claimed))
+      .claimBatch(free, groups)
+      .then((claimed) => {
+        this.slots.claimedAll(groups, free, claimed);
+        this.launch(claimed);
+      })
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not claim tasks; will try again'))
       .finally(() => {
         this.claiming = 0;
@@ -259,10 +272,27 @@ export class TaskScheduler {
       });
   }
 
+  /** Attempts holding a slot, by task type: starting, or running their executor. */
+  private activeByType(): Map<string, number> {
+    const active = new Map<string, number>();
+    for (const r of this.running.values()) if (!r.finishing) active.set(r.task.type, (active.get(r.task.type) ?? 0) + 1);
+    for (const type of this.launching.values()) active.set(type, (active.get(type) ?? 0) + 1);
+    return active;
+  }
+
+  /** A limit of this process started or stopped holding ready work back: an event, for status and the live views. */
+  private limitChanged({ limit, value, reached }: LimitChange): void {
+    const runnerId = this.deps.runners.id;
+    if (reached) this.deps.logger.info({ limit, value }, `${limit} (${value}) is holding ready tasks back in this process`);
+    this.deps.events.publish(reached ? 'limit.reached' : 'limit.cleared', { limit, value, runnerId, provider: null }, { source: TASK_EVENT_SOURCE, correlationId: runnerId });
+  }
+
+
+
   /** A claimed batch: each task's agent, then its attempt. */
   private launch(claimed: readonly TaskRecord[]): void {
     for (const task of claimed) {
-      this.launching.add(task.id);
+      this.launching.set(task.id, task.type);
       this.dependencies.forget(task.id);
     }
     const landed = (task: TaskRecord, startable: StartableTask | undefined): void => {

@@ -21,6 +21,15 @@ const liveCircuitSchema = z.object({
   runner: z.object({ id: z.string(), kind: z.string(), pid: z.number(), host: z.string() }),
 });
 
+const liveLimitSchema = z.object({
+  limit: z.string().meta({ description: 'The configuration key: `tasks.concurrency`, `tasks.shellConcurrency`, `providers.<id>.maxConcurrency`' }),
+  value: z.number(),
+  provider: z.string().nullable(),
+  since: z.number(),
+  ageMs: z.number(),
+  runner: z.object({ id: z.string(), kind: z.string(), pid: z.number(), host: z.string() }),
+});
+
 const systemStatusSchema = z.object({
   version: z.string(),
   projectDir: z.string(),
@@ -54,6 +63,7 @@ const systemStatusSchema = z.object({
   workflowsRunning: z.array(z.object({ id: z.string(), name: z.string(), startedAt: z.number() })),
   sandbox: z.unknown().meta({ description: 'The shell sandbox: `degraded: true` when commands run on the host with the command policy alone' }),
   providerCircuits: z.array(liveCircuitSchema).meta({ description: 'Circuit breaker state per provider in each live process, with its age and owner' }),
+  limitsReached: z.array(liveLimitSchema).meta({ description: 'Limits of live processes holding ready work back now (their slots full with more waiting), since when' }),
   memory: z
     .object({
       tiers: z.array(z.enum(['L1', 'L2', 'L3'])),
@@ -78,7 +88,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
     `${API_PREFIX}/system/status`,
     { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
     async () => {
-      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits, memory] = await Promise.all([
+      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits, memory, limitsReached] = await Promise.all([
         colony.runners.liveProcesses(),
         colony.tasks.countByStatus(),
         colony.agents.list({ excludeTerminated: true }),
@@ -88,6 +98,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         colony.sandbox.status(),
         colony.providerCircuits(),
         colony.memoryStatus(),
+        colony.limitsReached(),
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
@@ -122,6 +133,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         /** `degraded: true`: shell commands run on the host with the command policy alone (the dashboard shows a banner). */
         sandbox,
         providerCircuits,
+        limitsReached,
         memory,
       };
     },

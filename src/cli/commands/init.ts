@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown va
 #   path: .colony/colony.db
 #   busyTimeoutMs: ${DEFAULTS.sqliteBusyTimeoutMs}
 # tasks:
-#   concurrency: ${DEFAULTS.taskConcurrency}
+#   concurrency: ${DEFAULTS.taskConcurrency}        # attempts at once in one process (most wait on model calls)
+#   shellConcurrency: ${DEFAULTS.shellTasksPerCpu * availableParallelism()}        # shell tasks at once (each an OS process): ${DEFAULTS.shellTasksPerCpu} per CPU
 #   defaultTimeoutMs: ${DEFAULTS.taskTimeoutMs}
 #   defaultMaxRetries: ${DEFAULTS.taskMaxRetries}
 #   retryBaseDelayMs: ${DEFAULTS.retryBaseDelayMs}

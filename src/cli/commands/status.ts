@@ -21,7 +21,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox, memory] = await Promise.all([
+    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox, memory, limits] = await Promise.all([
       colony.runners.liveProcesses(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
@@ -31,6 +31,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       colony.swarms.list({ status: ['planning', 'running', 'paused'], limit: 20 }),
       colony.sandbox.status(),
       colony.memoryStatus(),
+      colony.limitsReached(),
     ]);
     const schema = store.schemaVersion;
     // Breakers live in the processes that call providers: each live one's state, with its age and owner.
@@ -68,6 +69,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       workflowsRunning: workflows.map((w) => ({ id: w.id, name: w.name, startedAt: isoTime(w.createdAt) })),
       swarmsActive: swarms.map((w) => ({ id: w.id, name: w.name, topology: w.topology, status: w.status, progress: w.progress, createdAt: isoTime(w.createdAt) })),
       providers,
+      limitsReached: limits.map((l) => ({ limit: l.limit, value: l.value, provider: l.provider, since: isoTime(l.since), ageMs: l.ageMs, runner: l.runner })),
       sandbox,
       memory,
     };
@@ -105,6 +107,13 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       for (const p of providers) {
         const state = p.circuit === 'closed' ? color.green(p.circuit) : color.yellow(p.circuit);
         println(`  ${p.provider}  ${state} for ${formatDuration(p.ageMs)} (since ${p.since})  runner ${p.runner.id}, pid ${p.runner.pid} on ${p.runner.host}`);
+      }
+    }
+    if (limits.length > 0) {
+      println();
+      println(color.bold('Limits holding ready work back (of live processes)'));
+      for (const l of limits) {
+        println(`  ${color.yellow(l.limit)} = ${l.value}  for ${formatDuration(l.ageMs)}  runner ${l.runner.id}, pid ${l.runner.pid} on ${l.runner.host}: raise it, or add workers`);
       }
     }
     if (workflows.length > 0) {

@@ -24,6 +24,8 @@ export interface ShellExecutorOptions {
   sandbox?: CommandSandbox;
   /** Records each command's process group while it runs, so that crash recovery can end it. Default: not recorded. */
   processes?: TaskProcessRecorder;
+  /** Shell tasks one process runs at once (each holds an OS process): `tasks.shellConcurrency`. Default: only `tasks.concurrency` bounds them. */
+  concurrency?: number;
 }
 
 /** Characters of stderr quoted in a failure message. */
@@ -65,6 +67,7 @@ export function createShellExecutor(options: ShellExecutorOptions): TaskExecutor
 
   return {
     type: 'shell',
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency, concurrencyKey: 'tasks.shellConcurrency' }),
     validateInput(input) {
       return parse(input) as unknown as JsonValue;
     },

@@ -79,7 +79,7 @@ export function defineCustomTool<S extends z.ZodType>(definition: CustomToolDefi
   }
   if (typeof description !== 'string' || description.trim() === '') throw invalid('description', 'must be a non-empty string');
   if (typeof execute !== 'function') throw invalid('execute', 'must be a function');
-  const schema = input instanceof z.ZodType ? input : undefined;
+  const schema = isZodSchema(input) ? input : undefined;
   let inputSchema: Record<string, unknown>;
   if (schema !== undefined) {
     const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
@@ -114,6 +114,12 @@ export function defineCustomTool<S extends z.ZodType>(definition: CustomToolDefi
       return toOutput(await execute(value as z.output<S>, narrow));
     },
   };
+}
+
+/** A zod 4 schema, also from a copy of zod other than Colony's (a program's own dependency). */
+function isZodSchema(input: unknown): input is z.ZodType {
+  if (input instanceof z.ZodType) return true;
+  return typeof input === 'object' && input !== null && '_zod' in input && typeof (input as { safeParse?: unknown }).safeParse === 'function';
 }
 
 function toOutput(result: CustomToolResult): ToolOutput {
