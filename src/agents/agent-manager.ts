@@ -16,6 +16,11 @@ export interface AgentManagerOptions {
   events: EventBus;
   /** Loads the catalog on first use (parsing 60-odd files is not free) and memoises it. */
   catalog: () => Promise<AgentCatalog>;
+  /**
+   * Agent types a program defined in code, by name: they override the catalog's files, so a task naming
+   * one runs without the files being read and parsed. Absent: the catalog alone.
+   */
+  codeType?: (name: string) => AgentTypeDefinition | undefined;
   maxAgents: number;
   newId: (kind: IdKind) => string;
   now: () => number;
@@ -73,7 +78,7 @@ export class AgentManager {
   }
 
   async type(name: string): Promise<AgentTypeDefinition> {
-    const def = (await this.options.catalog()).types.get(name);
+    const def = this.options.codeType?.(name) ?? (await this.options.catalog()).types.get(name);
     if (!def) throw new ValidationError(`unknown agent type "${name}"; see \`colony agent types\` for the list`, { details: { type: name } });
     return def;
   }
@@ -311,7 +316,7 @@ export class AgentManager {
 
   /** The most specialised catalog type that meets the requirements (fewest extra capabilities). */
   private async typeFor(requirements: TaskRequirements): Promise<AgentTypeDefinition | undefined> {
-    if (requirements.agentType) return (await this.options.catalog()).types.get(requirements.agentType);
+    if (requirements.agentType) return this.options.codeType?.(requirements.agentType) ?? (await this.options.catalog()).types.get(requirements.agentType);
     const wanted = requirements.capabilities ?? [];
     return (await this.types())
       .filter((t) => wanted.every((c) => t.capabilities.includes(c)))

@@ -206,7 +206,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
   });
-  const agents = new AgentManager({ store, events, catalog: catalogWithCode, maxAgents: config.agents.maxAgents, newId, now });
+  const agents = new AgentManager({ store, events, catalog: catalogWithCode, codeType: (name) => agentTypes.get(name), maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
   const transitions = new TaskTransitions({ store, now });
   // The process groups tasks start are recorded while they run; recovery ends a dead runner's here.

@@ -4,19 +4,17 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   TaskCancelledError,
-  TimeoutStrategy,
   circuitBreaker,
   handleWhen,
   retry,
-  timeout,
   type CircuitBreakerPolicy,
   type RetryPolicy,
-  type TimeoutPolicy,
 } from 'cockatiel';
 import { ColonyError, ProviderError } from '../domain/errors.js';
 import type { CompletionRequest, CompletionResponse, Provider, StreamEvent } from '../ports/provider.js';
 import { acquireLease } from './bulkhead-lease.js';
 import { ProviderSlots } from './provider-slots.js';
+import { withDeadline } from './call-deadline.js';
 import {
   DEFAULT_BREAKER_HALF_OPEN_AFTER_MS,
   DEFAULT_BREAKER_THRESHOLD,
@@ -87,7 +85,7 @@ export class ResilientProvider implements Provider {
   /** The latest failure of a call, named when the circuit it opened refuses calls. */
   #lastFailure: ProviderError | null = null;
   readonly #slots: ProviderSlots;
-  readonly #timeout: TimeoutPolicy;
+  readonly #timeoutMs: number;
   readonly #halfOpenAfterMs: number;
   readonly #onEvent: (event: ResilienceEvent) => void;
 
@@ -121,7 +119,7 @@ export class ResilientProvider implements Provider {
     });
     this.#slots = options.slots ?? new ProviderSlots(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, options.maxQueued ?? DEFAULT_MAX_QUEUED_CALLS);
     // Aggressive: the attempt rejects at the deadline even if the inner provider ignores its signal.
-    this.#timeout = timeout(options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS, TimeoutStrategy.Aggressive);
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
 
     this.#breaker.onStateChange((state) => this.#onEvent({ type: 'breaker', provider: this.id, state: toBreakerState(state) }));
     this.#retry.onRetry((event) => {
@@ -140,7 +138,7 @@ export class ResilientProvider implements Provider {
     const release = await this.#lease(signal);
     try {
       return await this.#withRetries(signal, () =>
-        this.#timeout.execute(({ signal: attemptSignal }) => this.#inner.complete({ ...request, signal: attemptSignal }), signal),
+        withDeadline(this.#timeoutMs, signal, () => this.#timedOut(), (attemptSignal) => this.#inner.complete({ ...request, signal: attemptSignal })),
       );
     } finally {
       release();
@@ -152,19 +150,26 @@ export class ResilientProvider implements Provider {
     const release = await this.#lease(signal);
     try {
       const { iterator, controller, first } = await this.#withRetries(signal, () => this.#openStream(request));
+      let ended = false;
       try {
         yield first;
         for (;;) {
           const next = await this.#nextEvent(iterator, controller, signal).catch((error: unknown) => {
             throw this.#classify(error, signal);
           });
-          if (next.done === true) return;
+          if (next.done === true) {
+            ended = true;
+            return;
+          }
           yield next.value;
         }
       } finally {
-        // Closes the HTTP response if the consumer stopped early; harmless after a complete stream.
-        controller.abort();
-        await iterator.return?.().catch(() => undefined);
+        // Closes the HTTP response if the consumer stopped early or the stream failed (a finished
+        // stream has nothing to close, and an abort costs a DOMException).
+        if (!ended) {
+          controller.abort();
+          await iterator.return?.().catch(() => undefined);
+        }
       }
     } finally {
       release();
@@ -189,7 +194,7 @@ export class ResilientProvider implements Provider {
 
   /** iterator.next() under the per-event timeout; a timeout aborts the attempt's HTTP request. */
   #nextEvent(iterator: AsyncIterator<StreamEvent>, controller: AbortController, signal: AbortSignal | undefined) {
-    return this.#timeout.execute(async ({ signal: deadline }) => {
+    return withDeadline(this.#timeoutMs, signal, () => this.#timedOut(), async (deadline) => {
       const onDeadline = (): void => controller.abort();
       deadline.addEventListener('abort', onDeadline, { once: true });
       try {
@@ -197,7 +202,7 @@ export class ResilientProvider implements Provider {
       } finally {
         deadline.removeEventListener('abort', onDeadline);
       }
-    }, signal);
+    });
   }
 
   /** retry( breaker( attempt ) ), rejecting at once when the caller aborts, even mid-backoff. */
@@ -249,13 +254,17 @@ export class ResilientProvider implements Provider {
     this.#onEvent({ type: 'limit', provider: this.id, maxConcurrency: this.#slots.maxConcurrency, reached });
   }
 
+  #timedOut(): ProviderError {
+    return new ProviderError(`${this.id}: timed out`, { provider: this.id, retryable: true, details: { reason: 'timeout' } });
+  }
+
   /** Whatever an attempt threw, as a ColonyError: the caller's abort, our timeout, or the provider's. */
   #classify(error: unknown, signal: AbortSignal | undefined): ColonyError {
     if (signal?.aborted === true) return cancelledError(this.id);
     if (error instanceof TaskCancelledError || (error instanceof ColonyError && error.code === 'cancelled')) {
-      // Not the caller's abort, so it was our deadline (surfacing either from cockatiel or from
-      // the inner provider seeing its signal abort).
-      return new ProviderError(`${this.id}: timed out`, { provider: this.id, retryable: true, details: { reason: 'timeout' } });
+      // Not the caller's abort, so it was our deadline (surfacing from the inner provider seeing its
+      // signal abort).
+      return this.#timedOut();
     }
     if (error instanceof ColonyError) return error;
     return providerErrorFromTransport(error, this.id, []);

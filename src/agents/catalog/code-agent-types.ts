@@ -19,6 +19,11 @@ export class AgentTypeRegistry {
     return definition;
   }
 
+  /** A type registered in code, by name. */
+  get(name: string): AgentTypeDefinition | undefined {
+    return this.types.get(name);
+  }
+
   /** The types registered in code, in registration order. */
   list(): AgentTypeDefinition[] {
     return [...this.types.values()];
