@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresChangeNotifier } from '../src/adapters/notify/postgres-change-notifier.js';
 import { PostgresStore } from '../src/adapters/storage/postgres/postgres-store.js';
+import { SCHEMA_CHANNELS_QUERY } from '../src/adapters/storage/postgres/schema-channels.js';
 import { createLogger } from '../src/kernel/logger.js';
 import { until } from './conformance/cache.js';
 import { runChangeNotifierConformance } from './conformance/change-notifier.js';
@@ -96,16 +97,21 @@ describe('PostgresChangeNotifier', () => {
     cleanups.push(() => store.close());
     await store.migrate();
     const listener = await notifier(schema.url);
-    const elsewhere = await notifier(other.url);
     let events = 0;
     let tasks = 0;
-    let otherHints = 0;
     listener.listen('events', () => events++);
     listener.listen('tasks', () => tasks++);
-    elsewhere.listen('events', () => otherHints++);
-    elsewhere.listen('tasks', () => otherHints++);
     expect(await listener.ready(WAIT_MS)).toBe(true);
-    expect(await elsewhere.ready(WAIT_MS)).toBe(true);
+    // The other schema's channels, LISTENed by a plain client: it counts what PostgreSQL delivers there
+    // (a notifier also wakes its listeners after each (re)connection, which is no hint from anyone).
+    const elsewhere = new pg.Client({ connectionString: other.url });
+    await elsewhere.connect();
+    cleanups.push(() => elsewhere.end());
+    const { rows } = await elsewhere.query<{ tasks: string; events: string }>(SCHEMA_CHANNELS_QUERY);
+    const otherChannels = rows[0] as { tasks: string; events: string };
+    let otherHints = 0;
+    elsewhere.on('notification', () => otherHints++);
+    await elsewhere.query(`listen ${otherChannels.tasks}; listen ${otherChannels.events}`);
     const before = { events, tasks, otherHints };
     await store.events.append([{ type: 'task.queued', source: 'test', data: { taskId: 't', name: null }, correlationId: null, timestamp: 1 }]);
     await until(() => events > before.events, WAIT_MS, 'the events hint of the append');
@@ -115,8 +121,9 @@ describe('PostgresChangeNotifier', () => {
     const sender = await notifier(schema.url);
     sender.notify('tasks');
     await until(() => tasks > before.tasks, WAIT_MS, 'the tasks hint of the schema');
-    // Both hints were delivered to this schema's listener after the other schema's listener was
-    // listening: had the channels been shared, the other schema would have heard them as well.
+    // Both hints were delivered to this schema's listener after the other schema's channels were
+    // LISTENed on: had the channels been shared, the other schema would have heard them as well.
+    await elsewhere.query('select 1'); // notifications sent before this round trip have arrived
     expect(otherHints).toBe(before.otherHints);
   });
 

@@ -62,6 +62,11 @@ describe('TaskSlots', () => {
     // A short claim of shell tasks: none left; not claimed again until the next wake-up.
     slots.claimed({ types: ['shell'], limit: 1, limitedType: 'shell' }, 0);
     expect(slots.plan(new Map(), types).groups.map((g) => g.limitedType)).toEqual([null]);
+    // A wake-up naming other types leaves the limited type alone; one naming it claims it again.
+    slots.hint(['agent', 'custom']);
+    expect(slots.plan(new Map(), types).groups.map((g) => g.limitedType)).toEqual([null]);
+    slots.hint(['shell']);
+    expect(slots.plan(new Map(), types).groups.map((g) => g.limitedType)).toEqual(['shell', null]);
     // Every slot taken: nothing to claim.
     slots.wake();
     expect(slots.plan(new Map([['agent', 10]]), types)).toEqual({ free: 0, groups: [] });

@@ -77,6 +77,8 @@ export class TaskScheduler {
   /** Slots asked for by the claim in flight (one at a time); a wake meanwhile claims again after it. */
   private claiming = 0;
   private claimAgain = false;
+  /** True while this process admits tasks it made ready: the queue's wake-up then names their types. */
+  private admitting = false;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconciling = false;
 
@@ -144,7 +146,7 @@ export class TaskScheduler {
       runnerId: this.deps.runners.id,
       scope,
       onReady: () => {
-        this.slots.wake();
+        if (!this.admitting) this.slots.wake();
         this.pump();
       },
     });
@@ -235,7 +237,15 @@ export class TaskScheduler {
     const tasks = given.filter((t) => t.pool === null || this.pools.has(t.pool));
     if (tasks.length === 0) return;
     this.claims.admitted(tasks);
-    this.deps.queue.admit(tasks);
+    // The wake-up this admission causes is about these tasks' types: a limited type is claimed on its
+    // own only if it is among them (or another wake-up, from elsewhere, says any type may be ready).
+    this.slots.hint(tasks.map((t) => t.type));
+    this.admitting = true;
+    try {
+      this.deps.queue.admit(tasks);
+    } finally {
+      this.admitting = false;
+    }
   }
 
   private forget(id: string): void {

@@ -50,6 +50,11 @@ export class TaskSlots {
     this.deps = deps;
   }
 
+  /** Ready tasks of these types may be waiting. */
+  hint(types: Iterable<string>): void {
+    for (const type of types) if (this.deps.executors.get(type)?.concurrency !== undefined) this.hinted.add(type);
+  }
+
   /** Ready tasks may be waiting, of any type. */
   wake(): void {
     for (const executor of this.deps.executors.values()) if (executor.concurrency !== undefined) this.hinted.add(executor.type);
