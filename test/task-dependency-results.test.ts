@@ -103,6 +103,42 @@ describe('dependency results', () => {
     expect(received).toEqual({ p: { answer: 42 } });
   });
 
+  it('reads a dependency completed elsewhere once per process, however many dependents it has', async () => {
+    const dir = tempDir('colony-dep-results-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const producer = await open(dir);
+    // One attempt at a time, so that each dependent's read comes after the one before it.
+    const consumer = await tempColony({ tasks: { concurrency: 1 } }, { dir });
+    cleanups.push(consumer.cleanup);
+    producer.colony.registerExecutor({ type: 'produce', execute: async () => 7 });
+    producer.colony.registerExecutor({ type: 'consume', execute: async () => 'the wrong process' });
+    const received: JsonValue[] = [];
+    consumer.colony.registerExecutor({
+      type: 'consume',
+      execute: async ({ dependencies }) => {
+        received.push(dependencies.gate ?? null);
+        return null;
+      },
+    });
+    const [gate, ...dependents] = await producer.colony.tasks.submit([
+      { type: 'produce', name: 'gate' },
+      ...Array.from({ length: 20 }, (_, i) => ({ type: 'consume', name: `c${i}`, dependencies: ['gate'] })),
+    ]);
+    await producer.colony.start({ scope: { taskIds: [gate?.id as string] } });
+    await producer.colony.tasks.waitFor([gate?.id as string]);
+    const tasks = consumer.colony.store.tasks;
+    const list = tasks.list.bind(tasks);
+    let reads = 0;
+    tasks.list = async (query) => {
+      if (query.ids) reads += 1;
+      return list(query);
+    };
+    await consumer.colony.start({ scope: { taskIds: dependents.map((t) => t.id) } });
+    await consumer.colony.tasks.waitFor(dependents.map((t) => t.id));
+    expect(received).toEqual(dependents.map(() => 7));
+    expect(reads).toBe(1);
+  });
+
   it('a read of the dependencies that meets a store restart is tried again, not counted as a failed attempt', async () => {
     const dir = tempDir('colony-dep-results-');
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

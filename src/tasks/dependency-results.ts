@@ -13,9 +13,9 @@ export interface DependencyResultsDeps {
  * The results a task's dependencies produced, handed to its executor (`TaskContext.dependencies`):
  * the way values travel through a DAG. Keyed by each dependency's name, or by its id when it has none
  * or shares its name with another of the task's dependencies. Results of tasks completed in this
- * process are kept (a bounded number, oldest forgotten first) so that a chain's next step reads
- * nothing; the others (completed by another process, or forgotten) are read from the store in one
- * query.
+ * process, and those read from the store, are kept (a bounded number, oldest forgotten first) so
+ * that a chain's next step reads nothing; the others (completed by another process, or forgotten) are
+ * read from the store in one query.
  */
 export class DependencyResults {
   private readonly deps: DependencyResultsDeps;
@@ -30,8 +30,12 @@ export class DependencyResults {
    * is written, since a dependent may be claimed in the same commit; `forget` if the write does not land.
    */
   completed(task: TaskRecord): void {
-    this.remembered.delete(task.id);
-    this.remembered.set(task.id, { name: task.name, result: task.result });
+    this.remember(task.id, { name: task.name, result: task.result });
+  }
+
+  private remember(id: string, entry: { name: string | null; result: JsonValue }): void {
+    this.remembered.delete(id);
+    this.remembered.set(id, entry);
     if (this.remembered.size > MAX_REMEMBERED) {
       const oldest = this.remembered.keys().next().value;
       if (oldest !== undefined) this.remembered.delete(oldest);
@@ -53,7 +57,13 @@ export class DependencyResults {
       else missing.push(id);
     }
     if (missing.length > 0) {
-      for (const dep of await this.deps.store.tasks.list({ ids: missing })) found.set(dep.id, { name: dep.name, result: dep.result });
+      for (const dep of await this.deps.store.tasks.list({ ids: missing })) {
+        const entry = { name: dep.name, result: dep.result };
+        found.set(dep.id, entry);
+        // A completed task's result never changes: kept, so that the dependents of one task completed
+        // elsewhere (a gate before thousands) read it once per process, not once each.
+        if (dep.status === 'completed') this.remember(dep.id, entry);
+      }
     }
     const names = new Map<string, number>();
     for (const id of task.dependencies) {
