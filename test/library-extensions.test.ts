@@ -165,6 +165,29 @@ describe('extending a colony in code', () => {
     expect(toolTurn?.content[0]).toMatchObject({ type: 'tool_result', isError: true, content: expect.stringMatching(/invalid arguments for lookup_order: .*orderId/) });
   });
 
+  it('a provider may implement only complete() or only stream(): the other half is made of it', async () => {
+    const { colony } = await startColony();
+    const answer = (text: string): CompletionResponse => ({ id: 'r', model: 'm', content: [{ type: 'text', text }], stopReason: 'end_turn', usage: { inputTokens: 3, outputTokens: 1 } });
+    colony.providers.register({ id: 'completes', complete: async () => answer('from complete') });
+    colony.providers.register({
+      id: 'streams',
+      async *stream(): AsyncIterable<StreamEvent> {
+        yield { type: 'text_delta', text: 'from stream' };
+        yield { type: 'message_end', response: answer('from stream') };
+      },
+    });
+    // The agent runtime streams: a complete-only provider answers an agent task.
+    await colony.start();
+    const [task] = await colony.tasks.submit([{ type: 'agent', input: { prompt: 'Say something.', provider: 'completes' } }]);
+    const [done] = await colony.tasks.waitFor([task?.id as string]);
+    expect(done?.status).toBe('completed');
+    expect((done?.result as { result: unknown }).result).toBe('from complete');
+    // A stream-only provider completes (what consensus votes and planners call).
+    const { provider } = await colony.providers.get('streams');
+    expect((await provider.complete({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] })).content).toEqual([{ type: 'text', text: 'from stream' }]);
+    expect(() => colony.providers.register({ id: 'neither' } as never)).toThrow(/provider "neither" must implement complete\(request\), stream\(request\) or both/);
+  });
+
   it('rejects bad agent types, tools and providers with errors naming what is wrong', async () => {
     const { colony } = await startColony();
     const base = { name: 'ok-type', description: 'Fine.', systemPrompt: 'Do it.' };

@@ -1,6 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import { DEFAULT_MAX_QUEUED_CALLS, DEFAULT_REGISTERED_MAX_CONCURRENCY } from './provider-defaults.js';
 import { ProviderSlots } from './provider-slots.js';
+import { wholeProvider, type RegistrableProvider } from './whole-provider.js';
 import type { Provider } from '../ports/provider.js';
 import type { ResolvedApiProviderConfig, ResolvedProvidersConfig } from './provider-config.js';
 import { ResilientProvider, type BreakerState, type ResilienceEvent, type ResilienceOptions } from './resilient-provider.js';
@@ -141,8 +142,8 @@ export class ProviderRegistry {
    * circuit breaker, bulkhead; its breaker changes and retries become events), and agent tasks meter
    * and record its usage like any other. Throws ValidationError for a bad or taken id.
    */
-  register(provider: Provider, options: RegisterProviderOptions = {}): ResilientProvider {
-    const id = options.id ?? (provider as Provider | undefined)?.id;
+  register(provider: RegistrableProvider, options: RegisterProviderOptions = {}): ResilientProvider {
+    const id = options.id ?? (provider as RegistrableProvider | undefined)?.id;
     if (typeof id !== 'string' || !REGISTERED_PROVIDER_ID_PATTERN.test(id)) {
       throw new ValidationError(`provider id ${JSON.stringify(id)} is invalid: use lowercase letters, digits, ".", "_" and "-" (at most 64 characters)`, {
         details: { provider: id },
@@ -151,13 +152,10 @@ export class ProviderRegistry {
     if ((PROVIDER_IDS as readonly string[]).includes(id) || this.registeredProviders.has(id)) {
       throw new ValidationError(`a provider with the id "${id}" already exists; register it under another id`, { details: { provider: id } });
     }
-    if (typeof provider?.complete !== 'function' || typeof provider.stream !== 'function') {
-      throw new ValidationError(`provider "${id}" must implement complete(request) and stream(request)`, { details: { provider: id } });
-    }
+    // Under the registered id, whatever the object calls itself; a missing half made of the other.
+    const inner = wholeProvider(id, provider);
     const model = options.model ?? 'default';
     if (typeof model !== 'string' || model.trim() === '') throw new ValidationError(`provider "${id}": model must be a non-empty string`, { details: { provider: id } });
-    // The wrapper reports under the registered id, whatever the object calls itself.
-    const inner: Provider = provider.id === id ? provider : { id, complete: (request) => provider.complete(request), stream: (request) => provider.stream(request) };
     const resilient = new ResilientProvider(inner, { maxConcurrency: DEFAULT_REGISTERED_MAX_CONCURRENCY, ...options.resilience, onEvent: this.onEvent });
     this.registeredProviders.set(id, { provider: resilient, model });
     if (options.default === true) this.registeredDefault = id;
