@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,8 @@ import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { cliEnv, eventually, REPO_ROOT, removeTempProjects, tempProject } from './support/cli.js';
 import { useTestDatabase } from './support/postgres.js';
 import { swarmModel } from './support/swarm-model.js';
+import { dockerfileEnv } from './support/dockerfile-env.js';
+import { freePort } from './support/free-port.js';
 
 /**
  * compose.yaml, run without a container runtime: each Colony service's command and environment (its
@@ -53,27 +54,6 @@ function interpolate(text: string, vars: Record<string, string>): string {
     if (op === '-') return arg ?? '';
     if (op === '?') throw new Error(`compose.yaml: ${name} is required: ${arg}`);
     return '';
-  });
-}
-
-/** This process's view of the Dockerfile's ENV lines (the image's environment under compose's). */
-function dockerfileEnv(): Record<string, string> {
-  const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n').filter((l) => l.startsWith('ENV '))) {
-    for (const [, key, value] of line.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[key as string] = value as string;
-  }
-  return env;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -145,7 +125,7 @@ describe('compose.yaml', () => {
     /** A service's environment as its container sees it, with the compose network mapped to this machine. */
     const envOf = (service: Service, port?: number): Record<string, string> => {
       expect(service.env_file).toEqual([{ path: '.env', required: true }]);
-      const env: Record<string, string> = { ...dockerfileEnv(), ...dotenv, ...service.environment, COLONY_LOG_LEVEL: 'warn' };
+      const env: Record<string, string> = { ...dockerfileEnv(REPO_ROOT), ...dotenv, ...service.environment, COLONY_LOG_LEVEL: 'warn' };
       const database = new URL(env.COLONY_DATABASE_URL as string);
       expect([database.hostname, database.port, database.pathname, database.password]).toEqual(['postgres', '5432', '/colony', 'compose-test']);
       env.COLONY_DATABASE_URL = schema.url;

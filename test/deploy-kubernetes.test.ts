@@ -1,6 +1,4 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,8 @@ import { DEFAULTS } from '../src/kernel/constants.js';
 import { PROVIDER_ENV_VARIABLES } from '../src/providers/provider-config.js';
 import { cliEnv, eventually, REPO_ROOT, removeTempProjects, tempProject } from './support/cli.js';
 import { useTestDatabase } from './support/postgres.js';
+import { dockerfileEnv } from './support/dockerfile-env.js';
+import { freePort } from './support/free-port.js';
 
 /**
  * The Kubernetes manifests (deploy/kubernetes), rendered by the real `kubectl kustomize`, validated
@@ -67,27 +67,6 @@ function containersOf(objects: K8sObject[]): { owner: string; container: Contain
   return objects.flatMap((o) => {
     const pod = o.spec?.template?.spec;
     return pod ? (pod.containers as Container[]).map((container) => ({ owner: `${o.kind}/${o.metadata.name}`, container, pod })) : [];
-  });
-}
-
-/** The image's own environment, read from the Dockerfile's ENV lines. */
-function dockerfileEnv(): Record<string, string> {
-  const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n').filter((l) => l.startsWith('ENV '))) {
-    for (const [, key, value] of line.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[key as string] = value as string;
-  }
-  return env;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -212,7 +191,7 @@ describe('Kubernetes manifests', () => {
       const redisUrl = new URL(config.COLONY_REDIS_URL as string);
       expect(redisUrl.hostname).toBe('redis');
       const env: Record<string, string> = {
-        ...dockerfileEnv(),
+        ...dockerfileEnv(REPO_ROOT),
         ...config,
         COLONY_REDIS_URL: 'redis://127.0.0.1:6379/13',
         COLONY_DATABASE_URL: schema.url,
@@ -237,7 +216,7 @@ describe('Kubernetes manifests', () => {
 
       // The named port `http` is the port Colony listens on.
       const http = (api.ports as { name: string; containerPort: number }[]).find((p) => p.name === 'http');
-      expect(http?.containerPort).toBe(Number(dockerfileEnv().COLONY_PORT));
+      expect(http?.containerPort).toBe(Number(dockerfileEnv(REPO_ROOT).COLONY_PORT));
       expect(http?.containerPort).toBe(Number(config.COLONY_PORT));
       const base = `http://127.0.0.1:${port}`;
       const get = (path: string, token?: string) => fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
