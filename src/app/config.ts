@@ -153,6 +153,11 @@ type YamlModule = typeof Yaml;
 
 export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const;
 
+/** Shell tasks hold OS processes, so CPUs bound them (the rest, agent runs waiting on models, are I/O). */
+export function defaultShellConcurrency(): number {
+  return Math.max(DEFAULTS.minShellConcurrency, availableParallelism() * DEFAULTS.shellTasksPerCpu);
+}
+
 export function defaultConfig(projectDir: string): ColonyConfig {
   const dataDir = resolve(projectDir, DEFAULTS.dataDir);
   return {
@@ -168,8 +173,7 @@ export function defaultConfig(projectDir: string): ColonyConfig {
     },
     tasks: {
       concurrency: DEFAULTS.taskConcurrency,
-      // Shell tasks hold OS processes, so CPUs bound them; the rest (agent runs waiting on models) are I/O.
-      shellConcurrency: Math.max(DEFAULTS.minShellConcurrency, availableParallelism() * DEFAULTS.shellTasksPerCpu),
+      shellConcurrency: defaultShellConcurrency(),
       defaultTimeoutMs: DEFAULTS.taskTimeoutMs,
       defaultMaxRetries: DEFAULTS.taskMaxRetries,
       retryBaseDelayMs: DEFAULTS.retryBaseDelayMs,

@@ -122,13 +122,6 @@ export class TaskScheduler {
     return this.state === 'running';
   }
 
-  /** Tasks taking a slot: being started, or running their executor (not those whose outcome is being recorded). */
-  get activeCount(): number {
-    let executing = 0;
-    for (const r of this.running.values()) if (!r.finishing) executing++;
-    return executing + this.launching.size;
-  }
-
   onTerminal(listener: (task: TaskRecord) => void): () => void {
     this.terminalListeners.add(listener);
     return () => this.terminalListeners.delete(listener);
@@ -282,7 +275,7 @@ export class TaskScheduler {
       });
   }
 
-  /** Attempts holding a slot, by task type: starting, or running their executor. */
+  /** Attempts holding a slot, by task type: being started, or running their executor (not those whose outcome is being recorded). */
   private activeByType(): Map<string, number> {
     const active = new Map<string, number>();
     for (const r of this.running.values()) if (!r.finishing) active.set(r.task.type, (active.get(r.task.type) ?? 0) + 1);
@@ -296,8 +289,6 @@ export class TaskScheduler {
     if (reached) this.deps.logger.info({ limit, value }, `${limit} (${value}) is holding ready tasks back in this process`);
     this.deps.events.publish(reached ? 'limit.reached' : 'limit.cleared', { limit, value, runnerId, provider: null }, { source: TASK_EVENT_SOURCE, correlationId: runnerId });
   }
-
-
 
   /** A claimed batch: each task's agent, then its attempt. */
   private launch(claimed: readonly TaskRecord[]): void {

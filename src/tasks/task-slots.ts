@@ -1,9 +1,8 @@
+import type { ClaimBatch } from '../ports/task-queue.js';
 import type { TaskExecutor } from './task-executor.js';
 
-/** One claim of a pump: up to `limit` tasks of these types. */
-export interface ClaimGroup {
-  types: readonly string[];
-  limit: number;
+/** One batch of a pump's claim, and the limit it is under. */
+export interface ClaimGroup extends ClaimBatch {
   /** The type whose own limit this claim is under; null for the types bounded by the total only. */
   limitedType: string | null;
 }
@@ -22,6 +21,9 @@ export interface TaskSlotsDeps {
   /** Told when a limit starts holding back ready work, and when it stops. */
   onLimit: (change: LimitChange) => void;
 }
+
+/** The limit on every attempt of a process, by its configuration key. */
+const TOTAL_LIMIT = 'tasks.concurrency';
 
 /** The key a task type's own limit is known by in events and status. */
 export function typeLimitName(executor: TaskExecutor): string {
@@ -44,7 +46,8 @@ export class TaskSlots {
   private readonly hinted = new Set<string>();
   /** Per limit name: whether the last claim under it was full (a backlog likely). */
   private readonly backlog = new Map<string, boolean>();
-  private readonly reached = new Set<string>();
+  /** The limits holding work back now, with their values (for the event that clears them). */
+  private readonly reached = new Map<string, number>();
 
   constructor(deps: TaskSlotsDeps) {
     this.deps = deps;
@@ -68,7 +71,7 @@ export class TaskSlots {
     let activeTotal = 0;
     for (const n of active.values()) activeTotal += n;
     const free = this.deps.total - activeTotal;
-    if (free <= 0) this.full('tasks.concurrency', this.deps.total);
+    if (free <= 0) this.full(TOTAL_LIMIT, this.deps.total);
     const groups: ClaimGroup[] = [];
     const open: string[] = [];
     for (const type of types) {
@@ -103,23 +106,15 @@ export class TaskSlots {
   /** What a claim returned: a short one means its types have no more ready work now. */
   claimed(group: ClaimGroup, count: number): void {
     const full = count >= group.limit;
-    const name = group.limitedType === null ? 'tasks.concurrency' : this.nameOf(group.limitedType);
+    const executor = group.limitedType === null ? undefined : this.deps.executors.get(group.limitedType);
+    const name = executor ? typeLimitName(executor) : TOTAL_LIMIT;
     if (group.limitedType !== null && !full) this.hinted.delete(group.limitedType);
     this.backlog.set(name, full);
-    if (!full && this.reached.delete(name)) this.deps.onLimit({ limit: name, value: this.valueOf(name), reached: false });
-  }
-
-  private nameOf(type: string): string {
-    const executor = this.deps.executors.get(type);
-    return executor ? typeLimitName(executor) : `tasks.${type}.concurrency`;
-  }
-
-  private valueOf(name: string): number {
-    if (name === 'tasks.concurrency') return this.deps.total;
-    for (const executor of this.deps.executors.values()) {
-      if (executor.concurrency !== undefined && typeLimitName(executor) === name) return executor.concurrency;
+    const value = this.reached.get(name);
+    if (!full && value !== undefined) {
+      this.reached.delete(name);
+      this.deps.onLimit({ limit: name, value, reached: false });
     }
-    return 0;
   }
 
   /**
@@ -128,7 +123,7 @@ export class TaskSlots {
    */
   private full(name: string, value: number): void {
     if (this.backlog.get(name) !== true || this.reached.has(name)) return;
-    this.reached.add(name);
+    this.reached.set(name, value);
     this.deps.onLimit({ limit: name, value, reached: true });
   }
 }

@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../kernel/constants.js';
+import { defaultShellConcurrency } from '../../app/config.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { GlobalOptions } from '../cli-context.js';
 import { openColony } from '../cli-context.js';
@@ -16,7 +16,7 @@ const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown va
 #   busyTimeoutMs: ${DEFAULTS.sqliteBusyTimeoutMs}
 # tasks:
 #   concurrency: ${DEFAULTS.taskConcurrency}        # attempts at once in one process (most wait on model calls)
-#   shellConcurrency: ${DEFAULTS.shellTasksPerCpu * availableParallelism()}        # shell tasks at once (each an OS process): ${DEFAULTS.shellTasksPerCpu} per CPU
+#   shellConcurrency: ${defaultShellConcurrency()}        # shell tasks at once (each an OS process): ${DEFAULTS.shellTasksPerCpu} per CPU
 #   defaultTimeoutMs: ${DEFAULTS.taskTimeoutMs}
 #   defaultMaxRetries: ${DEFAULTS.taskMaxRetries}
 #   retryBaseDelayMs: ${DEFAULTS.retryBaseDelayMs}
