@@ -5,7 +5,7 @@ import type { ColonyEvent, ColonyEventMap, ColonyEventType } from '../src/domain
 import type { SignedVote } from '../src/domain/consensus.js';
 import { CancelledError, ValidationError } from '../src/domain/errors.js';
 import { rejectionOf } from './support/rejection.js';
-import { delay, tempColony, type TempColony } from './support/temp-colony.js';
+import { delay, eventually, tempColony, type TempColony } from './support/temp-colony.js';
 
 let temp: TempColony;
 let events: ColonyEvent[];
@@ -329,11 +329,21 @@ describe('consensus engine with custom voters', () => {
 
   it('closing the colony cancels running proposals', async () => {
     const running = consensus().propose({ question: 'q', timeout: '10s' }, [silent('s1')]);
-    await delay(20);
+    running.catch(() => undefined);
+    // Once it is stored (a fixed delay was too short on a loaded machine).
+    await eventually(async () => (await consensus().list()).length === 1);
     await consensus().close();
     expect(await rejectionOf(running)).toBeInstanceOf(CancelledError);
     expect((await consensus().list())[0]?.status).toBe('failed');
     expect(await rejectionOf(consensus().propose({ question: 'q' }, [honest('v1', 'approve')]))).toBeInstanceOf(CancelledError);
+  });
+
+  it('a proposal still being opened when the colony closes is cancelled too, not left to run', async () => {
+    const running = consensus().propose({ question: 'q', timeout: '10s' }, [silent('s1')]);
+    running.catch(() => undefined);
+    await consensus().close();
+    expect(await rejectionOf(running)).toBeInstanceOf(CancelledError);
+    for (const proposal of await consensus().list()) expect(proposal.status).toBe('failed');
   });
 
   it('bad input is refused naming the field, and stores nothing', async () => {

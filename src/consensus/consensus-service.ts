@@ -176,20 +176,26 @@ export class ConsensusService {
     options: CustomProposeOptions,
     cleanup?: (proposalId: string) => Promise<void>,
   ): Promise<RunningProposal> {
+    this.#assertOpen();
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-    const running = await this.#engine.begin(input, voters, {
-      signal,
-      ...(options.refine === undefined ? {} : { refine: options.refine }),
-      ...(options.includeFlagged === undefined ? {} : { includeFlagged: options.includeFlagged }),
-    });
-    const id = running.proposal.id;
-    const done = cleanup === undefined ? running.done : running.done.finally(() => cleanup(id));
-    const tracked: Promise<unknown> = done.finally(() => this.#running.delete(tracked));
-    // Tracked for close(); the caller of `done` sees the outcome or the error.
+    const begun = this.#engine
+      .begin(input, voters, {
+        signal,
+        ...(options.refine === undefined ? {} : { refine: options.refine }),
+        ...(options.includeFlagged === undefined ? {} : { includeFlagged: options.includeFlagged }),
+      })
+      .then((running) => {
+        const id = running.proposal.id;
+        return { proposal: running.proposal, done: cleanup === undefined ? running.done : running.done.finally(() => cleanup(id)) };
+      });
+    // Tracked for close() from before the proposal is stored: a close() while it is being stored
+    // cancels it too, instead of missing it and leaving it to run after the colony closed.
+    const tracked: Promise<unknown> = begun.then((running) => running.done).finally(() => this.#running.delete(tracked));
+    // The caller of `done` sees the outcome or the error.
     tracked.catch(() => undefined);
     this.#running.set(tracked, controller);
-    return { proposal: running.proposal, done };
+    return begun;
   }
 
   #proposalInput(request: ConsensusProposeRequest, refs: { swarmId?: string; taskId?: string }): ProposalInput {
