@@ -39,7 +39,7 @@ describe('crash recovery', () => {
         if (!existsSync(join(dir, '.colony', 'colony.db'))) return false;
         const counts = await store.tasks.countByStatus().catch(() => undefined);
         return counts && counts.completed >= 3 && counts.running >= 1 ? counts : undefined;
-      }, 20_000);
+      });
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       expect(pidAlive(child.pid as number)).toBe(false);
