@@ -136,9 +136,13 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
       params.push(...query.dependentsOf);
     }
     params.push(query.limit);
+    // Given the completed tasks, the dependents are found from their edges, by primary key: the unary
+    // `+` keeps SQLite (which has no statistics here) from scanning every pending task by the status
+    // index instead, once per completion; a chain of n tasks paid O(n) per step, 184 µs at n = 1,000.
+    const pendingTerm = query.dependentsOf ? "+t.status = 'pending'" : "t.status = 'pending'";
     return (
       this.all(
-        `SELECT ${prefixed('t')} FROM tasks t WHERE t.status = 'pending' ${scope}
+        `SELECT ${prefixed('t')} FROM tasks t WHERE ${pendingTerm} ${scope}
            AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.depends_on
                            WHERE d.task_id = t.id AND dt.status <> 'completed')
          ${query.dependentsOf ? '' : 'ORDER BY t.id'} LIMIT ?`,
