@@ -59,7 +59,9 @@ export function checkExpectedVersion(expected: unknown): void {
 }
 
 /** Validates a whole write; returns the JSON texts to store. Throws ValidationError naming the problem. */
-export const checkMemoryWrite = portCheck((entry: MemoryWrite): CheckedWrite => {
+export const checkMemoryWrite = portCheck((entry: MemoryWrite): CheckedWrite => checkWrite(entry));
+
+function checkWrite(entry: MemoryWrite): CheckedWrite {
   if (typeof entry !== 'object' || entry === null) throw invalid('write must be an object', 'entry');
   checks.checkNamespace(entry.namespace);
   checks.checkKey(entry.key);
@@ -73,6 +75,18 @@ export const checkMemoryWrite = portCheck((entry: MemoryWrite): CheckedWrite => 
   if (entry.expiresAt !== null) checks.checkTime(entry.expiresAt, 'expiresAt');
   checks.checkTime(entry.at, 'at');
   return { json, size, tags, metadataJson };
+}
+
+/**
+ * Validates a whole batch of writes (putMany): each entry as `checkMemoryWrite`, errors naming the
+ * entry's index; the batch's size and bytes within the port's limits. Checks everything before
+ * anything is written, so that a bad entry leaves the store untouched.
+ */
+export const checkMemoryBatch = portCheck((entries: readonly MemoryWrite[]): CheckedWrite[] => {
+  const batch = checks.checkBatch<MemoryWrite>(entries);
+  const checked = batch.map((entry, i) => checks.checkBatchEntry(i, () => checkWrite(entry)));
+  checks.checkBatchBytes(checked.reduce((n, c) => n + c.size, 0));
+  return checked;
 });
 
 export function checkSearchFilter(filter: MemorySearchFilter): void {
@@ -87,6 +101,18 @@ export function checkSearchFilter(filter: MemorySearchFilter): void {
   checkCount(filter.limit, 'limit', 0);
 }
 
+/** The writes of a batch restore, checked as `checkMemoryBatch` (restore's own checks too, by index). */
+export function restoreBatchOf(entries: readonly MemoryEntry[], mode: unknown, now: number): { writes: MemoryWrite[]; checked: CheckedWrite[] } {
+  if (mode !== 'skip' && mode !== 'overwrite') throw invalid("memory restore mode must be 'skip' or 'overwrite'", 'mode');
+  checkTime(now, 'now');
+  const batch = checkBatchShape(entries);
+  const writes = batch.map((entry, i) => checkBatchIndex(i, () => restoreWriteOf(entry)));
+  return { writes, checked: checkMemoryBatch(writes) };
+}
+
+const checkBatchShape = portCheck((entries: readonly MemoryEntry[]) => checks.checkBatch<MemoryEntry>(entries));
+const checkBatchIndex = portCheck(<R>(i: number, check: () => R): R => checks.checkBatchEntry(i, check));
+
 export function checkModel(model: unknown): string {
   if (typeof model !== 'string' || model.length === 0 || model.length > MAX_EMBEDDING_MODEL_LENGTH || checks.hasControlCharacters(model)) {
     throw invalid(`embedding model must be a name of 1 to ${MAX_EMBEDDING_MODEL_LENGTH} characters`, 'model');
@@ -99,8 +125,11 @@ export function checkModel(model: unknown): string {
  * counters it keeps: a version of at least 1 and an access count of at least 0, whole numbers.
  */
 export function restoreWriteOf(entry: MemoryEntry): MemoryWrite {
+  if (typeof entry !== 'object' || entry === null) throw invalid('restore: entry must be an object', 'entry');
   for (const [name, n] of [['version', entry.version], ['accessCount', entry.accessCount]] as const) {
-    if (!Number.isInteger(n) || n < (name === 'version' ? 1 : 0)) throw new ValidationError(`restore: ${name} must be a whole number, got ${n}`);
+    if (!Number.isInteger(n) || n < (name === 'version' ? 1 : 0)) {
+      throw new ValidationError(`restore: ${name} must be a whole number, got ${n}`, { details: { field: name } });
+    }
   }
   return {
     namespace: entry.namespace,

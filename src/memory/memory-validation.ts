@@ -3,6 +3,8 @@ import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import {
+  MAX_MEMORY_BATCH_BYTES,
+  MAX_MEMORY_BATCH_ENTRIES,
   MAX_MEMORY_KEY_LENGTH,
   MAX_MEMORY_METADATA_BYTES,
   MAX_MEMORY_TAG_LENGTH,
@@ -143,6 +145,39 @@ export function checkOffset(offset: unknown): number {
     throw new ValidationError(`offset must be a non-negative integer, got ${String(offset)}`, { details: { field: 'offset' } });
   }
   return offset;
+}
+
+/** A batch of writes: an array of at most MAX_MEMORY_BATCH_ENTRIES entries. */
+export function checkBatch<T>(entries: unknown, field = 'entries'): readonly T[] {
+  if (!Array.isArray(entries)) throw new ValidationError(`${field} must be an array`, { details: { field } });
+  if (entries.length > MAX_MEMORY_BATCH_ENTRIES) {
+    throw new ValidationError(`${field}: ${entries.length} entries, over the limit of ${MAX_MEMORY_BATCH_ENTRIES} per batch`, {
+      details: { field, entries: entries.length },
+    });
+  }
+  return entries as readonly T[];
+}
+
+/** A batch's values together (bytes of their JSON): at most MAX_MEMORY_BATCH_BYTES. */
+export function checkBatchBytes(bytes: number, field = 'entries'): void {
+  if (bytes > MAX_MEMORY_BATCH_BYTES) {
+    throw new ValidationError(`${field}: ${bytes} bytes of values, over the limit of ${MAX_MEMORY_BATCH_BYTES} per batch`, {
+      details: { field, bytes },
+    });
+  }
+}
+
+/**
+ * Runs the checks of entry `index` of a batch: a ValidationError they throw comes out naming the
+ * entry (`entries[3]: key must not be empty`, `details.index` 3, `details.field` kept).
+ */
+export function checkBatchEntry<R>(index: number, check: () => R, field = 'entries'): R {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ValidationError(`${field}[${index}]: ${error.message}`, { details: { ...error.details, index } });
+  }
 }
 
 function checkJson(value: unknown, path: string, depth: number, ancestors: Set<object>): void {

@@ -42,6 +42,18 @@ export interface MemoryStore {
    */
   restore(entry: MemoryEntry, mode: 'skip' | 'overwrite', now: number): Promise<MemoryEntry | null>;
   /**
+   * Writes many entries in one transaction, each exactly as an unconditional `put` of it would, in
+   * the order given; resolves with the written entries in that order. An address given more than
+   * once is written once per occurrence: the last one wins and the versions count up in order (the
+   * results say which version each occurrence got). All or nothing: a bad entry rejects the whole
+   * batch with a ValidationError whose message and `details.index` name the entry (and
+   * `details.field` what is wrong), and nothing is written. At most MAX_MEMORY_BATCH_ENTRIES
+   * entries and MAX_MEMORY_BATCH_BYTES of values per call.
+   */
+  putMany(entries: readonly MemoryWrite[]): Promise<MemoryEntry[]>;
+  /** `restore` of many entries in one transaction (as `putMany`): null for each entry skipped. */
+  restoreMany(entries: readonly MemoryEntry[], mode: 'skip' | 'overwrite', now: number): Promise<(MemoryEntry | null)[]>;
+  /**
    * Deletes; with `expectedVersion`, only that version (ConflictError otherwise). Returns whether it
    * existed. A delete takes no clock: an entry that has expired but is not yet collected is removed
    * too (and counts as existing).
@@ -78,6 +90,10 @@ export const MAX_MEMORY_TAGS = 64;
 export const MAX_MEMORY_TAG_LENGTH = 128;
 /** Largest metadata object accepted: bytes of its JSON text. */
 export const MAX_MEMORY_METADATA_BYTES = 64 * 1024;
+/** Entries one `putMany` / `restoreMany` may write (one transaction: bounded so that it holds locks briefly). */
+export const MAX_MEMORY_BATCH_ENTRIES = 10_000;
+/** Bytes of values (their JSON) one batch may write. */
+export const MAX_MEMORY_BATCH_BYTES = 64 * 1024 * 1024;
 
 export interface MemoryWrite {
   namespace: string;

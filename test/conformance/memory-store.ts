@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ColonyError, ConflictError } from '../../src/domain/errors.js';
 import type { JsonValue } from '../../src/domain/json.js';
-import { MAX_MEMORY_VALUE_BYTES, type MemoryStore, type MemoryWrite } from '../../src/ports/memory-store.js';
+import { MAX_MEMORY_BATCH_ENTRIES, MAX_MEMORY_VALUE_BYTES, type MemoryEntry, type MemoryStore, type MemoryWrite } from '../../src/ports/memory-store.js';
 
 /**
  * The MemoryStore port's conformance suite: every MemoryStore adapter runs it.
@@ -519,6 +519,197 @@ export function runMemoryStoreConformance(
         expect(stats.logicalBytes).toBe(size);
         expect(stats.storedBytes).toBeLessThan(size / 2);
         expect((await store.searchText('paragraph', { now: T, limit: 1 }))[0]?.entry.value).toEqual(value);
+      });
+    });
+
+    describe('batches (putMany, restoreMany)', () => {
+      const keywordKeys = async (query: string, now = T) => (await store.searchText(query, { now, limit: 50 })).map((h) => `${h.entry.namespace}/${h.entry.key}`).sort();
+
+      it('writes a batch as that many puts: entries, versions, fields, keyword index, storage', async () => {
+        const writes = Array.from({ length: 50 }, (_, i) =>
+          write({ namespace: i % 2 ? 'odd' : 'even', key: `k${i}`, value: { text: `batched note number${i} zebra` }, tags: [`t${i % 3}`], metadata: { i } }),
+        );
+        const written = await store.putMany(writes);
+        expect(written).toHaveLength(50);
+        for (const [i, entry] of written.entries()) {
+          expect(entry).toMatchObject({ key: `k${i}`, version: 1, createdAt: T, updatedAt: T, accessCount: 0, metadata: { i }, tags: [`t${i % 3}`] });
+          expect(await store.get(entry.namespace, entry.key, T)).toEqual(entry);
+        }
+        expect(await store.count({ now: T })).toBe(50);
+        expect(await store.count({ namespace: 'odd', now: T })).toBe(25);
+        expect(await keywordKeys('zebra')).toHaveLength(50);
+        expect(await keywordKeys('number7')).toEqual(['odd/k7']);
+        expect(await store.list({ tags: ['t1'], now: T })).toHaveLength(17);
+        const bytes = written.reduce((n, e) => n + e.size, 0);
+        expect(await store.stats(T)).toMatchObject({ entries: 50, storedBytes: bytes, logicalBytes: bytes });
+        expect((await store.listUnembedded('m4', 100)).map((u) => u.key).sort()).toEqual(writes.map((w) => w.key).sort());
+        expect(await store.putMany([])).toEqual([]);
+      });
+
+      it('over existing entries: next versions, history kept, old values released, keyword rows replaced', async () => {
+        await put({ key: 'a', value: 'alpha original words' });
+        await put({ key: 'b', value: 'beta original words' });
+        await store.recordAccess([{ namespace: 'default', key: 'a', at: T + 3 }]);
+        const written = await store.putMany([
+          write({ key: 'a', value: 'alpha replaced', at: T + 10 }),
+          write({ key: 'b', value: 'beta original words', tags: ['retagged'], at: T + 10 }),
+          write({ key: 'c', value: 'gamma new', at: T + 10 }),
+        ]);
+        expect(written.map((e) => e.version)).toEqual([2, 2, 1]);
+        expect(written[0]).toMatchObject({ createdAt: T, updatedAt: T + 10, accessCount: 1, accessedAt: T + 3 });
+        expect(await keywordKeys('original')).toEqual(['default/b']);
+        expect(await keywordKeys('replaced')).toEqual(['default/a']);
+        expect(await keywordKeys('retagged')).toEqual(['default/b']);
+        const bytes = ['alpha replaced', 'beta original words', 'gamma new'].reduce((n, v) => n + Buffer.byteLength(JSON.stringify(v)), 0);
+        expect(await store.stats(T + 10)).toMatchObject({ entries: 3, storedBytes: bytes, logicalBytes: bytes });
+      });
+
+      it('an address given twice: the last write wins, versions count up in order, one keyword row', async () => {
+        await put({ key: 'dup', value: 'stored before' });
+        const written = await store.putMany([
+          write({ key: 'dup', value: 'first of batch walrus', at: T + 1 }),
+          write({ key: 'other', value: 'unrelated', at: T + 1 }),
+          write({ key: 'dup', value: 'second of batch narwhal', tags: ['last'], at: T + 2 }),
+          write({ key: 'fresh', value: 'one', at: T + 1 }),
+          write({ key: 'fresh', value: 'two', at: T + 2 }),
+        ]);
+        expect(written.map((e) => [e.key, e.version, e.value])).toEqual([
+          ['dup', 2, 'first of batch walrus'],
+          ['other', 1, 'unrelated'],
+          ['dup', 3, 'second of batch narwhal'],
+          ['fresh', 1, 'one'],
+          ['fresh', 2, 'two'],
+        ]);
+        expect(await store.get('default', 'dup', T + 2)).toEqual(written[2]);
+        expect(await store.get('default', 'fresh', T + 2)).toEqual(written[4]);
+        expect(await store.stamp('default', 'dup')).toEqual({ version: 3, updatedAt: T + 2 });
+        expect(await keywordKeys('walrus')).toEqual([]);
+        expect(await keywordKeys('narwhal')).toEqual(['default/dup']);
+        expect(await keywordKeys('batch')).toEqual(['default/dup']);
+        // Only the values that ended up stored take room.
+        const bytes = ['second of batch narwhal', 'unrelated', 'two'].reduce((n, v) => n + Buffer.byteLength(JSON.stringify(v)), 0);
+        expect(await store.stats(T + 2)).toMatchObject({ entries: 3, storedBytes: bytes, logicalBytes: bytes });
+      });
+
+      it('keeps reference counts right across batches, overwrites and deletes', async () => {
+        const shared = { report: 'one value under many keys' };
+        const size = Buffer.byteLength(JSON.stringify(shared));
+        await store.putMany(Array.from({ length: 20 }, (_, i) => write({ key: `s${i}`, value: shared })));
+        expect(await store.stats(T)).toMatchObject({ entries: 20, storedBytes: size, logicalBytes: 20 * size });
+        // Half move to another value, in one batch with a write that moves one back.
+        await store.putMany([
+          ...Array.from({ length: 10 }, (_, i) => write({ key: `s${i}`, value: 'moved' })),
+          write({ key: 's0', value: shared }),
+        ]);
+        const moved = Buffer.byteLength(JSON.stringify('moved'));
+        expect(await store.stats(T)).toMatchObject({ entries: 20, storedBytes: size + moved, logicalBytes: 11 * size + 9 * moved });
+        for (let i = 10; i < 20; i++) expect(await store.delete('default', `s${i}`)).toBe(true);
+        expect(await store.delete('default', 's0')).toBe(true);
+        expect(await store.stats(T)).toMatchObject({ entries: 9, storedBytes: moved, logicalBytes: 9 * moved });
+        for (let i = 1; i < 10; i++) expect(await store.delete('default', `s${i}`)).toBe(true);
+        expect(await store.stats(T)).toMatchObject({ entries: 0, storedBytes: 0, logicalBytes: 0 });
+        // A value whose blob went is stored again when a batch brings it back.
+        await store.putMany([write({ key: 'back', value: shared })]);
+        expect((await store.get('default', 'back', T))?.value).toEqual(shared);
+      });
+
+      it('applies expiry as single writes do: hidden once expired, and an expired entry counts as absent', async () => {
+        await put({ key: 'old', value: 'expiring', expiresAt: T + 5 });
+        await put({ key: 'old', value: 'expiring', expiresAt: T + 5 });
+        const [renewed, short] = await store.putMany([
+          write({ key: 'old', value: 'expiring', at: T + 10 }),
+          write({ key: 'short', value: 'short lived', expiresAt: T + 20, at: T + 10 }),
+        ]);
+        expect(renewed).toMatchObject({ version: 1, createdAt: T + 10, expiresAt: null });
+        expect(short?.expiresAt).toBe(T + 20);
+        expect(await store.get('default', 'short', T + 19)).toBeDefined();
+        expect(await store.get('default', 'short', T + 20)).toBeUndefined();
+        expect(await store.deleteExpired(T + 20, 10)).toBe(1);
+      });
+
+      it('keeps embeddings of entries whose value a batch left alone, drops the others', async () => {
+        await put({ key: 'same', value: 'unchanged value' });
+        await put({ key: 'changed', value: 'to be changed' });
+        await store.setEmbedding('default', 'same', 1, 'm4', vec(1, 0, 0, 0));
+        await store.setEmbedding('default', 'changed', 1, 'm4', vec(0, 1, 0, 0));
+        await store.putMany([
+          write({ key: 'same', value: 'unchanged value', tags: ['new-tag'] }),
+          write({ key: 'changed', value: 'something else' }),
+        ]);
+        expect((await store.searchVector(vec(1, 0, 0, 0), 'm4', { now: T, limit: 5 })).map((h) => [h.entry.key, h.entry.version])).toEqual([['same', 2]]);
+        expect(await store.listUnembedded('m4', 10)).toEqual([{ namespace: 'default', key: 'changed', version: 2, text: 'something else' }]);
+      });
+
+      it('refuses a batch with a bad entry, naming its index and field, and writes none of it', async () => {
+        await put({ key: 'existing', value: 'before' });
+        const cases: [Partial<MemoryWrite>, string][] = [
+          [{ key: '' }, 'key'],
+          [{ namespace: 'Upper' }, 'namespace'],
+          [{ value: { n: Number.NaN } }, 'value.n'],
+          [{ tags: [''] }, 'tags'],
+          [{ expiresAt: Number.NaN }, 'expiresAt'],
+        ];
+        for (const [bad, field] of cases) {
+          const error = await store
+            .putMany([write({ key: 'existing', value: 'after' }), write({ key: 'new1' }), write({ key: 'new2', ...bad }), write({ key: 'new3' })])
+            .catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(ColonyError);
+          expect((error as ColonyError).code).toBe('validation');
+          expect((error as ColonyError).message).toMatch(/entries\[2\]/);
+          expect((error as ColonyError).details).toMatchObject({ index: 2, field });
+        }
+        expect(await store.count({ now: T })).toBe(1);
+        expect(await store.get('default', 'existing', T)).toMatchObject({ value: 'before', version: 1 });
+        const bytes = Buffer.byteLength(JSON.stringify('before'));
+        expect(await store.stats(T)).toMatchObject({ storedBytes: bytes, logicalBytes: bytes });
+        expect(await keywordKeys('after')).toEqual([]);
+
+        const tooMany = Array.from({ length: MAX_MEMORY_BATCH_ENTRIES + 1 }, (_, i) => write({ key: `k${i}` }));
+        const error = await store.putMany(tooMany).catch((e: unknown) => e);
+        expect((error as ColonyError).code).toBe('validation');
+        expect((error as ColonyError).message).toContain(String(MAX_MEMORY_BATCH_ENTRIES));
+        expect(await store.count({ now: T })).toBe(1);
+        const notArray = await store.putMany('nope' as unknown as MemoryWrite[]).catch((e: unknown) => e);
+        expect((notArray as ColonyError).code).toBe('validation');
+      });
+
+      it('takes turns with single writes of the same entries: every write gets its own version', async () => {
+        await put({ key: 'contended', value: 0 });
+        const outcomes = await Promise.all([
+          store.putMany([write({ key: 'contended', value: 'batch a' }), write({ key: 'x', value: 1 })]),
+          put({ key: 'contended', value: 'single' }),
+          store.putMany([write({ key: 'contended', value: 'batch b' })]),
+        ]);
+        const versions = [outcomes[0][0]?.version, outcomes[1].version, outcomes[2][0]?.version].sort();
+        expect(versions).toEqual([2, 3, 4]);
+        expect((await store.get('default', 'contended', T))?.version).toBe(4);
+      });
+
+      it('restoreMany restores exported entries in one batch: skip leaves live ones, overwrite goes above', async () => {
+        const exported = (key: string, version: number, value: JsonValue): MemoryEntry => ({
+          namespace: 'default',
+          key,
+          value,
+          version,
+          tags: ['imported'],
+          metadata: {},
+          expiresAt: null,
+          createdAt: T - 100,
+          updatedAt: T - 50,
+          accessedAt: T - 10,
+          accessCount: 4,
+          size: Buffer.byteLength(JSON.stringify(value)),
+        });
+        await put({ key: 'live', value: 'here already' });
+        const skipped = await store.restoreMany([exported('live', 5, 'imported over'), exported('new', 7, 'brand new')], 'skip', T);
+        expect(skipped).toEqual([null, exported('new', 7, 'brand new')]);
+        expect((await store.get('default', 'live', T))?.value).toBe('here already');
+        const over = await store.restoreMany([exported('live', 1, 'imported over'), exported('new', 3, 'again')], 'overwrite', T);
+        expect(over.map((e) => e?.version)).toEqual([2, 8]);
+        expect(await keywordKeys('imported')).toEqual(['default/live', 'default/new']);
+        const bad = await store.restoreMany([exported('ok', 1, 'x'), { ...exported('bad', 0, 'y') }], 'skip', T).catch((e: unknown) => e);
+        expect((bad as ColonyError).details).toMatchObject({ index: 1, field: 'version' });
+        expect(await store.get('default', 'ok', T)).toBeUndefined();
       });
     });
 

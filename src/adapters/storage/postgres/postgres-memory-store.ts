@@ -5,14 +5,18 @@ import {
   checkAddress,
   checkCount,
   checkExpectedVersion,
+  checkMemoryBatch,
   checkMemoryWrite,
   checkModel,
   checkNamespace,
   checkSearchFilter,
   checkTags,
   checkTime,
+  restoreBatchOf,
   restoreWriteOf,
+  type CheckedWrite,
 } from '../../../memory/memory-store-input.js';
+import { addressId, batchAddresses, planMemoryBatch, type BatchPlan, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
 import type {
   MemoryEntry,
   MemoryListQuery,
@@ -310,6 +314,73 @@ export class PostgresMemoryStore implements MemoryStore {
     return this.writeEntry(restoreWriteOf(entry), undefined, { entry, mode, now });
   }
 
+  async putMany(entries: readonly MemoryWrite[]): Promise<MemoryEntry[]> {
+    const checked = checkMemoryBatch(entries);
+    return (await this.writeBatch(entries, checked, undefined)) as MemoryEntry[];
+  }
+
+  async restoreMany(entries: readonly MemoryEntry[], mode: 'skip' | 'overwrite', now: number): Promise<(MemoryEntry | null)[]> {
+    const { writes, checked } = restoreBatchOf(entries, mode, now);
+    return this.writeBatch(writes, checked, { entries, mode, now });
+  }
+
+  /**
+   * The batch write path: one transaction, a fixed number of statements whatever the batch's size
+   * (each over arrays, `unnest`): lock the addresses and read their rows, change reference counts,
+   * insert the new rows, update the others, fix embeddings, drop values no longer referenced. The
+   * plan (memory-batch-plan.ts) applies the writes in order to each address's state first.
+   */
+  private async writeBatch(
+    entries: readonly MemoryWrite[],
+    checked: readonly CheckedWrite[],
+    restoring: { entries: readonly MemoryEntry[]; mode: 'skip' | 'overwrite'; now: number } | undefined,
+  ): Promise<(MemoryEntry | null)[]> {
+    if (entries.length === 0) return [];
+    const writes: BatchWrite[] = entries.map((write, i) => {
+      const c = checked[i] as CheckedWrite;
+      const w: BatchWrite = { write, checked: c, hash: hashValueJson(c.json) };
+      if (restoring) w.restoring = { entry: restoring.entries[i] as MemoryEntry, mode: restoring.mode, now: restoring.now };
+      return w;
+    });
+    const addresses = batchAddresses(writes);
+    const first = entries[0] as MemoryWrite;
+    return this.transaction(`put ${entries.length} memory entries (${first.namespace}/${first.key} first)`, async (trx) => {
+      const stored = await this.lockEntries(trx, addresses);
+      const plan = planMemoryBatch(writes, stored);
+      await applyBatch(trx, plan);
+      return plan.results;
+    });
+  }
+
+  /**
+   * `lockEntry` for many addresses: their advisory locks, taken in the order of the lock keys (so
+   * that two batches cannot each hold one the other waits for), then their rows, locked too.
+   */
+  private async lockEntries(trx: Transaction<ColonyTables>, addresses: readonly { namespace: string; key: string }[]): Promise<Map<string, StoredState>> {
+    const names = addresses.map((a) => `${a.namespace} ${a.key}`);
+    await sql`select pg_advisory_xact_lock(${sql.lit(MEMORY_ENTRY_LOCK_NAMESPACE)}, l.id) from (
+        select distinct hashtext(current_schema() || ' ' || a.name) as id from unnest(${names}::text[]) as a(name) order by 1 offset 0
+      ) l`.execute(trx);
+    const { rows } = await sql<Row>`select m.namespace, m.key, m.version, m.value_ref, m.tags, m.expires_at, m.created_at, m.accessed_at, m.access_count
+      from memory m join unnest(${addresses.map((a) => a.namespace)}::text[], ${addresses.map((a) => a.key)}::text[]) as a(namespace, key)
+        on m.namespace = a.namespace and m.key = a.key
+      for update of m`.execute(trx);
+    const stored = new Map<string, StoredState>();
+    for (const row of rows) {
+      stored.set(addressId(row.namespace as string, row.key as string), {
+        version: Number(row.version),
+        valueRef: row.value_ref as string,
+        // jsonb comes back parsed; its text as this adapter writes it is JSON.stringify's.
+        tagsJson: JSON.stringify(readJson<string[]>(row.tags)),
+        expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        createdAt: Number(row.created_at),
+        accessedAt: Number(row.accessed_at),
+        accessCount: Number(row.access_count),
+      });
+    }
+    return stored;
+  }
+
   /**
    * The one write path (as on SQLite). A restore keeps the entry's own version and history; over a
    * live entry it skips, or overwrites with a version above the current one.
@@ -575,6 +646,92 @@ async function retainBlob(trx: Transaction<ColonyTables>, hash: string, encode: 
   await sql`insert into memory_blobs (hash, data, compressed, size, refcount)
     values (${blob.hash}, ${Buffer.from(blob.data.buffer, blob.data.byteOffset, blob.data.byteLength)}, ${blob.compressed}, ${blob.size}, 1)
     on conflict (hash) do update set refcount = memory_blobs.refcount + 1`.execute(trx);
+}
+
+/** Applies a planned batch (see PostgresMemoryStore.writeBatch). */
+async function applyBatch(trx: Transaction<ColonyTables>, plan: BatchPlan): Promise<void> {
+  // Reference counts first for values gaining references (an entry may only point at a stored
+  // value). The rows are locked in hash order, as single writes change them, so no deadlock.
+  const deltas = [...plan.blobDeltas].sort(([a], [b]) => (a < b ? -1 : 1));
+  if (deltas.length > 0) {
+    const hashes = deltas.map(([hash]) => hash);
+    await sql`select 1 from memory_blobs where hash = any(${hashes}::text[]) order by hash for update`.execute(trx);
+    const gaining = deltas.filter(([, delta]) => delta > 0);
+    const { rows: existing } = await sql<{ hash: string }>`update memory_blobs b set refcount = b.refcount + d.delta
+      from unnest(${gaining.map(([h]) => h)}::text[], ${gaining.map(([, d]) => d)}::bigint[]) as d(hash, delta)
+      where b.hash = d.hash returning b.hash`.execute(trx);
+    const found = new Set(existing.map((r) => r.hash));
+    const fresh = gaining.filter(([hash]) => !found.has(hash));
+    if (fresh.length > 0) {
+      const blobs = fresh.map(([hash]) => {
+        const w = plan.valueOf.get(hash) as BatchWrite;
+        return encodeValue(w.checked.json, hash);
+      });
+      // Another writer may store the same value at the same moment: then these are more references.
+      await sql`insert into memory_blobs (hash, data, compressed, size, refcount)
+        select * from unnest(${blobs.map((b) => b.hash)}::text[], ${blobs.map((b) => Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength))}::bytea[],
+                             ${blobs.map((b) => b.compressed)}::int[], ${blobs.map((b) => b.size)}::bigint[], ${fresh.map(([, d]) => d)}::bigint[])
+        on conflict (hash) do update set refcount = memory_blobs.refcount + excluded.refcount`.execute(trx);
+    }
+  }
+
+  const written = plan.addresses.filter((a) => a.after !== undefined);
+  const columns = (list: typeof written) => {
+    const after = list.map((a) => a.after as NonNullable<(typeof a)['after']>);
+    const reindex = list.map((a) => a.before === undefined || a.before.valueRef !== a.after?.write.hash || a.before.tagsJson !== a.after.tagsJson);
+    return sql`unnest(${list.map((a) => a.namespace)}::text[], ${list.map((a) => a.key)}::text[], ${after.map((x) => x.version)}::bigint[],
+        ${after.map((x) => x.write.hash)}::text[], ${after.map((x) => x.tagsJson)}::jsonb[], ${after.map((x) => x.write.checked.metadataJson)}::jsonb[],
+        ${after.map((x) => x.write.write.expiresAt)}::bigint[], ${after.map((x) => x.createdAt)}::bigint[], ${after.map((x) => x.write.write.at)}::bigint[],
+        ${after.map((x) => x.accessedAt)}::bigint[], ${after.map((x) => x.accessCount)}::bigint[],
+        ${list.map((a, i) => (reindex[i] ? documentWords(a.key) : null))}::text[],
+        ${after.map((x, i) => (reindex[i] ? documentWords(x.write.checked.tags.join(' ')) : null))}::text[],
+        ${after.map((x, i) => (reindex[i] ? documentWords(flattenJsonText(x.write.write.value)) : null))}::text[])
+      as u(namespace, key, version, value_ref, tags, metadata, expires_at, created_at, updated_at, accessed_at, access_count, key_words, tag_words, text_words)`;
+  };
+  const created = written.filter((a) => a.before === undefined);
+  if (created.length > 0) {
+    await sql`insert into memory (namespace, key, version, value_ref, tags, metadata, expires_at, created_at, updated_at, accessed_at, access_count, search)
+      select u.namespace, u.key, u.version, u.value_ref, u.tags, u.metadata, u.expires_at, u.created_at, u.updated_at, u.accessed_at, u.access_count,
+             ${wordsDocument()}
+      from ${columns(created)}`.execute(trx);
+  }
+  const updated = written.filter((a) => a.before !== undefined);
+  if (updated.length > 0) {
+    // An entry's embeddings describe its value: moved to the new version when it kept its value, else dropped.
+    const keep = updated.filter((a) => a.keepEmbeddings);
+    const drop = updated.filter((a) => !a.keepEmbeddings);
+    if (keep.length > 0) {
+      await sql`update memory_embeddings e set version = u.version
+        from unnest(${keep.map((a) => a.namespace)}::text[], ${keep.map((a) => a.key)}::text[], ${keep.map((a) => a.after?.version)}::bigint[]) as u(namespace, key, version)
+        where e.namespace = u.namespace and e.key = u.key`.execute(trx);
+    }
+    if (drop.length > 0) {
+      await sql`delete from memory_embeddings e using unnest(${drop.map((a) => a.namespace)}::text[], ${drop.map((a) => a.key)}::text[]) as u(namespace, key)
+        where e.namespace = u.namespace and e.key = u.key`.execute(trx);
+    }
+    await sql`update memory m set version = u.version, value_ref = u.value_ref, tags = u.tags, metadata = u.metadata, expires_at = u.expires_at,
+        created_at = u.created_at, updated_at = u.updated_at, accessed_at = u.accessed_at, access_count = u.access_count,
+        search = case when u.key_words is null then m.search else ${wordsDocument()} end
+      from ${columns(updated)}
+      where m.namespace = u.namespace and m.key = u.key`.execute(trx);
+  }
+
+  const losing = [...plan.blobDeltas].filter(([, delta]) => delta < 0);
+  if (losing.length > 0) {
+    await sql`update memory_blobs b set refcount = b.refcount + d.delta
+      from unnest(${losing.map(([h]) => h)}::text[], ${losing.map(([, d]) => d)}::bigint[]) as d(hash, delta)
+      where b.hash = d.hash`.execute(trx);
+    await dropUnreferencedBlobs(
+      trx,
+      losing.map(([hash]) => hash),
+    );
+  }
+}
+
+/** searchDocument over the batch columns `u.key_words`, `u.tag_words`, `u.text_words` (already folded by documentWords). */
+function wordsDocument(): RawBuilder<unknown> {
+  const part = (column: string, weight: string) => sql`setweight(to_tsvector(${TEXT_SEARCH_CONFIG}, ${sql.ref(column)}), ${sql.lit(weight)})`;
+  return sql`(${part('u.key_words', 'A')} || ${part('u.tag_words', 'B')} || ${part('u.text_words', 'D')})`;
 }
 
 async function dropUnreferencedBlobs(trx: Transaction<ColonyTables>, hashes: readonly string[]): Promise<void> {

@@ -18,14 +18,18 @@ import {
   checkAddress,
   checkCount,
   checkExpectedVersion,
+  checkMemoryBatch,
   checkMemoryWrite,
   checkModel,
   checkNamespace,
   checkSearchFilter,
   checkTags,
   checkTime,
+  restoreBatchOf,
   restoreWriteOf,
+  type CheckedWrite,
 } from '../../../memory/memory-store-input.js';
+import { addressId, batchAddresses, planMemoryBatch, type BatchPlan, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
 import { checkVector } from './memory-input.js';
 import { flattenJsonText, ftsMatchExpression } from './memory-text.js';
 import { decodeValue, encodeValue, hashValueJson, MEMORY_COMPRESSION_THRESHOLD_BYTES, type EncodedValue } from './memory-value-codec.js';
@@ -310,6 +314,113 @@ export class SqliteMemoryStore implements MemoryStore {
 
   async restore(entry: MemoryEntry, mode: 'skip' | 'overwrite', now: number): Promise<MemoryEntry | null> {
     return this.writeEntry(restoreWriteOf(entry), undefined, { entry, mode, now });
+  }
+
+  async putMany(entries: readonly MemoryWrite[]): Promise<MemoryEntry[]> {
+    const checked = checkMemoryBatch(entries);
+    return (await this.writeBatch(entries, checked, undefined)) as MemoryEntry[];
+  }
+
+  async restoreMany(entries: readonly MemoryEntry[], mode: 'skip' | 'overwrite', now: number): Promise<(MemoryEntry | null)[]> {
+    const { writes, checked } = restoreBatchOf(entries, mode, now);
+    return this.writeBatch(writes, checked, { entries, mode, now });
+  }
+
+  /**
+   * The batch write path: one savepoint for the whole batch (all or nothing), not one per entry.
+   * The plan (memory-batch-plan.ts) applies the writes in order to each address's stored state;
+   * then each address costs one row write and at most one keyword row, and each value's reference
+   * count changes once for the whole batch.
+   */
+  private async writeBatch(
+    entries: readonly MemoryWrite[],
+    checked: readonly CheckedWrite[],
+    restoring: { entries: readonly MemoryEntry[]; mode: 'skip' | 'overwrite'; now: number } | undefined,
+  ): Promise<(MemoryEntry | null)[]> {
+    if (entries.length === 0) return [];
+    const writes: BatchWrite[] = entries.map((write, i) => {
+      const c = checked[i] as CheckedWrite;
+      const w: BatchWrite = { write, checked: c, hash: hashValueJson(c.json) };
+      if (restoring) w.restoring = { entry: restoring.entries[i] as MemoryEntry, mode: restoring.mode, now: restoring.now };
+      return w;
+    });
+    // Large new values are compressed before the write (as a single write does), not under the batch's lock.
+    const encoded = new Map<string, EncodedValue>();
+    for (const w of writes) {
+      if (w.checked.size > MEMORY_COMPRESSION_THRESHOLD_BYTES && !encoded.has(w.hash) && !this.blobExists(w.hash)) {
+        encoded.set(w.hash, encodeValue(w.checked.json, w.hash));
+      }
+    }
+    const first = entries[0] as MemoryWrite;
+    return this.write(`put ${entries.length} memory entries (${first.namespace}/${first.key} first)`, () =>
+      this.writes.atomically(() => {
+        const stored = new Map<string, StoredState>();
+        const rows = new Map<string, StoredRow>();
+        for (const { namespace, key } of batchAddresses(writes)) {
+          const row = this.stored(namespace, key);
+          if (row === undefined) continue;
+          const id = addressId(namespace, key);
+          rows.set(id, row);
+          stored.set(id, storedState(row));
+        }
+        const plan = planMemoryBatch(writes, stored);
+        this.applyBatch(plan, rows, encoded);
+        return plan.results;
+      }),
+    );
+  }
+
+  private applyBatch(plan: BatchPlan, rows: ReadonlyMap<string, StoredRow>, encoded: ReadonlyMap<string, EncodedValue>): void {
+    // Values gaining references first (an entry may only point at a stored value), losing them last.
+    for (const [hash, delta] of plan.blobDeltas) {
+      if (delta <= 0) continue;
+      const bumped = this.stmt('UPDATE memory_blobs SET refcount = refcount + ? WHERE hash = ?').run(delta, hash);
+      if (Number(bumped.changes) === 1) continue;
+      const w = plan.valueOf.get(hash) as BatchWrite;
+      const blob = encoded.get(hash) ?? encodeValue(w.checked.json, hash);
+      this.stmt('INSERT INTO memory_blobs (hash, data, compressed, size, refcount) VALUES (?, ?, ?, ?, ?)').run(
+        blob.hash,
+        blob.data,
+        blob.compressed,
+        blob.size,
+        delta,
+      );
+    }
+    const ftsDelete = this.stmt('DELETE FROM memory_fts WHERE rowid = ?');
+    const ftsInsert = this.stmt('INSERT INTO memory_fts (namespace, key, text, tags) VALUES (?, ?, ?, ?)');
+    const insert = this.stmt(
+      `INSERT INTO memory (namespace, key, version, value_ref, tags, metadata, expires_at, created_at, updated_at, accessed_at, access_count, fts_rowid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const update = this.stmt(
+      `UPDATE memory SET version = ?, value_ref = ?, tags = ?, metadata = ?, expires_at = ?, created_at = ?, updated_at = ?,
+         accessed_at = ?, access_count = ?, fts_rowid = ?
+       WHERE namespace = ? AND key = ?`,
+    );
+    for (const a of plan.addresses) {
+      const after = a.after;
+      if (after === undefined) continue;
+      const { write, checked, hash } = after.write;
+      const row = rows.get(addressId(a.namespace, a.key));
+      let ftsRowid = row?.fts_rowid ?? null;
+      if (row === undefined || row.value_ref !== hash || row.tags !== after.tagsJson || ftsRowid === null) {
+        if (ftsRowid !== null) ftsDelete.run(ftsRowid);
+        ftsRowid = Number(ftsInsert.run(a.namespace, a.key, flattenJsonText(write.value), checked.tags.join(' ')).lastInsertRowid);
+      }
+      const params = [hash, after.tagsJson, checked.metadataJson, write.expiresAt, after.createdAt, write.at, after.accessedAt, after.accessCount, ftsRowid] as const;
+      if (row === undefined) {
+        insert.run(a.namespace, a.key, after.version, ...params);
+        continue;
+      }
+      if (a.keepEmbeddings) this.stmt('UPDATE memory_embeddings SET version = ? WHERE namespace = ? AND key = ?').run(after.version, a.namespace, a.key);
+      else this.dropEmbeddings(a.namespace, a.key);
+      update.run(after.version, ...params, a.namespace, a.key);
+    }
+    for (const [hash, delta] of plan.blobDeltas) {
+      if (delta >= 0) continue;
+      this.stmt('UPDATE memory_blobs SET refcount = refcount + ? WHERE hash = ?').run(delta, hash);
+      this.stmt('DELETE FROM memory_blobs WHERE hash = ? AND refcount <= 0').run(hash);
+    }
   }
 
   /**
@@ -616,6 +727,18 @@ export function vecTable(dims: number): string {
 
 export function vectorBytes(vector: Float32Array): Uint8Array {
   return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+function storedState(row: StoredRow): StoredState {
+  return {
+    version: Number(row.version),
+    valueRef: row.value_ref,
+    tagsJson: row.tags,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    createdAt: Number(row.created_at),
+    accessedAt: Number(row.accessed_at),
+    accessCount: Number(row.access_count),
+  };
 }
 
 function isLive(expiresAt: number | null, now: number): boolean {
