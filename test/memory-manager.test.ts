@@ -536,6 +536,98 @@ describe('MemoryManager events', () => {
   });
 });
 
+describe('MemoryManager storeMany', () => {
+  it('writes a batch in one call: L3, L1 and L2 of this process, searchable, embedded, one event per entry', async () => {
+    const { memory } = await world.manager();
+    const written = await memory.storeMany([
+      { namespace: 'bulk', key: 'a', value: { note: 'first quokka note' }, tags: ['t'] },
+      { namespace: 'bulk', key: 'b', value: 'second quokka note', ttlMs: 60_000, metadata: { by: 'test' } },
+      { namespace: 'other', key: 'a', value: 3 },
+    ]);
+    expect(written.map((e) => [e.namespace, e.key, e.version])).toEqual([
+      ['bulk', 'a', 1],
+      ['bulk', 'b', 1],
+      ['other', 'a', 1],
+    ]);
+    expect(Object.isFrozen(written[0])).toBe(true);
+    expect(written[1]?.expiresAt).toBe((written[1]?.updatedAt ?? 0) + 60_000);
+    expect(await memory.retrieve('bulk', 'b')).toEqual(written[1]);
+    expect((await memory.stats()).l1).toMatchObject({ hits: 1, misses: 0 });
+    // Another process reads them from L2.
+    const { memory: other } = await world.manager({ ownStore: true });
+    expect((await other.retrieve('bulk', 'a'))?.value).toEqual({ note: 'first quokka note' });
+    expect((await other.stats()).l2.hits).toBe(1);
+    expect((await memory.search('quokka', { mode: 'keyword' })).hits.map((h) => h.entry.key).sort()).toEqual(['a', 'b']);
+    await memory.flushEmbeddings();
+    expect((await memory.stats()).embeddings).toBe(3);
+    expect((await world.eventsOf('memory.stored')).map((e) => e.data)).toEqual([
+      { namespace: 'bulk', key: 'a', version: 1 },
+      { namespace: 'bulk', key: 'b', version: 1 },
+      { namespace: 'other', key: 'a', version: 1 },
+    ]);
+  });
+
+  it("invalidates other processes' L1 copies of every key it writes", async () => {
+    const { memory: a } = await world.manager();
+    await a.storeMany(Array.from({ length: 20 }, (_, i) => ({ namespace: 'team', key: `k${i}`, value: 'v1' })));
+    const { memory: b } = await world.manager({ ownStore: true });
+    for (let i = 0; i < 20; i++) await b.retrieve('team', `k${i}`);
+    for (let i = 0; i < 20; i++) expect((await b.retrieve('team', `k${i}`))?.value).toBe('v1'); // from b's L1
+    await a.storeMany(Array.from({ length: 20 }, (_, i) => ({ namespace: 'team', key: `k${i}`, value: 'v2' })));
+    // Without the invalidations, b would serve v1 from its L1 for five minutes.
+    await until(
+      async () => {
+        for (let i = 0; i < 20; i++) if ((await b.retrieve('team', `k${i}`))?.value !== 'v2') return false;
+        return true;
+      },
+      5_000,
+      'b to see v2 of every key',
+    );
+  });
+
+  it('a key given twice: the last value wins in every tier, versions count up in order', async () => {
+    const { memory } = await world.manager();
+    await memory.store('dup', 'k', 'before');
+    const written = await memory.storeMany([
+      { namespace: 'dup', key: 'k', value: 'one' },
+      { namespace: 'dup', key: 'k', value: 'two' },
+    ]);
+    expect(written.map((e) => [e.version, e.value])).toEqual([
+      [2, 'one'],
+      [3, 'two'],
+    ]);
+    expect(await memory.retrieve('dup', 'k')).toMatchObject({ version: 3, value: 'two' });
+    const { memory: other } = await world.manager({ ownStore: true });
+    expect(await other.retrieve('dup', 'k')).toMatchObject({ version: 3, value: 'two' });
+  });
+
+  it('refuses a batch with a bad entry, naming it, and writes nothing anywhere', async () => {
+    const { memory } = await world.manager();
+    await memory.store('ns', 'kept', 'original');
+    const good = (key: string) => ({ namespace: 'ns', key, value: 'new' });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ namespace: 'ns', key: '', value: 1 }, 'key'],
+      [{ namespace: 'NS', key: 'k', value: 1 }, 'namespace'],
+      [{ namespace: 'ns', key: 'k', value: 'x'.repeat(MAX_MEMORY_VALUE_BYTES) }, 'value'],
+      [{ namespace: 'ns', key: 'k', value: 1, ttlMs: -5 }, 'ttlMs'],
+      [{ namespace: 'ns', key: 'k', value: 1, expectedVersion: 1 }, 'expectedVersion'],
+      [{ namespace: 'ns', key: 'k' }, 'value'],
+    ];
+    for (const [bad, field] of cases) {
+      const error = await memory.storeMany([good('kept'), good('a'), bad as never]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).message).toMatch(/^entries\[2\]: /);
+      expect((error as ValidationError).details).toMatchObject({ index: 2, field });
+    }
+    const notArray = await memory.storeMany({} as never).catch((e: unknown) => e);
+    expect(notArray).toBeInstanceOf(ValidationError);
+    expect(await memory.count()).toBe(1);
+    expect(await memory.retrieve('ns', 'kept')).toMatchObject({ value: 'original', version: 1 });
+    expect(await world.eventsOf('memory.stored')).toHaveLength(1);
+    expect(await memory.storeMany([])).toEqual([]);
+  });
+});
+
 describe('MemoryManager export and import', () => {
   async function fill(memory: MemoryManager): Promise<void> {
     await memory.store('alpha', 'plain', 'just text');
@@ -644,6 +736,38 @@ describe('MemoryManager export and import', () => {
     expect(await memory.importJsonl(text, { mode: 'overwrite' })).toEqual({ entries: 3, imported: 2, skipped: 0, expired: 1 });
     expect(await memory.retrieve('alpha', 'plain')).toMatchObject({ value: 'imported', version: 2 });
     expect(await memory.retrieve('alpha', 'old')).toBeUndefined();
+  });
+
+  it('imports in batches of 1,000 entries a transaction, skipping and counting across batches', async () => {
+    const store = await world.store();
+    const batches: number[] = [];
+    // The store, with its batch writes counted (a single write would not be).
+    const counting = new Proxy(store.memory, {
+      get(target, property, receiver) {
+        if (property === 'restoreMany') {
+          return (entries: MemoryEntry[], mode: 'skip' | 'overwrite', now: number) => {
+            batches.push(entries.length);
+            return target.restoreMany(entries, mode, now);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const memory = new MemoryManager({ store: counting, events: world.events, logger, tuning: FAST });
+    try {
+      await memory.store('imp', 'k1500', 'already here');
+      const text = Array.from({ length: 2_500 }, (_, i) => JSON.stringify({ namespace: 'imp', key: `k${i}`, value: `imported ${i}` })).join('\n');
+      expect(await memory.importJsonl(text, { mode: 'skip' })).toEqual({ entries: 2_500, imported: 2_499, skipped: 1, expired: 0 });
+      expect(batches).toEqual([1_000, 1_000, 500]);
+      expect(await memory.count({ namespace: 'imp' })).toBe(2_500);
+      expect((await memory.retrieve('imp', 'k1500'))?.value).toBe('already here');
+      expect((await memory.retrieve('imp', 'k2499'))?.value).toBe('imported 2499');
+      expect((await memory.search('imported', { mode: 'keyword', limit: 5 })).hits).toHaveLength(5);
+      expect(await world.eventsOf('memory.stored')).toHaveLength(2_500);
+    } finally {
+      await memory.close();
+    }
   });
 
   it('refuses the whole import when a line is malformed, naming the line, and writes nothing', async () => {
