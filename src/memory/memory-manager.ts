@@ -571,7 +571,8 @@ export class MemoryManager {
    */
   private async afterWriteMany(written: readonly { entry: MemoryEntry; valueJson: string }[]): Promise<MemoryEntry[]> {
     const checkedAt = this.now();
-    const entries = written.map(({ entry }) => deepFreeze(structuredClone(entry)));
+    // No copy (unlike afterWrite): the port's batch writes hand back new objects, shared with no caller.
+    const entries = written.map(({ entry }) => deepFreeze(entry));
     const last = new Map<string, number>();
     entries.forEach((entry, i) => last.set(cacheKeyOf(entry.namespace, entry.key), i));
     const l2Puts: Promise<void>[] = [];

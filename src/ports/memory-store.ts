@@ -48,7 +48,8 @@ export interface MemoryStore {
    * results say which version each occurrence got). All or nothing: a bad entry rejects the whole
    * batch with a ValidationError whose message and `details.index` name the entry (and
    * `details.field` what is wrong), and nothing is written. At most MAX_MEMORY_BATCH_ENTRIES
-   * entries and MAX_MEMORY_BATCH_BYTES of values per call.
+   * entries and MAX_MEMORY_BATCH_BYTES of values per call. The entries resolved are new objects,
+   * sharing nothing with the input (callers may freeze and cache them without copying).
    */
   putMany(entries: readonly MemoryWrite[]): Promise<MemoryEntry[]>;
   /** `restore` of many entries in one transaction (as `putMany`): null for each entry skipped. */

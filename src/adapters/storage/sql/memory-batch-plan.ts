@@ -112,7 +112,7 @@ export function planMemoryBatch(writes: readonly BatchWrite[], stored: ReadonlyM
       key,
       value: JSON.parse(w.checked.json) as JsonValue,
       version,
-      tags: w.checked.tags,
+      tags: [...w.checked.tags],
       metadata: JSON.parse(w.checked.metadataJson) as Record<string, JsonValue>,
       expiresAt: w.write.expiresAt,
       createdAt,
