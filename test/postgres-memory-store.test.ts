@@ -4,6 +4,7 @@ import { openPostgres, type PostgresDatabase } from '../src/adapters/storage/pos
 import { PostgresMemoryStore, type PostgresMemoryStoreOptions } from '../src/adapters/storage/postgres/postgres-memory-store.js';
 import { migratePostgres } from '../src/adapters/storage/postgres/postgres-migrator.js';
 import { ConflictError } from '../src/domain/errors.js';
+import type { JsonValue } from '../src/domain/json.js';
 import { MAX_MEMORY_VALUE_BYTES, type MemoryEntry } from '../src/ports/memory-store.js';
 import { largeValue, runMemoryStoreConformance, T, vec, write } from './conformance/memory-store.js';
 import { useTestDatabase, type TestSchema } from './support/postgres.js';
@@ -210,6 +211,24 @@ describe('PostgresMemoryStore specifics', () => {
     expect(await state()).toEqual({ embeddings: 1, search: [`k1 'alpha':2 'beta':3 'k1':1A`, `k2 'delta':4 'gamma':3 'k2':1A 'second':2B`] });
     await store.deleteExpired(T + 10, 10);
     expect(await state()).toEqual({ embeddings: 0, search: [`k2 'delta':4 'gamma':3 'k2':1A 'second':2B`] });
+  });
+
+  it('builds the same keyword vector for an entry written in a batch as for one written alone', async () => {
+    const { store, database } = await open();
+    const entries = [
+      { key: 'auth/decision', value: { text: 'Use JWT; see https://example.com/docs', n: 3 } as JsonValue, tags: ['auth', 'security'] },
+      { key: 'menu', value: 'Café crème brûlée' as JsonValue, tags: [] },
+      { key: 'k', value: 42 as JsonValue, tags: ['number'] },
+    ];
+    for (const e of entries) await store.put(write({ namespace: 'single', ...e }));
+    await store.putMany(entries.map((e) => write({ namespace: 'batch', ...e })));
+    // Over existing rows too: a changed value is reindexed, a same-value retag as well.
+    await store.put(write({ namespace: 'single', key: 'menu', value: 'Crème brûlée, café', tags: ['dessert'] }));
+    await store.putMany([write({ namespace: 'batch', key: 'menu', value: 'Crème brûlée, café', tags: ['dessert'] })]);
+    const vectors = async (namespace: string) =>
+      (await rows<{ key: string; search: string }>(database, `select key, search::text as search from memory where namespace = '${namespace}' order by key`)).map((r) => `${r.key} ${r.search}`);
+    expect(await vectors('batch')).toEqual(await vectors('single'));
+    expect(await vectors('batch')).toHaveLength(3);
   });
 
   it('searches words however they are written: paths, URLs, diacritics, case, common words', async () => {
