@@ -101,6 +101,7 @@ describe('authorization matrix: every route × every role', () => {
     'GET /api/v2/tasks/:id/transcript': async () => ({ path: `/api/v2/tasks/${await newTask()}/transcript` }),
     'GET /api/v2/memory': async () => ({ path: '/api/v2/memory?limit=5' }),
     'POST /api/v2/memory': async () => ({ path: '/api/v2/memory', body: { key: `matrix/${colony().newId('task')}`, value: { made: 'in a test' } } }),
+    'POST /api/v2/memory/batch': async () => ({ path: '/api/v2/memory/batch', body: { entries: [{ key: `matrix/${colony().newId('task')}`, value: 1 }] } }),
     'GET /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}` }),
     'PUT /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}`, body: { value: 'updated' } }),
     'DELETE /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}` }),

@@ -105,6 +105,42 @@ describe('REST API: memory', () => {
     });
   });
 
+  describe('POST /memory/batch', () => {
+    it('stores many entries in one call, in order, each readable and announced', async () => {
+      const r = await api.request('POST', '/api/v2/memory/batch', {
+        body: {
+          entries: [
+            { key: 'batch/a', value: { n: 1 }, tags: ['bulk'] },
+            { namespace: 'batch-ns', key: 'batch/b', value: 'two', ttl: '1h', metadata: { by: 'test' } },
+            { key: 'batch/a', value: { n: 3 } },
+          ],
+        },
+      });
+      expect(r.status, r.text).toBe(201);
+      expect(r.json.items.map((e: { namespace: string; key: string; version: number }) => [e.namespace, e.key, e.version])).toEqual([
+        ['default', 'batch/a', 1],
+        ['batch-ns', 'batch/b', 1],
+        ['default', 'batch/a', 2],
+      ]);
+      expect(r.json.items[1].expiresAt - r.json.items[1].updatedAt).toBe(3_600_000);
+      expect((await api.request('GET', `/api/v2/memory/${enc('batch/a')}`)).json).toMatchObject({ value: { n: 3 }, version: 2 });
+      expect((await api.request('GET', `/api/v2/memory/${enc('batch/b')}?namespace=batch-ns`)).json.metadata).toEqual({ by: 'test' });
+      await api.colony.events.flush();
+      const events = await api.request('GET', '/api/v2/events?types=memory.stored');
+      expect(events.json.items.map((e: { data: unknown }) => e.data)).toContainEqual({ namespace: 'batch-ns', key: 'batch/b', version: 1 });
+    });
+
+    it('refuses a batch with a bad entry with 400 naming it, and writes none of it', async () => {
+      for (const bad of [{ key: '', value: 1 }, { key: 'k', value: 1, expectedVersion: 1 }, { key: 'k' }, { key: 'k', value: 1, ttl: -1 }]) {
+        const r = await api.request('POST', '/api/v2/memory/batch', { body: { entries: [{ key: 'batch-bad/first', value: 1 }, bad] } });
+        expectProblem(r, 400, 'validation');
+        expect(r.text).toMatch(/entries\.1|entries\[1\]/);
+      }
+      expectProblem(await api.request('POST', '/api/v2/memory/batch', { body: { entries: 'nope' } }), 400, 'validation');
+      expectProblem(await api.request('GET', `/api/v2/memory/${enc('batch-bad/first')}`), 404);
+    });
+  });
+
   describe('PUT /memory/:key', () => {
     it('creates (201), then replaces (200) with a new version, keeping optimistic concurrency', async () => {
       const key = 'doc/readme.md';
@@ -172,7 +208,7 @@ describe('REST API: memory', () => {
 
       // Without a namespace: every namespace.
       const everywhere = await api.request('GET', '/api/v2/memory?limit=1000');
-      expect(new Set(everywhere.json.items.map((e: { namespace: string }) => e.namespace))).toEqual(new Set(['default', 'enc', 'proj-a', 'proj-b', 'docs', 'list']));
+      expect(new Set(everywhere.json.items.map((e: { namespace: string }) => e.namespace))).toEqual(new Set(['default', 'enc', 'proj-a', 'proj-b', 'batch-ns', 'docs', 'list']));
     });
   });
 

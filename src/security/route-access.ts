@@ -42,6 +42,7 @@ export const ROUTE_ACCESS = {
 
   'GET /api/v2/memory': 'viewer',
   'POST /api/v2/memory': 'operator',
+  'POST /api/v2/memory/batch': 'operator',
   'GET /api/v2/memory/:key': 'viewer',
   'PUT /api/v2/memory/:key': 'operator',
   'DELETE /api/v2/memory/:key': 'operator',

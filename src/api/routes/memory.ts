@@ -6,7 +6,7 @@ import type { JsonValue } from '../../domain/json.js';
 import { embedderLabel } from '../../memory/embedder-label.js';
 import type { SearchMode, StoreOptions } from '../../memory/memory-manager.js';
 import { checkKey, checkMetadata, checkTags, checkTtl } from '../../memory/memory-validation.js';
-import { MAX_MEMORY_TAG_LENGTH, MAX_MEMORY_TAGS, MEMORY_NAMESPACE_PATTERN } from '../../ports/memory-store.js';
+import { MAX_MEMORY_BATCH_ENTRIES, MAX_MEMORY_TAG_LENGTH, MAX_MEMORY_TAGS, MEMORY_NAMESPACE_PATTERN } from '../../ports/memory-store.js';
 import { parseDuration } from '../../tasks/duration.js';
 import { API_PREFIX, MAX_PAGE_LIMIT } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -61,6 +61,9 @@ const writeFields = {
 };
 const storeBody = z.strictObject({ key: keySchema, ...writeFields });
 const updateBody = z.strictObject(writeFields);
+/** A batch: entries as POST takes them, without expectedVersion (a batch writes unconditionally). */
+const { expectedVersion: _unconditional, ...batchFields } = writeFields;
+const batchBody = z.strictObject({ entries: z.array(z.strictObject({ key: keySchema, ...batchFields })).max(MAX_MEMORY_BATCH_ENTRIES) });
 
 const keyParams = z.strictObject({ key: keySchema });
 const namespaceQuery = z.strictObject({ namespace: namespaceSchema.optional() });
@@ -177,6 +180,29 @@ export function registerMemoryRoutes(app: FastifyInstance, { colony }: ApiContex
       const { key, namespace = DEFAULT_MEMORY_NAMESPACE, value, ...rest } = request.body as z.output<typeof storeBody>;
       const entry = await (await colony.memory()).store(namespace, key, value as JsonValue, storeOptions(rest));
       return reply.code(201).header('location', entryUrl(entry.namespace, entry.key)).send(entry);
+    },
+  );
+
+  app.post(
+    `${API_PREFIX}/memory/batch`,
+    {
+      schema: {
+        tags,
+        summary: 'Store many memory entries in one transaction',
+        description:
+          `\`entries\`: up to ${MAX_MEMORY_BATCH_ENTRIES} entries with POST's fields except \`expectedVersion\` (each is written unconditionally). ` +
+          'All or nothing: a bad entry is a 400 naming it, and nothing is written. A key given twice is written twice (the last value wins, versions count up). ' +
+          'Returns the entries as written, in order. Publishes `memory.stored` for each.',
+        body: batchBody,
+        response: { 201: z.object({ items: z.array(memoryEntrySchema) }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { entries } = request.body as z.output<typeof batchBody>;
+      const items = await (await colony.memory()).storeMany(
+        entries.map(({ key, namespace = DEFAULT_MEMORY_NAMESPACE, value, ...rest }) => ({ namespace, key, value: value as JsonValue, ...storeOptions(rest) })),
+      );
+      return reply.code(201).send({ items });
     },
   );
 
