@@ -16,7 +16,7 @@ import {
   restoreWriteOf,
   type CheckedWrite,
 } from '../../../memory/memory-store-input.js';
-import { addressId, batchAddresses, planMemoryBatch, type BatchPlan, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
+import { addressId, batchAddresses, batchWritesOf, planMemoryBatch, type BatchPlan, type BatchRestore, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
 import type {
   MemoryEntry,
   MemoryListQuery,
@@ -333,15 +333,10 @@ export class PostgresMemoryStore implements MemoryStore {
   private async writeBatch(
     entries: readonly MemoryWrite[],
     checked: readonly CheckedWrite[],
-    restoring: { entries: readonly MemoryEntry[]; mode: 'skip' | 'overwrite'; now: number } | undefined,
+    restoring: BatchRestore | undefined,
   ): Promise<(MemoryEntry | null)[]> {
     if (entries.length === 0) return [];
-    const writes: BatchWrite[] = entries.map((write, i) => {
-      const c = checked[i] as CheckedWrite;
-      const w: BatchWrite = { write, checked: c, hash: hashValueJson(c.json) };
-      if (restoring) w.restoring = { entry: restoring.entries[i] as MemoryEntry, mode: restoring.mode, now: restoring.now };
-      return w;
-    });
+    const writes = batchWritesOf(entries, checked, restoring);
     const addresses = batchAddresses(writes);
     const first = entries[0] as MemoryWrite;
     return this.transaction(`put ${entries.length} memory entries (${first.namespace}/${first.key} first)`, async (trx) => {

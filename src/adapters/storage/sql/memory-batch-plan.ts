@@ -1,6 +1,7 @@
 import type { JsonValue } from '../../../domain/json.js';
 import type { CheckedWrite } from '../../../memory/memory-store-input.js';
 import type { MemoryEntry, MemoryWrite } from '../../../ports/memory-store.js';
+import { hashValueJson } from '../sqlite/memory-value-codec.js';
 
 /**
  * What a batch of memory writes (`putMany`, `restoreMany`) does, worked out before any statement
@@ -58,6 +59,23 @@ export interface BatchPlan {
   blobDeltas: Map<string, number>;
   /** A write holding each hash, for storing a value not stored yet. */
   valueOf: Map<string, BatchWrite>;
+}
+
+/** What a batch restores: the exported entries (one per write, in order), how, and when. */
+export interface BatchRestore {
+  entries: readonly MemoryEntry[];
+  mode: 'skip' | 'overwrite';
+  now: number;
+}
+
+/** The batch's writes with their checked values, content hashes and, for a restore, the entries they restore. */
+export function batchWritesOf(entries: readonly MemoryWrite[], checked: readonly CheckedWrite[], restoring: BatchRestore | undefined): BatchWrite[] {
+  return entries.map((write, i) => {
+    const c = checked[i] as CheckedWrite;
+    const w: BatchWrite = { write, checked: c, hash: hashValueJson(c.json) };
+    if (restoring) w.restoring = { entry: restoring.entries[i] as MemoryEntry, mode: restoring.mode, now: restoring.now };
+    return w;
+  });
 }
 
 export function addressId(namespace: string, key: string): string {

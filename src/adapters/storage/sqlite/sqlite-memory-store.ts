@@ -29,7 +29,7 @@ import {
   restoreWriteOf,
   type CheckedWrite,
 } from '../../../memory/memory-store-input.js';
-import { addressId, batchAddresses, planMemoryBatch, type BatchPlan, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
+import { addressId, batchAddresses, batchWritesOf, planMemoryBatch, type BatchPlan, type BatchRestore, type BatchWrite, type StoredState } from '../sql/memory-batch-plan.js';
 import { checkVector } from './memory-input.js';
 import { flattenJsonText, ftsMatchExpression } from './memory-text.js';
 import { decodeValue, encodeValue, hashValueJson, MEMORY_COMPRESSION_THRESHOLD_BYTES, type EncodedValue } from './memory-value-codec.js';
@@ -335,15 +335,10 @@ export class SqliteMemoryStore implements MemoryStore {
   private async writeBatch(
     entries: readonly MemoryWrite[],
     checked: readonly CheckedWrite[],
-    restoring: { entries: readonly MemoryEntry[]; mode: 'skip' | 'overwrite'; now: number } | undefined,
+    restoring: BatchRestore | undefined,
   ): Promise<(MemoryEntry | null)[]> {
     if (entries.length === 0) return [];
-    const writes: BatchWrite[] = entries.map((write, i) => {
-      const c = checked[i] as CheckedWrite;
-      const w: BatchWrite = { write, checked: c, hash: hashValueJson(c.json) };
-      if (restoring) w.restoring = { entry: restoring.entries[i] as MemoryEntry, mode: restoring.mode, now: restoring.now };
-      return w;
-    });
+    const writes = batchWritesOf(entries, checked, restoring);
     // Large new values are compressed before the write (as a single write does), not under the batch's lock.
     const encoded = new Map<string, EncodedValue>();
     for (const w of writes) {
