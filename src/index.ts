@@ -4,7 +4,8 @@
  */
 // First: on a Node older than 24 this throws "Colony needs Node 24 or later" before anything else runs.
 import './kernel/require-supported-node.js';
-export { createColony, type Colony, type CreateColonyOptions, type StartOptions } from './app/colony.js';
+export { createColony } from './app/create-colony-on-demand.js';
+export type { Colony, CreateColonyOptions, StartOptions } from './app/colony.js';
 export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './app/config.js';
 export { DEFAULTS } from './kernel/constants.js';
 export type { EventBus, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from './ports/event-bus.js';

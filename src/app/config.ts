@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { describeMs, MAX_MEMORY_TTL_MS, MAX_TIMER_MS } from '../domain/bounds.js';
 import { ConfigError } from '../domain/errors.js';
+import { loadYaml } from '../kernel/load-yaml.js';
 import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import { providersConfigSchema } from '../providers/provider-config.js';
 import { SANDBOX_DEFAULT_CONFIG, sandboxConfigSchema } from '../sandbox/sandbox-config.js';
@@ -149,8 +148,6 @@ export type ColonyConfig = z.infer<typeof configSchema>;
 export type ConfigInput = DeepPartial<ColonyConfig>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-type YamlModule = typeof Yaml;
-
 export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const;
 
 /** Shell tasks hold OS processes, so CPUs bound them (the rest, agent runs waiting on models, are I/O). */
@@ -260,7 +257,7 @@ export function readConfigFile(path: string): ConfigInput {
   let parsed: unknown;
   try {
     // yaml is loaded only when there is a YAML file to read: most commands never need it.
-    parsed = path.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as YamlModule).parse(text);
+    parsed = path.endsWith('.json') ? JSON.parse(text) : loadYaml().parse(text);
   } catch (error) {
     throw new ConfigError(describeSyntaxError(error, path, text, path.endsWith('.json') ? 'JSON' : 'YAML'), { cause: error });
   }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { RedisCache } from '../adapters/cache/redis/redis-cache.js';
 import type { ColonyConfig } from './config.js';
 import { databaseIdentity } from './open-store.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -8,7 +7,6 @@ import type { Embedder } from '../ports/embedder.js';
 import type { Store } from '../ports/store.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
 import { LocalEmbedder } from '../adapters/embedders/local-embedder.js';
-import { openAIEmbedderFromConfig } from '../adapters/embedders/openai-embedder.js';
 import { MemoryManager } from '../memory/memory-manager.js';
 
 export interface MemoryWiring {
@@ -31,15 +29,19 @@ export interface ColonyMemory {
   close(): Promise<void>;
 }
 
-export function createMemoryManager(wiring: MemoryWiring): ColonyMemory {
+export async function createMemoryManager(wiring: MemoryWiring): Promise<ColonyMemory> {
   const { config, store, events, logger, env, now } = wiring;
   const m = config.memory;
   const project = createHash('sha256').update(databaseIdentity(config.database)).digest('hex').slice(0, 12);
-  const cache = m.redisUrl ? new RedisCache({ url: m.redisUrl, keyPrefix: `colony:${project}:`, logger }) : undefined;
+  // The Redis client and the OpenAI embedder load only when configured: ioredis alone is some 90 modules.
+  const cache = m.redisUrl ? new (await import('../adapters/cache/redis/redis-cache.js')).RedisCache({ url: m.redisUrl, keyPrefix: `colony:${project}:`, logger }) : undefined;
   if (!cache) logger.info('memory: no Redis configured (memory.redisUrl); running on L1 and the database');
   const embedder: Embedder =
     m.embedder === 'openai'
-      ? openAIEmbedderFromConfig(resolveProvidersConfig(config.providers, env).openai, { model: m.embeddingModel, dimensions: m.embeddingDimensions })
+      ? (await import('../adapters/embedders/openai-embedder.js')).openAIEmbedderFromConfig(resolveProvidersConfig(config.providers, env).openai, {
+          model: m.embeddingModel,
+          dimensions: m.embeddingDimensions,
+        })
       : new LocalEmbedder();
   const manager = new MemoryManager({
     store: store.memory,

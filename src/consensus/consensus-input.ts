@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CONSENSUS_STRATEGIES, type ConsensusSettings } from '../domain/consensus.js';
 import { ValidationError } from '../domain/errors.js';
-import { PROVIDER_IDS } from '../providers/provider-registry.js';
+import { PROVIDER_IDS } from '../providers/provider-ids.js';
 import { parseDuration } from '../tasks/duration.js';
 import { CONSENSUS_DEFAULTS, CONSENSUS_LIMITS, DEFAULT_THRESHOLDS } from './consensus-defaults.js';
 

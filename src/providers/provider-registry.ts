@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { PROVIDER_IDS, type ProviderId } from './provider-ids.js';
 import { DEFAULT_MAX_QUEUED_CALLS, DEFAULT_REGISTERED_MAX_CONCURRENCY } from './provider-defaults.js';
 import { ProviderSlots } from './provider-slots.js';
 import { wholeProvider, type RegistrableProvider } from './whole-provider.js';
@@ -23,8 +24,7 @@ export interface ProviderFactories {
   claudeCode(config: ResolvedProvidersConfig, run: ClaudeCodeRun, onEvent: (event: ResilienceEvent) => void, slots: ProviderSlots): Promise<ResilientProvider>;
 }
 
-export const PROVIDER_IDS = ['anthropic', 'openai', 'claude-code'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+export { PROVIDER_IDS, type ProviderId };
 
 export interface ProviderChoice {
   provider: Provider;

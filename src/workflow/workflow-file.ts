@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadYaml } from '../kernel/load-yaml.js';
 import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import { ValidationError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
@@ -80,7 +80,7 @@ export function parseWorkflow(text: string, source: string | null = null): Loade
   const where = source ?? 'workflow';
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = loadYaml().parse(text);
   } catch (error) {
     // The YAML parser recurses: flow collections nested a few hundred deep exhaust the stack (it reports that as a parse error).
     if (error instanceof RangeError || /Maximum call stack size exceeded/.test((error as Error).message)) throw new ValidationError(`${where}: nested too deeply to read (at most ${MAX_DOCUMENT_DEPTH} levels)`, { cause: error });

@@ -1,4 +1,4 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { loadYaml } from '../../kernel/load-yaml.js';
 import { ValidationError } from '../../domain/errors.js';
 
 /** A Markdown file split into its parsed YAML frontmatter and the text after it. */
@@ -31,6 +31,7 @@ export function readFrontmatter(text: string, path: string): Frontmatter {
 }
 
 function parseFrontmatterYaml(yaml: string, path: string, startLine: number): unknown {
+  const { parse: parseYaml, YAMLParseError } = loadYaml();
   try {
     return parseYaml(yaml, { prettyErrors: false });
   } catch (error) {
