@@ -16,7 +16,7 @@ import type { ColonyMemory } from './create-memory.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import { createProviderRegistry } from './provider-factories.js';
 import { createShellExecutor } from '../tasks/executors/shell-executor.js';
-import { CommandSandbox } from '../sandbox/command-sandbox.js';
+import { CommandSandbox, type SandboxStatus } from '../sandbox/command-sandbox.js';
 import { DATABASE_FILE_SUFFIXES } from '../sandbox/sandbox-defaults.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
@@ -242,6 +242,14 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     defaultMaxRetries: config.tasks.defaultMaxRetries,
     pollIntervalMs: config.tasks.pollIntervalMs,
   });
+  let started = false;
+  // Said once, by a process that runs tasks, when it starts or later finds out (the probe runs on first use).
+  let warnedUnconfined = false;
+  const warnIfUnconfined = (isolation: SandboxStatus): void => {
+    if (warnedUnconfined || !started || !runners.runsTasks || !isolation.degraded || isolation.mode === 'bwrap') return;
+    warnedUnconfined = true;
+    logger.warn({ sandbox: isolation }, `NO OS SANDBOX for shell commands: ${isolation.reason}`);
+  };
   // Commands never see the database or the config file (keys, secrets), agents' not even the data directory.
   const sandbox = new CommandSandbox({
     config: config.sandbox,
@@ -254,6 +262,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       ...(configFile ? [configFile] : []),
     ],
     hideFromAgents: [config.dataDir],
+    onDetected: warnIfUnconfined,
   });
   tasks.registerExecutor(
     createShellExecutor({
@@ -359,7 +368,6 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     }
   };
 
-  let started = false;
   let stopping: Promise<{ drained: boolean }> | null = null;
   let closed = false;
   const colony: Colony = {
@@ -403,15 +411,15 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     registerExecutor: (executor) => tasks.registerExecutor(executor),
     async start(startOptions = {}) {
       if (started) return;
-      // A process that only serves runs no command: the sandbox is the workers' concern.
-      const isolation = runners.runsTasks ? await sandbox.status() : { degraded: false as const };
-      if (isolation.degraded) {
-        // sandbox.mode: bwrap is a requirement, not a wish: refuse to run commands unconfined.
-        if (isolation.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${isolation.reason ?? 'bubblewrap is unavailable'}`);
-        logger.warn({ sandbox: isolation }, `NO OS SANDBOX for shell commands: ${isolation.reason}`);
-      }
+      // A process that only serves runs no command: the sandbox is the workers' concern. In `auto` mode
+      // bubblewrap is probed on first use (a command, a status query), not here: a program whose agents
+      // run no command never pays for it. `bwrap` mode probes now (`off` needs no probe).
+      const isolation = !runners.runsTasks ? null : config.sandbox.mode === 'auto' ? await sandbox.detected() : await sandbox.status();
+      // sandbox.mode: bwrap is a requirement, not a wish: refuse to run commands unconfined.
+      if (isolation?.degraded && isolation.mode === 'bwrap') throw new ConfigError(`sandbox.mode is bwrap, but ${isolation.reason ?? 'bubblewrap is unavailable'}`);
       if (started) return;
       started = true;
+      if (isolation) warnIfUnconfined(isolation);
       await runners.register();
       events.publish('colony.started', { runnerId: runners.id, pid: process.pid }, { source: 'colony', correlationId: runners.id });
       // Serving only (`up --no-work`): listed as live, but the workers run the tasks and swarms.

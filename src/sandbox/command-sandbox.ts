@@ -58,6 +58,8 @@ export interface CommandSandboxOptions {
   probe?: (bwrapPath: string, env: NodeJS.ProcessEnv) => Promise<BwrapProbe>;
   /** Replaces the check for the wrapper that makes host-run commands die with their runner. */
   dieWithRunnerProbe?: (env: NodeJS.ProcessEnv) => Promise<DieWithRunnerProbe>;
+  /** Told the status once it is detected (the composition root warns there when commands run unconfined). */
+  onDetected?: (status: SandboxStatus) => void;
 }
 
 const NO_POLICY_BUT = 'commands run on the host with the command policy alone';
@@ -65,7 +67,8 @@ const NO_POLICY_BUT = 'commands run on the host with the command policy alone';
 /**
  * Prepares shell commands to run in an OS sandbox (bubblewrap) with an environment built from an
  * allow-list, or, where bubblewrap is unavailable or turned off, on the host with that environment
- * and a reason that callers record. bubblewrap is checked once, on first use, by running it.
+ * and a reason that callers record. bubblewrap is checked once, on first use, by running it: a
+ * process whose agents run no command never starts it.
  */
 export class CommandSandbox {
   readonly #options: CommandSandboxOptions;
@@ -80,9 +83,17 @@ export class CommandSandbox {
     return this.#options.config;
   }
 
-  /** Detected once; the same answer afterwards. */
+  /** Detected once, on the first call; the same answer afterwards. */
   status(): Promise<SandboxStatus> {
-    this.#status ??= this.#detect();
+    this.#status ??= this.#detect().then((status) => {
+      this.#options.onDetected?.(status);
+      return status;
+    });
+    return this.#status;
+  }
+
+  /** The status if something asked for it already (detected or being detected); null otherwise, without detecting. */
+  detected(): Promise<SandboxStatus> | null {
     return this.#status;
   }
 

@@ -18,6 +18,8 @@ import type { TaskSpecInput } from '../../tasks/task-spec.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
 import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../task-kind.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
+import { mapToolNames } from './tool-names.js';
+import { runShellTool } from './tools/shell-tool.js';
 import {
   AGENT_DEFAULT_MAX_OUTPUT_TOKENS_PER_TURN,
   AGENT_DEFAULT_MAX_TOKENS,
@@ -152,7 +154,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const provider = await meteredTaskProvider(deps, context, resolved.provider, now);
       const extra = await deps.context?.(context.task, agentType);
       const memory = await deps.memory?.();
-      const sandbox = await sandboxRecord(deps.shell);
+      const customTools = deps.customTools?.();
+      // How its commands run, for an agent that has the shell: one without it runs none, and does not
+      // make this process probe bubblewrap (the probe runs on first use).
+      const runsCommands = mapToolNames(agentType.tools, customTools?.map((tool) => tool.name)).names.includes(runShellTool.name);
+      const sandbox = runsCommands ? await sandboxRecord(deps.shell) : undefined;
       const run = await runAgent({
         provider,
         providerId: resolved.providerId,
@@ -171,7 +177,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         signal: context.signal,
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
         ...(memory === undefined ? {} : { memory }),
-        ...(deps.customTools === undefined ? {} : { customTools: deps.customTools() }),
+        ...(customTools === undefined ? {} : { customTools }),
         now,
       });
       // A swarm's last call is closed in the ledger (with what it used) before the task's outcome is
@@ -186,7 +192,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         provider: resolved.providerId,
         model,
         agentType: agentType.name,
-        sandbox,
+        ...(sandbox === undefined ? {} : { sandbox }),
         ...(review === undefined ? {} : { review }),
       };
     },
