@@ -88,7 +88,7 @@ describe('SqliteMemoryStore specifics', () => {
       expect(indexes, index).toContain(index);
     }
     const sql = (db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'memory_vec_4'`).get() as { sql: string }).sql;
-    expect(sql).toMatch(/vec0\(embedding float\[4\] distance_metric=cosine, model text, namespace text\)/);
+    expect(sql).toMatch(/vec0\(embedding float\[4\] distance_metric=cosine, model text partition key, namespace text\)/);
     expect((db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'memory_fts'`).get() as { sql: string }).sql).toMatch(/fts5/);
   });
 
@@ -221,5 +221,54 @@ describe('SqliteMemoryStore specifics', () => {
     const store = await open();
     expect((await store.schemaVersion()) ?? '').toBe(LATEST_MIGRATION);
     expect((await store.memory.put(write({ key: 'k' }))).version).toBe(1);
+  });
+
+  it('migrates vectors stored with model as a vec0 metadata column to model as the partition key, with the same search results', async () => {
+    // A file as the adapter laid it out before 0013: migrated to 0012, vec0 table with `model text`.
+    const db = openRaw({ allowExtension: true });
+    expect(loadSqliteVec(db).available).toBe(true);
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: kyselyDatabaseFor(db) }) });
+    const migrator = new Migrator({ db: kysely, provider: { getMigrations: async () => colonyMigrations('sqlite') } });
+    expect((await migrator.migrateTo('0012_process_roles')).error).toBeUndefined();
+    db.exec('CREATE VIRTUAL TABLE memory_vec_3 USING vec0(embedding float[3] distance_metric=cosine, model text, namespace text)');
+    const old = new SqliteMemoryStore(db, new WriteBatcher(db), { vectors: loadSqliteVec(db) });
+    const longModel = 'a-model-name-longer-than-twelve-bytes';
+    const entries = [
+      { namespace: 'a', key: 'k1', vector: vec(1, 0, 0) },
+      { namespace: 'a', key: 'k2', vector: vec(0.9, 0.1, 0) },
+      { namespace: 'b', key: 'k3', vector: vec(0, 1, 0) },
+      { namespace: 'b', key: 'k4', vector: vec(0.5, 0.5, 0.1) },
+      { namespace: 'a', key: 'gone', vector: vec(1, 0, 0.01) },
+    ];
+    for (const e of entries) {
+      await old.put(write({ namespace: e.namespace, key: e.key, value: e.key }));
+      await old.setEmbedding(e.namespace, e.key, 1, longModel, e.vector);
+    }
+    await old.setEmbedding('a', 'k1', 1, 'short', vec(0, 0, 1));
+    await old.delete('a', 'gone');
+    const query = vec(1, 0.2, 0);
+    const searches = async (memory: SqliteMemoryStore | SqliteStore['memory']) => ({
+      all: (await memory.searchVector(query, longModel, { now: T, limit: 10 })).map((h) => [h.entry.namespace, h.entry.key, h.score]),
+      b: (await memory.searchVector(query, longModel, { now: T, limit: 10, namespace: 'b' })).map((h) => [h.entry.namespace, h.entry.key, h.score]),
+      short: (await memory.searchVector(query, 'short', { now: T, limit: 10 })).map((h) => [h.entry.namespace, h.entry.key, h.score]),
+    });
+    const before = await searches(old);
+    expect(before.all.map(([, key]) => key)).toEqual(['k2', 'k1', 'k4', 'k3']);
+    expect(before.b.map(([, key]) => key)).toEqual(['k4', 'k3']);
+    expect(before.short.map(([, key]) => key)).toEqual(['k1']);
+    db.close();
+
+    const store = await open();
+    expect((await store.schemaVersion()) ?? '').toBe(LATEST_MIGRATION);
+    const check = openRaw();
+    const sql = (check.prepare(`SELECT sql FROM sqlite_master WHERE name = 'memory_vec_3'`).get() as { sql: string }).sql;
+    expect(sql).toMatch(/model text partition key, namespace text/);
+    expect(names(check, 'table')).not.toContain('memory_vec_move');
+    expect(await searches(store.memory)).toEqual(before);
+    // Rows keep their ids: replacing and deleting vectors still reaches them.
+    await store.memory.setEmbedding('a', 'k1', 1, longModel, vec(0, 1, 0));
+    await store.memory.delete('b', 'k4');
+    expect((await store.memory.searchVector(query, longModel, { now: T, limit: 10 })).map((h) => h.entry.key)).toEqual(['k2', 'k1', 'k3']);
+    expect((check.prepare('SELECT count(*) AS n FROM memory_vec_3_rowids').get() as { n: number }).n).toBe(4);
   });
 });

@@ -465,5 +465,37 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         await db.schema.alterTable('tasks').addColumn('pool', 'text').execute();
       },
     },
+    '0013_memory_vec_partition': {
+      async up(db: Kysely<unknown>) {
+        // SQLite only. The vec0 tables (memory_vec_<dims>, made by the memory adapter) kept `model` as
+        // a text metadata column: vec0 stores 12 bytes of such a string beside each vector, and for
+        // longer names (colony-local-hash-384 has 21) it compared every vector's full string from
+        // another table, which doubled the KNN scan. As the partition key, the table is sharded by
+        // model and the scan reads only that model's chunks. Rebuilt with the same rows.
+        if (dialect !== 'sqlite') return;
+        const { rows } = await sql<{ name: string; sql: string }>`
+          select name, sql from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%USING vec0(%'`.execute(db);
+        const old = rows.filter((t) => /^memory_vec_\d+$/.test(t.name) && !/model text partition key/.test(t.sql));
+        if (old.length === 0) return;
+        // The store loads sqlite-vec before migrating. Where it cannot be loaded, the tables stay as
+        // they are: the adapter's SQL reads and writes both layouts alike, only the scan is slower.
+        try {
+          await sql`select vec_version()`.execute(db);
+        } catch {
+          return;
+        }
+        for (const { name } of old) {
+          const dims = Number(name.slice('memory_vec_'.length));
+          const table = sql.raw(name);
+          await sql`create temp table memory_vec_move as select rowid as id, embedding, model, namespace from ${table}`.execute(db);
+          await sql`drop table ${table}`.execute(db);
+          await sql.raw(
+            `create virtual table ${name} using vec0(embedding float[${dims}] distance_metric=cosine, model text partition key, namespace text)`,
+          ).execute(db);
+          await sql`insert into ${table} (rowid, embedding, model, namespace) select id, embedding, model, namespace from memory_vec_move order by id`.execute(db);
+          await sql`drop table memory_vec_move`.execute(db);
+        }
+      },
+    },
   };
 }

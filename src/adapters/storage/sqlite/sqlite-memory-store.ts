@@ -51,12 +51,14 @@ import type { WriteBatcher } from './write-batcher.js';
  *   keeps its FTS rowid. Kept in step with `memory` by this adapter, in the same savepoint.
  * - `memory_embeddings`: which entry version has a vector for which model.
  * - `memory_vec_<dims>`: sqlite-vec vec0 tables holding the vectors (cosine distance), rowid =
- *   memory_embeddings.id, with `model` and `namespace` as vec0 metadata columns. One table per vector
- *   length, created here on first use (migrations run without the extension): models of the same
- *   length share a table and are told apart by the `model` column, which the KNN scan filters on.
+ *   memory_embeddings.id, with `model` as the vec0 partition key and `namespace` as a metadata
+ *   column. One table per vector length, created here on first use (migrations run without the
+ *   extension): models of the same length share a table, sharded by model, so a KNN scan reads only
+ *   its model's vectors. (As a metadata column, `model` cost a lookup of the full string per vector
+ *   for names over 12 bytes, which doubled the scan; migration 0013 converted such tables.)
  *
- * Vector search filters model and namespace inside the KNN scan (vec0 metadata columns, so those
- * never cost results). Tags and expiry live in `memory`, so the KNN over-fetches (4× the limit, at
+ * Vector search filters model and namespace inside the KNN scan (partition key and metadata column,
+ * so those never cost results). Tags and expiry live in `memory`, so the KNN over-fetches (4× the limit, at
  * least 64) and filters afterwards; when filtering leaves too few hits and more neighbours exist, it
  * asks again for 4× as many, up to sqlite-vec's ceiling of 4096 neighbours per query.
  *
@@ -712,7 +714,7 @@ export class SqliteMemoryStore implements MemoryStore {
 
 /** The vec0 table of one vector length, created on first use (also by `colony db copy`). */
 export function createVecTableSql(dims: number): string {
-  return `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(dims)} USING vec0(embedding float[${dims}] distance_metric=cosine, model text, namespace text)`;
+  return `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(dims)} USING vec0(embedding float[${dims}] distance_metric=cosine, model text partition key, namespace text)`;
 }
 
 export function vecTable(dims: number): string {

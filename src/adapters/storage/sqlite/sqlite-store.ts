@@ -114,6 +114,8 @@ export class SqliteStore implements Store {
       import('../sql/migrations.js'),
       import('./node-sqlite-kysely.js'),
     ]);
+    // Migration 0013 rebuilds sqlite-vec tables, which needs the extension on this connection.
+    loadSqliteVec(this.db);
     const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: kyselyDatabaseFor(this.db) }) });
     const migrator = new Migrator({
       db: kysely,
