@@ -223,65 +223,6 @@ describe('SqliteMemoryStore specifics', () => {
     expect((await store.memory.put(write({ key: 'k' }))).version).toBe(1);
   });
 
-  it('ranks keywords as a join of every match would, when more entries match than it ranks first', async () => {
-    const store = await open();
-    // 4,000 matches of "common" (more than the 1,024 candidates ranked first): identical texts tie,
-    // in classes larger than the candidates,
-    // namespaces and keys sort by code point (U+FF61 before U+1F600, unlike UTF-16 order), the
-    // best-ranked entries are partly expired, and one namespace holds few of them.
-    const keys = ['\uff61', '\u{1f600}', 'a', 'b'];
-    const puts: Promise<unknown>[] = [];
-    for (let i = 0; i < 4_000; i++) {
-      const text = i % 3 === 0 ? 'common' : i % 3 === 1 ? 'common filler words here' : 'common rare common';
-      puts.push(
-        store.memory.put(
-          write({
-            namespace: i % 100 === 0 ? 'few' : `ns${i % 7}`,
-            // Later rows sort first: the index's order among equal ranks is not the answer's.
-            key: `${keys[i % 4]}${String(9_999 - i).padStart(4, '0')}`,
-            value: text,
-            tags: i % 5 === 0 ? ['t'] : [],
-            expiresAt: i % 3 === 2 && i % 2 === 0 ? T - 1 : null,
-          }),
-        ),
-      );
-    }
-    await Promise.all(puts);
-    const db = openRaw();
-    const everyMatch = (query: string, filter: { limit: number; namespace?: string; tags?: string[] }) =>
-      (
-        db
-          .prepare(
-            `SELECT m.namespace, m.key, bm25(memory_fts, 0.0, 3.0, 1.0, 2.0) AS rank
-             FROM memory_fts JOIN memory m ON m.fts_rowid = memory_fts.rowid
-             WHERE memory_fts MATCH ? AND (m.expires_at IS NULL OR m.expires_at > ?) AND (? IS NULL OR m.namespace = ?)
-               AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?))
-             ORDER BY rank, m.namespace, m.key LIMIT ?`,
-          )
-          .all(`{key text tags} : (${query})`, T, filter.namespace ?? null, filter.namespace ?? null, filter.tags?.[0] ?? null, filter.tags?.[0] ?? null, filter.limit) as {
-          namespace: string;
-          key: string;
-          rank: number;
-        }[]
-      ).map((r) => [r.namespace, r.key, -r.rank]);
-    const cases = [
-      { query: '"common"', filter: { limit: 10 } },
-      { query: '"common"', filter: { limit: 200 } },
-      { query: '"rare" OR "common"', filter: { limit: 10 } },
-      { query: '"rare" OR "common"', filter: { limit: 10, namespace: 'few' } },
-      { query: '"common"', filter: { limit: 50, namespace: 'ns3', tags: ['t'] } },
-      { query: '"filler"', filter: { limit: 10 } },
-      { query: '"filler"', filter: { limit: 1_000 } },
-    ];
-    for (const { query, filter } of cases) {
-      const words = query.replaceAll(/"| OR /g, ' ').trim();
-      const hits = await store.memory.searchText(words, { now: T, ...filter });
-      const expected = everyMatch(query, filter);
-      expect(expected.length, query).toBeGreaterThan(0);
-      expect(hits.map((h) => [h.entry.namespace, h.entry.key, h.score]), `${query} ${JSON.stringify(filter)}`).toEqual(expected);
-    }
-  });
-
   it('migrates vectors stored with model as a vec0 metadata column to model as the partition key, with the same search results', async () => {
     // A file as the adapter laid it out before 0013: migrated to 0012, vec0 table with `model text`.
     const db = openRaw({ allowExtension: true });

@@ -71,12 +71,6 @@ const VECTOR_OVERFETCH_FACTOR = 4;
 const VECTOR_OVERFETCH_MIN = 64;
 /** sqlite-vec refuses `k` above this. */
 const VEC0_MAX_K = 4096;
-/**
- * Keyword matches ranked by the FTS5 index alone before any is joined with `memory`: this many per
- * requested hit, at least the minimum (searchText's rankedCandidates).
- */
-const KEYWORD_CANDIDATES_FACTOR = 8;
-const KEYWORD_CANDIDATES_MIN = 1024;
 /** BM25 column weights of memory_fts: namespace (not searched), key, text, tags. */
 const BM25_WEIGHTS = '0.0, 3.0, 1.0, 2.0';
 
@@ -206,7 +200,7 @@ export class SqliteMemoryStore implements MemoryStore {
     if (match === null || filter.limit === 0) return [];
     const where = searchWhere(filter);
     // Ranked on the narrow columns first; only the hits' values are read and decoded.
-    const ranked = this.rankedCandidates(match, where, filter.limit) ?? this.all(
+    const ranked = this.all(
       `SELECT m.namespace, m.key, bm25(memory_fts, ${BM25_WEIGHTS}) AS rank
        FROM memory_fts JOIN memory m ON m.fts_rowid = memory_fts.rowid
        WHERE memory_fts MATCH ? AND ${where.clauses.join(' AND ')}
@@ -224,39 +218,6 @@ export class SqliteMemoryStore implements MemoryStore {
       if (row) hits.push({ entry: entryFrom(row), score: -Number(r.rank) });
     }
     return hits;
-  }
-
-  /**
-   * The keyword ranking from the best-ranked matches alone, or null when those cannot decide it.
-   * Joining every match with `memory` (for expiry, namespace and tags) cost more than ranking them: a
-   * common word matches thousands of entries. So the FTS5 index ranks its matches by itself and only
-   * the best KEYWORD_CANDIDATES_MIN (or more) are joined and filtered. That is the exact answer when
-   * the index had no more matches, or when the last hit ranks strictly better than the last candidate
-   * (every match left out ranks no better than it). Otherwise (filters left too few, or a tie at the
-   * boundary) the caller ranks every match, as before.
-   */
-  private rankedCandidates(match: string, where: Where, limit: number): Row[] | null {
-    const cap = Math.max(limit * KEYWORD_CANDIDATES_FACTOR, KEYWORD_CANDIDATES_MIN);
-    const candidates = this.all(
-      `SELECT rowid, bm25(memory_fts, ${BM25_WEIGHTS}) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?`,
-      match,
-      cap,
-    );
-    if (candidates.length === 0) return [];
-    const ranks = new Map(candidates.map((c) => [Number(c.rowid), Number(c.rank)]));
-    const passing = this.all(
-      `SELECT m.fts_rowid, m.namespace, m.key FROM json_each(?) c JOIN memory m ON m.fts_rowid = c.value
-       WHERE ${where.clauses.join(' AND ')}`,
-      JSON.stringify([...ranks.keys()]),
-      ...where.params,
-    ).map((r) => ({ namespace: r.namespace as string, key: r.key as string, rank: ranks.get(Number(r.fts_rowid)) as number }));
-    // rank, then namespace and key in SQLite's BINARY order, as the full query sorts.
-    passing.sort((a, b) => a.rank - b.rank || compareCodePoints(a.namespace, b.namespace) || compareCodePoints(a.key, b.key));
-    const ranked = passing.slice(0, limit);
-    const exhausted = candidates.length < cap;
-    const lastCandidate = Number(candidates[candidates.length - 1]?.rank);
-    const decided = ranked.length === limit && (ranked[limit - 1]?.rank as number) < lastCandidate;
-    return exhausted || decided ? ranked : null;
   }
 
   async searchVector(vector: Float32Array, model: string, filter: MemorySearchFilter): Promise<MemorySearchHit[]> {
@@ -787,20 +748,6 @@ function conflict(namespace: string, key: string, expected: number | null, actua
   return new ConflictError(`memory ${namespace}/${key}: expected ${want}, found ${found}`, {
     details: { namespace, key, expected, actual },
   });
-}
-
-/** Strings in code point order, which is SQLite's BINARY collation of UTF-8 text (JS's `<` compares UTF-16 units). */
-function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  const x = a[Symbol.iterator]();
-  const y = b[Symbol.iterator]();
-  for (;;) {
-    const p = x.next();
-    const q = y.next();
-    if (p.done || q.done) return p.done ? (q.done ? 0 : -1) : 1;
-    const d = (p.value.codePointAt(0) as number) - (q.value.codePointAt(0) as number);
-    if (d !== 0) return d;
-  }
 }
 
 function compareAddress(a: MemoryEntry, b: MemoryEntry): number {
