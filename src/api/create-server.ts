@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Colony } from '../app/colony.js';
 import type { Logger } from '../kernel/logger.js';
+import { installRequestTracing } from './request-tracing.js';
 import type { ApiKeys } from '../security/api-keys.js';
 import { Authenticator, credentialFrom, credentialFromQuery, LOCAL_IDENTITY, type Identity } from '../security/authenticator.js';
 import { redactUrl } from '../security/redact-url.js';
@@ -182,6 +183,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
       }
     }
   });
+  installRequestTracing(app, colony.tracer);
 
   // Authentication: who is calling (the rate limiter, next, counts per key or per address).
   app.addHook('onRequest', async (request, reply) => {

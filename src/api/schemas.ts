@@ -69,6 +69,7 @@ export const taskRecordSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), attempt: z.number().int() }).nullable(),
   runnerId: z.string().nullable(),
   pool: z.string().nullable(),
+  traceParent: z.string().nullable().describe('The W3C traceparent of the span that created the task (null when tracing was off); its attempts are traced as children of it.'),
   notBefore: z.number().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),

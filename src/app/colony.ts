@@ -46,6 +46,8 @@ import { checkStoreHealth, type StoreHealth } from './store-health.js';
 import { memoryStatus, type MemoryStatus } from './memory-status.js';
 import { ToolRegistry } from '../agents/runtime/tools/custom-tools.js';
 import { AgentTypeRegistry } from '../agents/catalog/code-agent-types.js';
+import type { Tracer } from '../ports/tracer.js';
+import { createTracer } from './create-tracer.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -67,6 +69,13 @@ export interface CreateColonyOptions {
    */
   changes?: ChangeNotifier;
   logger?: Logger;
+  /** Where the colony's own logger writes (appended) instead of stderr; ignored with `logger`. */
+  logFile?: string;
+  /**
+   * Traces (see src/ports/tracer.ts). Default: OpenTelemetry with an OTLP exporter when the standard
+   * OTEL_* variables of `env` ask for it (closed with the colony), else none, at no cost.
+   */
+  tracer?: Tracer;
   /** What this process is, for `colony status`: `run`, `worker`, `server`, `library`. */
   kind?: string;
   /**
@@ -141,6 +150,8 @@ export interface Colony {
   /** Where shell commands run: bubblewrap when it works here, else on the host (see `sandbox.status()`). */
   readonly sandbox: CommandSandbox;
   readonly logger: Logger;
+  /** Spans of API requests, task attempts, agent turns, model and tool calls (a no-op one when tracing is off). */
+  readonly tracer: Tracer;
   newId(kind: IdKind): string;
   now(): number;
   registerExecutor(executor: TaskExecutor): void;
@@ -162,7 +173,10 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   });
   // Checked before anything is opened: a bad name leaves nothing behind.
   const pools = checkPoolNames(options.pools ?? []);
-  const logger = options.logger ?? createLogger(config.log.level);
+  const ownsTracer = !options.tracer;
+  const tracer = options.tracer ?? (await createTracer(env));
+  // Log lines written while a span is current carry its trace_id and span_id.
+  const logger = options.logger ?? createLogger(config.log.level, 'colony', options.logFile, tracer.enabled ? () => tracer.currentIds() : undefined);
   const now = options.now ?? Date.now;
   const newId = createIdGenerator();
   const ownsStore = !options.store;
@@ -230,6 +244,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     pollIntervalMs: config.tasks.pollIntervalMs,
     now,
     random: options.random ?? Math.random,
+    tracer,
   });
   const tasks = new TaskEngine({
     store,
@@ -241,6 +256,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     now,
     defaultMaxRetries: config.tasks.defaultMaxRetries,
     pollIntervalMs: config.tasks.pollIntervalMs,
+    tracer,
   });
   let started = false;
   // Said once, by a process that runs tasks, when it starts or later finds out (the probe runs on first use).
@@ -295,12 +311,13 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         { source: 'providers', correlationId: event.provider },
       );
     }
-  });
+  }, tracer);
   const consensus = new ConsensusService({ store, events, agents, provider: (id, model) => providers.get(id, model), logger, newId, now });
   tasks.registerExecutor(
     createAgentExecutor({
       store,
       events,
+      tracer,
       resolveProvider: (id, hints) => providers.forAgentTask(id, hints),
       agentType: (name) => agents.type(name),
       limits: { maxTurns: config.agents.maxTurns, maxTokens: config.agents.maxTokensPerTask },
@@ -406,6 +423,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     },
     sandbox,
     logger,
+    tracer,
     newId,
     now,
     registerExecutor: (executor) => tasks.registerExecutor(executor),
@@ -463,6 +481,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       if (memory) await (await memory).close();
       if (ownsChanges) await changes.close();
       if (ownsStore) await store.close();
+      // Last: the spans of everything above are exported before the process goes.
+      if (ownsTracer) await tracer.shutdown();
     },
   };
 

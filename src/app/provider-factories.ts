@@ -2,6 +2,7 @@ import type { ColonyConfig } from './config.js';
 import { resolveProvidersConfig } from '../providers/provider-config.js';
 import { ProviderRegistry, type ProviderFactories } from '../providers/provider-registry.js';
 import type { ResilienceEvent } from '../providers/resilient-provider.js';
+import type { Tracer } from '../ports/tracer.js';
 
 /** The vendor adapters the provider registry builds, each loaded on first use (the SDKs cost a few hundred ms to import). */
 export const PROVIDER_FACTORIES: ProviderFactories = {
@@ -16,6 +17,6 @@ export const PROVIDER_FACTORIES: ProviderFactories = {
 };
 
 /** The configured providers with the vendor adapters above: what a colony uses, and what `colony providers` inspects without opening the database. */
-export function createProviderRegistry(config: ColonyConfig, env: NodeJS.ProcessEnv, onEvent: (event: ResilienceEvent) => void): ProviderRegistry {
-  return new ProviderRegistry(resolveProvidersConfig(config.providers, env), config.agents.defaultProvider, PROVIDER_FACTORIES, onEvent);
+export function createProviderRegistry(config: ColonyConfig, env: NodeJS.ProcessEnv, onEvent: (event: ResilienceEvent) => void, tracer?: Tracer): ProviderRegistry {
+  return new ProviderRegistry(resolveProvidersConfig(config.providers, env), config.agents.defaultProvider, PROVIDER_FACTORIES, onEvent, tracer);
 }

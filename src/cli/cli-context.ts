@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { createColony, type Colony, type CreateColonyOptions } from '../app/colony.js';
 import { databaseKind, loadConfig, type ConfigInput } from '../app/config.js';
 import { ColonyError } from '../domain/errors.js';
-import { createLogger, type Logger } from '../kernel/logger.js';
 
 /** The folder under the data directory where commands with a live view write their logs. */
 const LOG_DIR = 'logs';
@@ -69,10 +68,10 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
       });
     }
   }
-  let logger: Logger | undefined;
+  let logFile: string | undefined;
   if (open.logFile !== undefined) {
     const { config } = loadCliConfig(options, extra);
-    logger = createLogger(config.log.level, 'colony', logFilePath(config.dataDir, open.logFile));
+    logFile = logFilePath(config.dataDir, open.logFile);
   }
   return createColony({
     projectDir: options.project ?? process.cwd(),
@@ -81,7 +80,7 @@ export async function openColony(options: GlobalOptions, kind: string, extra: Co
     config: overrides,
     kind,
     ...open.role,
-    ...(logger === undefined ? {} : { logger }),
+    ...(logFile === undefined ? {} : { logFile }),
   });
 }
 

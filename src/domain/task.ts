@@ -59,6 +59,11 @@ export interface TaskRecord {
    * unpooled work. A pooled task waits for a live runner of its pool.
    */
   pool: string | null;
+  /**
+   * The W3C traceparent of the span that created the task (an API request, a parent task's attempt),
+   * or null when tracing was off: its attempts are traced as children of it, in whichever process.
+   */
+  traceParent: string | null;
   /** Epoch ms before which a queued task must not start (retry backoff). */
   notBefore: number | null;
   createdAt: number;

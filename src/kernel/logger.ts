@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { redactUrl, redactUrlsInText } from '../security/redact-url.js';
+import type { TraceIds } from '../ports/tracer.js';
 
 export type { Logger };
 
@@ -14,12 +15,15 @@ const urlSerializer = (value: unknown): unknown => (typeof value === 'string' ? 
 /**
  * Logs go to stderr so that stdout stays clean for `--json` output and piping; `file` sends them to
  * that file instead (appended, its folder created), for commands whose stderr is a live view.
+ * `traceIds`, when tracing is on, gives the current span's ids, which each line then carries
+ * (`trace_id`, `span_id`).
  */
-export function createLogger(level: string, name = 'colony', file?: string): Logger {
+export function createLogger(level: string, name = 'colony', file?: string, traceIds?: () => TraceIds | undefined): Logger {
   return pino(
     {
       name,
       level,
+      ...(traceIds === undefined ? {} : { mixin: () => traceIds() ?? {} }),
       redact: { paths: REDACT, censor: '[redacted]' },
       serializers: Object.fromEntries(URL_FIELDS.map((field) => [field, urlSerializer])),
       hooks: {

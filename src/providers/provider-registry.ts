@@ -1,5 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import { PROVIDER_IDS, type ProviderId } from './provider-ids.js';
+import type { Tracer } from '../ports/tracer.js';
+import { traced } from './traced-provider.js';
 import { DEFAULT_MAX_QUEUED_CALLS, DEFAULT_REGISTERED_MAX_CONCURRENCY } from './provider-defaults.js';
 import { ProviderSlots } from './provider-slots.js';
 import { wholeProvider, type RegistrableProvider } from './whole-provider.js';
@@ -86,8 +88,11 @@ export class ProviderRegistry {
   private registeredDefault: string | null = null;
   /** Claude Code runs are processes: one limit for all of this process's runs, whichever task's wrapper makes them. */
   private readonly claudeCodeSlots: ProviderSlots;
+  /** Model calls through the providers it hands out are spans (none when absent or off). */
+  private readonly tracer: Tracer | undefined;
 
-  constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, factories: ProviderFactories, onEvent: (event: ResilienceEvent) => void) {
+  constructor(config: ResolvedProvidersConfig, defaultId: ProviderId, factories: ProviderFactories, onEvent: (event: ResilienceEvent) => void, tracer?: Tracer) {
+    this.tracer = tracer;
     this.config = config;
     this.factories = factories;
     this.defaultId = defaultId;
@@ -102,7 +107,7 @@ export class ProviderRegistry {
   async get(id?: string, model?: string): Promise<ProviderChoice> {
     const wanted = id ?? this.registeredDefault ?? this.defaultId;
     const own = this.registeredProviders.get(wanted);
-    if (own) return { provider: own.provider, providerId: wanted, model: model ?? own.model };
+    if (own) return { provider: traced(own.provider, wanted, this.tracer), providerId: wanted, model: model ?? own.model };
     const providerId = this.parseId(wanted);
     let provider = this.created.get(providerId);
     if (!provider) {
@@ -112,7 +117,7 @@ export class ProviderRegistry {
           : await this.factories.api(this.config[providerId], this.onEvent);
       this.created.set(providerId, provider);
     }
-    return { provider, providerId, model: model ?? this.defaultModel(providerId) };
+    return { provider: traced(provider, providerId, this.tracer), providerId, model: model ?? this.defaultModel(providerId) };
   }
 
   /**
@@ -133,7 +138,7 @@ export class ProviderRegistry {
       this.onEvent,
       this.claudeCodeSlots,
     );
-    return { provider, providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
+    return { provider: traced(provider, 'claude-code', this.tracer), providerId: 'claude-code', model: model ?? this.defaultModel('claude-code') };
   }
 
   /**

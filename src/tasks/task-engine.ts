@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.
 import type { IdKind } from '../domain/ids.js';
 import { isTerminal, type TaskRecord, type TaskStatus } from '../domain/task.js';
 import type { Store, TaskQuery } from '../ports/store.js';
+import type { Tracer } from '../ports/tracer.js';
 import { DEFAULTS } from '../kernel/constants.js';
 import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
@@ -23,6 +24,8 @@ export interface TaskEngineDeps {
   now: () => number;
   defaultMaxRetries: number;
   pollIntervalMs: number;
+  /** The current span when tasks are submitted is kept on them: their attempts are traced as its children. */
+  tracer: Tracer;
 }
 
 export interface SubmitOptions {
@@ -86,6 +89,7 @@ export class TaskEngine {
     if (specs.length === 0) throw new ValidationError('no tasks to submit');
     const parsed = parseTaskSpecs([...specs]);
     const now = this.deps.now();
+    const traceParent = this.deps.tracer.currentTraceParent();
     const byName = new Map<string, string>();
     const ids = parsed.map((spec) => {
       const id = this.deps.newId('task');
@@ -149,6 +153,7 @@ export class TaskEngine {
         error: null,
         runnerId: null,
         pool: spec.pool ?? null,
+        traceParent,
         notBefore: null,
         createdAt: now,
         updatedAt: now,

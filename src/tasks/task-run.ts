@@ -5,6 +5,7 @@ import { MAX_TIMER_MS } from '../domain/bounds.js';
 import { TimeoutError, toColonyError, type ColonyError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord } from '../domain/task.js';
+import type { SpanAttributes, Tracer } from '../ports/tracer.js';
 import type { TaskExecutor } from './task-executor.js';
 
 /** Why a running task's signal was aborted; decides what becomes of the task. */
@@ -46,6 +47,8 @@ export interface TaskRunDeps {
   workspace: string;
   defaultTimeoutMs: number;
   now: () => number;
+  /** Each attempt is a span, the child of the span that created the task (in whichever process). */
+  tracer: Tracer;
 }
 
 /** How an attempt ended: its result, or the failure (a timeout or abort included). */
@@ -73,11 +76,15 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
   aborted.catch(() => undefined);
   let result: JsonValue = null;
   let failure: ColonyError | null = null;
+  const span = deps.tracer.startSpan(`task ${task.type}`, {
+    parent: task.traceParent,
+    ...(deps.tracer.enabled ? { attributes: taskSpanAttributes(task, running.agent) } : {}),
+  });
   try {
     // The read of the dependencies is tried again while the store does not answer (a database restart):
     // the attempt has not started, so that is not its failure. The timeout and aborts still bound it.
     const dependencies = await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]);
-    result = await Promise.race([
+    result = await deps.tracer.withSpan(span, () => Promise.race([
       executor.execute({
         task,
         attempt: task.attempts,
@@ -88,12 +95,27 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
         dependencies,
       }),
       aborted,
-    ]);
+    ]));
     if (result === undefined) result = null;
   } catch (error) {
     failure = toColonyError(controller.signal.aborted ? controller.signal.reason : error);
   } finally {
     clearTimeout(timer);
   }
+  if (failure !== null) span.fail(failure);
+  span.end();
   return { result, failure, durationMs: deps.now() - started };
+}
+
+/** What a task attempt's span says about it. */
+function taskSpanAttributes(task: TaskRecord, agent: AgentRecord | null): SpanAttributes {
+  return {
+    'colony.task.id': task.id,
+    'colony.task.type': task.type,
+    'colony.task.attempt': task.attempts,
+    'colony.task.name': task.name ?? undefined,
+    'colony.swarm.id': task.swarmId ?? undefined,
+    'colony.workflow.id': task.workflowId ?? undefined,
+    'colony.agent.id': agent?.id,
+  };
 }

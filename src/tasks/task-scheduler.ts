@@ -17,6 +17,7 @@ import type { TaskExecutor } from './task-executor.js';
 import { TaskOutcomes } from './task-outcome.js';
 import { RunningTask, runAttempt, type TaskRunDeps } from './task-run.js';
 import { TaskScopeFilter } from './task-scope-filter.js';
+import type { Tracer } from '../ports/tracer.js';
 import { TaskSlots, type LimitChange } from './task-slots.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
@@ -40,6 +41,8 @@ export interface SchedulerDeps {
   pollIntervalMs: number;
   now: () => number;
   random: () => number;
+  /** Each attempt is a span (see task-run). */
+  tracer: Tracer;
 }
 
 /**

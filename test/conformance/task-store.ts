@@ -69,6 +69,7 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           error: { code: 'execution', message: 'exit code 2', attempt: 2 },
           runnerId: 'run_1',
           pool: 'eu-west',
+          traceParent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
           notBefore: T + 9_000,
           createdAt: T + 1,
           updatedAt: T + 2,

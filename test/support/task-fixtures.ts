@@ -27,6 +27,7 @@ export function taskRecord(id: string, overrides: Partial<TaskRecord> = {}): Tas
     error: null,
     runnerId: null,
     pool: null,
+    traceParent: null,
     notBefore: null,
     createdAt: T,
     updatedAt: T,

@@ -1,4 +1,5 @@
 import { realpath } from 'node:fs/promises';
+import type { Tracer } from '../../ports/tracer.js';
 import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../../providers/provider-registry.js';
@@ -96,6 +97,8 @@ export interface ProviderHints {
 export interface AgentExecutorDeps {
   store: Store;
   events: EventBus;
+  /** Agent turns and tool calls are spans under the task's. */
+  tracer?: Tracer;
   /**
    * The provider for an id (undefined: the default one) and the model to use. `agentModel` is the
    * agent type's `model` (a Claude Code alias such as `sonnet`, or null), for resolvers that map it.
@@ -178,6 +181,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
         ...(memory === undefined ? {} : { memory }),
         ...(customTools === undefined ? {} : { customTools }),
+        ...(deps.tracer === undefined ? {} : { tracer: deps.tracer }),
         now,
       });
       // A swarm's last call is closed in the ledger (with what it used) before the task's outcome is

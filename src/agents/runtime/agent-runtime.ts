@@ -14,6 +14,8 @@ import {
   type ToolUsePart,
 } from '../../ports/provider.js';
 import type { Store } from '../../ports/store.js';
+import type { Tracer } from '../../ports/tracer.js';
+import { inSpan } from '../../kernel/in-span.js';
 import { FileJournal } from '../../sandbox/file-journal.js';
 import { FileTools } from '../../sandbox/file-tools.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
@@ -77,6 +79,8 @@ export interface RunAgentOptions {
   memory?: MemoryManager;
   /** Tools a program registered; the agent type's `tools:` list selects them by name. */
   customTools?: readonly AgentTool[];
+  /** Each turn is a span, with its model call and tool calls as children (see src/ports/tracer.ts). */
+  tracer?: Tracer;
   now: () => number;
 }
 
@@ -177,54 +181,108 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     const remaining = limits.maxTokens - used();
     if (remaining <= 0) throw budgetError(limits.maxTokens, used(), failure, turn - 1);
 
-    const response = await streamTurn(options, recorder, {
-      model: options.model,
-      system,
-      messages,
-      tools: tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
-      maxTokens: Math.min(limits.maxOutputTokensPerTurn, remaining),
-      signal,
-    });
-    usage.inputTokens += response.usage.inputTokens;
-    usage.outputTokens += response.usage.outputTokens;
-    // Usage metrics and the assistant turn are written in the same turn of the event loop, so they
-    // share one commit (group commit) instead of paying for two.
-    const [cost] = await Promise.all([
-      recorder.usage(turn, response.model || options.model, response.usage),
-      recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]),
-    ]);
-    usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
-    messages.push({ role: 'assistant', content: response.content });
+    const outcome = await traceTurn(options, turn, async (): Promise<AgentRunResult | 'continue'> => {
+      const response = await streamTurn(options, recorder, {
+        model: options.model,
+        system,
+        messages,
+        tools: tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
+        maxTokens: Math.min(limits.maxOutputTokensPerTurn, remaining),
+        signal,
+      });
+      usage.inputTokens += response.usage.inputTokens;
+      usage.outputTokens += response.usage.outputTokens;
+      // Usage metrics and the assistant turn are written in the same turn of the event loop, so they
+      // share one commit (group commit) instead of paying for two.
+      const [cost] = await Promise.all([
+        recorder.usage(turn, response.model || options.model, response.usage),
+        recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]),
+      ]);
+      usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
+      messages.push({ role: 'assistant', content: response.content });
 
-    const calls = response.content.filter((part): part is ToolUsePart => part.type === 'tool_use');
-    if (calls.length === 0) {
-      const text = textOf(response.content);
-      if (response.stopReason !== 'max_tokens') return result(text, turn, 'end_turn');
-      // Cut off mid-answer: ask for the rest (within the same turn and token limits).
-      const nudge: ContentPart[] = [{ type: 'text', text: CONTINUE_AFTER_MAX_TOKENS }];
-      await recorder.turns([{ turn, role: 'user', content: nudge }]);
-      messages.push({ role: 'user', content: nudge });
-      continue;
-    }
-    // Over budget: the calls are not run, unless the model is finishing anyway.
-    if (used() >= limits.maxTokens && !calls.some((call) => call.name === 'report_result')) {
-      throw budgetError(limits.maxTokens, used(), failure, turn);
-    }
-
-    const results: ToolResultPart[] = [];
-    for (const call of calls) {
-      if (reported !== undefined) {
-        results.push({ type: 'tool_result', toolUseId: call.id, content: 'not run: report_result already ended the task', isError: true });
-        continue;
+      const calls = response.content.filter((part): part is ToolUsePart => part.type === 'tool_use');
+      if (calls.length === 0) {
+        const text = textOf(response.content);
+        if (response.stopReason !== 'max_tokens') return result(text, turn, 'end_turn');
+        // Cut off mid-answer: ask for the rest (within the same turn and token limits).
+        const nudge: ContentPart[] = [{ type: 'text', text: CONTINUE_AFTER_MAX_TOKENS }];
+        await recorder.turns([{ turn, role: 'user', content: nudge }]);
+        messages.push({ role: 'user', content: nudge });
+        return 'continue';
       }
-      throwIfAborted(signal);
-      const output = await runToolCall(call, toolsByName, { ...toolContext, turn }, signal);
-      recorder.toolCalled(turn, call.name, output.isError !== true, output.isError === true ? output.content : undefined);
-      results.push({ type: 'tool_result', toolUseId: call.id, content: output.content, ...(output.isError === true ? { isError: true } : {}) });
-    }
-    await recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
-    if (reported !== undefined) return result(reported.value, turn, 'report_result');
-    messages.push({ role: 'user', content: results });
+      // Over budget: the calls are not run, unless the model is finishing anyway.
+      if (used() >= limits.maxTokens && !calls.some((call) => call.name === 'report_result')) {
+        throw budgetError(limits.maxTokens, used(), failure, turn);
+      }
+
+      const results: ToolResultPart[] = [];
+      for (const call of calls) {
+        if (reported !== undefined) {
+          results.push({ type: 'tool_result', toolUseId: call.id, content: 'not run: report_result already ended the task', isError: true });
+          continue;
+        }
+        throwIfAborted(signal);
+        const output = await traceToolCall(options, call, () => runToolCall(call, toolsByName, { ...toolContext, turn }, signal));
+        recorder.toolCalled(turn, call.name, output.isError !== true, output.isError === true ? output.content : undefined);
+        results.push({ type: 'tool_result', toolUseId: call.id, content: output.content, ...(output.isError === true ? { isError: true } : {}) });
+      }
+      await recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
+      if (reported !== undefined) return result(reported.value, turn, 'report_result');
+      messages.push({ role: 'user', content: results });
+      return 'continue';
+    });
+    if (outcome !== 'continue') return outcome;
+  }
+}
+
+/** A turn's span (`invoke_agent`, GenAI conventions): the model call and the tool calls it makes are its children. */
+function traceTurn<T>(options: RunAgentOptions, turn: number, fn: () => Promise<T>): Promise<T> {
+  const tracer = options.tracer;
+  if (tracer === undefined || !tracer.enabled) return fn();
+  return inSpan(
+    tracer,
+    `invoke_agent ${options.agentType.name}`,
+    {
+      attributes: {
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.name': options.agentType.name,
+        'gen_ai.agent.id': options.agent?.id,
+        'gen_ai.provider.name': options.providerId,
+        'gen_ai.request.model': options.model,
+        'colony.task.id': options.task.id,
+        'colony.agent.turn': turn,
+      },
+    },
+    fn,
+  );
+}
+
+/** A tool call's span (`execute_tool <name>`); a tool's error result marks it failed. */
+async function traceToolCall(options: RunAgentOptions, call: ToolUsePart, fn: () => Promise<{ content: string; isError?: boolean }>): Promise<{ content: string; isError?: boolean }> {
+  const tracer = options.tracer;
+  if (tracer === undefined || !tracer.enabled) return fn();
+  return inSpan(
+    tracer,
+    `execute_tool ${call.name}`,
+    { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.tool.type': 'function' } },
+    async () => {
+      const output = await fn();
+      if (output.isError === true) throw new ToolCallFailed(output);
+      return output;
+    },
+  ).catch((error: unknown) => {
+    if (error instanceof ToolCallFailed) return error.output;
+    throw error;
+  });
+}
+
+/** Carries a tool's error result out of its span, so the span is marked failed and the result still returned. */
+class ToolCallFailed extends Error {
+  readonly output: { content: string; isError?: boolean };
+  constructor(output: { content: string; isError?: boolean }) {
+    super(output.content.slice(0, TURN_EVENT_TEXT_MAX_CHARS));
+    this.output = output;
   }
 }
 

@@ -17,7 +17,7 @@ export const TASK_COLUMNS: ColumnList = {
   columns: [
     'id', 'name', 'type', 'description', 'status', 'priority', 'input', 'dependencies', 'parent_id', 'workflow_id', 'swarm_id',
     'requirements', 'assigned_agent', 'timeout_ms', 'max_retries', 'max_attempts', 'attempts', 'result', 'error', 'runner_id',
-    'not_before', 'created_at', 'updated_at', 'started_at', 'completed_at', 'pool',
+    'not_before', 'created_at', 'updated_at', 'started_at', 'completed_at', 'pool', 'trace_parent',
   ],
   json: new Set(['input', 'dependencies', 'requirements', 'result', 'error']),
 };

@@ -497,5 +497,13 @@ export function colonyMigrations(dialect: SqlDialectName): Record<string, Migrat
         }
       },
     },
+    '0014_task_trace_parent': {
+      async up(db: Kysely<unknown>) {
+        // Traces: a task keeps the W3C traceparent of the span that created it, so that the worker
+        // running it (another process, another host) traces its attempts in the same trace. Rows
+        // already there, and tasks created with tracing off, have none.
+        await db.schema.alterTable('tasks').addColumn('trace_parent', 'text').execute();
+      },
+    },
   };
 }

@@ -56,6 +56,7 @@ export function taskToRow(task: TaskRecord): TaskRow {
     started_at: task.startedAt,
     completed_at: task.completedAt,
     pool: task.pool,
+    trace_parent: task.traceParent,
   };
 }
 
@@ -87,6 +88,7 @@ export function taskFromRow(row: TaskRow): TaskRecord {
     startedAt: nullableNum(row.started_at),
     completedAt: nullableNum(row.completed_at),
     pool: row.pool,
+    traceParent: row.trace_parent ?? null,
   };
 }
 

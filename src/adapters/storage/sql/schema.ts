@@ -76,6 +76,8 @@ export interface TaskRow {
   completed_at: number | null;
   /** The worker pool that alone may run it (0012). */
   pool: string | null;
+  /** The W3C traceparent of the span that created it (0013). */
+  trace_parent: string | null;
 }
 
 export interface WorkflowRow {

@@ -15,7 +15,7 @@ import { parentsFirst } from '../sql/parents-first.js';
 const STALE = Symbol('stale');
 
 const TASK_COLUMNS =
-  'id, name, type, description, status, priority, input, dependencies, parent_id, workflow_id, swarm_id, requirements, assigned_agent, timeout_ms, max_retries, max_attempts, attempts, result, error, runner_id, not_before, created_at, updated_at, started_at, completed_at, pool';
+  'id, name, type, description, status, priority, input, dependencies, parent_id, workflow_id, swarm_id, requirements, assigned_agent, timeout_ms, max_retries, max_attempts, attempts, result, error, runner_id, not_before, created_at, updated_at, started_at, completed_at, pool, trace_parent';
 
 /** Tasks and their dependency edges; claims and agent assignment in one transaction each. See `SqliteStore`. */
 export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
