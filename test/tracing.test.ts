@@ -7,6 +7,7 @@ import { createServer } from '../src/api/create-server.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { removeTempProjects, startCli, tempProject, type BackgroundCli } from './support/cli.js';
 import { FakeOtlpCollector, type CollectedSpan } from './support/fake-otlp-collector.js';
+import { swarmModel } from './support/swarm-model.js';
 import { eventually, tempColony, tempDir } from './support/temp-colony.js';
 
 /**
@@ -131,6 +132,52 @@ describe('traces in one process', () => {
     expect(listed.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'list_files' });
     // A tool call that fails (here: an unknown tool) is a failed span; the model still gets the error.
     expect(only(collector.named('execute_tool no_such_tool'), 'the failed tool span').statusCode).toBe(ERROR_STATUS);
+  });
+  it('a swarm created through the REST API is one trace: the request, the swarm’s coordination, its planned tasks and their model calls', async () => {
+    const llm = new FakeLlmServer({ defaultReply: swarmModel() });
+    const { anthropicBaseUrl } = await llm.start();
+    cleanups.push(() => llm.close());
+    const { colony, cleanup } = await tempColony(
+      {
+        providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } },
+        agents: { defaultProvider: 'anthropic' },
+        tasks: { defaultMaxRetries: 0 },
+      },
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } },
+    );
+    await colony.start();
+    const server = await createServer(colony, { host: '127.0.0.1', port: 0 });
+    const { origin } = await server.listen();
+    const plan = {
+      summary: 'Facts, then a sentence.',
+      tasks: [
+        { id: 'facts', title: 'Collect facts', prompt: 'List three facts about bees.' },
+        { id: 'sentence', title: 'Write a sentence', prompt: 'Write one sentence from the facts.', dependsOn: ['facts'] },
+      ],
+    };
+    const response = await fetch(`${origin}/api/v2/swarms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ objective: 'Tell me about bees', review: false, plan }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    await eventually(async () => ['completed', 'failed'].includes((await colony.swarms.get(id)).status), 30_000);
+    expect((await colony.swarms.get(id)).status).toBe('completed');
+    await server.close();
+    await cleanup();
+
+    const request = only(collector.named('POST /api/v2/swarms'), 'the request span');
+    const swarm = only(collector.named('swarm centralized'), 'the swarm span');
+    expect(swarm).toMatchObject({ traceId: request.traceId, parentSpanId: request.spanId });
+    expect(swarm.attributes).toMatchObject({ 'colony.swarm.id': id, 'colony.swarm.status': 'completed' });
+    const tasks = collector.named('task agent');
+    expect(tasks).toHaveLength(2);
+    for (const task of tasks) expect(task).toMatchObject({ traceId: request.traceId, parentSpanId: swarm.spanId });
+    // Every model call of the swarm (its workers', its synthesis) is in the one trace.
+    const chats = collector.spans.filter((span) => span.name === 'chat fake-model');
+    expect(chats.length).toBeGreaterThanOrEqual(2);
+    for (const chat of chats) expect(chat.traceId).toBe(request.traceId);
   });
 });
 

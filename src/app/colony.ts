@@ -360,6 +360,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     provider: (id, model) => providers.get(id ?? undefined, model ?? undefined),
     chooseType: (candidates, kind) => selection.choose(candidates, kind),
     vote: peerReviewVote(consensus),
+    tracer,
   });
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.

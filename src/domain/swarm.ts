@@ -64,6 +64,11 @@ export interface SwarmConfig {
   maxRevisions: number;
   /** Where the plan came from: the LLM planner, or a file the user supplied. */
   planSource: 'llm' | 'user';
+  /**
+   * The W3C traceparent of the span that created the swarm (absent when tracing was off): its
+   * coordination, in whichever process, is traced in that trace, and so are all its tasks.
+   */
+  traceParent?: string;
 }
 
 /** One task of a swarm's plan. `id` is unique within the plan and names dependencies. */

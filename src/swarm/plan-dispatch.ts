@@ -28,6 +28,8 @@ export interface PlanDispatchDeps {
   replacingWorkers(): boolean;
   /** The worker pools (`colony worker --pool`) some live process serves now. */
   servedPools(): Promise<ReadonlySet<string>>;
+  /** The span the swarm's tasks are traced under (null: tracing off); not the current one, which may be anyone's. */
+  traceParent(): string | null;
 }
 
 /**
@@ -111,7 +113,7 @@ export class PlanDispatch {
         ...(workerPool === null ? {} : { pool: workerPool }),
       };
     });
-    const created = await this.deps.tasks.submit(specs, { swarmId: this.deps.record.id });
+    const created = await this.deps.tasks.submit(specs, { swarmId: this.deps.record.id, traceParent: this.deps.traceParent() });
     created.forEach((record, index) => {
       const task = ready[index] as PlanTask;
       const state = table.state(task.id);

@@ -69,13 +69,14 @@ export class SwarmCoordinator implements Swarms {
     await this.deps.provider(spec.provider ?? null, spec.model ?? null);
     const now = this.deps.now();
     const id = this.deps.newId('swarm');
+    const traceParent = this.deps.tracer?.currentTraceParent() ?? null;
     const swarm: SwarmRecord = {
       id,
       name: spec.name ?? `${spec.topology}-${id.slice(-6)}`,
       objective: spec.objective,
       topology: spec.topology,
       status: 'planning',
-      config: configOf(spec, now),
+      config: traceParent === null ? configOf(spec, now) : { ...configOf(spec, now), traceParent },
       plan: spec.plan ? { summary: spec.plan.summary, tasks: spec.plan.tasks.map((t) => ({ ...t, dependsOn: [...t.dependsOn] })) } : null,
       progress: 0,
       result: null,

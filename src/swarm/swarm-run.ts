@@ -1,4 +1,5 @@
 import type { AgentManager } from '../agents/agent-manager.js';
+import type { Tracer } from '../ports/tracer.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../kernel/logger.js';
 import { CancelledError, isTransientStorageError, type ColonyError } from '../domain/errors.js';
@@ -43,6 +44,8 @@ export interface SwarmRunDeps {
   servedPools(): Promise<ReadonlySet<string>>;
   newId: (kind: IdKind) => string;
   now: () => number;
+  /** The swarm's coordination here is a span in the trace of the request that created the swarm. */
+  tracer?: Tracer;
 }
 
 /**
@@ -97,11 +100,12 @@ export class SwarmRun {
       peers: () => (strategy.topology === 'mesh' ? seats.peerList() : null),
       replacingWorkers: () => seats.isReplacingWorkers(),
       servedPools: () => deps.servedPools(),
+      traceParent: () => this.traceParent,
     }));
     this.review = new ResultReview({ store, record, table, strategy, context, publish, now, stopRequested: () => this.control.stopRequested(), poke });
     this.progress = new SwarmProgress({ record, table, budget, publish, now });
     this.ending = new SwarmEnding({ record, table, dispatch, seats, budget, strategy, context, publish, logger, now });
-    this.done = this.run();
+    this.done = this.traced();
   }
 
   get id(): string {
@@ -128,6 +132,36 @@ export class SwarmRun {
 
   poke(): void {
     this.sleeper.poke();
+  }
+
+  /** The traceparent of this run's span: the swarm's tasks are traced under it. */
+  private traceParent: string | null = null;
+
+  /** The run inside a span, the child of the span that created the swarm (in whichever process). */
+  private traced(): Promise<SwarmRecord> {
+    const tracer = this.deps.tracer;
+    if (tracer === undefined || !tracer.enabled) return this.run();
+    const swarm = this.record.swarm;
+    const span = tracer.startSpan(`swarm ${swarm.topology}`, {
+      parent: swarm.config.traceParent ?? null,
+      attributes: { 'colony.swarm.id': swarm.id, 'colony.swarm.name': swarm.name, 'colony.swarm.topology': swarm.topology },
+    });
+    return tracer.withSpan(span, () => {
+      this.traceParent = tracer.currentTraceParent();
+      return this.run();
+    }).then(
+      (record) => {
+        span.setAttributes({ 'colony.swarm.status': record.status });
+        if (record.status === 'failed') span.fail(new Error(record.error?.message ?? 'swarm failed'));
+        span.end();
+        return record;
+      },
+      (error: unknown) => {
+        span.fail(error);
+        span.end();
+        throw error;
+      },
+    );
   }
 
   private async run(): Promise<SwarmRecord> {

@@ -32,6 +32,8 @@ export interface SubmitOptions {
   workflowId?: string | null;
   /** The swarm the tasks belong to (its events are correlated with the swarm). */
   swarmId?: string | null;
+  /** The span the tasks' attempts are traced under (a W3C traceparent); default: the current span. */
+  traceParent?: string | null;
 }
 
 /**
@@ -89,7 +91,7 @@ export class TaskEngine {
     if (specs.length === 0) throw new ValidationError('no tasks to submit');
     const parsed = parseTaskSpecs([...specs]);
     const now = this.deps.now();
-    const traceParent = this.deps.tracer.currentTraceParent();
+    const traceParent = options.traceParent !== undefined ? options.traceParent : this.deps.tracer.currentTraceParent();
     const byName = new Map<string, string>();
     const ids = parsed.map((spec) => {
       const id = this.deps.newId('task');

@@ -50,6 +50,7 @@ export const swarmRecordSchema = z.object({
     review: z.boolean(),
     maxRevisions: z.number().int(),
     planSource: z.enum(['llm', 'user']),
+    traceParent: z.string().optional().meta({ description: 'The W3C traceparent of the span that created the swarm (absent when tracing was off)' }),
   }),
   plan: json.meta({ description: 'The plan: summary, tasks (id, title, prompt, dependsOn, …), domains; null until planned' }),
   progress: z.number().meta({ description: 'Fraction of plan tasks completed, 0..1 (failed, skipped and cancelled tasks are not progress)' }),
