@@ -9,6 +9,7 @@ export type { Colony, CreateColonyOptions, StartOptions } from './app/colony.js'
 export { loadConfig, configSchema, type ColonyConfig, type ConfigInput } from './app/config.js';
 export { DEFAULTS } from './kernel/constants.js';
 export type { EventBus, EventFilter, EventHandler, EventMatching, PublishMeta, Subscription } from './ports/event-bus.js';
+export type { Span, SpanAttributes, SpanAttributeValue, SpanKind, SpanOptions, TraceIds, Tracer } from './ports/tracer.js';
 export * from './domain/errors.js';
 export type { ColonyEvent, ColonyEventOf, ColonyEventMap, ColonyEventType, StoredEvent } from './domain/events.js';
 export { EVENT_TYPES } from './domain/events.js';
