@@ -7,6 +7,7 @@ import { createServer } from '../src/api/create-server.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { removeTempProjects, startCli, tempProject, type BackgroundCli } from './support/cli.js';
 import { FakeOtlpCollector, type CollectedSpan } from './support/fake-otlp-collector.js';
+import { createTestDatabase } from './support/postgres.js';
 import { swarmModel } from './support/swarm-model.js';
 import { eventually, tempColony, tempDir } from './support/temp-colony.js';
 
@@ -181,14 +182,28 @@ describe('traces in one process', () => {
   });
 });
 
-describe('traces across processes', () => {
+const DATABASES: [string, () => Promise<string | undefined>][] = [
+  ['one SQLite file', async () => undefined],
+  [
+    'PostgreSQL',
+    async () => {
+      const database = await createTestDatabase();
+      cleanups.push(() => database.drop());
+      return database.url;
+    },
+  ],
+];
+
+describe.each(DATABASES)('traces across processes on %s', (_name, databaseUrl) => {
   it('a task created through the API of `colony up --no-work` and run by a `colony worker` process is traced in the request’s trace', async () => {
     const project = tempProject();
-    project.write('.colony/config.yaml', 'tasks:\n  pollIntervalMs: 100\n  drainTimeoutMs: 2000\n');
+    const url = await databaseUrl();
+    project.write('.colony/config.yaml', `tasks:\n  pollIntervalMs: 100\n  drainTimeoutMs: 2000\n${url ? 'database:\n  poolSize: 3\n' : ''}`);
+    const db = url ? ['--db', url] : [];
     // Spans are exported within 50 ms instead of 5 s: the test waits for them, it does not stop the processes first.
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', COLONY_LOG_LEVEL: 'info' };
     const start = (args: string[]): BackgroundCli => {
-      const cli = startCli(args, { cwd: project.dir, env });
+      const cli = startCli([...db, ...args], { cwd: project.dir, env });
       cleanups.push(async () => {
         if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGTERM');
         await cli.exited;
