@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/domain/errors.js';
 import type { JsonValue } from '../src/domain/json.js';
-import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
+import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 /**
  * Values travel through a DAG: each executor receives what its dependencies produced, keyed by their
@@ -126,6 +126,10 @@ describe('dependency results', () => {
     ]);
     await producer.colony.start({ scope: { taskIds: [gate?.id as string] } });
     await producer.colony.tasks.waitFor([gate?.id as string]);
+    // The producer promotes the dependents it does not run after the gate's commit: wait for that, so
+    // that the consumer finds them queued (not pending, which it would check and promote itself, with
+    // reads of its own that are not dependency results).
+    await eventually(async () => (await producer.colony.tasks.list({ ids: dependents.map((t) => t.id) })).every((t) => t.status === 'queued'));
     const tasks = consumer.colony.store.tasks;
     const list = tasks.list.bind(tasks);
     let reads = 0;
