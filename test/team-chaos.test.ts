@@ -307,6 +307,12 @@ describe('team mode under chaos', () => {
         // Shell tasks are the DAG's payload, not what is tested: no bubblewrap per `true`.
         'sandbox:',
         '  mode: off',
+        // Swarm B's later worker calls are held until the PostgreSQL restart, which on a loaded machine
+        // came over 120 s (the default call timeout) after them: the call was tried again and the fake
+        // server answered both, one answer in no ledger. A call here never times out before the run's guard.
+        'providers:',
+        '  anthropic:',
+        `    timeoutMs: ${PROCESS_LIFETIME_MS}`,
         'server:',
         '  rateLimit:',
         '    max: 1000000',
