@@ -94,7 +94,8 @@ function sqliteHost() {
   };
 }
 
-runSwarmStoreConformance('shared Kysely queries on sqlite', sqliteHost(), { tasks: false });
+// The events written with an update are each adapter's own statement (not a shared query).
+runSwarmStoreConformance('shared Kysely queries on sqlite', sqliteHost(), { tasks: false, events: false });
 runConsensusStoreConformance('shared Kysely queries on sqlite', sqliteHost());
 runModelCallLedgerConformance('shared Kysely queries on sqlite', sqliteHost());
 runTaskProcessStoreConformance('shared Kysely queries on sqlite', sqliteHost());

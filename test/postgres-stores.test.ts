@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPostgres } from '../src/adapters/storage/postgres/postgres-connection.js';
 import { PostgresStores } from '../src/adapters/storage/postgres/postgres-stores.js';
+import { PostgresEventLog } from '../src/adapters/storage/postgres/postgres-event-log.js';
 import { taskToRow } from '../src/adapters/storage/sql/rows.js';
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import type { ProposalRecord, VoteRecord } from '../src/domain/consensus.js';
@@ -33,6 +34,8 @@ function postgresFixture(options: TestDatabaseOptions = {}) {
     return {
       stores,
       schema,
+      // The log the swarm store's updates write their events to, read back.
+      events: new PostgresEventLog(seed.db),
       insertTasks: async (tasks: readonly TaskRecord[]) => {
         if (tasks.length > 0) await seed.db.insertInto('tasks').values(tasks.map(taskToRow)).execute();
       },
@@ -53,6 +56,7 @@ function postgresHost(options: TestDatabaseOptions = {}) {
     const f = await fixture();
     const store = {
       swarms: f.stores.swarms,
+      events: f.events,
       consensus: f.stores.consensus,
       modelCalls: f.stores.modelCalls,
       taskProcesses: f.stores.taskProcesses,

@@ -6,7 +6,10 @@ import type { PlanDispatch } from './plan-dispatch.js';
 import type { PlanTaskTable } from './plan-task-table.js';
 import type { StopSignal } from './stop-signal.js';
 import type { SwarmBudget } from './swarm-budget.js';
-import type { SwarmPublish } from './swarm-publisher.js';
+import { SWARM_EVENT_SOURCE, type SwarmPublish } from './swarm-publisher.js';
+import type { EventOutbox } from '../ports/event-bus.js';
+import type { ColonyEvent } from '../domain/events.js';
+import type { JsonValue } from '../domain/json.js';
 import type { SwarmRecordKeeper } from './swarm-record.js';
 import type { SwarmSeats } from './swarm-seats.js';
 import type { SwarmRunContext, TopologyStrategy } from './topologies/topology.js';
@@ -21,6 +24,10 @@ export interface SwarmEndingDeps {
   strategy: TopologyStrategy;
   context(): SwarmRunContext;
   publish: SwarmPublish;
+  /** Where the bus has one: the ending's events are written with the ending's save, then delivered. */
+  outbox?: EventOutbox;
+  /** Persists the events published before the ending, so that they keep their place before its events. */
+  flushEvents: () => Promise<void>;
   logger: Logger;
   now: () => number;
 }
@@ -74,10 +81,25 @@ export class SwarmEnding {
     const previous = record.swarm.status;
     seats.stopReplacing();
     await this.deps.budget.refresh();
-    await record.save({ status, result, error, progress: completedShare(this.deps.table.states.values()), finishedAt: this.deps.now() }, true);
+    const finishedAt = this.deps.now();
+    const changed: ColonyEvent<'swarm.status_changed'>['data'] | null = previous === status ? null : { swarmId: record.id, status, previous, reason: error?.message ?? null };
+    const finished: ColonyEvent<'swarm.finished'>['data'] = { swarmId: record.id, status, partial: result?.partial ?? true, error: error?.message ?? null };
+    const saved = { status, result, error, progress: completedShare(this.deps.table.states.values()), finishedAt };
+    const outbox = this.deps.outbox;
+    if (outbox) {
+      // The ending and its events commit together: a process killed right after the save cannot leave
+      // a finished swarm that no event reports (no one else would report it: a finished swarm is not resumed).
+      await this.deps.flushEvents().catch((err: unknown) => this.deps.logger.warn({ err, swarmId: record.id }, 'swarm: could not write earlier events before its ending'));
+      const meta = { id: 0, source: SWARM_EVENT_SOURCE, correlationId: record.id, timestamp: finishedAt };
+      const events: ColonyEvent[] = [...(changed ? [{ ...meta, type: 'swarm.status_changed' as const, data: changed }] : []), { ...meta, type: 'swarm.finished' as const, data: finished }];
+      await record.save(saved, true, events.map(({ type, source, data, correlationId, timestamp }) => ({ type, source, data: data as unknown as JsonValue, correlationId, timestamp })));
+      outbox.delivered(events);
+    } else {
+      await record.save(saved, true);
+      if (changed) this.deps.publish('swarm.status_changed', changed);
+      this.deps.publish('swarm.finished', finished);
+    }
     await seats.retire(status);
-    if (previous !== status) this.deps.publish('swarm.status_changed', { swarmId: record.id, status, previous, reason: error?.message ?? null });
-    this.deps.publish('swarm.finished', { swarmId: record.id, status, partial: result?.partial ?? true, error: error?.message ?? null });
     return record.swarm;
   }
 }

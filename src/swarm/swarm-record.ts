@@ -1,4 +1,5 @@
 import { ExecutionError } from '../domain/errors.js';
+import type { NewEvent } from '../ports/event-log.js';
 import { isSwarmFinished, type SwarmPlan, type SwarmRecord } from '../domain/swarm.js';
 import type { Store } from '../ports/store.js';
 import { StopSignal } from './stop-signal.js';
@@ -52,13 +53,14 @@ export class SwarmRecordKeeper {
 
   /**
    * Writes a change with compare-and-set; when someone else changed the swarm meanwhile (pause,
-   * resume, stop), their status wins unless `force` (the run's own ending).
+   * resume, stop), their status wins unless `force` (the run's own ending). `events` are written
+   * with the change, in its transaction (the ending's events: no crash separates them from it).
    */
-  async save(patch: Partial<SwarmRecord>, force = false): Promise<void> {
+  async save(patch: Partial<SwarmRecord>, force = false, events: readonly NewEvent[] = []): Promise<void> {
     let change = { ...patch };
     for (let attempt = 0; attempt < SWARM_DEFAULTS.saveAttempts; attempt++) {
       const next: SwarmRecord = { ...this.current, ...change, updatedAt: Math.max(this.deps.now(), this.current.updatedAt + 1) };
-      if (await this.deps.store.swarms.update(next, { status: this.current.status, updatedAt: this.current.updatedAt })) {
+      if (await this.deps.store.swarms.update(next, { status: this.current.status, updatedAt: this.current.updatedAt }, events)) {
         this.current = next;
         return;
       }

@@ -104,7 +104,20 @@ export class SwarmRun {
     }));
     this.review = new ResultReview({ store, record, table, strategy, context, publish, now, stopRequested: () => this.control.stopRequested(), poke });
     this.progress = new SwarmProgress({ record, table, budget, publish, now });
-    this.ending = new SwarmEnding({ record, table, dispatch, seats, budget, strategy, context, publish, logger, now });
+    this.ending = new SwarmEnding({
+      record,
+      table,
+      dispatch,
+      seats,
+      budget,
+      strategy,
+      context,
+      publish,
+      ...(deps.events.outbox ? { outbox: deps.events.outbox } : {}),
+      flushEvents: () => deps.events.flush(),
+      logger,
+      now,
+    });
     this.done = this.traced();
   }
 

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { emptyUsage, type SwarmRecord } from '../../src/domain/swarm.js';
 import { useMigratedStore } from './use-migrated-store.js';
 import type { SwarmStore } from '../../src/ports/swarm-store.js';
+import type { EventLog } from '../../src/ports/event-log.js';
 import { taskRecord } from '../support/task-fixtures.js';
 
 export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): SwarmRecord {
@@ -44,13 +45,13 @@ export function swarmRecord(id: string, patch: Partial<SwarmRecord> = {}): Swarm
  * What the suite needs of a store: the port, `migrate` and `close` (a whole Store has them all). The
  * task methods serve one test, of the tasks of a swarm, which runs only with `{ tasks: true }` (the default).
  */
-export type SwarmStoreHost = { swarms: SwarmStore; migrate(): Promise<void>; close(): Promise<void> } & { tasks?: Partial<Pick<TaskStore, 'insert' | 'list' | 'countByStatus'>> };
+export type SwarmStoreHost = { swarms: SwarmStore; migrate(): Promise<void>; close(): Promise<void> } & { tasks?: Partial<Pick<TaskStore, 'insert' | 'list' | 'countByStatus'>>; events?: Pick<EventLog, 'list'> };
 
 /** The SwarmStore port's conformance suite (Store.swarms); `create` gives a fresh, unmigrated store. */
 export function runSwarmStoreConformance(
   name: string,
   create: () => Promise<{ store: SwarmStoreHost; cleanup: () => Promise<void> }>,
-  options: { tasks?: boolean } = {},
+  options: { tasks?: boolean; events?: boolean } = {},
 ): void {
   describe(`SwarmStore conformance: ${name}`, () => {
     // useMigratedStore calls only migrate and close.
@@ -85,6 +86,21 @@ export function runSwarmStoreConformance(
       expect(await store.swarms.update({ ...swarm, status: 'paused', updatedAt: 3_000 }, { status: 'planning', updatedAt: 1_000 })).toBe(false);
       expect(await store.swarms.update({ ...running, status: 'paused', updatedAt: 3_000 }, { status: 'running', updatedAt: 1_999 })).toBe(false);
       expect(await store.swarms.get('swm_01')).toEqual(running);
+    });
+
+    it.runIf(options.events ?? true)('writes the events of an update with it, and none when the update does not apply', async () => {
+      const events = store.events;
+      if (!events?.list) throw new Error('{ events: true } needs events.list');
+      const swarm = swarmRecord('swm_01');
+      await store.swarms.insert(swarm);
+      const finished = (status: string) => ({ type: 'swarm.finished', source: 'swarm', data: { swarmId: 'swm_01', status }, correlationId: 'swm_01', timestamp: 2_000 });
+      const done = { ...swarm, status: 'completed' as const, updatedAt: 2_000, finishedAt: 2_000 };
+      expect(await store.swarms.update(done, { status: 'planning', updatedAt: 1_000 }, [finished('completed')])).toBe(true);
+      // A stale expectation: neither the swarm nor the log changes.
+      expect(await store.swarms.update({ ...done, status: 'failed', updatedAt: 3_000 }, { status: 'planning', updatedAt: 1_000 }, [finished('failed')])).toBe(false);
+      expect((await store.swarms.get('swm_01'))?.status).toBe('completed');
+      const logged = await events.list({ correlationId: 'swm_01' });
+      expect(logged.map((e) => [e.type, (e.data as { status: string }).status])).toEqual([['swarm.finished', 'completed']]);
     });
 
     it('lists newest first with status and topology filters, counts, and finds ids by prefix', async () => {

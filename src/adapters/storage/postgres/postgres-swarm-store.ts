@@ -5,6 +5,8 @@ import type { SqlContext } from '../sql/dialect-sql.js';
 import type { ColonyTables } from '../sql/schema.js';
 import { countSwarms, getSwarm, insertSwarm, listSwarms, swarmIdsByPrefix, updateSwarm } from '../sql/swarm-queries.js';
 import { mapped } from './postgres-errors.js';
+import type { NewEvent } from '../../../ports/event-log.js';
+import { appendEventsIn } from './postgres-event-log.js';
 
 /**
  * Swarms on PostgreSQL. `update` is one conditional UPDATE: under READ COMMITTED a writer that waited
@@ -21,8 +23,15 @@ export class PostgresSwarmStore implements SwarmStore {
     return mapped(`insert swarm ${swarm.id}`, () => insertSwarm(this.sql, swarm));
   }
 
-  update(next: SwarmRecord, expected: { status: SwarmStatus; updatedAt: number }): Promise<boolean> {
-    return mapped(`update swarm ${next.id}`, () => updateSwarm(this.sql, next, expected));
+  update(next: SwarmRecord, expected: { status: SwarmStatus; updatedAt: number }, events: readonly NewEvent[] = []): Promise<boolean> {
+    if (events.length === 0) return mapped(`update swarm ${next.id}`, () => updateSwarm(this.sql, next, expected));
+    return mapped(`update swarm ${next.id}`, () =>
+      this.sql.db.transaction().execute(async (trx) => {
+        const replaced = await updateSwarm({ db: trx, dialect: 'postgres' }, next, expected);
+        if (replaced) await appendEventsIn(trx, events);
+        return replaced;
+      }),
+    );
   }
 
   get(id: string): Promise<SwarmRecord | undefined> {

@@ -6,6 +6,8 @@ import type { SwarmRow } from '../sql/schema.js';
 import { insertRow, updateRowById, whereOf } from './row-statements.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
+import type { NewEvent } from '../../../ports/event-log.js';
+import { INSERT_EVENT, insertEvents } from './sqlite-event-log.js';
 
 /** Swarms on the shared SQLite connection and write batcher (see SqliteStore). */
 export class SqliteSwarmStore implements SwarmStore {
@@ -21,9 +23,15 @@ export class SqliteSwarmStore implements SwarmStore {
     return this.writes.write(`insert swarm ${swarm.id}`, () => insertRow(this.statements, 'swarms', swarmToRow(swarm)));
   }
 
-  update(next: SwarmRecord, expected: { status: SwarmStatus; updatedAt: number }): Promise<boolean> {
+  update(next: SwarmRecord, expected: { status: SwarmStatus; updatedAt: number }, events: readonly NewEvent[] = []): Promise<boolean> {
+    const replace = () => updateRowById(this.statements, 'swarms', swarmToRow(next), { sql: ' AND status = ? AND updated_at = ?', params: [expected.status, expected.updatedAt] });
+    if (events.length === 0) return this.writes.write(`update swarm ${next.id}`, replace);
     return this.writes.write(`update swarm ${next.id}`, () =>
-      updateRowById(this.statements, 'swarms', swarmToRow(next), { sql: ' AND status = ? AND updated_at = ?', params: [expected.status, expected.updatedAt] }),
+      this.writes.atomically(() => {
+        const replaced = replace();
+        if (replaced) insertEvents(this.statements.get(INSERT_EVENT), events);
+        return replaced;
+      }),
     );
   }
 
