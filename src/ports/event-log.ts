@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../domain/events.js';
+import type { ColonyEvent, StoredEvent } from '../domain/events.js';
 import type { JsonValue } from '../domain/json.js';
 
 /**
@@ -40,6 +40,11 @@ export interface NewEvent {
   data: JsonValue;
   correlationId: string | null;
   timestamp: number;
+}
+
+/** A published event as the log's row: what a change writes in its own transaction (the bus's outbox). */
+export function newEventOf({ type, source, data, correlationId, timestamp }: ColonyEvent): NewEvent {
+  return { type, source, data: data as unknown as JsonValue, correlationId, timestamp };
 }
 
 export interface EventQuery {

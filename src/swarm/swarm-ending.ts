@@ -9,7 +9,7 @@ import type { SwarmBudget } from './swarm-budget.js';
 import { SWARM_EVENT_SOURCE, type SwarmPublish } from './swarm-publisher.js';
 import type { EventOutbox } from '../ports/event-bus.js';
 import type { ColonyEvent } from '../domain/events.js';
-import type { JsonValue } from '../domain/json.js';
+import { newEventOf } from '../ports/event-log.js';
 import type { SwarmRecordKeeper } from './swarm-record.js';
 import type { SwarmSeats } from './swarm-seats.js';
 import type { SwarmRunContext, TopologyStrategy } from './topologies/topology.js';
@@ -92,7 +92,7 @@ export class SwarmEnding {
       await this.deps.flushEvents().catch((err: unknown) => this.deps.logger.warn({ err, swarmId: record.id }, 'swarm: could not write earlier events before its ending'));
       const meta = { id: 0, source: SWARM_EVENT_SOURCE, correlationId: record.id, timestamp: finishedAt };
       const events: ColonyEvent[] = [...(changed ? [{ ...meta, type: 'swarm.status_changed' as const, data: changed }] : []), { ...meta, type: 'swarm.finished' as const, data: finished }];
-      await record.save(saved, true, events.map(({ type, source, data, correlationId, timestamp }) => ({ type, source, data: data as unknown as JsonValue, correlationId, timestamp })));
+      await record.save(saved, true, events.map(newEventOf));
       outbox.delivered(events);
     } else {
       await record.save(saved, true);

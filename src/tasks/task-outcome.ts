@@ -6,6 +6,7 @@ import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord, TaskStatus } from '../domain/task.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { TaskStore } from '../ports/task-store.js';
+import { newEventOf } from '../ports/event-log.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { cancelDependents } from './task-cascade.js';
 import { TASK_DEFAULTS } from './task-defaults.js';
@@ -68,7 +69,7 @@ export class TaskOutcomes {
     const reported = { taskId: task.id, name: task.name, attempt: task.attempts, durationMs };
     const meta = { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task) };
     const report = { id: 0, type: 'task.completed', data: reported, ...meta, timestamp: completion.completedAt } as ColonyEvent<'task.completed'>;
-    const logged = outbox ? [...carried, report].map(({ type, source, data, correlationId, timestamp }) => ({ type, source, data: data as unknown as JsonValue, correlationId, timestamp })) : undefined;
+    const logged = outbox ? [...carried, report].map(newEventOf) : undefined;
     const completing = { task, to: 'completed' as const, patch: completion, ...(logged ? { events: logged } : {}) };
     const changes = [completing, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
     // Before the write: a dependent claimed in the same commit may start before this function resumes.
