@@ -18,8 +18,20 @@ export const ROUTE_ACCESS = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v2/openapi.json': 'public',
-  // The dashboard page: it carries no data (it asks the API for everything, with the caller's credentials).
+  // The Studio's pages (src/api/routes/dashboard.ts, STUDIO_PAGES): each is the same page, which
+  // carries no data (it asks the API for everything, with the caller's credentials).
   'GET /': 'public',
+  'GET /swarms': 'public',
+  'GET /swarms/:id': 'public',
+  'GET /tasks': 'public',
+  'GET /tasks/:id': 'public',
+  'GET /agents': 'public',
+  'GET /memory': 'public',
+  'GET /consensus': 'public',
+  'GET /providers': 'public',
+  'GET /keys': 'public',
+  'GET /system': 'public',
+  'GET /events': 'public',
 
   'GET /api/v2/auth/whoami': 'viewer',
 
@@ -81,8 +93,8 @@ export const ROUTE_ACCESS = {
 
 export type RouteKey = keyof typeof ROUTE_ACCESS;
 
-/** Routes under these prefixes (the docs UI's and the dashboard's pages and assets) are public. */
-export const PUBLIC_ROUTE_PREFIXES = ['/api/v2/docs', '/dashboard'] as const;
+/** Routes under these prefixes (the docs UI's and the Studio's files, the old dashboard address) are public. */
+export const PUBLIC_ROUTE_PREFIXES = ['/api/v2/docs', '/studio', '/dashboard'] as const;
 
 /**
  * The access rule of a registered route; undefined when the table has none (the server treats that

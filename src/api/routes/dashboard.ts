@@ -1,27 +1,83 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** The dashboard's files (web/dashboard, beside src/ and dist/), by the name they are served under. */
-const FILES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-};
-
-export const DASHBOARD_PREFIX = '/dashboard';
+/** Where the Studio's own files are served from (web/studio, beside src/ and dist/). */
+export const STUDIO_PREFIX = '/studio';
 
 /**
- * The web dashboard: three static files, read once at startup, served publicly (they carry no data;
- * the page asks the API for everything, with the caller's credentials). `/` is the dashboard too.
+ * The Studio's pages: each of these paths answers with the same index.html, and the page's router
+ * draws the view. They are real URLs so a swarm's or a task's page can be shared as a link.
+ */
+export const STUDIO_PAGES = [
+  '/',
+  '/swarms',
+  '/swarms/:id',
+  '/tasks',
+  '/tasks/:id',
+  '/agents',
+  '/memory',
+  '/consensus',
+  '/providers',
+  '/keys',
+  '/system',
+  '/events',
+] as const;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** Libraries the Studio loads as ES modules, served from the installed package (no build step). */
+const VENDOR: Record<string, string> = {
+  'dagre.js': '@dagrejs/dagre',
+};
+
+function studioFiles(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !(extname(entry.name) in TYPES)) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path).split(sep).join('/'), readFileSync(path));
+  }
+  return files;
+}
+
+function vendorFiles(): Map<string, Buffer> {
+  const require = createRequire(import.meta.url);
+  const files = new Map<string, Buffer>();
+  for (const [name, pkg] of Object.entries(VENDOR)) {
+    // The package's ESM entry is one self-contained file.
+    const main = require.resolve(pkg).replace(/dagre\.cjs$/, 'dagre.esm.js');
+    files.set(`vendor/${name}`, readFileSync(main));
+  }
+  return files;
+}
+
+/**
+ * Colony Studio: static files read once at startup, served publicly (they carry no data; the page
+ * asks the API for everything, with the caller's credentials). The old `/dashboard/` address
+ * redirects to `/`.
  */
 export function registerDashboardRoutes(app: FastifyInstance): void {
-  const dir = new URL('../../../web/dashboard/', import.meta.url);
-  const content = new Map(Object.keys(FILES).map((name) => [name, readFileSync(fileURLToPath(new URL(name, dir)))]));
-  const send = (name: string) => async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.type(FILES[name] as string).header('cache-control', 'no-cache').send(content.get(name));
+  const dir = fileURLToPath(new URL('../../../web/studio/', import.meta.url));
+  const files = new Map([...studioFiles(dir), ...vendorFiles()]);
+  const index = files.get('index.html') as Buffer;
+  const page = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.type(TYPES['.html'] as string).header('cache-control', 'no-cache').send(index);
 
-  app.get('/', { schema: { hide: true } }, send('index.html'));
-  app.get(`${DASHBOARD_PREFIX}/`, { schema: { hide: true } }, send('index.html'));
-  for (const name of Object.keys(FILES)) app.get(`${DASHBOARD_PREFIX}/${name}`, { schema: { hide: true } }, send(name));
+  for (const path of STUDIO_PAGES) app.get(path, { schema: { hide: true } }, page);
+  app.get(`${STUDIO_PREFIX}/*`, { schema: { hide: true } }, async (request, reply) => {
+    const name = (request.params as { '*': string })['*'];
+    const body = files.get(name);
+    if (!body) return reply.code(404).type('text/plain').send('not found');
+    return reply.type(TYPES[extname(name)] as string).header('cache-control', 'no-cache').send(body);
+  });
+  app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/'));
+  app.get('/dashboard/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/'));
 }
