@@ -15,6 +15,15 @@ const ROUTES = [
   { pattern: '/', load: () => import('./pages/home.js'), nav: 'Swarms' },
   { pattern: '/swarms', load: () => import('./pages/home.js') },
   { pattern: '/swarms/:id', load: () => import('./pages/swarm.js') },
+  { pattern: '/tasks', load: () => import('./pages/tasks.js'), nav: 'Tasks' },
+  { pattern: '/tasks/:id', load: () => import('./pages/task.js') },
+  { pattern: '/agents', load: () => import('./pages/agents.js'), nav: 'Agents' },
+  { pattern: '/memory', load: () => import('./pages/memory.js'), nav: 'Memory' },
+  { pattern: '/consensus', load: () => import('./pages/consensus.js'), nav: 'Votes' },
+  { pattern: '/providers', load: () => import('./pages/providers.js'), nav: 'Providers' },
+  { pattern: '/events', load: () => import('./pages/events.js'), nav: 'Events' },
+  { pattern: '/system', load: () => import('./pages/system.js'), nav: 'System' },
+  { pattern: '/keys', load: () => import('./pages/keys.js'), nav: 'API keys' },
 ];
 
 const $ = (id) => document.getElementById(id);
