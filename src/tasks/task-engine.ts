@@ -331,7 +331,9 @@ export class TaskEngine {
       return taskIds.map((id) => settled.get(id) as TaskRecord);
     };
     try {
-      return await this.waitUntil(check, signal);
+      // Only the settling of a waited task is worth a look at the store; the rest is the timer's.
+      const waited = new Set(taskIds);
+      return await this.waitUntil(check, signal, (task) => waited.has(task.id));
     } finally {
       settledLocally();
     }
@@ -343,14 +345,14 @@ export class TaskEngine {
       const counts = await this.deps.store.tasks.countByStatus({ workflowId });
       return counts.pending + counts.queued + counts.running === 0 ? counts : undefined;
     };
-    return this.waitUntil(check, signal);
+    return this.waitUntil(check, signal, (task) => task.workflowId === workflowId);
   }
 
   /**
-   * Re-checks on each local task settling (coalesced per turn of the event loop) and on a timer for
-   * changes made by other processes.
+   * Re-checks when a local task that `concerns` the wait settles (coalesced per turn of the event
+   * loop), and on a timer for changes made by other processes.
    */
-  private waitUntil<T>(check: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
+  private waitUntil<T>(check: () => Promise<T | undefined>, signal: AbortSignal | undefined, concerns: (task: TaskRecord) => boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let checking = false;
       let again = false;
@@ -382,8 +384,8 @@ export class TaskEngine {
         }
       };
       let queued = false;
-      const unsubscribe = this.deps.scheduler.onTerminal(() => {
-        if (queued) return;
+      const unsubscribe = this.deps.scheduler.onTerminal((task) => {
+        if (queued || !concerns(task)) return;
         queued = true;
         setImmediate(() => {
           queued = false;
