@@ -3,6 +3,12 @@ import type { TaskRecord, TaskStatus } from '../domain/task.js';
 import type { NewEvent } from './event-log.js';
 import type { TaskScope } from './task-queue.js';
 
+/** `taskId` depends on `dependsOn`. */
+export interface DependentEdge {
+  taskId: string;
+  dependsOn: string;
+}
+
 /**
  * The TaskStore port: tasks and their dependency edges. Several processes share one database, so
  * every change is compare-and-set on (status, attempts[, updatedAt]): two processes never both win
@@ -38,6 +44,8 @@ export interface TaskStore {
   countByStatus(query?: { workflowId?: string; swarmId?: string }): Promise<Record<TaskStatus, number>>;
   /** Ids of the tasks that depend on `id`. */
   listDependents(id: string): Promise<string[]>;
+  /** The dependency edges into these tasks (who depends on each), in no particular order. */
+  listDependentEdges(ids: readonly string[]): Promise<DependentEdge[]>;
   /**
    * Pending tasks all of whose dependencies have completed, in id order; with `dependentsOf`, only those
    * that depend on one of these tasks (the dependents a completion may have made ready, whoever

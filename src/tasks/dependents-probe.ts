@@ -4,10 +4,16 @@ import type { TaskStore } from '../ports/task-store.js';
 import { TASK_DEFAULTS } from './task-defaults.js';
 
 export interface DependentsProbeDeps {
-  store: { tasks: Pick<TaskStore, 'listPromotable'> };
+  store: { tasks: Pick<TaskStore, 'listPromotable' | 'listDependentEdges'> };
   /** Queues pending tasks whose dependencies have all completed (compare-and-set: one process wins each). */
   promote: (tasks: readonly TaskRecord[]) => Promise<void>;
   logger: Logger;
+}
+
+interface Completion {
+  id: string;
+  /** Dependents the completion's own write promoted. */
+  promoted: ReadonlySet<string>;
 }
 
 /**
@@ -17,19 +23,24 @@ export interface DependentsProbeDeps {
  * known only to the store. Reading after the commit is what makes this safe across processes: of two
  * dependencies completed at once by two processes, each reads after its own commit, so at least one
  * reads both as completed and promotes. Completions of one tick are asked about in one read.
+ *
+ * The read is in two steps because most completions need nothing: first the dependency edges (an
+ * index-only read), and only completions with a dependent their own write did not promote get the
+ * full readiness query. A dependent whose edge commits after that first read was submitted by a
+ * process that checks its new tasks' dependencies after its own commit, and sees this completion.
  */
 export class DependentsProbe {
   private readonly deps: DependentsProbeDeps;
-  private waiting: string[] = [];
+  private waiting: Completion[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(deps: DependentsProbeDeps) {
     this.deps = deps;
   }
 
-  /** `id` completed and its write committed. */
-  completed(id: string): void {
-    this.waiting.push(id);
+  /** `id` completed and its write, which promoted `promoted`, committed. */
+  completed(id: string, promoted: readonly string[] = []): void {
+    this.waiting.push({ id, promoted: new Set(promoted) });
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
@@ -41,7 +52,8 @@ export class DependentsProbe {
   private async flush(): Promise<void> {
     try {
       while (this.waiting.length > 0) {
-        const ids = this.waiting.splice(0, TASK_DEFAULTS.pollBatch);
+        const ids = await this.needingCheck(this.waiting.splice(0, TASK_DEFAULTS.pollBatch));
+        if (ids.length === 0) continue;
         for (;;) {
           const ready = await this.deps.store.tasks.listPromotable({ dependentsOf: ids, limit: TASK_DEFAULTS.pollBatch });
           await this.deps.promote(ready);
@@ -57,5 +69,15 @@ export class DependentsProbe {
       // Completions reported during the reads were taken by the loop: nothing is left behind.
       this.flushing = null;
     }
+  }
+
+  /** The completed tasks with a dependent in the store that their own write did not promote. */
+  private async needingCheck(batch: readonly Completion[]): Promise<string[]> {
+    const byId = new Map(batch.map((c) => [c.id, c]));
+    const needed = new Set<string>();
+    for (const edge of await this.deps.store.tasks.listDependentEdges([...byId.keys()])) {
+      if (!byId.get(edge.dependsOn)?.promoted.has(edge.taskId)) needed.add(edge.dependsOn);
+    }
+    return [...needed];
   }
 }

@@ -37,8 +37,11 @@ export interface TaskOutcomeDeps {
   forget: (id: string) => void;
   /** Results kept for the dependents of tasks completed here (their executors' `dependencies`). */
   results: Pick<DependencyResults, 'completed' | 'forget'>;
-  /** A completion committed: its dependents that other processes submitted may be ready now. */
-  probeDependents: (id: string) => void;
+  /**
+   * A completion committed, promoting `promoted` in its write: its other dependents (another process
+   * submitted them, or they wait on more) may be ready now.
+   */
+  probeDependents: (id: string, promoted: readonly string[]) => void;
   /** How an outcome's write is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
   storeRetry?: StoreRetryPolicy;
 }
@@ -100,7 +103,7 @@ export class TaskOutcomes {
     else events.publish('task.completed', reported, meta);
     dependencies.settled(done.id);
     this.deps.settled(done);
-    this.deps.probeDependents(done.id);
+    this.deps.probeDependents(done.id, promoted.map((d) => d.id));
     this.promoted(promoted, false);
     if (promoted.length < ready.length) for (const d of ready) if (!promoted.some((p) => p.id === d.id)) await this.promote(d);
   }

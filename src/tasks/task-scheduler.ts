@@ -105,7 +105,7 @@ export class TaskScheduler {
       stopped: () => this.state === 'stopped',
       settled: (task) => this.settled(task),
       forget: (id) => this.forget(id),
-      probeDependents: (id) => this.dependents.completed(id),
+      probeDependents: (id, promoted) => this.dependents.completed(id, promoted),
       results: this.results,
     });
     this.dependents = new DependentsProbe({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks), logger: deps.logger });

@@ -83,6 +83,12 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
         expect(await store.tasks.get('tsk_parent')).toEqual(parent);
         expect((await store.tasks.listDependents('tsk_parent')).sort()).toEqual(['tsk_full']);
         expect(await store.tasks.listDependents('tsk_other')).toEqual(['tsk_full']);
+        const edges = await store.tasks.listDependentEdges(['tsk_parent', 'tsk_other', 'tsk_full', 'tsk_nobody']);
+        expect(edges.sort((a, b) => a.dependsOn.localeCompare(b.dependsOn))).toEqual([
+          { taskId: 'tsk_full', dependsOn: 'tsk_other' },
+          { taskId: 'tsk_full', dependsOn: 'tsk_parent' },
+        ]);
+        expect(await store.tasks.listDependentEdges([])).toEqual([]);
       });
 
       it('round-trips null JSON values and scalar inputs', async () => {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { AgentRecord } from '../../../domain/agent.js';
 import type { TaskRecord, TaskStatus } from '../../../domain/task.js';
-import type { AgentAssignment, PromotableQuery, ReadyTaskClaim, TaskChange, TaskExpectation, TaskQuery, TaskStore } from '../../../ports/task-store.js';
+import type { AgentAssignment, DependentEdge, PromotableQuery, ReadyTaskClaim, TaskChange, TaskExpectation, TaskQuery, TaskStore } from '../../../ports/task-store.js';
 import { columnSql, TASK_COLUMNS } from '../sql/column-lists.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
 import { taskFromRow } from '../sql/rows.js';
@@ -104,6 +104,10 @@ export class PostgresTaskStore implements TaskStore {
 
   listDependents(id: string): Promise<string[]> {
     return mapped(`list dependents of ${id}`, () => q.listDependents(this.sql, id));
+  }
+
+  listDependentEdges(ids: readonly string[]): Promise<DependentEdge[]> {
+    return mapped('list dependent edges', () => q.listDependentEdges(this.sql, ids));
   }
 
   listPromotable(query: PromotableQuery): Promise<TaskRecord[]> {

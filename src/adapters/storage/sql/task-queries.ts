@@ -1,6 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
-import type { TaskExpectation, TaskQuery } from '../../../ports/task-store.js';
+import type { DependentEdge, TaskExpectation, TaskQuery } from '../../../ports/task-store.js';
 import { columnSql, selection, TASK_COLUMNS } from './column-lists.js';
 import { bytewise, changedOne, isOneOf, paged, startsWith, type SqlContext } from './dialect-sql.js';
 import { taskFromRow, taskToRow } from './rows.js';
@@ -122,6 +122,12 @@ export async function countTasksByStatus({ db }: SqlContext, query: { workflowId
 export async function listDependents({ db, dialect }: SqlContext, id: string): Promise<string[]> {
   const rows = await db.selectFrom('task_dependencies').select('task_id').where('depends_on', '=', id).orderBy(bytewise(dialect, 'task_id')).execute();
   return rows.map((r) => r.task_id);
+}
+
+export async function listDependentEdges({ db }: SqlContext, ids: readonly string[]): Promise<DependentEdge[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('task_dependencies').select(['task_id', 'depends_on']).where('depends_on', 'in', ids).execute();
+  return rows.map((r) => ({ taskId: r.task_id, dependsOn: r.depends_on }));
 }
 
 /** Pending tasks all of whose dependencies have completed (`promotable`), or with one failed or cancelled (`blocked`). */

@@ -2,7 +2,7 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { AgentRecord } from '../../../domain/agent.js';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain/task.js';
 import type { AgentAssignment, ReadyTaskClaim, TaskQuery } from '../../../ports/store.js';
-import type { PromotableQuery, TaskChange } from '../../../ports/task-store.js';
+import type { DependentEdge, PromotableQuery, TaskChange } from '../../../ports/task-store.js';
 import { countTasksQuery, listTasksQuery, sqlitePlaceholder as ph } from '../sql/list-queries.js';
 import { agentFromRow, taskFromRow, taskToRow } from '../sql/rows.js';
 import type { AgentRow, TaskRow } from '../sql/schema.js';
@@ -125,6 +125,14 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
     return this.all('SELECT task_id FROM task_dependencies WHERE depends_on = ? ORDER BY task_id', id).map(
       (r) => r.task_id as string,
     );
+  }
+
+  async listDependentEdges(ids: readonly string[]): Promise<DependentEdge[]> {
+    if (ids.length === 0) return [];
+    return this.all(`SELECT task_id, depends_on FROM task_dependencies WHERE depends_on IN (${ids.map(() => '?').join(', ')})`, ...ids).map((r) => ({
+      taskId: r.task_id as string,
+      dependsOn: r.depends_on as string,
+    }));
   }
 
   async listPromotable(query: PromotableQuery): Promise<TaskRecord[]> {
