@@ -13,6 +13,7 @@ import { ROLES, type Role } from '../src/security/roles.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { expectProblem, startApi, type TestApi } from './support/api-server.js';
 import { tempColony } from './support/temp-colony.js';
+import { STUDIO_PAGES } from '../src/api/routes/dashboard.js';
 
 /** The secret part of `colony_<id>_<secret>`; the secret itself may contain underscores. */
 function secretOf(key: string): string {
@@ -159,7 +160,7 @@ describe('authorization matrix: every route × every role', () => {
       for (const method of Object.keys(methods)) registered.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
     }
     registered.add('GET /api/v2/openapi.json'); // hidden from its own document
-    registered.add('GET /'); // the dashboard page, not part of the API
+    for (const page of STUDIO_PAGES) registered.add(`GET ${page}`); // the Studio's pages, not part of the API
     expect([...registered].filter((r) => !r.startsWith('HEAD ')).sort()).toEqual(Object.keys(ROUTE_ACCESS).sort());
   });
 
