@@ -4,7 +4,8 @@
 export function replaceKeepingFocus(container, ...nodes) {
   const active = document.activeElement;
   const key = active && container.contains(active) ? active.getAttribute('data-key') : null;
-  container.replaceChildren(...nodes);
+  // replaceChildren would turn a null into the text "null".
+  container.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
   if (key === null) return;
   const again = [...container.querySelectorAll('[data-key]')].find((n) => n.getAttribute('data-key') === key);
   again?.focus({ preventScroll: true });

@@ -99,8 +99,9 @@ export function topologyModel(report, state) {
 function ringLayout(model) {
   const ring = model.nodes.filter((n) => model.workers.includes(n.id));
   const others = model.nodes.filter((n) => !model.workers.includes(n.id));
-  const r = Math.max(110, (ring.length * (NODE_W * 0.75)) / (2 * Math.PI));
-  const cx = NODE_W + 40 + r;
+  // Big enough that neighbours on the ring do not overlap; the seats stand in columns either side.
+  const r = Math.max(120, (NODE_W + 16) / (2 * Math.sin(Math.PI / Math.max(3, ring.length))));
+  const cx = NODE_W * 1.5 + 40 + r;
   const cy = r + NODE_H;
   const positions = new Map();
   ring.forEach((n, i) => {
@@ -109,10 +110,11 @@ function ringLayout(model) {
   });
   others.forEach((n, i) => {
     const left = i % 2 === 0;
-    positions.set(n.id, { x: left ? NODE_W / 2 + 8 : cx + r + NODE_W / 2 + 32, y: cy + Math.floor(i / 2) * (NODE_H + 16) });
+    positions.set(n.id, { x: left ? NODE_W / 2 + 8 : cx + r + NODE_W + 24, y: cy + Math.floor(i / 2) * (NODE_H + 16) });
   });
   const points = model.edges.map((e) => [positions.get(e.from), positions.get(e.to)]);
-  return { positions, points, width: Math.ceil(cx + r + NODE_W + 40), height: Math.ceil(2 * r + 2 * NODE_H + 8) };
+  const rows = Math.ceil(others.length / 2);
+  return { positions, points, width: Math.ceil(cx + r + 1.5 * NODE_W + 32), height: Math.ceil(Math.max(2 * r + NODE_H, r + rows * (NODE_H + 16)) + NODE_H + 8) };
 }
 
 /** A straight edge between two centres, cut back to the node boxes' borders. */

@@ -11,6 +11,7 @@ import { renderVotes } from '../components/votes.js';
 import { renderUsage } from '../components/usage.js';
 import { createReplay } from '../components/replay.js';
 import { isReplayEvent, loadEvents, swarmStateAt } from '../components/swarm-state.js';
+import { replaceKeepingFocus } from '../components/keep-focus.js';
 
 export const title = 'Swarm';
 
@@ -136,7 +137,8 @@ export async function mount(view, ctx) {
     const key = JSON.stringify([s.result, s.error, s.status]);
     if (key === outcomeKey) return;
     outcomeKey = key;
-    resultBox.replaceChildren(
+    replaceKeepingFocus(
+      resultBox,
       s.error ? el('p', { class: 'status-failed', id: 'swarm-error' }, `${s.error.code}: ${s.error.message}`) : null,
       s.result ? el('h3', {}, s.result.partial ? 'Partial result (what finished before it ended)' : 'Final result') : null,
       s.result ? el('pre', { id: 'swarm-result' }, s.result.summary) : null,
