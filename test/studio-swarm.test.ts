@@ -177,6 +177,23 @@ describe('the swarm page', { timeout: 120_000 }, () => {
     }
   });
 
+  it('replays votes: at the first vote cast, one vote is shown on an undecided proposal', async () => {
+    const swarm = finished.get('mesh') as SwarmRecord;
+    const [firstVote] = (await api.request('GET', `/api/v2/events?correlationId=${swarm.id}&types=vote.cast&limit=1`)).json.items;
+    const page = await openStudio(browser, `${api.base}/swarms/${swarm.id}?at=${firstVote.id}`);
+    try {
+      await page.locator('#replay-note').waitFor();
+      await page.locator('#swarm-votes tr.vote').first().waitFor();
+      expect(await page.locator('#swarm-votes tr.vote').count()).toBe(1);
+      expect(await page.locator('#swarm-votes tr.vote').getAttribute('data-voter')).toBe(firstVote.data.voterId);
+      expect(await page.locator('#swarm-votes .proposal').count()).toBe(1);
+      expect(await page.locator('#swarm-votes .proposal h3 .status').textContent()).toBe('open');
+      expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('updates a running swarm live: a task turns completed without a reload', async () => {
     gate = new Promise((resolve) => (openGate = resolve));
     const created = await api.request('POST', '/api/v2/swarms', {
@@ -199,6 +216,33 @@ describe('the swarm page', { timeout: 120_000 }, () => {
       expect(await page.evaluate('document.activeElement.getAttribute("data-id")')).toBe('first');
       await page.locator('#swarm-result').waitFor();
       expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows a failover as it happens: the retired queen, its successor and the link between them', async () => {
+    gate = new Promise((resolve) => (openGate = resolve));
+    const created = await api.request('POST', '/api/v2/swarms', {
+      // The queen plans (a given plan needs none until review); every worker waits at the gate.
+      body: { objective: `Write a haiku about ants ${GATE}`, topology: 'centralized', agents: 2, review: true },
+    });
+    const id = created.json.id as string;
+    const page = await openStudio(browser, `${api.base}/swarms/${id}`);
+    try {
+      await waitLive(page);
+      await page.locator('#plan-svg .node.status-fill-running').first().waitFor();
+      const queen = await eventually(async () => (await api.colony.swarms.get(id)).leaderAgentId ?? undefined);
+      await api.colony.agents.terminate(queen, 'killed by the test');
+      await page.locator(`#topology-svg a.node.agent-replaced[data-id="${queen}"]`).waitFor();
+      await page.locator('#topology-svg .edge-failover').waitFor({ state: 'attached' });
+      const successor = (await api.colony.swarms.get(id)).leaderAgentId as string;
+      expect(successor).not.toBe(queen);
+      expect(await page.locator(`#topology-svg a.node[data-id="${successor}"]`).textContent()).toContain('queen');
+      openGate();
+      await page.locator('#swarm-status .status-completed').waitFor();
+      expect(await page.locator('#topology-svg .edge-failover').count()).toBe(1);
+      await checkPage(page, 'swarm-failover');
     } finally {
       await page.close();
     }

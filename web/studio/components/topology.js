@@ -135,7 +135,10 @@ function draw(model) {
   const edges = model.edges.map((e, i) => {
     const pts = model.topology === 'mesh' ? trimmed(layout.points[i]) : layout.points[i];
     if (!pts || pts.some((p) => !p)) return null;
-    return svg('path', { d: edgePath(pts), class: `edge edge-${e.kind}`, 'marker-end': e.kind === 'peer' ? undefined : `url(#${marker})` });
+    const path = svg('path', { d: edgePath(pts), class: `edge edge-${e.kind}`, 'marker-end': e.kind === 'peer' ? undefined : `url(#${marker})` });
+    if (e.kind !== 'failover') return path;
+    const mid = pts[Math.floor(pts.length / 2)];
+    return svg('g', {}, path, svg('text', { x: mid.x + 8, y: mid.y + 4, class: 'edge-label' }, 'failover'));
   });
   const nodes = model.nodes.map((n) => nodeElement(n, layout.positions.get(n.id)));
   return svg(

@@ -194,9 +194,14 @@ export async function mount(view, ctx) {
   const refreshSoon = coalesce(refresh);
   // The swarm's own events come correlated with its id; its agents' changes (spawned, retired) are
   // correlated with the agent, so they are matched by the agents the report lists.
+  // Events are taken from the stream as well as paged after the last id: with several writers ids do
+  // not arrive in order, and the stream delivers the ones paging after an id would skip.
   const off = ctx.live.on(
     (e) => e.correlationId === report?.swarm.id || (e.type.startsWith('agent.') && e.type !== 'agent.output' && e.type !== 'agent.turn' && report?.swarm.agentIds.includes(e.data?.agentId)),
-    refreshSoon,
+    (e) => {
+      if (e.correlationId === report?.swarm.id) addEvents([e]);
+      refreshSoon();
+    },
   );
   // A running swarm's open timeline bars grow with the clock.
   const tick = setInterval(() => {
