@@ -6,6 +6,7 @@ import { svg } from '../lib/dom.js';
 
 export const NODE_W = 176;
 export const NODE_H = 46;
+const MIN_LEGIBLE_WIDTH = 560;
 
 /** Positions from dagre: nodes [{ id, width?, height? }], edges [{ from, to }] → Map id → { x, y }, edge points. */
 export function dagreLayout(nodes, edges, { rankdir = 'TB', nodesep = 24, ranksep = 44 } = {}) {
@@ -64,7 +65,10 @@ export function stableDrawing(container, draw) {
       drawnKey = model.key;
       const active = document.activeElement;
       const focusId = active && container.contains(active) ? active.getAttribute('data-key') : null;
-      container.replaceChildren(draw(model));
+      const drawing = draw(model);
+      // Shrinks with the page, down to a size where its text can still be read; below that it scrolls.
+      drawing.style.minWidth = `${Math.min(Number(drawing.getAttribute('width')), MIN_LEGIBLE_WIDTH)}px`;
+      container.replaceChildren(drawing);
       if (focusId) container.querySelector(`[data-key="${CSS.escape(focusId)}"]`)?.focus({ preventScroll: true });
       return;
     }

@@ -51,7 +51,10 @@ export function renderUsage(container, usage, { titleOf, agentLabel }) {
         el(
           'tr',
           { 'data-task': r.taskId ?? 'swarm' },
-          el('td', {}, r.taskId === null ? "the swarm's own calls (planning, review, synthesis)" : el('a', { href: `/tasks/${encodeURIComponent(r.taskId)}`, 'data-key': `usage-task:${r.taskId}` }, titleOf(r.planTaskId) ?? r.planTaskId ?? r.taskId)),
+          el('td', {}, r.taskId === null ? "the swarm's own calls (planning, review, synthesis)" : [
+                  el('a', { href: `/tasks/${encodeURIComponent(r.taskId)}`, 'data-key': `usage-task:${r.taskId}` }, titleOf(r.planTaskId) ?? r.planTaskId ?? r.taskId),
+                  r.planTaskId ? el('span', { class: 'muted' }, ` ${r.planTaskId}`) : null,
+                ]),
           ...cells(r),
         ),
       ),
