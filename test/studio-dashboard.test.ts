@@ -51,7 +51,7 @@ describe('running swarms from the Studio', { timeout: 60_000 }, () => {
       expect(await page.locator('#swarm-result').textContent()).toMatch(/^SYNTHESIS/);
       await eventually(async () => (await page.locator('#plan-svg .node.status-fill-completed').count()) === 3);
       // Its events: a bar per task run on the timeline, and replay steps through them up to swarm.finished.
-      expect(await page.locator('#gantt .bar-completed').count()).toBe(3);
+      await eventually(async () => (await page.locator('#gantt .bar-completed').count()) === 3);
       await page.locator('#replay-at').filter({ hasText: 'swarm.finished' }).waitFor();
 
       // Back on the list, the swarm is there, completed, linking to its page.

@@ -205,7 +205,7 @@ describe('the swarm page', { timeout: 120_000 }, () => {
       await waitLive(page);
       await page.locator('#plan-svg [data-id="gated"].status-fill-running').waitFor();
       expect(await page.locator('#plan-svg [data-id="first"]').getAttribute('class')).toContain('status-fill-completed');
-      expect(await page.locator('#topology-svg a.node.agent-busy').count()).toBe(1);
+      await eventually(async () => (await page.locator('#topology-svg a.node.agent-busy').count()) === 1);
       await page.evaluate('window.__sameDocument = true');
       // Focus on a plan node survives the live updates.
       await page.focus('#plan-svg [data-id="first"]');

@@ -39,12 +39,11 @@ function agentNode(agent, role, state, replaced) {
 export function topologyModel(report, state) {
   const swarm = report.swarm;
   const replacedBy = new Map(state.failovers.map((f) => [f.previous, f.next]));
-  const agents = report.agents.filter((a) => a.config?.swarmId === swarm.id || swarm.agentIds.includes(a.id));
   const nodes = [];
   const edges = [];
   const seats = new Map();
   const workers = [];
-  for (const agent of agents) {
+  for (const agent of report.agents) {
     const role = agent.config?.role === 'seat' ? seatName(agent.config.seat) : 'worker';
     const replaced = replacedBy.has(agent.id);
     nodes.push(agentNode(agent, role, state, replaced));

@@ -68,7 +68,6 @@ export async function mount(view, ctx) {
   let usage = null;
   let events = [];
   let lastEventId = 0;
-  let replay = null;
   let at = null;
 
   function agentLabel(agentId) {
@@ -146,26 +145,28 @@ export async function mount(view, ctx) {
     );
   }
 
+  let first = true;
   async function refresh() {
     try {
-      const [nextReport, nextVotes, nextUsage, newEvents] = await Promise.all([
-        ctx.api.get(`/swarms/${enc}/status`),
+      // The status first: the URL may hold an id prefix, and events are found by the full id.
+      const nextReport = await ctx.api.get(`/swarms/${enc}/status`);
+      const [nextVotes, nextUsage, newEvents] = await Promise.all([
         ctx.api.get(`/swarms/${enc}/votes`),
         ctx.api.get(`/swarms/${enc}/usage`),
-        loadEvents(ctx.api, report?.swarm.id ?? id, lastEventId),
+        loadEvents(ctx.api, nextReport.swarm.id, lastEventId),
       ]);
       report = nextReport;
       votes = nextVotes.items;
       usage = nextUsage;
       addEvents(newEvents);
-      if (replay) at = replay.setEvents(events, at ?? (first ? requestedAt : null));
+      // Replay is of a finished swarm; a running one is shown as it is.
+      at = replay.setEvents(events, !FINISHED.includes(report.swarm.status) ? null : first ? requestedAt : at);
       first = false;
       render();
     } catch (error) {
       ctx.showError(error.message);
     }
   }
-  let first = true;
 
   function addEvents(list) {
     const known = new Set(events.map((e) => e.id));
@@ -185,7 +186,7 @@ export async function mount(view, ctx) {
     }
   }
 
-  replay = createReplay(replayBox, (eventId) => {
+  const replay = createReplay(replayBox, (eventId) => {
     at = eventId;
     render();
   });
