@@ -285,6 +285,19 @@ describe('the swarm page', { timeout: 120_000 }, () => {
     }
   });
 
+  it('opens a swarm by a unique prefix of its id, events and all', async () => {
+    const swarm = finished.get('centralized') as SwarmRecord;
+    const page = await openStudio(browser, `${api.base}/swarms/${swarm.id.slice(0, swarm.id.length - 4)}`);
+    try {
+      await page.locator('#swarm-status .status-completed').waitFor();
+      await page.locator('#replay-at').filter({ hasText: 'swarm.finished' }).waitFor();
+      expect(await page.locator('#gantt .bar').count()).toBe(3);
+      expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('says so for an unknown swarm', async () => {
     const page = await openStudio(browser, `${api.base}/swarms/swm_nosuchswarm`);
     try {
