@@ -52,7 +52,7 @@ export async function mount(view, ctx) {
         'div',
         { class: 'grid swarm-graphs' },
         section('Topology', legend(['agent-busy', 'working'], ['agent-idle', 'idle'], ['agent-replaced', 'replaced (failover)'], ['agent-terminated', 'retired']), topologyBox),
-        section('Plan', legend(['status-fill-waiting', 'waiting'], ['status-fill-queued', 'queued'], ['status-fill-running', 'running'], ['status-fill-completed', 'completed'], ['status-fill-failed', 'failed']), planBox),
+        section('Plan', legend(['status-fill-waiting', 'waiting'], ['status-fill-queued', 'queued'], ['status-fill-running', 'running'], ['status-fill-completed', 'completed'], ['status-fill-failed', 'failed or cancelled']), planBox),
       ),
       section('Timeline', timelineBox),
       section('Votes', votesBox),
