@@ -121,6 +121,8 @@ describe('authorization matrix: every route × every role', () => {
     'POST /api/v2/swarms': async () => ({ path: '/api/v2/swarms', body: swarmSpec }),
     'GET /api/v2/swarms/:id': async () => ({ path: `/api/v2/swarms/${await newSwarm()}` }),
     'GET /api/v2/swarms/:id/status': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/status` }),
+    'GET /api/v2/swarms/:id/votes': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/votes` }),
+    'GET /api/v2/swarms/:id/usage': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/usage` }),
     'POST /api/v2/swarms/:id/control': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/control`, body: { action: 'pause' } }),
     'GET /api/v2/consensus': async () => ({ path: '/api/v2/consensus?limit=5' }),
     // wait: the answer is the decided proposal (201); the fake model never votes validly, so the one voter abstains.

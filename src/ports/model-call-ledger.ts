@@ -23,6 +23,11 @@ export interface ModelCallLedger {
   /** A swarm's calls so far, from every process. */
   swarmUsage(swarmId: string): Promise<SwarmCallUsage>;
   /**
+   * A swarm's ended calls summed per task, agent, provider and model: what its usage is made of
+   * (closed calls at what they used; lost ones count as calls with their reserved cost, as in swarmUsage). Ordered by task, agent, provider, model (nulls first).
+   */
+  swarmUsageParts(swarmId: string): Promise<SwarmUsagePart[]>;
+  /**
    * The budget calls of a swarm are admitted against: the swarm's token and cost limits (nulls when it
    * has none, or there is no such swarm). Read on each task's first call, so it must be cheap: the
    * limits alone, not the swarm's record. Optional while not every adapter has it: without it, the
@@ -57,6 +62,21 @@ export interface ModelCallUsage {
   outputTokens: number;
   /** Null when the model's price is unknown. */
   costUsd: number | null;
+}
+
+/** The calls of one task by one agent to one model (task and agent are null for a swarm's own calls). */
+export interface SwarmUsagePart {
+  taskId: string | null;
+  agentId: string | null;
+  provider: string;
+  model: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Summed over the priced calls only; null when none was priced. */
+  costUsd: number | null;
+  /** Calls whose model had no known price. */
+  unpricedCalls: number;
 }
 
 export interface SwarmCallUsage {

@@ -63,6 +63,8 @@ export const ROUTE_ACCESS = {
   'POST /api/v2/swarms': 'operator',
   'GET /api/v2/swarms/:id': 'viewer',
   'GET /api/v2/swarms/:id/status': 'viewer',
+  'GET /api/v2/swarms/:id/votes': 'viewer',
+  'GET /api/v2/swarms/:id/usage': 'viewer',
   'POST /api/v2/swarms/:id/control': 'operator',
 
   'GET /api/v2/consensus': 'viewer',

@@ -19,7 +19,8 @@ import { planProblem } from './plan-check.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
 import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
-import type { SwarmStatusReport, SwarmTaskView, Swarms } from './swarms.js';
+import type { SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
+import { swarmUsageReport, type SwarmUsageReport } from './swarm-usage.js';
 import { centralized } from './topologies/centralized.js';
 import { distributed } from './topologies/distributed.js';
 import { hierarchical } from './topologies/hierarchical.js';
@@ -142,12 +143,32 @@ export class SwarmCoordinator implements Swarms {
         domain: planTask.domain ?? null,
         revisions: entry?.revisions ?? 0,
         error: entry?.task.error ?? null,
+        startedAt: entry?.task.startedAt ?? null,
+        completedAt: entry?.task.completedAt ?? null,
+        attempts: entry?.task.attempts ?? 0,
       };
     });
     const counts = Object.fromEntries([...TASK_STATUSES, 'waiting'].map((s) => [s, 0])) as Record<TaskStatus | 'waiting', number>;
     for (const t of tasks) counts[t.status] += 1;
     const proposals = await this.deps.store.consensus.listProposals({ swarmId: swarm.id, limit: 50 });
     return { swarm, counts, tasks, agents, proposals };
+  }
+
+  async votes(idOrPrefix: string): Promise<SwarmVote[]> {
+    const swarm = await this.get(idOrPrefix);
+    const proposals = await this.deps.store.consensus.listProposals({ swarmId: swarm.id, limit: 50 });
+    return Promise.all(proposals.map(async (proposal) => ({ proposal, votes: await this.deps.store.consensus.listVotes({ proposalId: proposal.id }) })));
+  }
+
+  async usage(idOrPrefix: string): Promise<SwarmUsageReport> {
+    const swarm = await this.get(idOrPrefix);
+    const [total, parts, tasks] = await Promise.all([
+      this.deps.store.modelCalls.swarmUsage(swarm.id),
+      this.deps.store.modelCalls.swarmUsageParts(swarm.id),
+      this.deps.store.tasks.list({ swarmId: swarm.id, order: 'created' }),
+    ]);
+    const planTask = new Map(tasks.map((t) => [t.id, t.name]));
+    return swarmUsageReport(swarm.id, total, parts, swarm.config.limits, (taskId) => planTask.get(taskId) ?? null);
   }
 
   async pause(idOrPrefix: string): Promise<SwarmRecord> {

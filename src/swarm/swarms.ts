@@ -1,8 +1,9 @@
 import type { AgentRecord } from '../domain/agent.js';
-import type { ProposalRecord } from '../domain/consensus.js';
+import type { ProposalRecord, VoteRecord } from '../domain/consensus.js';
 import type { SwarmRecord } from '../domain/swarm.js';
 import type { TaskErrorInfo, TaskStatus } from '../domain/task.js';
 import type { SwarmQuery } from '../ports/swarm-store.js';
+import type { SwarmUsageReport } from './swarm-usage.js';
 
 /** One plan task as it stands: which engine task runs it (the latest revision) and how it went. */
 export interface SwarmTaskView {
@@ -26,6 +27,17 @@ export interface SwarmTaskView {
   revisions: number;
   /** Why the latest dispatch failed, if it did. */
   error: TaskErrorInfo | null;
+  /** When the latest dispatch's engine task last started and finished (null: not yet). */
+  startedAt: number | null;
+  completedAt: number | null;
+  /** Attempts of the latest dispatch so far. */
+  attempts: number;
+}
+
+/** A proposal the swarm put to a vote, with every vote cast on it (counted or excluded, and why). */
+export interface SwarmVote {
+  proposal: ProposalRecord;
+  votes: VoteRecord[];
 }
 
 export interface SwarmStatusReport {
@@ -49,6 +61,10 @@ export interface Swarms {
   list(query?: SwarmQuery): Promise<SwarmRecord[]>;
   count(query?: Omit<SwarmQuery, 'limit' | 'offset'>): Promise<number>;
   status(idOrPrefix: string): Promise<SwarmStatusReport>;
+  /** The swarm's votes: its proposals, newest first (at most 50), each with its votes in the order cast. */
+  votes(idOrPrefix: string): Promise<SwarmVote[]>;
+  /** Tokens and estimated dollars from the model-call ledger, per task, agent and model, with the budget left. */
+  usage(idOrPrefix: string): Promise<SwarmUsageReport>;
   /** No new tasks are dispatched; running ones finish. */
   pause(idOrPrefix: string): Promise<SwarmRecord>;
   resume(idOrPrefix: string): Promise<SwarmRecord>;

@@ -101,5 +101,28 @@ export function runModelCallLedgerConformance(name: string, create: () => Promis
       await store.modelCalls.close('c1', { inputTokens: 20, outputTokens: 5, costUsd: 0.001 }, 1_020);
       expect(await store.modelCalls.swarmUsage('swm_1')).toMatchObject({ calls: 2, inputTokens: 21, outputTokens: 6, lostCalls: 0 });
     });
+  
+    it('sums ended calls per task, agent and model, with unpriced calls counted apart', async () => {
+      await store.modelCalls.open(call('a1'));
+      await store.modelCalls.open(call('a2'));
+      await store.modelCalls.open(call('b1', { taskId: 'tsk_2', agentId: 'agt_2', model: 'unpriced-model', reservedCostUsd: null }));
+      await store.modelCalls.open(call('s1', { taskId: null, agentId: 'agt_q' }));
+      await store.modelCalls.open(call('still-open', { taskId: 'tsk_3' }));
+      await store.modelCalls.open(call('other', { swarmId: 'swm_2' }));
+      await store.modelCalls.close('a1', { inputTokens: 30, outputTokens: 10, costUsd: 0.002 }, 1_010);
+      await store.modelCalls.close('a2', { inputTokens: 20, outputTokens: 5, costUsd: 0.001 }, 1_011);
+      await store.modelCalls.close('b1', { inputTokens: 7, outputTokens: 3, costUsd: null }, 1_012);
+      await store.modelCalls.close('s1', { inputTokens: 4, outputTokens: 2, costUsd: 0.0005 }, 1_013);
+      await store.modelCalls.close('other', { inputTokens: 99, outputTokens: 99, costUsd: 1 }, 1_014);
+      const parts = await store.modelCalls.swarmUsageParts('swm_1');
+      const byTask = new Map(parts.map((p) => [p.taskId, p]));
+      expect(parts).toHaveLength(3);
+      expect(byTask.get('tsk_1')).toMatchObject({ agentId: 'agt_1', provider: 'anthropic', model: 'fake-model', calls: 2, inputTokens: 50, outputTokens: 15, unpricedCalls: 0 });
+      expect(byTask.get('tsk_1')?.costUsd).toBeCloseTo(0.003, 9);
+      expect(byTask.get('tsk_2')).toEqual({ taskId: 'tsk_2', agentId: 'agt_2', provider: 'anthropic', model: 'unpriced-model', calls: 1, inputTokens: 7, outputTokens: 3, costUsd: null, unpricedCalls: 1 });
+      expect(byTask.get(null)).toMatchObject({ agentId: 'agt_q', calls: 1, inputTokens: 4, outputTokens: 2, costUsd: 0.0005 });
+      expect(parts[0]?.taskId).toBeNull();
+      expect(await store.modelCalls.swarmUsageParts('swm_none')).toEqual([]);
+    });
   });
 }

@@ -6,6 +6,7 @@ import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
 import { agentRecordSchema, csv, ERROR_RESPONSES, idParams, limitSchema, offsetSchema, pageOf, taskStatusSchema } from '../schemas.js';
 import { DocsOnly, parseOr400 } from '../zod-compiler.js';
+import { proposalRecordSchema, voteRecordSchema } from './consensus.js';
 
 const swarmStatusSchema = z.enum(SWARM_STATUSES);
 const topologySchema = z.enum(SWARM_TOPOLOGIES);
@@ -90,10 +91,42 @@ const statusReportSchema = z.object({
       domain: z.string().nullable(),
       revisions: z.number().int(),
       error: z.object({ code: z.string(), message: z.string(), attempt: z.number().int() }).nullable(),
+      startedAt: z.number().nullable().meta({ description: "When the latest dispatch's engine task last started" }),
+      completedAt: z.number().nullable().meta({ description: "When the latest dispatch's engine task finished" }),
+      attempts: z.number().int(),
     }),
   ),
   agents: z.array(agentRecordSchema),
   proposals: z.array(json).meta({ description: "The swarm's consensus proposals with their outcomes, newest first (at most 50)" }),
+});
+
+const swarmVoteSchema = z.object({ proposal: proposalRecordSchema, votes: z.array(voteRecordSchema) });
+
+const usageSumFields = {
+  calls: z.number().int(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  costUsd: z.number().nullable().meta({ description: 'Estimated dollars at list prices, over the priced calls only; null when none was priced' }),
+  unpricedCalls: z.number().int().meta({ description: 'Calls to a model with no known price' }),
+};
+
+const usageReportSchema = z.object({
+  swarmId: z.string(),
+  total: z.object({
+    calls: z.number().int(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    costUsd: z.number().nullable(),
+    openCalls: z.number().int(),
+    openTokens: z.number(),
+    lostCalls: z.number().int(),
+    lostTokens: z.number(),
+    refusedCalls: z.number().int(),
+  }),
+  budget: z.object({ maxTokens: z.number().nullable(), maxCostUsd: z.number().nullable(), tokensLeft: z.number().nullable(), costLeftUsd: z.number().nullable() }),
+  tasks: z.array(z.object({ taskId: z.string().nullable().meta({ description: "null: the swarm's own calls (planning, review, synthesis)" }), planTaskId: z.string().nullable(), ...usageSumFields })),
+  agents: z.array(z.object({ agentId: z.string().nullable(), ...usageSumFields })),
+  models: z.array(z.object({ provider: z.string(), model: z.string(), priced: z.boolean(), ...usageSumFields })),
 });
 
 const tags = ['swarms'];
@@ -157,6 +190,34 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
       },
     },
     async (request) => colony.swarms.status((request.params as z.output<typeof idParams>).id),
+  );
+
+  app.get(
+    `${API_PREFIX}/swarms/:id/votes`,
+    {
+      schema: {
+        tags,
+        summary: "A swarm's votes: its proposals, newest first (at most 50), each with every vote cast",
+        description: 'Each vote has its voter, decision, confidence and reason, and whether it was counted or excluded (`exclusion` says why, e.g. a bad signature).',
+        params: idParams,
+        response: { 200: z.object({ items: z.array(swarmVoteSchema) }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => ({ items: await colony.swarms.votes((request.params as z.output<typeof idParams>).id) }),
+  );
+
+  app.get(
+    `${API_PREFIX}/swarms/:id/usage`,
+    {
+      schema: {
+        tags,
+        summary: "A swarm's model usage: tokens and estimated dollars per task, agent and model, with the budget left",
+        description: 'From the model-call ledger (every process\'s calls). Dollars are estimates from list prices; a model with no known price counts in `unpricedCalls`, not in `costUsd`.',
+        params: idParams,
+        response: { 200: usageReportSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => colony.swarms.usage((request.params as z.output<typeof idParams>).id),
   );
 
   app.post(

@@ -1,7 +1,17 @@
-// One swarm's page (/swarms/:id): what it is doing, its tasks, votes and result, with its controls.
+// One swarm's page (/swarms/:id): its topology and plan drawn live, a timeline of its task runs, the
+// votes on its results, its usage and cost, its result and its controls; and replay, to see it as it
+// was at any of its events (?at=<eventId>).
 
-import { el, status, table, section } from '../lib/dom.js';
+import { el, status, section, time, duration } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
+import { createTopology } from '../components/topology.js';
+import { createPlanDag } from '../components/plan-dag.js';
+import { renderGantt } from '../components/gantt.js';
+import { renderVotes } from '../components/votes.js';
+import { renderUsage } from '../components/usage.js';
+import { createReplay } from '../components/replay.js';
+import { isReplayEvent, loadEvents, swarmStateAt } from '../components/swarm-state.js';
+import { replaceKeepingFocus } from '../components/keep-focus.js';
 
 export const title = 'Swarm';
 
@@ -9,44 +19,166 @@ const FINISHED = ['completed', 'failed', 'stopped'];
 
 export async function mount(view, ctx) {
   const id = ctx.params.id;
-  const body = el('div', { id: 'swarm-detail' });
-  view.append(body);
-  let shown = '';
+  const enc = encodeURIComponent(id);
+  const requestedAt = ctx.query.has('at') ? Number(ctx.query.get('at')) : null;
 
-  async function refresh() {
-    let report;
-    try {
-      report = await ctx.api.get(`/swarms/${encodeURIComponent(id)}/status`);
-    } catch (error) {
-      ctx.showError(error.message);
-      return;
-    }
-    const key = JSON.stringify(report);
-    if (key === shown) return;
-    shown = key;
-    const s = report.swarm;
-    document.title = `${s.name} · Colony Studio`;
-    const control = (action) => el('button', { type: 'button', 'data-action': action, onclick: () => controlSwarm(action) }, action);
-    body.replaceChildren(
-      el('h1', {}, `${s.name} `, status(s.status)),
-      el('p', {}, s.objective),
-      FINISHED.includes(s.status) ? null : el('div', { class: 'controls' }, s.status === 'paused' ? control('resume') : control('pause'), control('stop')),
-      section(
-        'Tasks',
-        table(
-          ['Task', 'Status', 'Agent', 'Revisions'],
-          report.tasks.map((t) => el('tr', {}, el('td', {}, t.title), el('td', {}, status(t.status)), el('td', {}, t.agentType ? `${t.agentType} ${t.agentId ?? ''}` : ''), el('td', {}, t.revisions))),
-          { id: 'swarm-tasks' },
-        ),
+  const heading = el('h1', {}, el('span', { id: 'swarm-name' }, id), ' ', el('span', { id: 'swarm-status' }));
+  const objective = el('p', { id: 'swarm-objective' });
+  const meta = el('p', { class: 'muted', id: 'swarm-meta' });
+  const controls = el('div', { class: 'controls', id: 'swarm-controls' });
+  const buttons = Object.fromEntries(
+    ['pause', 'resume', 'stop'].map((action) => [action, el('button', { type: 'button', 'data-action': action, onclick: () => control(action) }, action)]),
+  );
+  controls.append(buttons.pause, buttons.resume, buttons.stop);
+  const replayBox = el('div', { id: 'swarm-replay' });
+  const replayNote = el('p', { class: 'replay-note', id: 'replay-note', hidden: true });
+  const topologyBox = el('div', { class: 'graph-wrap', id: 'swarm-topology' });
+  const planBox = el('div', { class: 'graph-wrap', id: 'swarm-plan' });
+  const timelineBox = el('div', { id: 'swarm-timeline' });
+  const votesBox = el('div', { id: 'swarm-votes' });
+  const usageBox = el('div', { id: 'swarm-usage' });
+  const resultBox = el('div', { id: 'swarm-outcome' });
+  const legend = (...items) => el('ul', { class: 'legend' }, ...items.map(([cls, word]) => el('li', {}, el('span', { class: `swatch ${cls}` }), word)));
+
+  const replaySection = section('Replay', el('p', { class: 'muted' }, 'Step through the swarm\'s events to see its agents, plan and votes as they were.'), replayBox, replayNote);
+  replaySection.hidden = true;
+  view.append(
+    el(
+      'div',
+      { id: 'swarm-detail', class: 'swarm-page' },
+      el('header', { class: 'swarm-head' }, heading, objective, meta, controls),
+      replaySection,
+      el(
+        'div',
+        { class: 'grid swarm-graphs' },
+        section('Topology', legend(['agent-busy', 'working'], ['agent-idle', 'idle'], ['agent-replaced', 'replaced (failover)'], ['agent-terminated', 'retired']), topologyBox),
+        section('Plan', legend(['status-fill-waiting', 'waiting'], ['status-fill-queued', 'queued'], ['status-fill-running', 'running'], ['status-fill-completed', 'completed'], ['status-fill-failed', 'failed or cancelled']), planBox),
       ),
-      s.error ? el('p', { class: 'status-failed' }, `${s.error.code}: ${s.error.message}`) : null,
-      s.result ? section(s.result.partial ? 'Result (partial)' : 'Result', el('pre', { id: 'swarm-result' }, s.result.summary)) : null,
+      section('Timeline', timelineBox),
+      section('Votes', votesBox),
+      section('Usage and cost', usageBox),
+      section('Result', resultBox),
+    ),
+  );
+
+  const drawTopology = createTopology(topologyBox);
+  const drawPlan = createPlanDag(planBox);
+  let report = null;
+  let votes = [];
+  let usage = null;
+  let events = [];
+  let lastEventId = 0;
+  let at = null;
+
+  function agentLabel(agentId) {
+    const agent = report?.agents.find((a) => a.id === agentId);
+    if (!agent) return agentId ? `agent …${agentId.slice(-6)}` : 'no agent';
+    const seat = agent.config?.role === 'seat' ? ` (${agent.config.seat})` : '';
+    return `${agent.type} …${agent.id.slice(-6)}${seat}`;
+  }
+  const planTitle = (planTaskId) => report?.swarm.plan?.tasks.find((t) => t.id === planTaskId)?.title ?? null;
+  const titleOfTask = (taskId) => {
+    const t = report?.tasks.find((x) => x.taskId === taskId);
+    return t ? t.title : null;
+  };
+
+  function render() {
+    if (!report) return;
+    const s = report.swarm;
+    const replaying = at !== null;
+    const state = { ...swarmStateAt(events, at), replaying };
+    const shownStatus = replaying ? (state.status ?? 'planning') : s.status;
+    document.title = `${s.name} · Colony Studio`;
+    heading.querySelector('#swarm-name').textContent = s.name;
+    heading.querySelector('#swarm-status').replaceChildren(status(shownStatus));
+    objective.textContent = s.objective;
+    const took = s.startedAt ? duration((s.finishedAt ?? Date.now()) - s.startedAt) : '';
+    meta.textContent = `${s.topology} · ${s.config.workers} worker${s.config.workers === 1 ? '' : 's'} · created ${time(s.createdAt)}${took ? ` · ${s.finishedAt ? 'took' : 'running for'} ${took}` : ''} · ${Math.round(s.progress * 100)}% done`;
+    buttons.pause.hidden = FINISHED.includes(s.status) || s.status === 'paused';
+    buttons.resume.hidden = s.status !== 'paused';
+    buttons.stop.hidden = FINISHED.includes(s.status);
+    controls.hidden = FINISHED.includes(s.status);
+
+    replaySection.hidden = !FINISHED.includes(s.status) || events.length === 0;
+    replayNote.hidden = !replaying;
+    replayNote.textContent = replaying ? `Showing the swarm as it was at ${time(state.at)}: ${[...state.tasks.values()].filter((t) => t.status === 'completed').length} of ${s.plan?.tasks.length ?? 0} tasks completed.` : '';
+
+    drawTopology(report, state);
+    const byPlan = new Map(report.tasks.map((t) => [t.planTaskId, t]));
+    const plan = s.plan && replaying ? (state.planned ? { ...s.plan, tasks: s.plan.tasks.filter((t) => !state.hidden.has(t.id)) } : null) : s.plan;
+    const statusOf = replaying
+      ? (planTaskId) => state.tasks.get(planTaskId) ?? { status: 'waiting', taskId: null }
+      : (planTaskId) => ({ status: byPlan.get(planTaskId)?.status ?? 'waiting', taskId: byPlan.get(planTaskId)?.taskId ?? null });
+    drawPlan(plan, statusOf, s.plan ? 'Not planned yet at this point.' : s.status === 'planning' ? 'Planning…' : 'No plan.');
+
+    renderGantt(timelineBox, state.runs, { titleOf: planTitle, agentLabel, until: replaying ? state.at : FINISHED.includes(s.status) ? (s.finishedAt ?? state.at) : Date.now() });
+    const votesKey = JSON.stringify([votes, replaying && [...state.proposals], replaying && [...state.votes], report.tasks.map((t) => t.title)]);
+    if (votesKey !== shownKeys.votes) {
+      shownKeys.votes = votesKey;
+      renderVotes(votesBox, votes, {
+        proposalStatus: (p) => (replaying ? state.proposals.get(p.id)?.status : p.status),
+        voteShown: (v) => !replaying || state.votes.has(`${v.proposalId}|${v.round}|${v.voterId}`),
+        titleOf: titleOfTask,
+        agentLabel,
+      });
+    }
+    const usageKey = JSON.stringify([usage, report.agents.map((a) => a.id)]);
+    if (usage && usageKey !== shownKeys.usage) {
+      shownKeys.usage = usageKey;
+      renderUsage(usageBox, usage, { titleOf: planTitle, agentLabel });
+    }
+    renderOutcome(s);
+  }
+
+  const shownKeys = { votes: '', usage: '' };
+  let outcomeKey = '';
+  function renderOutcome(s) {
+    const key = JSON.stringify([s.result, s.error, s.status]);
+    if (key === outcomeKey) return;
+    outcomeKey = key;
+    replaceKeepingFocus(
+      resultBox,
+      s.error ? el('p', { class: 'status-failed', id: 'swarm-error' }, `${s.error.code}: ${s.error.message}`) : null,
+      s.result ? el('h3', {}, s.result.partial ? 'Partial result (what finished before it ended)' : 'Final result') : null,
+      s.result ? el('pre', { id: 'swarm-result' }, s.result.summary) : null,
+      !s.result && !s.error ? el('p', { class: 'empty' }, FINISHED.includes(s.status) ? 'No result.' : 'No result yet: the swarm is still working.') : null,
     );
   }
 
-  async function controlSwarm(action) {
+  let first = true;
+  async function refresh() {
     try {
-      await ctx.api.post(`/swarms/${encodeURIComponent(id)}/control`, { action });
+      // The status first: the URL may hold an id prefix, and events are found by the full id.
+      const nextReport = await ctx.api.get(`/swarms/${enc}/status`);
+      const [nextVotes, nextUsage, newEvents] = await Promise.all([
+        ctx.api.get(`/swarms/${enc}/votes`),
+        ctx.api.get(`/swarms/${enc}/usage`),
+        loadEvents(ctx.api, nextReport.swarm.id, lastEventId),
+      ]);
+      report = nextReport;
+      votes = nextVotes.items;
+      usage = nextUsage;
+      addEvents(newEvents);
+      // Replay is of a finished swarm; a running one is shown as it is.
+      at = replay.setEvents(events, !FINISHED.includes(report.swarm.status) ? null : first ? requestedAt : at);
+      first = false;
+      render();
+    } catch (error) {
+      ctx.showError(error.message);
+    }
+  }
+
+  function addEvents(list) {
+    const known = new Set(events.map((e) => e.id));
+    const fresh = list.filter((e) => !known.has(e.id) && isReplayEvent(e));
+    if (fresh.length === 0) return;
+    events = [...events, ...fresh].sort((a, b) => a.id - b.id);
+    lastEventId = Math.max(lastEventId, ...fresh.map((e) => e.id));
+  }
+
+  async function control(action) {
+    try {
+      await ctx.api.post(`/swarms/${enc}/control`, { action });
       ctx.showError('');
       await refresh();
     } catch (error) {
@@ -54,6 +186,30 @@ export async function mount(view, ctx) {
     }
   }
 
+  const replay = createReplay(replayBox, (eventId) => {
+    at = eventId;
+    render();
+  });
   await refresh();
-  return ctx.live.on((e) => e.correlationId === id || e.type.startsWith('swarm.'), coalesce(refresh));
+
+  const refreshSoon = coalesce(refresh);
+  // The swarm's own events come correlated with its id; its agents' changes (spawned, retired) are
+  // correlated with the agent, so they are matched by the agents the report lists.
+  // Events are taken from the stream as well as paged after the last id: with several writers ids do
+  // not arrive in order, and the stream delivers the ones paging after an id would skip.
+  const off = ctx.live.on(
+    (e) => e.correlationId === report?.swarm.id || (e.type.startsWith('agent.') && e.type !== 'agent.output' && e.type !== 'agent.turn' && report?.swarm.agentIds.includes(e.data?.agentId)),
+    (e) => {
+      if (e.correlationId === report?.swarm.id) addEvents([e]);
+      refreshSoon();
+    },
+  );
+  // A running swarm's open timeline bars grow with the clock.
+  const tick = setInterval(() => {
+    if (report && !FINISHED.includes(report.swarm.status) && at === null) render();
+  }, 1_000);
+  return () => {
+    off();
+    clearInterval(tick);
+  };
 }

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { ModelCallBudget, ModelCallUsage, OpenModelCall, SwarmCallUsage } from '../../../ports/model-call-ledger.js';
+import type { ModelCallBudget, ModelCallUsage, OpenModelCall, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
 import { isOneOf, type SqlContext } from './dialect-sql.js';
 
 /**
@@ -117,5 +117,35 @@ export async function modelCallUsage({ db }: SqlContext, swarmId: string): Promi
     lostCalls: n(row.lost_calls),
     lostTokens: n(row.lost_tokens),
     refusedCalls: n(row.refused_calls),
+  };
+}
+
+/** A swarm's ended calls summed per task, agent, provider and model (see ModelCallLedger.swarmUsageParts). */
+export async function modelCallUsageParts({ db }: SqlContext, swarmId: string): Promise<SwarmUsagePart[]> {
+  const { rows } = await sql<Record<string, string | number | null>>`
+    select task_id, agent_id, provider, model,
+      count(*) as calls,
+      cast(coalesce(sum(input_tokens), 0) as bigint) as input_tokens,
+      cast(coalesce(sum(output_tokens), 0) as bigint) as output_tokens,
+      sum(case status when 'closed' then cost_usd else reserved_cost_usd end) as cost_usd,
+      count(*) filter (where (case status when 'closed' then cost_usd else reserved_cost_usd end) is null) as unpriced
+    from model_calls where swarm_id = ${swarmId} and status in ('closed', 'lost')
+    group by task_id, agent_id, provider, model
+    order by task_id nulls first, agent_id nulls first, provider, model`.execute(db);
+  return rows.map(usagePart);
+}
+
+/** A row of the per-part sums (either dialect) as a SwarmUsagePart. */
+export function usagePart(row: Record<string, string | number | null>): SwarmUsagePart {
+  return {
+    taskId: row.task_id === null ? null : String(row.task_id),
+    agentId: row.agent_id === null ? null : String(row.agent_id),
+    provider: String(row.provider),
+    model: String(row.model),
+    calls: Number(row.calls),
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+    costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+    unpricedCalls: Number(row.unpriced),
   };
 }

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, SwarmCallUsage } from '../../../ports/model-call-ledger.js';
+import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
+import { usagePart } from '../sql/model-call-queries.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -111,5 +112,22 @@ export class SqliteModelCallLedger implements ModelCallLedger {
       lostTokens: n(row.lost_tokens),
       refusedCalls: n(row.refused_calls),
     };
+  }
+
+  async swarmUsageParts(swarmId: string): Promise<SwarmUsagePart[]> {
+    const rows = this.statements
+      .get(
+        `SELECT task_id, agent_id, provider, model,
+           count(*) AS calls,
+           coalesce(sum(input_tokens), 0) AS input_tokens,
+           coalesce(sum(output_tokens), 0) AS output_tokens,
+           sum(CASE status WHEN 'closed' THEN cost_usd ELSE reserved_cost_usd END) AS cost_usd,
+           sum((CASE status WHEN 'closed' THEN cost_usd ELSE reserved_cost_usd END) IS NULL) AS unpriced
+         FROM model_calls WHERE swarm_id = ? AND status IN ('closed', 'lost')
+         GROUP BY task_id, agent_id, provider, model
+         ORDER BY task_id NULLS FIRST, agent_id NULLS FIRST, provider, model`,
+      )
+      .all(swarmId) as Record<string, string | number | null>[];
+    return rows.map(usagePart);
   }
 }
