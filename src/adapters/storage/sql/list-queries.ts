@@ -135,6 +135,7 @@ export function countAgentsQuery(query: Omit<AgentQuery, 'limit' | 'offset' | 'o
 export function listEventsQuery(query: EventQuery, ph: Placeholder): SqlQuery {
   const w = new Where(ph);
   if (query.afterId !== undefined) w.add('id', '>', query.afterId);
+  if (query.beforeId !== undefined) w.add('id', '<', query.beforeId);
   if (query.types && query.types.length > 0) w.types(query.types);
   if (query.correlationId !== undefined) w.add('correlation_id', '=', query.correlationId);
   if (query.source !== undefined) w.add('source', '=', query.source);

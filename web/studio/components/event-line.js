@@ -1,0 +1,23 @@
+// One event of the log as a list item: when, type, where it came from, links to its pages, and its
+// payload as collapsible JSON text.
+
+import { el, link, time } from '../lib/dom.js';
+import { eventLinks } from './event-links.js';
+import { jsonView } from './json-view.js';
+
+export function eventLine(event) {
+  const links = eventLinks(event);
+  return el(
+    'li',
+    { class: 'event-line', 'data-type': event.type, 'data-id': event.id },
+    el(
+      'div',
+      { class: 'event-head' },
+      el('time', { datetime: new Date(event.timestamp).toISOString(), title: new Date(event.timestamp).toLocaleString() }, time(event.timestamp)),
+      el('strong', { class: 'event-type' }, event.type),
+      el('span', { class: 'muted' }, `#${event.id} · ${event.source}`),
+      links.length ? el('span', { class: 'event-links' }, ...links.map((l) => link(l.href, `${l.label} ${l.id.slice(0, 12)}`))) : null,
+    ),
+    jsonView(event.data, { label: 'payload' }),
+  );
+}
