@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ExecutionError } from '../src/domain/errors.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
+import { parseWorkflow } from '../src/workflow/workflow-file.js';
+import { prepareWorkflowRun } from '../src/workflow/workflow-runner.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { axeViolations, CHROMIUM, launchStudioBrowser, openStudio, overflowsSideways, screenshots, waitLive, type StudioPage } from './support/studio-browser.js';
 
@@ -79,6 +81,8 @@ describe('Studio: task view', () => {
 
       const page = await openStudio(browser, `${api.base}/tasks/${task!.id}`);
       await page.locator('#transcript').waitFor();
+      // Sections that do not apply are left out, not printed as "null".
+      expect(await page.locator('#task-detail').evaluate((d) => [...d.childNodes].some((n) => n.nodeType === 3))).toBe(false);
       expect(await page.locator('h1').textContent()).toContain('write-notes');
       expect(await page.locator('#task-prompt').textContent()).toBe('Write notes/hello.txt saying hello.');
       expect(await page.locator('#task-output').textContent()).toBe('Wrote notes/hello.txt.');
@@ -146,14 +150,17 @@ describe('Studio: tasks list', () => {
     try {
       await api.colony.tasks.submit(Array.from({ length: 10_000 }, (_, i) => ({ type: 'echo', name: `bulk-${i}`, input: { i } })));
       await api.colony.tasks.submit([1, 2, 3].map((i) => ({ type: 'agent', name: `agent-${i}`, input: { prompt: 'x' } })));
+      const { workflow } = await prepareWorkflowRun(api.colony, parseWorkflow('name: nightly build\ntasks:\n  - id: compile\n    type: echo\n  - id: package\n    type: echo\n    depends_on: compile\n'));
 
       const page = await openStudio(browser, `${api.base}/tasks`);
       await page.locator('#task-total').waitFor();
-      expect(await page.locator('#task-total').textContent()).toBe('10,003 tasks');
+      expect(await page.locator('#task-total').textContent()).toBe('10,005 tasks');
       expect(await page.locator('#task-table tr.task').count()).toBe(50);
-      expect(await page.locator('#task-range').textContent()).toContain('1–50 of 10,003');
+      expect(await page.locator('#task-range').textContent()).toContain('1–50 of 10,005');
       // Newest first by default.
-      expect(await page.locator('#task-table tr.task a').first().textContent()).toBe('agent-3');
+      expect(await page.locator('#task-table tr.task td:first-child a').first().textContent()).toBe('package');
+      expect(await page.locator('#workflow-table tr.workflow').count()).toBe(1);
+      expect(await page.locator('#workflow-table tr.workflow').textContent()).toContain('running');
       await checkPage(page, 'tasks');
 
       await page.click('.pager a:has-text("next")');
@@ -168,7 +175,15 @@ describe('Studio: tasks list', () => {
 
       await page.selectOption('#task-filters select[name=sort]', 'createdAt');
       await page.click('#task-filters button[type=submit]');
-      await page.locator('#task-table tr.task a').first().filter({ hasText: 'agent-1' }).waitFor();
+      await page.locator('#task-table tr.task td:first-child a').first().filter({ hasText: 'agent-1' }).waitFor();
+
+      // A workflow run leads to its tasks.
+      await page.click(`#workflow-table a[href="/tasks?workflowId=${workflow.id}"]`);
+      await page.locator('#task-total').filter({ hasText: `2 tasks with workflowId ${workflow.id}` }).waitFor();
+      expect(await page.locator('#task-table tr.task td:first-child a').allTextContents()).toEqual(['package', 'compile']);
+      await page.selectOption('#workflow-filters select[name=workflowStatus]', 'completed');
+      await page.click('#workflow-filters button[type=submit]');
+      await page.locator('#workflow-list .empty').waitFor();
 
       // A shared URL opens the same view.
       const shared = await openStudio(browser, `${api.base}/tasks?status=completed`);
@@ -196,10 +211,17 @@ describe('Studio: events', () => {
       await waitLive(page);
       const swarmLine = page.locator('#event-log li[data-type="swarm.created"]');
       await swarmLine.waitFor();
-      expect(await swarmLine.locator('a').getAttribute('href')).toBe('/swarms/swm_0000000000000000000000test');
+      expect(await swarmLine.locator('.event-links a').getAttribute('href')).toBe('/swarms/swm_0000000000000000000000test');
       expect(await swarmLine.textContent()).toContain('"objective": "links"');
       await checkPage(page, 'events');
 
+      // Its correlation's events, by a link whose URL can be shared.
+      await swarmLine.locator('a:has-text("events of")').click();
+      await page.locator('#event-filters input[name=correlationId]').and(page.locator('[value="swm_0000000000000000000000test"]')).waitFor();
+      await page.locator('#event-log li').first().waitFor();
+      expect(await page.locator('#event-log li').evaluateAll((items) => items.map((i) => i.getAttribute('data-type')))).toEqual(['swarm.created']);
+
+      await page.fill('#event-filters input[name=correlationId]', '');
       await page.fill('#event-filters input[name=types]', 'task.*');
       await page.click('#event-filters button[type=submit]');
       await page.locator('#event-log li[data-type="task.completed"]').waitFor();

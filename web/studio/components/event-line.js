@@ -17,6 +17,7 @@ export function eventLine(event) {
       el('strong', { class: 'event-type' }, event.type),
       el('span', { class: 'muted' }, `#${event.id} · ${event.source}`),
       links.length ? el('span', { class: 'event-links' }, ...links.map((l) => link(l.href, `${l.label} ${l.id.slice(0, 12)}`))) : null,
+      event.correlationId ? link(`/events?correlationId=${encodeURIComponent(event.correlationId)}`, `events of ${event.correlationId.slice(0, 12)}`) : null,
     ),
     jsonView(event.data, { label: 'payload' }),
   );

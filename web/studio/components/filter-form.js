@@ -3,7 +3,7 @@
 
 import { el } from '../lib/dom.js';
 
-/** fields: [{ name, label, type: 'text' | 'select', options?: [[value, label]], placeholder? }] */
+/** fields: [{ name, label, type: 'text' | 'select', options?: [[value, label]], placeholder?, suggestions?: [value] }] */
 export function filterForm(ctx, path, fields, { id, submitLabel = 'Apply' } = {}) {
   const form = el(
     'form',
@@ -16,8 +16,9 @@ export function filterForm(ctx, path, fields, { id, submitLabel = 'Apply' } = {}
         const control =
           f.type === 'select'
             ? el('select', { name: f.name }, ...f.options.map(([v, label]) => el('option', { value: v, selected: v === value }, label)))
-            : el('input', { name: f.name, type: 'text', value, placeholder: f.placeholder ?? '', spellcheck: 'false', autocomplete: 'off' });
-        return el('label', {}, `${f.label} `, control);
+            : el('input', { name: f.name, type: 'text', value, placeholder: f.placeholder ?? '', spellcheck: 'false', autocomplete: 'off', list: f.suggestions ? `${id}-${f.name}-list` : undefined });
+        const list = f.suggestions ? el('datalist', { id: `${id}-${f.name}-list` }, ...f.suggestions.map((v) => el('option', { value: v }))) : null;
+        return el('label', {}, `${f.label} `, control, list);
       }),
       el('button', { type: 'submit' }, submitLabel),
       el('a', { href: path, class: 'clear-filters' }, 'Clear'),

@@ -11,6 +11,8 @@ import { filterForm } from '../components/filter-form.js';
 export const title = 'Events';
 
 const PAGE_SIZE = 100;
+/** Suggested in the type filter (any exact type or prefix works). */
+const TYPE_PREFIXES = ['task.*', 'agent.*', 'swarm.*', 'consensus.*', 'vote.*', 'llm.*', 'provider.*', 'memory.*', 'workflow.*', 'limit.*', 'colony.*'];
 /** Events kept on screen: live events push the oldest out (they stay a click away, paged back). */
 const MAX_SHOWN = 500;
 /** Events held while paused; past it only the count goes on, and resume reloads the newest page. */
@@ -41,7 +43,7 @@ export async function mount(view, ctx) {
         ctx,
         '/events',
         [
-          { name: 'types', label: 'Types', type: 'text', placeholder: 'task.*, swarm.finished' },
+          { name: 'types', label: 'Types', type: 'text', placeholder: 'task.*, swarm.finished', suggestions: TYPE_PREFIXES },
           { name: 'correlationId', label: 'Correlation id', type: 'text', placeholder: 'a swarm, task, workflow or agent id' },
         ],
         { id: 'event-filters' },

@@ -1,8 +1,9 @@
 // One task's page (/tasks/:id): what it was asked, what came out, every attempt, the agent's
 // transcript, the files it changed as diffs, timings, cost, the agent and why, and its events.
 
-import { el, link, status, table, section, dateTime, duration, count, dollars } from '../lib/dom.js';
+import { el, link, status, section, dateTime, duration, count, dollars } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
+import { cardTable } from '../components/card-table.js';
 import { jsonView } from '../components/json-view.js';
 import { transcriptView } from '../components/transcript.js';
 import { fileChangesView } from '../components/diff.js';
@@ -40,7 +41,7 @@ export async function mount(view, ctx) {
   function render({ task, history, transcript, changes }) {
     const name = task.name ?? task.description ?? task.id;
     document.title = `${name || task.id} · Task · Colony Studio`;
-    body.replaceChildren(
+    const parts = [
       el('h1', {}, `Task ${name || task.id} `, status(task.status)),
       el('p', { class: 'muted' }, el('code', {}, task.id), ` · type ${task.type}`, ...contextLinks(task)),
       controls(task),
@@ -55,7 +56,9 @@ export async function mount(view, ctx) {
         history.truncated ? el('p', { class: 'muted' }, 'Only the first events of a long log were read: some may be missing.') : null,
         el('ol', { class: 'event-list', id: 'task-events' }, ...history.events.map(eventLine)),
       ),
-    );
+    ];
+    // Sections that do not apply are null: left out (replaceChildren would print "null").
+    body.replaceChildren(...parts.filter(Boolean));
   }
 
   function controls(task) {
@@ -159,7 +162,7 @@ function outcomeView(task) {
 
 function attemptsTable(attempts) {
   if (attempts.length === 0) return el('p', { class: 'empty' }, 'Not started yet.');
-  return table(
+  return cardTable(
     ['#', 'Outcome', 'Runner', 'Agent', 'Started', 'Finished', 'Took', 'Error'],
     attempts.map((a) =>
       el(

@@ -2,8 +2,9 @@
 // drawn, so it stays quick with any number of tasks), and the workflow runs, each linking to its tasks.
 // Filters live in the URL query.
 
-import { el, link, status, table, section, dateTime, count } from '../lib/dom.js';
+import { el, link, status, section, dateTime, count } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
+import { cardTable } from '../components/card-table.js';
 import { query } from '../lib/api.js';
 import { filterForm, withQuery } from '../components/filter-form.js';
 
@@ -71,8 +72,8 @@ export async function mount(view, ctx) {
       shown = key;
       list.replaceChildren(
         el('p', { id: 'task-total' }, `${count(page.total)} task${page.total === 1 ? '' : 's'}${filtersSaid(q)}`),
-        page.items.length === 0 ? el('p', { class: 'empty' }, 'No tasks match.') : table(['Task', 'Type', 'Status', 'Attempts', 'Agent', 'Swarm / workflow', 'Created'], page.items.map(row), { id: 'task-table' }),
-        pager(ctx, page, offset),
+        page.items.length === 0 ? el('p', { class: 'empty' }, 'No tasks match.') : cardTable(['Task', 'Type', 'Status', 'Attempts', 'Agent', 'Swarm / workflow', 'Created'], page.items.map(row), { id: 'task-table' }),
+        pager(ctx, page, offset) ?? '',
       );
     } catch (error) {
       ctx.showError(error.message);
@@ -85,7 +86,7 @@ export async function mount(view, ctx) {
       runs.replaceChildren(
         page.items.length === 0
           ? el('p', { class: 'empty' }, 'No workflow runs.')
-          : table(
+          : cardTable(
               ['Workflow', 'Status', 'Source', 'Started', 'Finished'],
               page.items.map((w) =>
                 el(
