@@ -6,6 +6,7 @@ import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { parseWorkflow } from '../src/workflow/workflow-file.js';
 import { prepareWorkflowRun } from '../src/workflow/workflow-runner.js';
 import { startApi, type TestApi } from './support/api-server.js';
+import { swarmModel } from './support/swarm-model.js';
 import { axeViolations, CHROMIUM, launchStudioBrowser, openStudio, overflowsSideways, screenshots, waitLive, type StudioPage } from './support/studio-browser.js';
 
 /**
@@ -144,6 +145,39 @@ describe('Studio: task view', () => {
   });
 });
 
+describe('Studio: a swarm’s task', () => {
+  it('links a swarm task to its swarm and agent, says how its agent was chosen, and lists it under its swarm', async () => {
+    const swarmLlm = new FakeLlmServer({ defaultReply: swarmModel() });
+    const { anthropicBaseUrl } = await swarmLlm.start();
+    const api = await startApi({ providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } }, agents: { defaultProvider: 'anthropic' } }, { startEngine: true });
+    try {
+      const swarm = await api.colony.swarms.create({ objective: 'Write a haiku about ants', topology: 'centralized', agents: 2, review: false });
+      expect((await api.colony.swarms.waitFor(swarm.id)).status).toBe('completed');
+      const [task] = await api.colony.tasks.list({ swarmId: swarm.id, limit: 1 });
+
+      const page = await openStudio(browser, `${api.base}/tasks/${task!.id}`);
+      await page.locator('#agent-choice').waitFor();
+      expect(await page.locator(`#task-detail a[href="/swarms/${swarm.id}"]`).count()).toBeGreaterThan(0);
+      expect(await page.locator('#agent-choice').textContent()).toContain('dispatched by its swarm');
+      const agentLink = page.locator('#attempts a[href^="/agents?id=agt_"]');
+      expect(await agentLink.count()).toBe(1);
+      expect(await page.locator('#task-events li[data-type="swarm.task_dispatched"]').count()).toBe(1);
+      expect(page.problems).toEqual([]);
+
+      const list = await openStudio(browser, `${api.base}/tasks?swarmId=${swarm.id}`);
+      await list.locator('#task-total').waitFor();
+      const total = await api.colony.tasks.count({ swarmId: swarm.id });
+      expect(await list.locator('#task-total').textContent()).toBe(`${total} task${total === 1 ? '' : 's'} with swarmId ${swarm.id}`);
+      expect(list.problems).toEqual([]);
+      await list.close();
+      await page.close();
+    } finally {
+      await api.close();
+      await swarmLlm.close();
+    }
+  });
+});
+
 describe('Studio: tasks list', () => {
   it('pages through 10,000 tasks from the server and filters them, the filters in the URL', async () => {
     const api = await server(false);
@@ -189,6 +223,12 @@ describe('Studio: tasks list', () => {
       const shared = await openStudio(browser, `${api.base}/tasks?status=completed`);
       await shared.locator('#task-total').filter({ hasText: '0 tasks with status completed' }).waitFor();
       expect(await shared.locator('#task-filters select[name=status]').inputValue()).toBe('completed');
+      // A task that has not run can be cancelled from its page; then it can be retried.
+      await page.click('#task-table a:has-text("agent-1")');
+      await page.click('button[data-action=cancel]');
+      await page.locator('#task-detail h1 .status-cancelled').waitFor();
+      expect(await page.locator('button[data-action=retry]').count()).toBe(1);
+      expect(await page.locator('#task-error').textContent()).toContain('cancelled');
       expect(page.problems).toEqual([]);
       expect(shared.problems).toEqual([]);
       await shared.close();
@@ -203,6 +243,7 @@ describe('Studio: events', () => {
   it('shows payloads, filters by type in the URL, holds new events while paused and shows them on resume, and links to their pages', async () => {
     const api = await server();
     try {
+      for (let i = 0; i < 120; i++) api.colony.events.publish('memory.stored', { namespace: 'seed', key: `k${i}`, version: 1 }, { source: 'test', correlationId: null });
       const [first] = await api.colony.tasks.submit([{ type: 'echo', name: 'first-echo', input: { said: 'hello from the first task' } }]);
       await api.colony.tasks.waitFor([first!.id]);
       api.colony.events.publish('swarm.created', { swarmId: 'swm_0000000000000000000000test', name: 'seeded', topology: 'mesh', objective: 'links' }, { source: 'test', correlationId: 'swm_0000000000000000000000test' });
@@ -214,6 +255,15 @@ describe('Studio: events', () => {
       expect(await swarmLine.locator('.event-links a').getAttribute('href')).toBe('/swarms/swm_0000000000000000000000test');
       expect(await swarmLine.textContent()).toContain('"objective": "links"');
       await checkPage(page, 'events');
+
+      // The first page is the newest 100; older ones are paged back from the server.
+      expect(await page.locator('#event-log li').count()).toBe(100);
+      await page.click('#older-events');
+      await page.locator('#event-log li[data-type="colony.started"]').waitFor();
+      const ids = await page.locator('#event-log li').evaluateAll((items) => items.map((i) => Number(i.getAttribute('data-id'))));
+      expect(ids.length).toBeGreaterThan(120);
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+      expect(await page.locator('#older-events').isHidden()).toBe(true);
 
       // Its correlation's events, by a link whose URL can be shared.
       await swarmLine.locator('a:has-text("events of")').click();
