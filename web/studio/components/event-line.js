@@ -5,8 +5,9 @@ import { el, link, time } from '../lib/dom.js';
 import { eventLinks } from './event-links.js';
 import { jsonView } from './json-view.js';
 
-export function eventLine(event) {
-  const links = eventLinks(event);
+/** `self`: the id of the page it is shown on, not linked to again. */
+export function eventLine(event, { self } = {}) {
+  const links = eventLinks(event).filter((l) => l.id !== self);
   return el(
     'li',
     { class: 'event-line', 'data-type': event.type, 'data-id': event.id },
@@ -17,7 +18,7 @@ export function eventLine(event) {
       el('strong', { class: 'event-type' }, event.type),
       el('span', { class: 'muted' }, `#${event.id} · ${event.source}`),
       links.length ? el('span', { class: 'event-links' }, ...links.map((l) => link(l.href, `${l.label} ${l.id.slice(0, 12)}`))) : null,
-      event.correlationId ? link(`/events?correlationId=${encodeURIComponent(event.correlationId)}`, `events of ${event.correlationId.slice(0, 12)}`) : null,
+      event.correlationId && event.correlationId !== self ? link(`/events?correlationId=${encodeURIComponent(event.correlationId)}`, `events of ${event.correlationId.slice(0, 12)}`) : null,
     ),
     jsonView(event.data, { label: 'payload' }),
   );

@@ -54,7 +54,7 @@ export async function mount(view, ctx) {
       section(
         `Events (${history.events.length})`,
         history.truncated ? el('p', { class: 'muted' }, 'Only the first events of a long log were read: some may be missing.') : null,
-        el('ol', { class: 'event-list', id: 'task-events' }, ...history.events.map(eventLine)),
+        el('ol', { class: 'event-list', id: 'task-events' }, ...history.events.map((e) => eventLine(e, { self: task.id }))),
       ),
     ];
     // Sections that do not apply are null: left out (replaceChildren would print "null").
@@ -128,7 +128,7 @@ function agentPanel(task, history) {
       ['Agent type', typeof type === 'string' ? type : null],
       ['Runner', runners.join(', ') || null],
     ]),
-    el('h3', {}, 'Why this agent'),
+    el('h3', {}, agentIds.length ? 'Why this agent' : 'How it was placed'),
     el('ul', { id: 'agent-choice' }, ...agentChoice(task, history.events).map((r) => el('li', {}, r))),
   );
 }

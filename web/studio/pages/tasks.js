@@ -23,7 +23,7 @@ const ID_FILTERS = ['swarmId', 'workflowId', 'agentId', 'parentId'];
 export async function mount(view, ctx) {
   const q = ctx.query;
   const offset = Math.max(0, Number(q.get('offset') ?? 0) || 0);
-  const list = el('div', { id: 'task-list', 'aria-live': 'polite' });
+  const list = el('div', { id: 'task-list' });
   const runs = el('div', { id: 'workflow-list' });
   view.append(
     el('h1', {}, 'Tasks'),
