@@ -105,6 +105,24 @@ describe('Studio: task view', () => {
     }
   });
 
+  it('follows a running task live: its status, transcript and output appear without a reload', async () => {
+    const api = await server();
+    try {
+      llm.enqueue({ text: 'Finished after a pause.', delayMs: 3_000, usage: { inputTokens: 40, outputTokens: 5 } });
+      const [task] = await api.colony.tasks.submit([{ type: 'agent', name: 'slow-answer', input: { prompt: 'Take your time.' } }]);
+      const page = await openStudio(browser, `${api.base}/tasks/${task!.id}`);
+      await waitLive(page);
+      await page.locator('#task-detail h1 .status-running').waitFor();
+      await page.locator('#task-detail h1 .status-completed').waitFor({ timeout: 10_000 });
+      await page.locator('#task-output').filter({ hasText: 'Finished after a pause.' }).waitFor();
+      expect(await page.locator('#transcript .turn[data-role=assistant]').count()).toBe(1);
+      expect(page.problems).toEqual([]);
+      await page.close();
+    } finally {
+      await api.close();
+    }
+  });
+
   it('shows every attempt of a task that failed and was retried, with each error, and retries it from its button', async () => {
     const api = await server();
     try {
@@ -159,6 +177,7 @@ describe('Studio: a swarm’s task', () => {
       await page.locator('#agent-choice').waitFor();
       expect(await page.locator(`#task-detail a[href="/swarms/${swarm.id}"]`).count()).toBeGreaterThan(0);
       expect(await page.locator('#agent-choice').textContent()).toContain('dispatched by its swarm');
+      expect(await page.locator('.facts').first().textContent()).toMatch(/Tokens[\d,]+ in, [\d,]+ out/);
       const agentLink = page.locator('#attempts a[href^="/agents?id=agt_"]');
       expect(await agentLink.count()).toBe(1);
       expect(await page.locator('#task-events li[data-type="swarm.task_dispatched"]').count()).toBe(1);
