@@ -98,6 +98,7 @@ describe('Studio: task view', () => {
       expect(await page.locator('#attempts tr.attempt').count()).toBe(1);
       expect(await page.locator('#agent-choice').textContent()).toContain('no requirement');
       expect(await page.locator('.facts').first().textContent()).toContain('630 in, 68 out');
+      expect(await page.locator('.facts').first().textContent()).toMatch(/Queued.*Waited to start\d/);
       await checkPage(page, 'task');
       await page.close();
     } finally {

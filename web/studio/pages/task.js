@@ -95,14 +95,18 @@ function dl(pairs) {
 }
 
 function overview(task, history, usage) {
-  const queued = history.events.find((e) => e.type === 'task.queued');
+  // A task without dependencies is created queued (no task.queued event then).
+  const created = history.events.find((e) => e.type === 'task.created');
+  const queuedAt = history.events.find((e) => e.type === 'task.queued')?.timestamp ?? (created?.data.status === 'queued' ? created.timestamp : null);
+  const firstStart = history.attempts[0]?.startedAt ?? null;
   const ran = history.attempts.reduce((sum, a) => sum + ((a.finishedAt ?? Date.now()) - a.startedAt), 0);
   const tokens = usage.inputTokens + usage.outputTokens;
   return section(
     'Timings and cost',
     dl([
       ['Created', dateTime(task.createdAt)],
-      ['Queued', queued ? dateTime(queued.timestamp) : null],
+      ['Queued', queuedAt ? dateTime(queuedAt) : null],
+      ['Waited to start', queuedAt && firstStart ? duration(firstStart - queuedAt) : null],
       ['Started', task.startedAt ? dateTime(task.startedAt) : 'not yet'],
       ['Finished', task.completedAt ? dateTime(task.completedAt) : null],
       ['Running time', history.attempts.length ? duration(ran) : null],
