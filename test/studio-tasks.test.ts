@@ -178,11 +178,12 @@ describe('Studio: a swarm’s task', () => {
       await page.locator('#agent-choice').waitFor();
       expect(await page.locator(`#task-detail a[href="/swarms/${swarm.id}"]`).count()).toBeGreaterThan(0);
       expect(await page.locator('#agent-choice').textContent()).toContain('dispatched by its swarm');
+      expect(await page.locator('#agent-choice').textContent()).toContain('adaptive selector');
       expect(await page.locator('.facts').first().textContent()).toMatch(/Tokens[\d,]+ in, [\d,]+ out/);
       const agentLink = page.locator('#attempts a[href^="/agents?id=agt_"]');
       expect(await agentLink.count()).toBe(1);
       expect(await page.locator('#task-events li[data-type="swarm.task_dispatched"]').count()).toBe(1);
-      expect(page.problems).toEqual([]);
+      await checkPage(page, 'task-swarm');
 
       const list = await openStudio(browser, `${api.base}/tasks?swarmId=${swarm.id}`);
       await list.locator('#task-total').waitFor();

@@ -11,10 +11,15 @@ export function agentChoice(task, events) {
   if (dispatched) {
     const pool = dispatched.data.pool ? ` (pool ${dispatched.data.pool})` : '';
     reasons.push(`dispatched by its swarm to ${dispatched.data.agentIds.length} agent${dispatched.data.agentIds.length === 1 ? '' : 's'} of its roster${pool}`);
-    if (typeof input.kind === 'string') reasons.push(`work of kind "${input.kind}": the swarm's adaptive selector picks the agent type for each kind from past outcomes (its sampled score is not recorded)`);
+    if (typeof input.agentType === 'string') {
+      const kind = typeof input.kind === 'string' ? input.kind : 'general';
+      reasons.push(
+        `agent type "${input.agentType}": named by the swarm's plan, or, where the plan named none, chosen for work of kind "${kind}" by the swarm's adaptive selector from past outcomes (which of the two, and the selector's score, are not recorded per task)`,
+      );
+    }
   } else if (req.agentIds?.length) reasons.push(`restricted to agents ${req.agentIds.join(', ')}`);
   if (req.agentType) reasons.push(`the task requires agent type "${req.agentType}"`);
-  else if (typeof input.agentType === 'string') reasons.push(`agent type "${input.agentType}" named in its input`);
+  else if (!dispatched && typeof input.agentType === 'string') reasons.push(`agent type "${input.agentType}" named in its input`);
   if (req.capabilities?.length) reasons.push(`needs capabilities ${req.capabilities.join(', ')}`);
   if (reasons.length === 0) reasons.push(task.assignedAgent ? 'no requirement: the scheduler gave it to a free agent' : 'no requirement: any runner could run it');
   return reasons;
