@@ -173,6 +173,9 @@ describe('Studio: a swarm’s task', () => {
       const swarm = await api.colony.swarms.create({ objective: 'Write a haiku about ants', topology: 'centralized', agents: 2, review: false });
       expect((await api.colony.swarms.waitFor(swarm.id)).status).toBe('completed');
       const [task] = await api.colony.tasks.list({ swarmId: swarm.id, limit: 1 });
+      // A task outside the swarm, which its list leaves out.
+      api.colony.registerExecutor({ type: 'echo', execute: async ({ task: t }) => t.input });
+      await api.colony.tasks.waitFor((await api.colony.tasks.submit([{ type: 'echo', name: 'outside' }])).map((t) => t.id));
 
       const page = await openStudio(browser, `${api.base}/tasks/${task!.id}`);
       await page.locator('#agent-choice').waitFor();
@@ -188,6 +191,7 @@ describe('Studio: a swarm’s task', () => {
       const list = await openStudio(browser, `${api.base}/tasks?swarmId=${swarm.id}`);
       await list.locator('#task-total').waitFor();
       const total = await api.colony.tasks.count({ swarmId: swarm.id });
+      expect(total).toBe((await api.colony.tasks.count()) - 1);
       expect(await list.locator('#task-total').textContent()).toBe(`${total} task${total === 1 ? '' : 's'} with swarmId ${swarm.id}`);
       expect(list.problems).toEqual([]);
       await list.close();
