@@ -232,6 +232,11 @@ describe('Studio: tasks list', () => {
       expect(new URL(page.url()).search).toBe('?type=agent');
       expect(await page.locator('#task-table tr.task').count()).toBe(3);
 
+      await page.fill('#task-filters input[name=search]', 'AGENT-2');
+      await page.click('#task-filters button[type=submit]');
+      await page.locator('#task-total').filter({ hasText: '1 task with search AGENT-2, type agent' }).waitFor();
+      expect(await page.locator('#task-table tr.task td:first-child a').allTextContents()).toEqual(['agent-2']);
+      await page.fill('#task-filters input[name=search]', '');
       await page.selectOption('#task-filters select[name=sort]', 'createdAt');
       await page.click('#task-filters button[type=submit]');
       await page.locator('#task-table tr.task td:first-child a').first().filter({ hasText: 'agent-1' }).waitFor();

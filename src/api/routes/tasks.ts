@@ -19,6 +19,7 @@ const listQuery = z.strictObject({
   swarmId: idSchema.optional(),
   parentId: idSchema.optional(),
   agentId: idSchema.optional(),
+  search: z.string().min(1).max(200).optional().meta({ description: 'Only tasks whose name or description contains this text (letter case ignored)' }),
   sort: z.enum(Object.keys(TASK_SORTS) as [keyof typeof TASK_SORTS, ...(keyof typeof TASK_SORTS)[]]).default('createdAt'),
 });
 
@@ -104,7 +105,7 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
     },
     async (request, reply) => {
       const q = request.query as z.output<typeof listQuery>;
-      const filter = { status: q.status, type: q.type, workflowId: q.workflowId, swarmId: q.swarmId, parentId: q.parentId, assignedAgent: q.agentId };
+      const filter = { status: q.status, type: q.type, workflowId: q.workflowId, swarmId: q.swarmId, parentId: q.parentId, assignedAgent: q.agentId, text: q.search };
       const [items, total] = await Promise.all([
         colony.tasks.list({ ...filter, limit: q.limit, offset: q.offset, order: TASK_SORTS[q.sort] }),
         colony.tasks.count(filter),

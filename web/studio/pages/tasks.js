@@ -1,4 +1,4 @@
-// The tasks list (/tasks): filtered, sorted and paged by the server (only one page is ever fetched or
+// The tasks list (/tasks): searched, filtered, sorted and paged by the server (only one page is ever fetched or
 // drawn, so it stays quick with any number of tasks), and the workflow runs, each linking to its tasks.
 // Filters live in the URL query.
 
@@ -33,6 +33,7 @@ export async function mount(view, ctx) {
         ctx,
         '/tasks',
         [
+          { name: 'search', label: 'Name or description', type: 'text', placeholder: 'text to find' },
           { name: 'status', label: 'Status', type: 'select', options: [['', 'any'], ...STATUSES.map((s) => [s, s])] },
           { name: 'type', label: 'Type', type: 'text', placeholder: 'agent, shell, …' },
           { name: 'swarmId', label: 'Swarm', type: 'text', placeholder: 'swm_…' },
@@ -57,6 +58,7 @@ export async function mount(view, ctx) {
   const params = {
     limit: PAGE_SIZE,
     offset,
+    search: q.get('search'),
     status: q.get('status'),
     type: q.get('type'),
     sort: q.get('sort') || '-createdAt',
@@ -132,7 +134,7 @@ function row(t) {
 }
 
 function filtersSaid(q) {
-  const parts = ['status', 'type', ...ID_FILTERS].filter((k) => q.get(k)).map((k) => `${k} ${q.get(k)}`);
+  const parts = ['search', 'status', 'type', ...ID_FILTERS].filter((k) => q.get(k)).map((k) => `${k} ${q.get(k)}`);
   return parts.length ? ` with ${parts.join(', ')}` : '';
 }
 
