@@ -140,6 +140,15 @@ describe('OpenAPI document vs. real responses', () => {
     'DELETE /api/v2/tasks/{id}': async () => [{ name: 'cancel', path: `/api/v2/tasks/${await newTask()}`, status: 200 }],
     'POST /api/v2/tasks/{id}/assign': async () => [{ name: 'assign', path: `/api/v2/tasks/${await waitingTask()}/assign`, body: { agentId: await newAgent() }, status: 200 }],
     'GET /api/v2/tasks/{id}/transcript': async () => [{ name: 'empty transcript', path: `/api/v2/tasks/${await newTask()}/transcript`, status: 200 }],
+    'GET /api/v2/tasks/{id}/history': async () => [
+      { name: 'history', path: `/api/v2/tasks/${await newTask()}/history`, status: 200 },
+      { name: 'missing', path: `/api/v2/tasks/${MISSING_ID}/history`, status: 404 },
+    ],
+    'GET /api/v2/tasks/{id}/changes': async () => [{ name: 'no journal', path: `/api/v2/tasks/${await newTask()}/changes`, status: 200 }],
+    'GET /api/v2/workflows': async () => [
+      { name: 'list', path: '/api/v2/workflows?limit=5', status: 200 },
+      { name: 'bad status', path: '/api/v2/workflows?status=sleeping', status: 400 },
+    ],
     'GET /api/v2/consensus': async () => [{ name: 'page', path: '/api/v2/consensus?limit=5', status: 200 }],
     'POST /api/v2/consensus': async () => [
       { name: 'decided', path: '/api/v2/consensus', body: { question: 'Contract: approve?', provider: 'openai', voters: 1, timeout: '10s', wait: true }, status: 201 },
@@ -173,6 +182,7 @@ describe('OpenAPI document vs. real responses', () => {
     'POST /api/v2/providers/{id}/test': async () => [{ name: 'test', path: '/api/v2/providers/openai/test', status: 200 }],
     'GET /api/v2/events': async () => [
       { name: 'page', path: '/api/v2/events?limit=5', status: 200 },
+      { name: 'older', path: '/api/v2/events?order=desc&beforeId=5&limit=5', status: 200 },
       { name: 'bad type', path: '/api/v2/events?types=..', status: 400 },
     ],
     // Over plain HTTP: 426 (the WebSocket itself is tested in api-event-stream*.test.ts).

@@ -35,6 +35,7 @@ import { registerProviderRoutes } from './routes/providers.js';
 import { registerSwarmRoutes } from './routes/swarms.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
 import { openApiRouteDoc } from './openapi-route-doc.js';
 import { RouteMethods } from './route-methods.js';
 import { zodValidatorCompiler } from './zod-compiler.js';
@@ -277,6 +278,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   registerKeyRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerTaskRoutes(app, ctx);
+  registerWorkflowRoutes(app, ctx);
   registerConsensusRoutes(app, ctx);
   registerSwarmRoutes(app, ctx);
   registerMemoryRoutes(app, ctx);

@@ -49,6 +49,8 @@ export function newEventOf({ type, source, data, correlationId, timestamp }: Col
 
 export interface EventQuery {
   afterId?: number;
+  /** Only events older than this id (to page back through a newest-first read). */
+  beforeId?: number;
   /** Exact types, or prefixes ending in `.*` (e.g. `task.*`), as the EventBus filter takes them. */
   types?: readonly string[];
   correlationId?: string;

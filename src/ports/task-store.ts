@@ -132,6 +132,8 @@ export interface TaskQuery {
   assignedAgent?: string;
   /** Only tasks of this worker pool; null: only unpooled tasks. */
   pool?: string | null;
+  /** Only tasks whose name or description contains this text, letter case ignored (`%` and `_` are plain characters). */
+  text?: string;
   limit?: number;
   offset?: number;
   /** Default: creation order. `priority` lists the highest priority first. */

@@ -51,6 +51,9 @@ export const ROUTE_ACCESS = {
   'DELETE /api/v2/tasks/:id': 'operator',
   'POST /api/v2/tasks/:id/assign': 'operator',
   'GET /api/v2/tasks/:id/transcript': 'viewer',
+  'GET /api/v2/tasks/:id/history': 'viewer',
+  'GET /api/v2/tasks/:id/changes': 'viewer',
+  'GET /api/v2/workflows': 'viewer',
 
   'GET /api/v2/memory': 'viewer',
   'POST /api/v2/memory': 'operator',

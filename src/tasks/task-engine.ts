@@ -11,6 +11,8 @@ import { cancelDependents, restoreDependents } from './task-cascade.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskScheduler } from './task-scheduler.js';
 import { parseTaskRevision, parseTaskSpecs } from './task-spec.js';
+import { taskFileChanges, type TaskFileChanges } from './task-file-changes.js';
+import { taskHistory, type TaskHistory } from './task-history.js';
 import { TASK_METRIC_ENTITY, taskUsage, type TaskTranscript, type TranscriptOptions } from './task-transcript.js';
 import { TASK_EVENT_SOURCE, type TaskTransitions } from './task-transitions.js';
 
@@ -218,6 +220,19 @@ export class TaskEngine {
       this.deps.store.metrics.list({ entityType: TASK_METRIC_ENTITY, entityId: task.id }),
     ]);
     return { task, turns, usage: taskUsage(samples) };
+  }
+
+  /** A task's events from the log and its attempts (who ran each, when, how it ended). */
+  async history(idOrPrefix: string): Promise<TaskHistory & { task: TaskRecord }> {
+    const task = await this.get(idOrPrefix);
+    return { task, ...(await taskHistory(this.deps.events, task)) };
+  }
+
+  /** What an agent task changed in the workspace's files, as diffs (from its journal and transcript). */
+  async fileChanges(idOrPrefix: string): Promise<TaskFileChanges & { task: TaskRecord }> {
+    const task = await this.get(idOrPrefix);
+    const [journal, turns] = await Promise.all([this.deps.store.transcripts.getJournal(task.id), this.deps.store.transcripts.listTurns({ taskId: task.id })]);
+    return { task, ...taskFileChanges(journal, turns) };
   }
 
   /** Cancels a task and, transitively, every task that depends on it. */

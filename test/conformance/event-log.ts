@@ -58,6 +58,10 @@ export function runEventLogConformance(name: string, create: () => Promise<{ sto
         expect(n(await store.events.list({ limit: 2 }))).toEqual([1, 2]);
         expect(n(await store.events.list({ newestFirst: true }))).toEqual([5, 4, 3, 2, 1]);
         expect(n(await store.events.list({ newestFirst: true, limit: 2 }))).toEqual([5, 4]);
+        // Paging back through a newest-first read.
+        expect(n(await store.events.list({ newestFirst: true, beforeId: ids1[3], limit: 2 }))).toEqual([3, 2]);
+        expect(n(await store.events.list({ beforeId: ids1[2], afterId: ids1[0] }))).toEqual([2]);
+        expect(n(await store.events.list({ newestFirst: true, beforeId: ids1[4], correlationId: 'wf_b' }))).toEqual([4]);
         expect(n(await store.events.list({ afterId: ids1[0], types: ['task.created', 'task.started'], source: 'task-engine' }))).toEqual([5]);
         expect((await store.events.list({ types: ['agent.spawned'] }))[0]?.correlationId).toBeNull();
       });

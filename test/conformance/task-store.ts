@@ -246,6 +246,20 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           expect(ids(await store.tasks.list({ workflowId: 'wf_2', status: 'completed' }))).toEqual(['tsk_04']);
         });
 
+        it('finds tasks by text in their name or description, letter case ignored and LIKE wildcards taken literally', async () => {
+          await store.tasks.insert([
+            task('tsk_07', { name: 'Nightly_Build', description: 'compile everything' }),
+            task('tsk_08', { name: null, description: 'ship 100% of the BUILD' }),
+            task('tsk_09', { name: 'NightlyXBuild', description: 'a lookalike for the underscore' }),
+          ]);
+          expect(ids(await store.tasks.list({ text: 'build' }))).toEqual(['tsk_07', 'tsk_08', 'tsk_09']);
+          expect(ids(await store.tasks.list({ text: 'y_b' }))).toEqual(['tsk_07']);
+          expect(ids(await store.tasks.list({ text: '100%' }))).toEqual(['tsk_08']);
+          expect(ids(await store.tasks.list({ text: 'EVERYTHING', status: 'pending' }))).toEqual(['tsk_07']);
+          expect(await store.tasks.count({ text: 'build' })).toBe(3);
+          expect(await store.tasks.count({ text: 'no such words' })).toBe(0);
+        });
+
         it('orders by creation, newest first, or priority (highest first, ties by creation)', async () => {
           expect(ids(await store.tasks.list({}))).toEqual(['tsk_01', 'tsk_02', 'tsk_03', 'tsk_04', 'tsk_05', 'tsk_06']);
           expect(ids(await store.tasks.list({ order: 'created' }))).toEqual(['tsk_01', 'tsk_02', 'tsk_03', 'tsk_04', 'tsk_05', 'tsk_06']);

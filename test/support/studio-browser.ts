@@ -27,6 +27,7 @@ export interface StudioPage extends Page {
 
 /** A new page at `url`, recording its problems; `colorScheme` picks the theme the system asks for. */
 export async function openStudio(browser: Browser, url: string, options: { width?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<StudioPage> {
+  // The server's Content-Security-Policy stays on: a page that breaks it shows up as a console error.
   const page = (await browser.newPage({ viewport: { width: options.width ?? 1440, height: 900 }, colorScheme: options.colorScheme ?? 'light' })) as StudioPage;
   page.problems = [];
   page.on('pageerror', (error) => page.problems.push(error.message));

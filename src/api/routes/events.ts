@@ -11,6 +11,7 @@ import { csv, ERROR_RESPONSES, eventSchema, eventTypeFilter, limitSchema, proble
 
 const listQuery = z.strictObject({
   afterId: eventIdSchema.optional(),
+  beforeId: eventIdSchema.optional(),
   types: csv(eventTypeFilter).optional(),
   correlationId: correlationSchema.optional(),
   limit: limitSchema(100),
@@ -42,7 +43,7 @@ export function registerEventRoutes(app: FastifyInstance, { colony, hub }: ApiCo
     {
       schema: {
         tags,
-        summary: 'The persisted event log, oldest first (page on with afterId = nextAfterId)',
+        summary: 'The persisted event log, oldest first (page on with afterId = nextAfterId), or newest first (page back with beforeId)',
         description: 'types: exact types or prefixes such as `task.*`, comma-separated. correlationId: a workflow, swarm, task or agent id.',
         querystring: listQuery,
         response: { 200: z.object({ items: z.array(eventSchema), nextAfterId: z.number().int().nullable() }), ...ERROR_RESPONSES },
@@ -53,6 +54,7 @@ export function registerEventRoutes(app: FastifyInstance, { colony, hub }: ApiCo
       const types = q.types && !q.types.includes('*') ? q.types : undefined;
       const items = await colony.events.list({
         afterId: q.afterId,
+        beforeId: q.beforeId,
         types,
         correlationId: q.correlationId,
         limit: q.limit,

@@ -5,7 +5,7 @@ import { taskRevisionSchema, taskSpecSchema } from '../../tasks/task-spec.js';
 import type { TaskQuery } from '../../ports/store.js';
 import { API_PREFIX, MAX_TASKS_PER_REQUEST } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
-import { csv, ERROR_RESPONSES, idParams, idSchema, limitSchema, offsetSchema, pageOf, taskRecordSchema, taskStatusSchema, taskTypeSchema } from '../schemas.js';
+import { csv, ERROR_RESPONSES, eventSchema, idParams, idSchema, limitSchema, offsetSchema, pageOf, taskRecordSchema, taskStatusSchema, taskTypeSchema } from '../schemas.js';
 import { DocsOnly, parseOr400 } from '../zod-compiler.js';
 
 const TASK_SORTS = { createdAt: 'created', '-createdAt': 'created_desc', '-priority': 'priority' } as const satisfies Record<string, TaskQuery['order']>;
@@ -16,8 +16,10 @@ const listQuery = z.strictObject({
   status: csv(taskStatusSchema).optional(),
   type: taskTypeSchema.optional(),
   workflowId: idSchema.optional(),
+  swarmId: idSchema.optional(),
   parentId: idSchema.optional(),
   agentId: idSchema.optional(),
+  search: z.string().min(1).max(200).optional().meta({ description: 'Only tasks whose name or description contains this text (letter case ignored)' }),
   sort: z.enum(Object.keys(TASK_SORTS) as [keyof typeof TASK_SORTS, ...(keyof typeof TASK_SORTS)[]]).default('createdAt'),
 });
 
@@ -56,6 +58,39 @@ const transcriptSchema = z.object({
   ),
 });
 
+const taskErrorSchema = z.object({ code: z.string(), message: z.string(), attempt: z.number().int() });
+
+const historySchema = z.object({
+  attempts: z.array(
+    z.object({
+      attempt: z.number().int(),
+      runnerId: z.string().nullable(),
+      agentId: z.string().nullable(),
+      startedAt: z.number(),
+      finishedAt: z.number().nullable(),
+      outcome: z.enum(['running', 'completed', 'failed', 'cancelled', 'recovered']),
+      error: taskErrorSchema.nullable(),
+      willRetry: z.boolean(),
+    }),
+  ),
+  events: z.array(eventSchema),
+  truncated: z.boolean().meta({ description: 'The scan of the log stopped at its bound: older events may be missing' }),
+});
+
+const diffSchema = z.union([
+  z.object({
+    hunks: z.array(z.object({ header: z.string(), lines: z.array(z.object({ op: z.enum([' ', '-', '+']), text: z.string() })) })),
+    added: z.number().int(),
+    removed: z.number().int(),
+  }),
+  z.object({ tooLarge: z.literal(true), reason: z.string() }),
+]);
+
+const changesSchema = z.object({
+  journal: z.boolean().meta({ description: 'False when the task wrote no file through the file tools, or its changes were rolled back' }),
+  files: z.array(z.object({ path: z.string(), change: z.enum(['created', 'modified']), diff: diffSchema.nullable(), note: z.string().nullable() })),
+});
+
 export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext): void {
   app.get(
     `${API_PREFIX}/tasks`,
@@ -70,7 +105,7 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
     },
     async (request, reply) => {
       const q = request.query as z.output<typeof listQuery>;
-      const filter = { status: q.status, type: q.type, workflowId: q.workflowId, parentId: q.parentId, assignedAgent: q.agentId };
+      const filter = { status: q.status, type: q.type, workflowId: q.workflowId, swarmId: q.swarmId, parentId: q.parentId, assignedAgent: q.agentId, text: q.search };
       const [items, total] = await Promise.all([
         colony.tasks.list({ ...filter, limit: q.limit, offset: q.offset, order: TASK_SORTS[q.sort] }),
         colony.tasks.count(filter),
@@ -184,6 +219,38 @@ export function registerTaskRoutes(app: FastifyInstance, { colony }: ApiContext)
       const { attempt } = request.query as z.output<typeof transcriptQuery>;
       const { task, usage, turns } = await colony.tasks.transcript((request.params as z.output<typeof idParams>).id, attempt ? { attempt } : {});
       return { task: { id: task.id, status: task.status, attempts: task.attempts }, usage, turns };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/tasks/:id/history`,
+    {
+      schema: {
+        tags,
+        summary: "A task's events and attempts: who ran each attempt, when, and how it ended",
+        params: idParams,
+        response: { 200: historySchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { attempts, events, truncated } = await colony.tasks.history((request.params as z.output<typeof idParams>).id);
+      return { attempts, events, truncated };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/tasks/:id/changes`,
+    {
+      schema: {
+        tags,
+        summary: "An agent task's file changes, as unified diffs (from its file journal and transcript)",
+        params: idParams,
+        response: { 200: changesSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { journal, files } = await colony.tasks.fileChanges((request.params as z.output<typeof idParams>).id);
+      return { journal, files };
     },
   );
 }

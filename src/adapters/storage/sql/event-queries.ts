@@ -26,6 +26,7 @@ export async function listEvents({ db, dialect }: SqlContext, query: EventQuery)
 function eventFilter(dialect: SqlContext['dialect'], eb: ExpressionBuilder<ColonyTables, 'events'>, query: EventQuery): Expression<SqlBool> {
   const clauses: Expression<SqlBool>[] = [];
   if (query.afterId !== undefined) clauses.push(eb('id', '>', query.afterId));
+  if (query.beforeId !== undefined) clauses.push(eb('id', '<', query.beforeId));
   if (query.types && query.types.length > 0) clauses.push(typeFilter(dialect, eb, query.types));
   if (query.correlationId !== undefined) clauses.push(eb('correlation_id', '=', query.correlationId));
   if (query.source !== undefined) clauses.push(eb('source', '=', query.source));

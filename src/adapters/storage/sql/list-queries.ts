@@ -67,6 +67,15 @@ class Where {
     this.clauses.push(alternatives.length === 1 ? (alternatives[0] as string) : `(${alternatives.join(' OR ')})`);
   }
 
+  /** Any of the columns contains `text`, letter case ignored: LIKE with the pattern's wildcards escaped. */
+  contains(columns: readonly string[], text: string): void {
+    const alternatives = columns.map((column) => {
+      this.params.push(likeContains(text));
+      return `lower(coalesce(${column}, '')) LIKE lower(${this.ph(this.params.length)}) ESCAPE '\\'`;
+    });
+    this.clauses.push(`(${alternatives.join(' OR ')})`);
+  }
+
   raw(clause: string): void {
     this.clauses.push(clause);
   }
@@ -81,6 +90,11 @@ class Where {
     const lim = limit === undefined ? (this.ph(1) === '?' ? '-1' : 'ALL') : String(Math.trunc(limit));
     return ` LIMIT ${lim}${offset === undefined ? '' : ` OFFSET ${Math.trunc(offset)}`}`;
   }
+}
+
+/** A LIKE pattern for "contains `text`", with `\`, `%` and `_` escaped by `\`. */
+export function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 function list<T>(value: T | readonly T[]): T[] {
@@ -98,6 +112,7 @@ export function taskWhere(query: Omit<TaskQuery, 'limit' | 'offset' | 'order'>, 
   if (query.assignedAgent !== undefined) w.add('assigned_agent', '=', query.assignedAgent);
   if (query.pool === null) w.raw('pool IS NULL');
   else if (query.pool !== undefined) w.add('pool', '=', query.pool);
+  if (query.text !== undefined) w.contains(['name', 'description'], query.text);
   return w;
 }
 
@@ -135,6 +150,7 @@ export function countAgentsQuery(query: Omit<AgentQuery, 'limit' | 'offset' | 'o
 export function listEventsQuery(query: EventQuery, ph: Placeholder): SqlQuery {
   const w = new Where(ph);
   if (query.afterId !== undefined) w.add('id', '>', query.afterId);
+  if (query.beforeId !== undefined) w.add('id', '<', query.beforeId);
   if (query.types && query.types.length > 0) w.types(query.types);
   if (query.correlationId !== undefined) w.add('correlation_id', '=', query.correlationId);
   if (query.source !== undefined) w.add('source', '=', query.source);

@@ -3,6 +3,7 @@ import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../../domain
 import type { DependentEdge, TaskExpectation, TaskQuery } from '../../../ports/task-store.js';
 import { columnSql, selection, TASK_COLUMNS } from './column-lists.js';
 import { bytewise, changedOne, isOneOf, paged, startsWith, type SqlContext } from './dialect-sql.js';
+import { likeContains } from './list-queries.js';
 import { taskFromRow, taskToRow } from './rows.js';
 import type { ColonyTables, TaskRow } from './schema.js';
 import { parentsFirst } from './parents-first.js';
@@ -200,6 +201,11 @@ function taskFilter({ dialect }: SqlContext, eb: ExpressionBuilder<ColonyTables,
   if (query.parentId !== undefined) clauses.push(eb('parent_id', '=', query.parentId));
   if (query.assignedAgent !== undefined) clauses.push(eb('assigned_agent', '=', query.assignedAgent));
   if (query.pool !== undefined) clauses.push(query.pool === null ? eb('pool', 'is', null) : eb('pool', '=', query.pool));
+  if (query.text !== undefined) {
+    const pattern = likeContains(query.text);
+    const contains = (column: 'name' | 'description') => sql<SqlBool>`lower(coalesce(${sql.ref(column)}, '')) like lower(${pattern}) escape '\\'`;
+    clauses.push(eb.or([contains('name'), contains('description')]));
+  }
   return eb.and(clauses);
 }
 
