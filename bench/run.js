@@ -9,6 +9,7 @@ const SUITES = {
   consensus: () => import('./consensus.bench.js'),
   team: () => import('./team.bench.js'),
   workloads: () => import('./workloads.bench.js'),
+  studio: () => import('./studio.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -70,7 +70,7 @@ export interface ServerAddress {
   origin: string;
   api: string;
   docs: string;
-  /** The web dashboard. */
+  /** Colony Studio, the web UI. */
   dashboard: string;
   openapi: string;
   /** The WebSocket event stream (`ws://…`). */

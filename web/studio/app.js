@@ -99,10 +99,13 @@ async function show() {
   showError('');
   renderNav(url.pathname);
   const view = $('view');
+  // Busy until the page has drawn its first data (assistive technology waits; so does bench/studio.bench.js).
+  view.setAttribute('aria-busy', 'true');
   const found = matchRoute(url.pathname);
   if (!found) {
     document.title = 'Not found · Colony Studio';
     view.replaceChildren(Object.assign(document.createElement('h1'), { textContent: 'No such page' }));
+    view.removeAttribute('aria-busy');
     return;
   }
   const page = await found.route.load();
@@ -114,6 +117,8 @@ async function show() {
     cleanup = (await page.mount(view, ctx)) ?? null;
   } catch (error) {
     showError(error.message);
+  } finally {
+    if (gen === generation) view.removeAttribute('aria-busy');
   }
 }
 
