@@ -83,6 +83,7 @@ function sqliteHost() {
         close: (id: string, usage: Parameters<typeof modelCalls.closeModelCall>[2], at: number) => modelCalls.closeModelCall(ctx(), id, usage, at),
         markLost: (runnerIds: readonly string[], at: number) => modelCalls.markModelCallsLost(ctx(), runnerIds, at),
         swarmUsage: (swarmId: string) => modelCalls.modelCallUsage(ctx(), swarmId),
+        providerUsage: (since?: number) => modelCalls.providerCallSummaries(ctx(), since),
       },
       taskProcesses: {
         add: (r: Parameters<typeof taskProcesses.addTaskProcess>[1]) => taskProcesses.addTaskProcess(ctx(), r),

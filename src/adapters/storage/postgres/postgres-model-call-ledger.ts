@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, SwarmCallUsage } from '../../../ports/model-call-ledger.js';
+import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage } from '../../../ports/model-call-ledger.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
-import { closeModelCall, markModelCallsLost, modelCallUsage, openModelCall, refuseModelCall } from '../sql/model-call-queries.js';
+import { closeModelCall, markModelCallsLost, modelCallUsage, openModelCall, providerCallSummaries, refuseModelCall } from '../sql/model-call-queries.js';
 import type { ColonyTables } from '../sql/schema.js';
 import { MODEL_CALL_ADMISSION_LOCK_NAMESPACE } from './advisory-locks.js';
 import { mapped } from './postgres-errors.js';
@@ -46,5 +46,9 @@ export class PostgresModelCallLedger implements ModelCallLedger {
 
   swarmUsage(swarmId: string): Promise<SwarmCallUsage> {
     return mapped(`read usage of swarm ${swarmId}`, () => modelCallUsage(this.sql, swarmId));
+  }
+
+  providerUsage(since?: number): Promise<ProviderCallSummary[]> {
+    return mapped('read model calls per provider', () => providerCallSummaries(this.sql, since));
   }
 }
