@@ -109,6 +109,8 @@ describe('every Studio page', () => {
     const page = await open(path);
     try {
       expect(page.problems).toEqual([]);
+      // A missing value shows as a word, never as a stray "null" or "undefined".
+      expect(await page.locator('#view').textContent()).not.toMatch(/\b(null|undefined|NaN)\b/);
       expect(await axeViolations(page)).toEqual([]);
       await page.emulateMedia({ colorScheme: 'dark' });
       expect(await axeViolations(page)).toEqual([]);
@@ -118,6 +120,7 @@ describe('every Studio page', () => {
         expect(await overflowsSideways(page), `${path} at ${width} px`).toBe(false);
       }
       await page.setViewportSize({ width: 1440, height: 900 });
+      await screenshots(page, routeName(route.pattern));
       // The first Tab reaches the skip link, which shows itself with the focus outline; the first link of the page too.
       await page.keyboard.press('Tab');
       const outline = `(() => { const s = getComputedStyle(document.activeElement); return document.activeElement.tagName + ' ' + s.outlineStyle + ' ' + s.outlineWidth; })()`;
@@ -127,7 +130,6 @@ describe('every Studio page', () => {
         await first.focus();
         expect(await page.evaluate(outline)).toMatch(/^A solid [1-9]/);
       }
-      await screenshots(page, routeName(route.pattern));
       expect(page.problems).toEqual([]);
     } finally {
       await page.close();

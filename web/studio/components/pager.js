@@ -5,11 +5,12 @@ import { el, link } from '../lib/dom.js';
 
 /**
  * A pager for `page` ({ total, offset, limit }) at `path`; `query` holds the current URL's
- * parameters; `param` names the offset parameter (pages with two lists use two). Null when one page holds all.
+ * parameters; `param` names the offset parameter (pages with two lists use two). An empty text node
+ * when one page holds all (so it can be given to replaceChildren, which would print a null).
  */
 export function pager(path, query, page, label, param = 'offset') {
   const { total, offset, limit } = page;
-  if (total <= limit && offset === 0) return null;
+  if (total <= limit && offset === 0) return document.createTextNode('');
   const href = (to) => {
     const q = new URLSearchParams(query);
     if (to > 0) q.set(param, String(to));

@@ -11,6 +11,12 @@ export const title = 'Providers';
 
 /** A breaker state as a status word (`open` is bad for a breaker, unlike for a proposal). */
 const breaker = (state) => (state ? el('span', { class: `status breaker-${state}` }, state) : el('span', { class: 'muted' }, 'not used yet'));
+/** Dollars, with calls of models whose price is unknown said apart (they are not in the sum). */
+function spend(u) {
+  if (u.unpricedCalls === 0) return dollars(u.costUsd);
+  const unpriced = `${count(u.unpricedCalls)} call${u.unpricedCalls === 1 ? '' : 's'} of unpriced models`;
+  return u.costUsd === 0 ? `unknown (${unpriced})` : `${dollars(u.costUsd)} + ${unpriced}`;
+}
 const owner = (r) => `${r.kind} pid ${r.pid} on ${r.host}`;
 
 export async function mount(view, ctx) {
@@ -72,12 +78,12 @@ export async function mount(view, ctx) {
         }),
         { id: 'provider-table' },
       ),
-      canTest ? null : el('p', { class: 'muted' }, 'Testing a provider needs the operator role.'),
     );
+    if (!canTest) list.append(el('p', { class: 'muted' }, 'Testing a provider needs the operator role.'));
     const live = system.providerCircuits;
     circuits.replaceChildren(
       live.length === 0
-        ? el('p', { class: 'empty' }, 'No live process has reported a breaker yet (a breaker is reported once its provider is called).')
+        ? el('p', { class: 'empty' }, 'Every live process has its breakers closed: a process reports a breaker when it opens (and again when it closes).')
         : dataTable(
             'Circuit breakers',
             ['Provider', 'State', 'For', 'Since', 'Process'],
@@ -113,7 +119,7 @@ export async function mount(view, ctx) {
                 el('td', { class: 'num' }, count(u.openCalls)),
                 el('td', { class: 'num' }, count(u.inputTokens)),
                 el('td', { class: 'num' }, count(u.outputTokens)),
-                el('td', { class: 'num' }, `${dollars(u.costUsd)}${u.unpricedCalls > 0 ? ` + ${count(u.unpricedCalls)} unpriced` : ''}`),
+                el('td', { class: 'num' }, spend(u)),
                 el('td', { class: 'num' }, u.meanLatencyMs === null ? '—' : duration(u.meanLatencyMs)),
                 el('td', {}, dateTime(u.lastCallAt)),
               ),

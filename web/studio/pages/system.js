@@ -79,7 +79,7 @@ export async function mount(view, ctx) {
           'Shell sandbox',
           facts([
             ['Configured', s.sandbox?.mode ?? 'unknown'],
-            ['Commands run under', s.sandbox?.isolation === 'bwrap' ? `bubblewrap ${s.sandbox.version ?? ''}` : 'the host, with no OS sandbox'],
+            ['Commands run under', s.sandbox?.isolation === 'bwrap' ? (s.sandbox.version ?? 'bubblewrap') : 'the host, with no OS sandbox'],
           ]),
           s.sandbox?.degraded ? degradedNote(`No OS sandbox: agents' shell commands run on the host, held back only by the command policy. ${s.sandbox.reason ?? ''}`) : null,
         ),
@@ -129,7 +129,7 @@ export async function mount(view, ctx) {
       section(
         'Provider breakers',
         s.providerCircuits.length === 0
-          ? el('p', { class: 'empty' }, 'No breaker reported by a live process.')
+          ? el('p', { class: 'empty' }, 'Every live process has its breakers closed.')
           : el('ul', {}, ...s.providerCircuits.map((c) => el('li', {}, `${c.provider}: `, el('span', { class: `status breaker-${c.state}` }, c.state), ` for ${duration(c.ageMs)} in ${c.runner.kind} pid ${c.runner.pid}`))),
         link('/providers', 'Providers'),
       ),
