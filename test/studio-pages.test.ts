@@ -155,6 +155,7 @@ describe('Studio pages for what exists', () => {
       expect(await page.locator('#agent-table tr[aria-current]').getAttribute('data-id')).toBe(agentId);
       const tasks = await api.colony.tasks.list({ assignedAgent: agentId as string });
       expect(await page.locator('#agent-recent-tasks tbody tr').count()).toBe(Math.min(10, tasks.length));
+      await screenshots(page, 'agents-one-agent');
       expect(page.problems).toEqual([]);
     } finally {
       await page.close();
@@ -175,6 +176,7 @@ describe('Studio pages for what exists', () => {
       await hit.locator('a').click();
       await page.locator('#memory-entry').waitFor();
       expect(await page.locator('#memory-value').textContent()).toContain('Zebra stripes confuse biting flies');
+      await screenshots(page, 'memory-entry');
       await page.click('#memory-delete');
       // Nothing is deleted until the second, explicit button.
       expect(await memory.retrieve('facts', 'zebra-stripes')).toBeDefined();
@@ -198,6 +200,8 @@ describe('Studio pages for what exists', () => {
       const row = page.locator('#proposal-votes tr[data-voter="voter-c"] td');
       expect(await row.allTextContents()).toEqual(['1', 'voter-c', 'reject', '80%', 'voter-c thinks reject', 'verified, counted']);
       expect(await page.locator('#proposal-outcome').textContent()).toMatch(/^approve/);
+      expect(page.problems).toEqual([]);
+      await screenshots(page, 'consensus-proposal');
     } finally {
       await page.close();
     }
@@ -216,6 +220,7 @@ describe('Studio pages for what exists', () => {
       expect(await page.locator('#usage-table tr[data-provider=anthropic] td').nth(2).textContent()).toBe(calls.toLocaleString('en-US'));
       await page.click('button[data-test=anthropic]');
       await page.locator('#provider-test-result [data-provider=anthropic][data-ok=true]').waitFor();
+      await screenshots(page, 'providers-tested');
       expect(page.problems).toEqual([]);
     } finally {
       await page.close();
@@ -229,6 +234,7 @@ describe('Studio pages for what exists', () => {
       await page.selectOption('#key-create select[name=role]', 'viewer');
       await page.click('#key-create button[type=submit]');
       const secret = (await page.locator('#key-secret').textContent()) as string;
+      await screenshots(page, 'keys-created');
       const whoami = await api.request('GET', '/api/v2/auth/whoami', { token: secret });
       expect(whoami.json).toMatchObject({ role: 'viewer', name: 'made in the studio' });
       const id = (await api.server.keys.list({ includeRevoked: false })).find((k) => k.name === 'made in the studio')?.id as string;

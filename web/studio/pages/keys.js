@@ -4,7 +4,6 @@
 import { el, status, section, dateTime } from '../lib/dom.js';
 import { dataTable } from '../components/data-table.js';
 import { confirmButton } from '../components/confirm-button.js';
-import { callerRole } from '../components/caller-role.js';
 
 export const title = 'API keys';
 
@@ -16,7 +15,9 @@ const ROLES = [
 
 export async function mount(view, ctx) {
   view.append(el('h1', {}, 'API keys'));
-  const role = await callerRole(ctx.api);
+  // Who the Studio's caller is: its role, and which key it uses (revoking that one locks this browser out).
+  const me = await ctx.api.get('/auth/whoami').catch(() => null);
+  const role = me?.role ?? null;
   if (role !== null && role !== 'admin') {
     view.append(el('p', { class: 'panel', id: 'keys-admins-only' }, `API keys are managed by admins only: your key's role is ${role}. Ask an admin for a key or a change of role.`));
     return;
@@ -87,7 +88,7 @@ export async function mount(view, ctx) {
                 el(
                   'tr',
                   { 'data-id': k.id },
-                  el('td', {}, k.name),
+                  el('td', {}, k.name, k.id === me?.id ? el('span', { class: 'muted' }, ' (the key this browser uses)') : null),
                   el('td', {}, el('code', {}, k.id)),
                   el('td', {}, k.role),
                   el('td', {}, dateTime(k.createdAt)),
@@ -99,7 +100,7 @@ export async function mount(view, ctx) {
                       ? status('revoked')
                       : confirmButton({
                           label: 'Revoke',
-                          question: `Revoke “${k.name}”? Callers using it are refused at once.`,
+                          question: `Revoke “${k.name}”? Callers using it are refused at once${k.id === me?.id ? ', this browser included' : ''}.`,
                           confirmLabel: 'Yes, revoke',
                           attrs: { 'data-revoke': k.id, 'aria-label': `Revoke ${k.name}` },
                           onError: (error) => ctx.showError(error.message),
