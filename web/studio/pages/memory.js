@@ -147,7 +147,7 @@ async function entryView(ctx, namespace, key, role) {
       el('dt', {}, 'Created'), el('dd', {}, dateTime(e.createdAt)),
       el('dt', {}, 'Updated'), el('dd', {}, dateTime(e.updatedAt)),
       el('dt', {}, 'Expires'), el('dd', {}, e.expiresAt ? dateTime(e.expiresAt) : 'never'),
-      el('dt', {}, 'Reads'), el('dd', {}, `${count(e.accessCount)} (last ${dateTime(e.accessedAt)})`),
+      el('dt', {}, 'Reads'), el('dd', {}, e.accessCount > 0 ? `${count(e.accessCount)} (last ${dateTime(e.accessedAt)})` : 'not read yet'),
       el('dt', {}, 'Size'), el('dd', {}, `${count(e.size)} bytes`),
     ),
     el('h3', {}, 'Value'),

@@ -2,7 +2,7 @@
 // (state, since when, which process), what swarms' calls through it used, how long they took and
 // how many failed, and a test call (operator).
 
-import { el, status, section, count, duration, dollars, dateTime } from '../lib/dom.js';
+import { el, section, count, duration, dollars, dateTime } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
 import { dataTable } from '../components/data-table.js';
 import { callerRole, mayAct } from '../components/caller-role.js';
