@@ -29,6 +29,8 @@ const ROUTES = studioRoutes();
 const PRESENT = ROUTES.filter((r) => existsSync(new URL(`pages/${r.module}`, STUDIO)));
 const routeName = (pattern: string) => pattern.replace(/[/:]+/g, '-').replace(/^-|-$/g, '') || 'home';
 
+// The "doomed" swarm's planner names an agent type that does not exist: its plan is refused and the swarm fails.
+const model = swarmModel({ plan: (objective) => (objective.includes('doomed') ? { tasks: [{ id: 'a', title: 'a', prompt: 'p', agentType: 'no-such-type' }] } : DEFAULT_PLAN) });
 let browser: Browser;
 let llm: FakeLlmServer;
 let api: TestApi;
@@ -83,10 +85,7 @@ async function open(path: string, options: { key?: string; width?: number; color
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the Studio tests drive Chromium, and there is none at ${CHROMIUM}`);
   browser = await launchStudioBrowser();
-  llm = new FakeLlmServer({
-    // The "doomed" swarm's planner names an agent type that does not exist: its plan is refused and the swarm fails.
-    defaultReply: swarmModel({ plan: (objective) => (objective.includes('doomed') ? { tasks: [{ id: 'a', title: 'a', prompt: 'p', agentType: 'no-such-type' }] } : DEFAULT_PLAN) }),
-  });
+  llm = new FakeLlmServer({ defaultReply: model });
   const { anthropicBaseUrl } = await llm.start();
   api = await startApi({ providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } }, agents: { defaultProvider: 'anthropic' } }, { startEngine: true });
   await seed();
@@ -207,7 +206,7 @@ describe('Studio pages for what exists', () => {
     }
   });
 
-  it('providers: shows the breaker state the API reports, the calls made, and a test call', async () => {
+  it('providers: shows the breaker state the API reports, the calls made, a test call, and a breaker that opens with its process', async () => {
     const providers = (await api.request('GET', '/api/v2/providers', { token: adminKey })).json as { items: { id: string; breaker: string | null }[] };
     const anthropic = providers.items.find((p) => p.id === 'anthropic');
     expect(anthropic?.breaker).toBe('closed');
@@ -222,7 +221,27 @@ describe('Studio pages for what exists', () => {
       await page.locator('#provider-test-result [data-provider=anthropic][data-ok=true]').waitFor();
       await screenshots(page, 'providers-tested');
       expect(page.problems).toEqual([]);
+
+      // The provider fails until its breaker opens: the page shows it open, in this process, with its owner.
+      llm.setDefaultReply({ fault: 'server_error', status: 500 });
+      const circuitOpen = async () => {
+        const status = (await api.request('GET', '/api/v2/system/status', { token: adminKey })).json as { providerCircuits: { provider: string; state: string }[] };
+        return status.providerCircuits.some((c) => c.provider === 'anthropic' && c.state === 'open');
+      };
+      for (let i = 0; i < 50 && !(await circuitOpen()); i++) {
+        await api.request('POST', '/api/v2/providers/anthropic/test', { token: adminKey, body: {} });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await circuitOpen()).toBe(true);
+      await page.reload();
+      const row = page.locator('#circuit-table tr[data-provider=anthropic][data-state=open]');
+      await row.waitFor();
+      expect(await row.textContent()).toContain(`pid ${process.pid}`);
+      expect(await page.locator('#provider-table tr[data-provider=anthropic] td.breaker').textContent()).toBe('open');
+      await screenshots(page, 'providers-breaker-open');
+      expect(page.problems).toEqual([]);
     } finally {
+      llm.setDefaultReply(model);
       await page.close();
     }
   });
@@ -258,6 +277,14 @@ describe('Studio pages for what exists', () => {
     const viewer = await open('/keys', { key: viewerKey });
     try {
       expect(await viewer.locator('#keys-admins-only').textContent()).toMatch(/admins only: your key's role is viewer/);
+      // Nor is a viewer offered what its role may not do elsewhere: deleting memory, testing a provider.
+      await viewer.goto(`${api.base}/memory?namespace=facts&key=pi`);
+      await viewer.locator('#memory-entry').waitFor();
+      expect(await viewer.locator('#memory-delete').count()).toBe(0);
+      expect(await viewer.locator('#memory-entry').textContent()).toContain('Deleting an entry needs the operator role.');
+      await viewer.goto(`${api.base}/providers`);
+      await viewer.locator('#provider-table').waitFor();
+      expect(await viewer.locator('button[data-test]').count()).toBe(0);
       expect(viewer.problems).toEqual([]);
     } finally {
       await viewer.close();
