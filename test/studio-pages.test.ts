@@ -185,6 +185,10 @@ describe('Studio pages for what exists', () => {
       expect(await memory.retrieve('facts', 'zebra-stripes')).toBeUndefined();
       const after = (await memory.list({})).map((e) => `${e.namespace}/${e.key}`);
       expect(after).toEqual(before.filter((k) => k !== 'facts/zebra-stripes'));
+      // A write elsewhere shows up in the open listing and its namespace's count, without a reload.
+      await memory.store('facts', 'e', 2.71828);
+      await page.locator('#memory-entries tr[data-key="e"]').waitFor();
+      await page.locator('#memory-namespaces li[data-namespace=facts]').filter({ hasText: 'facts (2)' }).waitFor();
       expect(page.problems).toEqual([]);
     } finally {
       await page.close();

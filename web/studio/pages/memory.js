@@ -3,6 +3,7 @@
 
 import { el, link, section, count, dateTime } from '../lib/dom.js';
 import { query } from '../lib/api.js';
+import { coalesce } from '../lib/live.js';
 import { dataTable } from '../components/data-table.js';
 import { pager, offsetFrom } from '../components/pager.js';
 import { confirmButton } from '../components/confirm-button.js';
@@ -31,33 +32,56 @@ export async function mount(view, ctx) {
   const mode = ctx.query.get('mode') ?? 'hybrid';
   const [overview, role] = await Promise.all([ctx.api.get('/memory-namespaces'), callerRole(ctx.api)]);
   const embedder = overview.embedder;
+  const namespaces = el('div', { id: 'memory-namespace-box' }, namespaceChips(overview, namespace));
+  const content = el('div', { id: 'memory-content' });
 
   view.append(
     el('h1', {}, 'Memory'),
     section(
       'Namespaces',
       el('p', { class: 'muted', id: 'memory-embedder' }, embedder ? `Vector search embedder: ${embedder.label}` : 'No embedder configured: search is by keyword only.'),
-      overview.items.length === 0
-        ? el('p', { class: 'empty' }, 'Memory is empty.')
-        : el(
-            'ul',
-            { class: 'chips', id: 'memory-namespaces' },
-            el('li', {}, namespace ? link('/memory', `all (${count(overview.entries)})`) : el('strong', {}, `all (${count(overview.entries)})`)),
-            ...overview.items.map((n) =>
-              el('li', { 'data-namespace': n.namespace }, n.namespace === namespace ? el('strong', { 'aria-current': 'true' }, `${n.namespace} (${count(n.entries)})`) : link(`/memory${query({ namespace: n.namespace })}`, `${n.namespace} (${count(n.entries)})`)),
-            ),
-          ),
+      namespaces,
     ),
     searchForm(ctx, namespace, q, mode, embedder),
+    content,
   );
 
+  async function showContent() {
+    if (key !== null) content.replaceChildren(await entryView(ctx, namespace || 'default', key, role));
+    else if (q) content.replaceChildren(await searchResults(ctx, namespace, q, mode));
+    else content.replaceChildren(await entryList(ctx, namespace));
+  }
+
   try {
-    if (key !== null) view.append(await entryView(ctx, namespace || 'default', key, role));
-    else if (q) view.append(await searchResults(ctx, namespace, q, mode));
-    else view.append(await entryList(ctx, namespace));
+    await showContent();
   } catch (error) {
     ctx.showError(error.message);
   }
+
+  // Writes elsewhere update the counts and the listing; an open entry or search result stays as it
+  // is (re-reading an entry counts as a read), and nothing is redrawn under a keyboard user's focus.
+  async function refresh() {
+    if (view.contains(document.activeElement) && document.activeElement !== view) return;
+    try {
+      namespaces.replaceChildren(namespaceChips(await ctx.api.get('/memory-namespaces'), namespace));
+      if (key === null && !q) await showContent();
+    } catch (error) {
+      ctx.showError(error.message);
+    }
+  }
+  return ctx.live.on((e) => e.type.startsWith('memory.'), coalesce(refresh, 1_000));
+}
+
+function namespaceChips(overview, namespace) {
+  if (overview.items.length === 0) return el('p', { class: 'empty' }, 'Memory is empty.');
+  return el(
+    'ul',
+    { class: 'chips', id: 'memory-namespaces' },
+    el('li', {}, namespace ? link('/memory', `all (${count(overview.entries)})`) : el('strong', {}, `all (${count(overview.entries)})`)),
+    ...overview.items.map((n) =>
+      el('li', { 'data-namespace': n.namespace }, n.namespace === namespace ? el('strong', { 'aria-current': 'true' }, `${n.namespace} (${count(n.entries)})`) : link(`/memory${query({ namespace: n.namespace })}`, `${n.namespace} (${count(n.entries)})`)),
+    ),
+  );
 }
 
 function searchForm(ctx, namespace, q, mode, embedder) {
