@@ -5,6 +5,7 @@ import { el, link, status, section, count, duration, dollars, dateTime, shortId 
 import { coalesce } from '../lib/live.js';
 import { query } from '../lib/api.js';
 import { dataTable } from '../components/data-table.js';
+import { unlessFocusedIn } from '../components/focus-guard.js';
 import { pager, offsetFrom } from '../components/pager.js';
 import { filterForm } from '../components/filter-form.js';
 
@@ -138,5 +139,10 @@ export async function mount(view, ctx) {
   }
 
   await refresh();
-  return ctx.live.on((e) => e.type.startsWith('agent.') || e.type === 'task.completed' || e.type === 'task.failed', coalesce(refresh, 1_000));
+  const guarded = unlessFocusedIn(view, refresh);
+  const off = ctx.live.on((e) => e.type.startsWith('agent.') || e.type === 'task.completed' || e.type === 'task.failed', coalesce(guarded, 1_000));
+  return () => {
+    off();
+    guarded.stop();
+  };
 }

@@ -6,6 +6,7 @@ import { el, link, status, section, count, dateTime, shortId } from '../lib/dom.
 import { coalesce } from '../lib/live.js';
 import { query } from '../lib/api.js';
 import { dataTable } from '../components/data-table.js';
+import { unlessFocusedIn } from '../components/focus-guard.js';
 import { pager, offsetFrom } from '../components/pager.js';
 import { filterForm } from '../components/filter-form.js';
 
@@ -125,5 +126,10 @@ export async function mount(view, ctx) {
   }
 
   await refresh();
-  return ctx.live.on((e) => e.type.startsWith('consensus.') || e.type === 'vote.cast', coalesce(refresh, 500));
+  const guarded = unlessFocusedIn(view, refresh);
+  const off = ctx.live.on((e) => e.type.startsWith('consensus.') || e.type === 'vote.cast', coalesce(guarded, 500));
+  return () => {
+    off();
+    guarded.stop();
+  };
 }

@@ -5,6 +5,7 @@ import { el, link, section, count, dateTime } from '../lib/dom.js';
 import { query } from '../lib/api.js';
 import { coalesce } from '../lib/live.js';
 import { dataTable } from '../components/data-table.js';
+import { unlessFocusedIn } from '../components/focus-guard.js';
 import { pager, offsetFrom } from '../components/pager.js';
 import { confirmButton } from '../components/confirm-button.js';
 import { callerRole, mayAct } from '../components/caller-role.js';
@@ -61,7 +62,6 @@ export async function mount(view, ctx) {
   // Writes elsewhere update the counts and the listing; an open entry or search result stays as it
   // is (re-reading an entry counts as a read), and nothing is redrawn under a keyboard user's focus.
   async function refresh() {
-    if (view.contains(document.activeElement) && document.activeElement !== view) return;
     try {
       namespaces.replaceChildren(namespaceChips(await ctx.api.get('/memory-namespaces'), namespace));
       if (key === null && !q) await showContent();
@@ -69,7 +69,12 @@ export async function mount(view, ctx) {
       ctx.showError(error.message);
     }
   }
-  return ctx.live.on((e) => e.type.startsWith('memory.'), coalesce(refresh, 1_000));
+  const guarded = unlessFocusedIn(view, refresh);
+  const off = ctx.live.on((e) => e.type.startsWith('memory.'), coalesce(guarded, 1_000));
+  return () => {
+    off();
+    guarded.stop();
+  };
 }
 
 function namespaceChips(overview, namespace) {

@@ -5,6 +5,7 @@
 import { el, section, count, duration, dollars, dateTime } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
 import { dataTable } from '../components/data-table.js';
+import { unlessFocusedIn } from '../components/focus-guard.js';
 import { callerRole, mayAct } from '../components/caller-role.js';
 
 export const title = 'Providers';
@@ -134,5 +135,10 @@ export async function mount(view, ctx) {
   } catch (error) {
     ctx.showError(error.message);
   }
-  return ctx.live.on((e) => e.type === 'provider.state_changed' || e.type === 'llm.usage', coalesce(() => refresh().catch((error) => ctx.showError(error.message)), 2_000));
+  const guarded = unlessFocusedIn(view, () => refresh().catch((error) => ctx.showError(error.message)));
+  const off = ctx.live.on((e) => e.type === 'provider.state_changed' || e.type === 'llm.usage', coalesce(guarded, 2_000));
+  return () => {
+    off();
+    guarded.stop();
+  };
 }

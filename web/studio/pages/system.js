@@ -4,6 +4,7 @@
 
 import { el, link, status, section, count, duration, dateTime } from '../lib/dom.js';
 import { dataTable } from '../components/data-table.js';
+import { unlessFocusedIn } from '../components/focus-guard.js';
 
 export const title = 'System';
 
@@ -19,8 +20,6 @@ export async function mount(view, ctx) {
   view.append(el('h1', {}, 'System'), body);
 
   async function refresh() {
-    // Not redrawn under a keyboard user's focus: they would lose their place.
-    if (body.contains(document.activeElement)) return;
     let s;
     let health;
     try {
@@ -137,6 +136,10 @@ export async function mount(view, ctx) {
   }
 
   await refresh();
-  const timer = setInterval(() => void refresh(), REFRESH_MS);
-  return () => clearInterval(timer);
+  const guarded = unlessFocusedIn(view, refresh);
+  const timer = setInterval(guarded, REFRESH_MS);
+  return () => {
+    clearInterval(timer);
+    guarded.stop();
+  };
 }
