@@ -307,18 +307,25 @@ describe('Studio pages for what exists', () => {
 });
 
 describe('Studio pages over 10,000 tasks', () => {
-  it('the System and Agents pages load', async () => {
+  it('the System and Agents pages load (the agents a page at a time)', async () => {
     const big = await startApi({});
     try {
       for (let i = 0; i < 10; i++) await big.colony.tasks.submit(Array.from({ length: 1_000 }, (_, j) => ({ type: 'agent', input: { prompt: `task ${i * 1_000 + j}` } })));
       expect(await big.colony.tasks.count()).toBe(10_000);
-      await big.colony.agents.spawn({ type: 'coder' });
+      for (let i = 0; i < 30; i++) await big.colony.agents.spawn({ type: 'coder' });
       const page = await openStudio(browser, `${big.base}/system`);
       try {
         await page.locator('#runner-table').waitFor();
         expect(await page.locator('#system').textContent()).toContain('10,000');
         await page.goto(`${big.base}/agents`);
         await page.locator('#agent-table tr.agent').first().waitFor();
+        // Agents come a page at a time.
+        expect(await page.locator('#agent-table tr.agent').count()).toBe(25);
+        expect(await page.locator('nav.pager').textContent()).toContain('1–25 of 30');
+        await page.click('nav.pager >> text=next →');
+        await page.locator('nav.pager').filter({ hasText: '26–30 of 30' }).waitFor();
+        expect(await page.locator('#agent-table tr.agent').count()).toBe(5);
+        expect(new URL(page.url()).search).toBe('?offset=25');
         expect(page.problems).toEqual([]);
       } finally {
         await page.close();
