@@ -307,7 +307,7 @@ describe('Studio pages for what exists', () => {
 });
 
 describe('Studio pages over 10,000 tasks', () => {
-  it('the System and Agents pages load (the agents a page at a time)', async () => {
+  it('the System and Agents pages load; agents come a page at a time, and one is paused, resumed and terminated', async () => {
     const big = await startApi({});
     try {
       for (let i = 0; i < 10; i++) await big.colony.tasks.submit(Array.from({ length: 1_000 }, (_, j) => ({ type: 'agent', input: { prompt: `task ${i * 1_000 + j}` } })));
@@ -326,6 +326,22 @@ describe('Studio pages over 10,000 tasks', () => {
         await page.locator('nav.pager').filter({ hasText: '26–30 of 30' }).waitFor();
         expect(await page.locator('#agent-table tr.agent').count()).toBe(5);
         expect(new URL(page.url()).search).toBe('?offset=25');
+
+        // One agent: paused, resumed, and terminated once confirmed.
+        const agent = (await big.colony.agents.list({ limit: 1 }))[0] as { id: string };
+        await page.goto(`${big.base}/agents?id=${agent.id}`);
+        await page.click('#agent-detail button[data-action=pause]');
+        await page.locator('#agent-detail button[data-action=resume]').waitFor();
+        expect((await big.colony.agents.get(agent.id)).status).toBe('paused');
+        await page.click('#agent-detail button[data-action=resume]');
+        await page.locator('#agent-detail button[data-action=pause]').waitFor();
+        expect((await big.colony.agents.get(agent.id)).status).toBe('idle');
+        await page.click('#agent-detail button[data-action=terminate]');
+        expect((await big.colony.agents.get(agent.id)).status).toBe('idle');
+        await page.click('#agent-detail [data-confirm=yes]');
+        await page.locator('#agent-detail h2 .status-terminated').waitFor();
+        expect((await big.colony.agents.get(agent.id)).status).toBe('terminated');
+        expect(await page.locator('#agent-detail button[data-action]').count()).toBe(0);
         expect(page.problems).toEqual([]);
       } finally {
         await page.close();

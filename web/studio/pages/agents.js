@@ -1,5 +1,6 @@
 // Agents (/agents): every agent with its type, status, health and load, filtered and paginated;
-// what adaptive selection has learnt per kind of work; one agent's detail with ?id=<agentId>.
+// what adaptive selection has learnt per kind of work; one agent's detail with ?id=<agentId>, with
+// its tasks and (operator) pause, resume and terminate.
 
 import { el, link, status, section, count, duration, dollars, dateTime, shortId } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
@@ -8,6 +9,8 @@ import { dataTable } from '../components/data-table.js';
 import { unlessFocusedIn } from '../components/focus-guard.js';
 import { pager, offsetFrom } from '../components/pager.js';
 import { filterForm } from '../components/filter-form.js';
+import { confirmButton } from '../components/confirm-button.js';
+import { callerRole, mayAct } from '../components/caller-role.js';
 
 export const title = 'Agents';
 
@@ -23,7 +26,7 @@ export async function mount(view, ctx) {
   const detail = el('div', { id: 'agent-detail' });
   const list = el('div', { id: 'agent-list' });
   const record = el('div', { id: 'track-record' });
-  const types = await ctx.api.get('/agent-types').catch(() => ({ items: [] }));
+  const [types, role] = await Promise.all([ctx.api.get('/agent-types').catch(() => ({ items: [] })), callerRole(ctx.api)]);
   const typeOptions = [['', 'any'], ...types.items.map((t) => [t.name, t.name])];
   const filters = filterForm(
     ctx,
@@ -115,6 +118,7 @@ export async function mount(view, ctx) {
           a.terminatedAt ? [el('dt', {}, 'Terminated'), el('dd', {}, dateTime(a.terminatedAt))] : null,
           el('dt', {}, 'Events'), el('dd', {}, link(`/events${query({ correlationId: a.id })}`, 'this agent\'s events')),
         ),
+        controls(a),
         el('h3', {}, 'Current tasks'),
         a.currentTasks.length === 0 ? el('p', { class: 'empty' }, 'None.') : el('ul', { id: 'agent-current-tasks' }, ...a.currentTasks.map(taskLink)),
         el('h3', {}, 'Recent tasks'),
@@ -127,6 +131,38 @@ export async function mount(view, ctx) {
               { id: 'agent-recent-tasks' },
             ),
       ),
+    );
+  }
+
+  /** Pause, resume and terminate (operator); a terminated agent has none. */
+  function controls(a) {
+    if (a.status === 'terminated') return null;
+    if (!mayAct(role, 'operator')) return el('p', { class: 'muted' }, 'Pausing or terminating an agent needs the operator role.');
+    const act = async (run) => {
+      try {
+        await run();
+        ctx.showError('');
+        await refresh();
+      } catch (error) {
+        ctx.showError(error.message);
+      }
+    };
+    const id = encodeURIComponent(a.id);
+    const toggle = a.status === 'paused'
+      ? el('button', { type: 'button', 'data-action': 'resume', onclick: () => act(() => ctx.api.put(`/agents/${id}`, { status: 'idle' })) }, 'Resume')
+      : el('button', { type: 'button', 'data-action': 'pause', onclick: () => act(() => ctx.api.put(`/agents/${id}`, { status: 'paused' })) }, 'Pause');
+    return el(
+      'div',
+      { class: 'controls' },
+      toggle,
+      confirmButton({
+        label: 'Terminate',
+        question: `Terminate ${a.name}? Its running tasks are retried on another agent.`,
+        confirmLabel: 'Yes, terminate',
+        attrs: { 'data-action': 'terminate' },
+        onError: (error) => ctx.showError(error.message),
+        action: () => act(() => ctx.api.del(`/agents/${id}`)),
+      }),
     );
   }
 
