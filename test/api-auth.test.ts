@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createServer } from '../src/api/create-server.js';
+import { STUDIO_PAGES } from '../src/api/routes/dashboard.js';
 import type { Ballot } from '../src/consensus/ballot.js';
 import { ConfigError } from '../src/domain/errors.js';
 import { hashApiKey } from '../src/security/api-keys.js';
@@ -115,6 +116,7 @@ describe('authorization matrix: every route × every role', () => {
     'GET /api/v2/tasks/:id/changes': async () => ({ path: `/api/v2/tasks/${await newTask()}/changes` }),
     'GET /api/v2/workflows': async () => ({ path: '/api/v2/workflows?limit=5' }),
     'GET /api/v2/memory': async () => ({ path: '/api/v2/memory?limit=5' }),
+    'GET /api/v2/memory-namespaces': async () => ({ path: '/api/v2/memory-namespaces' }),
     'POST /api/v2/memory': async () => ({ path: '/api/v2/memory', body: { key: `matrix/${colony().newId('task')}`, value: { made: 'in a test' } } }),
     'POST /api/v2/memory/batch': async () => ({ path: '/api/v2/memory/batch', body: { entries: [{ key: `matrix/${colony().newId('task')}`, value: 1 }] } }),
     'GET /api/v2/memory/:key': async () => ({ path: `/api/v2/memory/${encodeURIComponent(await newMemoryKey())}` }),
@@ -132,6 +134,7 @@ describe('authorization matrix: every route × every role', () => {
     'POST /api/v2/consensus': async () => ({ path: '/api/v2/consensus', body: { question: 'Matrix: approve?', provider: 'openai', voters: 1, timeout: '10s', wait: true } }),
     'GET /api/v2/consensus/:id': async () => ({ path: `/api/v2/consensus/${await newProposal()}` }),
     'GET /api/v2/providers': async () => ({ path: '/api/v2/providers' }),
+    'GET /api/v2/providers/usage': async () => ({ path: '/api/v2/providers/usage' }),
     'POST /api/v2/providers/:id/test': async () => ({ path: '/api/v2/providers/openai/test' }),
     'GET /api/v2/events': async () => ({ path: '/api/v2/events?limit=5' }),
     // Over plain HTTP an authorized caller gets 426 (use WebSocket); the WebSocket itself is tested below.

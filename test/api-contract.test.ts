@@ -165,6 +165,7 @@ describe('OpenAPI document vs. real responses', () => {
       { name: 'page', path: '/api/v2/memory?limit=5', status: 200 },
       { name: 'search', path: '/api/v2/memory?q=contract', status: 200 },
     ],
+    'GET /api/v2/memory-namespaces': async () => [{ name: 'namespaces', path: '/api/v2/memory-namespaces', status: 200 }],
     'POST /api/v2/memory': async () => [{ name: 'store', path: '/api/v2/memory', body: { key: `contract/${colony().newId('task')}`, value: { x: 1 } }, status: 201 }],
     'POST /api/v2/memory/batch': async () => [
       { name: 'batch', path: '/api/v2/memory/batch', body: { entries: [{ key: `contract/${colony().newId('task')}`, value: { x: 1 }, tags: ['b'] }, { key: `contract/${colony().newId('task')}`, value: 2 }] }, status: 201 },
@@ -179,6 +180,10 @@ describe('OpenAPI document vs. real responses', () => {
     ],
     'DELETE /api/v2/memory/{key}': async () => [{ name: 'delete', path: mem(await newMemoryKey()), status: 204 }],
     'GET /api/v2/providers': async () => [{ name: 'list', path: '/api/v2/providers', status: 200 }],
+    'GET /api/v2/providers/usage': async () => [
+      { name: 'usage', path: '/api/v2/providers/usage', status: 200 },
+      { name: 'since', path: '/api/v2/providers/usage?since=0', status: 200 },
+    ],
     'POST /api/v2/providers/{id}/test': async () => [{ name: 'test', path: '/api/v2/providers/openai/test', status: 200 }],
     'GET /api/v2/events': async () => [
       { name: 'page', path: '/api/v2/events?limit=5', status: 200 },

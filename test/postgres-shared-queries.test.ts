@@ -84,6 +84,7 @@ function sqliteHost() {
         markLost: (runnerIds: readonly string[], at: number) => modelCalls.markModelCallsLost(ctx(), runnerIds, at),
         swarmUsage: (swarmId: string) => modelCalls.modelCallUsage(ctx(), swarmId),
         swarmUsageParts: (swarmId: string) => modelCalls.modelCallUsageParts(ctx(), swarmId),
+        providerUsage: (since?: number) => modelCalls.providerCallSummaries(ctx(), since),
       },
       taskProcesses: {
         add: (r: Parameters<typeof taskProcesses.addTaskProcess>[1]) => taskProcesses.addTaskProcess(ctx(), r),

@@ -38,6 +38,7 @@ import { createLogger, type Logger } from '../kernel/logger.js';
 import { RunnerRegistry } from '../kernel/runner-registry.js';
 import { LATEST_MIGRATION } from '../adapters/storage/sql/migration-latest.js';
 import { liveCircuits, type LiveCircuit } from '../providers/live-circuits.js';
+import type { ProviderCallSummary } from '../ports/model-call-ledger.js';
 import { LIMIT_EVENTS_SCANNED, liveLimits, type LiveLimit } from './live-limits.js';
 import { ApiKeys } from '../security/api-keys.js';
 import { WorkflowRuns } from '../tasks/workflow-runs.js';
@@ -147,6 +148,8 @@ export interface Colony {
   providerCircuits(): Promise<LiveCircuit[]>;
   /** Limits of live processes holding ready work back now (`tasks.concurrency`, a provider's `maxConcurrency`, ...). */
   limitsReached(): Promise<LiveLimit[]>;
+  /** Swarms' model calls per provider and model (since `since`, epoch ms): calls, failures, tokens, dollars, mean latency. */
+  providerUsage(since?: number): Promise<ProviderCallSummary[]>;
   /** Where shell commands run: bubblewrap when it works here, else on the host (see `sandbox.status()`). */
   readonly sandbox: CommandSandbox;
   readonly logger: Logger;
@@ -422,6 +425,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       ]);
       return liveLimits(limitEvents, live, now());
     },
+    providerUsage: (since) => store.modelCalls.providerUsage(since),
     sandbox,
     logger,
     tracer,

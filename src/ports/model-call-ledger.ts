@@ -34,6 +34,30 @@ export interface ModelCallLedger {
    * limits are read from the swarm's record.
    */
   swarmBudget?(swarmId: string): Promise<ModelCallBudget>;
+  /** Calls per provider and model since `since` (every call when omitted), by every process: for the Studio's providers page. */
+  providerUsage(since?: number): Promise<ProviderCallSummary[]>;
+}
+
+/** One provider and model's calls, summed: what they used, how long they took, how many failed. */
+export interface ProviderCallSummary {
+  provider: string;
+  model: string;
+  /** Calls that ended (successfully or not). */
+  calls: number;
+  /** Calls that ended having used no tokens: the provider call failed (a failed call is closed with no usage). */
+  failed: number;
+  openCalls: number;
+  lostCalls: number;
+  refusedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Dollars of the calls whose model's price is known. */
+  costUsd: number;
+  /** Ended calls whose model's price is unknown (not in costUsd). */
+  unpricedCalls: number;
+  /** Mean time from start to end of the calls that used tokens; null when there were none. */
+  meanLatencyMs: number | null;
+  lastCallAt: number | null;
 }
 
 export interface OpenModelCall {

@@ -56,6 +56,7 @@ export const ROUTE_ACCESS = {
   'GET /api/v2/workflows': 'viewer',
 
   'GET /api/v2/memory': 'viewer',
+  'GET /api/v2/memory-namespaces': 'viewer',
   'POST /api/v2/memory': 'operator',
   'POST /api/v2/memory/batch': 'operator',
   'GET /api/v2/memory/:key': 'viewer',
@@ -75,6 +76,7 @@ export const ROUTE_ACCESS = {
   'GET /api/v2/consensus/:id': 'viewer',
 
   'GET /api/v2/providers': 'viewer',
+  'GET /api/v2/providers/usage': 'viewer',
   'POST /api/v2/providers/:id/test': 'operator',
 
   'GET /api/v2/events': 'viewer',

@@ -124,5 +124,53 @@ export function runModelCallLedgerConformance(name: string, create: () => Promis
       expect(parts[0]?.taskId).toBeNull();
       expect(await store.modelCalls.swarmUsageParts('swm_none')).toEqual([]);
     });
+
+    it('sums calls per provider and model over every swarm: usage, failures (ended with no tokens), latency, and since a time', async () => {
+      await store.modelCalls.open(call('a1', { startedAt: 1_000 }));
+      await store.modelCalls.open(call('a2', { swarmId: 'swm_2', startedAt: 2_000 }));
+      await store.modelCalls.open(call('a3', { startedAt: 3_000 }));
+      await store.modelCalls.open(call('o1', { provider: 'openai', model: 'gpt-x', startedAt: 4_000 }));
+      await store.modelCalls.refuse(call('r1', { provider: 'openai', model: 'gpt-x', startedAt: 5_000 }));
+      await store.modelCalls.close('a1', { inputTokens: 30, outputTokens: 10, costUsd: 0.002 }, 1_100);
+      await store.modelCalls.close('a2', { inputTokens: 20, outputTokens: 5, costUsd: 0.001 }, 2_300);
+      await store.modelCalls.close('a3', { inputTokens: 0, outputTokens: 0, costUsd: 0 }, 3_050);
+      expect(await store.modelCalls.providerUsage()).toEqual([
+        {
+          provider: 'anthropic',
+          model: 'fake-model',
+          calls: 3,
+          failed: 1,
+          openCalls: 0,
+          lostCalls: 0,
+          refusedCalls: 0,
+          inputTokens: 50,
+          outputTokens: 15,
+          costUsd: 0.003,
+          unpricedCalls: 0,
+          meanLatencyMs: 200,
+          lastCallAt: 3_000,
+        },
+        {
+          provider: 'openai',
+          model: 'gpt-x',
+          calls: 0,
+          failed: 0,
+          openCalls: 1,
+          lostCalls: 0,
+          refusedCalls: 1,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: 0,
+          unpricedCalls: 0,
+          meanLatencyMs: null,
+          lastCallAt: 5_000,
+        },
+      ]);
+      const recent = await store.modelCalls.providerUsage(2_500);
+      expect(recent.map((r) => [r.provider, r.calls, r.failed])).toEqual([
+        ['anthropic', 1, 1],
+        ['openai', 0, 0],
+      ]);
+    });
   });
 }

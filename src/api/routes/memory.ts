@@ -121,6 +121,12 @@ const searchResultSchema = z.object({
   offset: z.number().int(),
 });
 const conflict = { 409: ERROR_RESPONSES[400] };
+const embedderSchema = z.object({ model: z.string(), dimensions: z.number().int(), kind: z.enum(['local', 'remote']), local: z.boolean(), label: z.string() });
+const namespacesSchema = z.object({
+  items: z.array(z.object({ namespace: z.string(), entries: z.number().int() })),
+  entries: z.number().int(),
+  embedder: embedderSchema.nullable().meta({ description: 'The embedder vector and hybrid searches use; null: none (search is by keyword alone)' }),
+});
 
 const tags = ['memory'];
 
@@ -160,6 +166,21 @@ export function registerMemoryRoutes(app: FastifyInstance, { colony }: ApiContex
       const [items, total] = await Promise.all([memory.list({ ...listFilter, limit: q.limit, offset: q.offset }), memory.count(listFilter)]);
       reply.header('x-total-count', String(total));
       return { items, total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    `${API_PREFIX}/memory-namespaces`,
+    {
+      schema: {
+        tags,
+        summary: 'Memory namespaces with their live entry counts, and the embedder searches use',
+        response: { 200: namespacesSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async () => {
+      const stats = await (await colony.memory()).stats();
+      return { items: stats.namespaces, entries: stats.entries, embedder: stats.embedder === null ? null : { ...stats.embedder, label: embedderLabel(stats.embedder) } };
     },
   );
 

@@ -24,6 +24,23 @@ const providerSchema = z.object({
 
 const tags = ['providers'];
 
+const usageQuery = z.strictObject({ since: z.coerce.number().int().min(0).optional().meta({ description: 'Only calls started at or after this time (epoch ms)' }) });
+const usageSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  calls: z.number().int().meta({ description: 'Calls that ended, successfully or not' }),
+  failed: z.number().int().meta({ description: 'Calls that ended having used no tokens: the provider call failed' }),
+  openCalls: z.number().int(),
+  lostCalls: z.number().int().meta({ description: 'Calls whose process died before they ended' }),
+  refusedCalls: z.number().int().meta({ description: 'Calls the swarm budget had no room for' }),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  costUsd: z.number().meta({ description: 'Dollars of the calls whose model price is known' }),
+  unpricedCalls: z.number().int().meta({ description: 'Ended calls whose model price is unknown (not in costUsd)' }),
+  meanLatencyMs: z.number().nullable(),
+  lastCallAt: z.number().nullable(),
+});
+
 /** A provider test's outcome: the reply and usage, or the error (a failed call is still a 200: the test ran). */
 const testResultSchema = z.object({
   provider: z.string(),
@@ -46,6 +63,19 @@ export function registerProviderRoutes(app: FastifyInstance, { colony }: ApiCont
       },
     },
     async () => ({ items: colony.providers.list().map((p) => ({ ...p, default: p.id === colony.providers.defaultProvider })) }),
+  );
+
+  app.get(
+    `${API_PREFIX}/providers/usage`,
+    {
+      schema: {
+        tags,
+        summary: "Swarms' model calls per provider and model, by every process: calls, failures, tokens, dollars, mean latency",
+        querystring: usageQuery,
+        response: { 200: z.object({ items: z.array(usageSchema) }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => ({ items: await colony.providerUsage((request.query as z.output<typeof usageQuery>).since) }),
   );
 
   app.post(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { databaseKind } from '../../app/config.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -41,7 +42,13 @@ const systemStatusSchema = z.object({
     authRequired: z.boolean(),
     eventStreamClients: z.number().int(),
   }),
-  database: z.object({ path: z.string(), sizeBytes: z.number().nullable(), schemaVersion: z.string().nullable() }),
+  database: z.object({
+    kind: z.enum(['sqlite', 'postgres']),
+    path: z.string().meta({ description: 'The SQLite file, or the PostgreSQL server and database (no credentials)' }),
+    sizeBytes: z.number().nullable().meta({ description: 'The SQLite file\'s size; null for PostgreSQL' }),
+    schemaVersion: z.string().nullable(),
+    latestSchema: z.string().meta({ description: 'The newest migration this build knows: schemaVersion below it means the database is not migrated yet' }),
+  }),
   runners: z
     .array(
       z.object({
@@ -114,7 +121,13 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
           authRequired,
           eventStreamClients: ctx.hub.size,
         },
-        database: { path, sizeBytes: existsSync(path) ? statSync(path).size : null, schemaVersion: store.schemaVersion },
+        database: {
+          kind: databaseKind(colony.config.database),
+          path,
+          sizeBytes: existsSync(path) ? statSync(path).size : null,
+          schemaVersion: store.schemaVersion,
+          latestSchema: store.latestSchema,
+        },
         runners: runners.map((r) => ({
           id: r.id,
           role: r.role,

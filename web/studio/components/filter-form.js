@@ -3,7 +3,9 @@
 
 import { el } from '../lib/dom.js';
 
-/** fields: [{ name, label, type: 'text' | 'select', options?: [[value, label]], placeholder?, suggestions?: [value] }] */
+/** fields: [{ name, label, type?: 'text' | 'select', options?: [[value, label]] (a select), placeholder?, suggestions?: [value] }] */
+const isSelect = (f) => f.type === 'select' || Array.isArray(f.options);
+
 export function filterForm(ctx, path, fields, { id, submitLabel = 'Apply' } = {}) {
   const form = el(
     'form',
@@ -14,7 +16,7 @@ export function filterForm(ctx, path, fields, { id, submitLabel = 'Apply' } = {}
       ...fields.map((f) => {
         const value = ctx.query.get(f.name) ?? '';
         const control =
-          f.type === 'select'
+          isSelect(f)
             ? el('select', { name: f.name }, ...f.options.map(([v, label]) => el('option', { value: v, selected: v === value }, label)))
             : el('input', { name: f.name, type: 'text', value, placeholder: f.placeholder ?? '', spellcheck: 'false', autocomplete: 'off', list: f.suggestions ? `${id}-${f.name}-list` : undefined });
         const list = f.suggestions ? el('datalist', { id: `${id}-${f.name}-list` }, ...f.suggestions.map((v) => el('option', { value: v }))) : null;
@@ -30,7 +32,7 @@ export function filterForm(ctx, path, fields, { id, submitLabel = 'Apply' } = {}
     for (const f of fields) {
       const v = form.elements[f.name].value.trim();
       // A select's first option is its default: left out of the URL.
-      if (v && !(f.type === 'select' && v === f.options[0][0])) q.set(f.name, v);
+      if (v && !(isSelect(f) && v === f.options[0][0])) q.set(f.name, v);
     }
     ctx.navigate(`${path}${q.size ? `?${q}` : ''}`);
   });

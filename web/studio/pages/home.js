@@ -91,7 +91,7 @@ export async function mount(view, ctx) {
         page.items.length === 0
           ? el('p', { class: 'empty' }, 'No swarms yet: start one above.')
           : table(['Name', 'Topology', 'Status', 'Progress', 'Tokens', 'Created'], rows, { id: 'swarm-table' }),
-        pager(page, offset),
+        pager(page, offset) ?? '',
       );
     } catch (error) {
       ctx.showError(error.message);

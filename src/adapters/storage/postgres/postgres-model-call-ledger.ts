@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
+import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
-import { closeModelCall, markModelCallsLost, modelCallUsage, modelCallUsageParts, openModelCall, refuseModelCall } from '../sql/model-call-queries.js';
+import { closeModelCall, markModelCallsLost, modelCallUsage, modelCallUsageParts, openModelCall, providerCallSummaries, refuseModelCall } from '../sql/model-call-queries.js';
 import type { ColonyTables } from '../sql/schema.js';
 import { MODEL_CALL_ADMISSION_LOCK_NAMESPACE } from './advisory-locks.js';
 import { mapped } from './postgres-errors.js';
@@ -50,5 +50,9 @@ export class PostgresModelCallLedger implements ModelCallLedger {
 
   swarmUsageParts(swarmId: string): Promise<SwarmUsagePart[]> {
     return mapped(`read usage parts of swarm ${swarmId}`, () => modelCallUsageParts(this.sql, swarmId));
+  }
+
+  providerUsage(since?: number): Promise<ProviderCallSummary[]> {
+    return mapped('read model calls per provider', () => providerCallSummaries(this.sql, since));
   }
 }

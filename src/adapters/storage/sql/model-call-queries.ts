@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { ModelCallBudget, ModelCallUsage, OpenModelCall, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
+import type { ModelCallBudget, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
 import { isOneOf, type SqlContext } from './dialect-sql.js';
 
 /**
@@ -147,5 +147,50 @@ export function usagePart(row: Record<string, string | number | null>): SwarmUsa
     outputTokens: Number(row.output_tokens),
     costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
     unpricedCalls: Number(row.unpriced),
+  };
+}
+
+/** Calls per provider and model (since `since`), ordered by provider then model. */
+export async function providerCallSummaries({ db }: SqlContext, since: number | undefined): Promise<ProviderCallSummary[]> {
+  // Casts: sums and averages of bigint are numeric on PostgreSQL (text in JavaScript).
+  const { rows } = await sql<Record<string, string | number | null>>`
+    select
+      provider,
+      model,
+      count(*) filter (where status = 'closed') as calls,
+      count(*) filter (where status = 'closed' and input_tokens + output_tokens = 0) as failed,
+      count(*) filter (where status = 'open') as open_calls,
+      count(*) filter (where status = 'lost') as lost_calls,
+      count(*) filter (where status = 'refused') as refused_calls,
+      cast(coalesce(sum(input_tokens) filter (where status = 'closed'), 0) as bigint) as input_tokens,
+      cast(coalesce(sum(output_tokens) filter (where status = 'closed'), 0) as bigint) as output_tokens,
+      cast(coalesce(sum(cost_usd) filter (where status = 'closed'), 0) as double precision) as cost_usd,
+      count(*) filter (where status = 'closed' and cost_usd is null) as unpriced_calls,
+      cast(avg(ended_at - started_at) filter (where status = 'closed' and input_tokens + output_tokens > 0) as double precision) as mean_latency_ms,
+      max(started_at) as last_call_at
+    from model_calls
+    where ${since === undefined ? sql`true` : sql`started_at >= ${since}`}
+    group by provider, model
+    order by provider, model`.execute(db);
+  return rows.map(summaryOfRow);
+}
+
+/** A row of the per-provider sums (either dialect) as the port's summary. */
+export function summaryOfRow(row: Record<string, string | number | null>): ProviderCallSummary {
+  const n = (value: string | number | null | undefined) => Number(value ?? 0);
+  return {
+    provider: String(row.provider),
+    model: String(row.model),
+    calls: n(row.calls),
+    failed: n(row.failed),
+    openCalls: n(row.open_calls),
+    lostCalls: n(row.lost_calls),
+    refusedCalls: n(row.refused_calls),
+    inputTokens: n(row.input_tokens),
+    outputTokens: n(row.output_tokens),
+    costUsd: n(row.cost_usd),
+    unpricedCalls: n(row.unpriced_calls),
+    meanLatencyMs: row.mean_latency_ms === null || row.mean_latency_ms === undefined ? null : Math.round(n(row.mean_latency_ms)),
+    lastCallAt: row.last_call_at === null || row.last_call_at === undefined ? null : n(row.last_call_at),
   };
 }

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
-import { usagePart } from '../sql/model-call-queries.js';
+import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
+import { summaryOfRow, usagePart } from '../sql/model-call-queries.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -129,5 +129,31 @@ export class SqliteModelCallLedger implements ModelCallLedger {
       )
       .all(swarmId) as Record<string, string | number | null>[];
     return rows.map(usagePart);
+  }
+
+  async providerUsage(since?: number): Promise<ProviderCallSummary[]> {
+    const rows = this.statements
+      .get(
+        `SELECT
+           provider,
+           model,
+           sum(status = 'closed') AS calls,
+           sum(status = 'closed' AND input_tokens + output_tokens = 0) AS failed,
+           sum(status = 'open') AS open_calls,
+           sum(status = 'lost') AS lost_calls,
+           sum(status = 'refused') AS refused_calls,
+           coalesce(sum(CASE status WHEN 'closed' THEN input_tokens END), 0) AS input_tokens,
+           coalesce(sum(CASE status WHEN 'closed' THEN output_tokens END), 0) AS output_tokens,
+           coalesce(sum(CASE status WHEN 'closed' THEN cost_usd END), 0) AS cost_usd,
+           sum(status = 'closed' AND cost_usd IS NULL) AS unpriced_calls,
+           avg(CASE WHEN status = 'closed' AND input_tokens + output_tokens > 0 THEN ended_at - started_at END) AS mean_latency_ms,
+           max(started_at) AS last_call_at
+         FROM model_calls
+         WHERE ?1 IS NULL OR started_at >= ?1
+         GROUP BY provider, model
+         ORDER BY provider, model`,
+      )
+      .all(since ?? null) as Record<string, number | null>[];
+    return rows.map(summaryOfRow);
   }
 }
