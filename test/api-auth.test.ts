@@ -14,7 +14,6 @@ import { ROLES, type Role } from '../src/security/roles.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
 import { expectProblem, startApi, type TestApi } from './support/api-server.js';
 import { tempColony } from './support/temp-colony.js';
-import { STUDIO_PAGES } from '../src/api/routes/dashboard.js';
 
 /** The secret part of `colony_<id>_<secret>`; the secret itself may contain underscores. */
 function secretOf(key: string): string {
