@@ -8,6 +8,7 @@ import { ConfigError, ValidationError } from '../src/domain/errors.js';
 import { FakeLlmServer, type FakeLlmServerAddress, type FakeReply, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from './support/mcp-http-server.js';
 import { rejectionOf } from './support/rejection.js';
+import { startApi } from './support/api-server.js';
 import { tempColony, tempDir as newTempDir, type TempColony } from './support/temp-colony.js';
 
 // Agents use tools of real MCP servers (a stdio one run with node, a Streamable HTTP one in this
@@ -92,6 +93,22 @@ function processGone(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+describe('MCP server status', () => {
+  it('GET /api/v2/system/status lists the configured servers and their state', async () => {
+    const api = await startApi(colonyConfig({ calc: calc(), later: { command: 'server', env: { KEY: '${UNSET_KEY}' } } }));
+    try {
+      const response = await api.request('GET', '/api/v2/system/status');
+      expect(response.status).toBe(200);
+      expect(response.json.mcpServers).toEqual([
+        { name: 'calc', transport: 'stdio', source: 'config', state: 'not_started' },
+        { name: 'later', transport: 'stdio', source: 'config', state: 'failed', reason: 'environment variable not set: UNSET_KEY (in mcp.servers.later.env.KEY)' },
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+});
 
 describe('MCP configuration', () => {
   it('reads .mcp.json in Claude Code\'s format, expands ${VAR} and ${VAR:-default}, and lets Colony\'s config win a name clash', () => {
@@ -270,29 +287,31 @@ describe('agents calling MCP tools', () => {
   it('a stdio server gets its configured env and not Colony\'s secrets; .mcp.json servers work; no process outlives colony.close()', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { calc: { command: process.execPath, args: [STDIO_SERVER], env: { GREETING: '${GREETING}' } } } }));
-    const saved = process.env.ANTHROPIC_API_KEY;
-    process.env.ANTHROPIC_API_KEY = 'sk-ant-must-not-leak';
-    try {
-      const t = await startColony({}, { dir, env: { GREETING: 'hello from .mcp.json' } });
-      // An agent type without a tools list gets every server's tools, as in Claude Code.
-      t.colony.agentTypes.register({ name: 'everything', description: 'd', systemPrompt: 'p' });
-      llm.enqueue(call('mcp__calc__env', { name: 'GREETING' }), call('mcp__calc__env', { name: 'ANTHROPIC_API_KEY' }), call('mcp__calc__pid'), report('done'));
-      const run = await runAgentTask(t, 'everything');
-      expect(run.status).toBe('completed');
-      expect(toolsOffered(llm.requests[0]!).map((tool) => tool.name)).toEqual(expect.arrayContaining(['read_file', 'mcp__calc__add']));
-      expect(toolResults(llm.requests[1]!)).toEqual([{ text: 'hello from .mcp.json', isError: false }]);
-      expect(toolResults(llm.requests[2]!)).toEqual([{ text: '(unset)', isError: false }]);
-      const pid = Number(toolResults(llm.requests[3]!)[0]?.text);
-      expect(processGone(pid)).toBe(false);
-      expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', source: 'mcp.json', state: 'running', pid })]);
+    // Colony's environment holds a provider key; this process's environment holds VITEST: neither reaches the server.
+    const t = await startColony({}, { dir, env: { GREETING: 'hello from .mcp.json', ANTHROPIC_API_KEY: 'sk-ant-must-not-leak' } });
+    expect(process.env.VITEST).toBeDefined();
+    // An agent type without a tools list gets every server's tools, as in Claude Code.
+    t.colony.agentTypes.register({ name: 'everything', description: 'd', systemPrompt: 'p' });
+    llm.enqueue(
+      call('mcp__calc__env', { name: 'GREETING' }),
+      call('mcp__calc__env', { name: 'ANTHROPIC_API_KEY' }),
+      call('mcp__calc__env', { name: 'VITEST' }),
+      call('mcp__calc__pid'),
+      report('done'),
+    );
+    const run = await runAgentTask(t, 'everything');
+    expect(run.status).toBe('completed');
+    expect(toolsOffered(llm.requests[0]!).map((tool) => tool.name)).toEqual(expect.arrayContaining(['read_file', 'mcp__calc__add']));
+    expect(toolResults(llm.requests[1]!)).toEqual([{ text: 'hello from .mcp.json', isError: false }]);
+    expect(toolResults(llm.requests[2]!)).toEqual([{ text: '(unset)', isError: false }]);
+    expect(toolResults(llm.requests[3]!)).toEqual([{ text: '(unset)', isError: false }]);
+    const pid = Number(toolResults(llm.requests[4]!)[0]?.text);
+    expect(processGone(pid)).toBe(false);
+    expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', source: 'mcp.json', state: 'running', pid })]);
 
-      await t.cleanup();
-      temp = undefined;
-      expect(processGone(pid)).toBe(true);
-      expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'not_started' })]);
-    } finally {
-      if (saved === undefined) delete process.env.ANTHROPIC_API_KEY;
-      else process.env.ANTHROPIC_API_KEY = saved;
-    }
+    await t.cleanup();
+    temp = undefined;
+    expect(processGone(pid)).toBe(true);
+    expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'not_started' })]);
   });
 });
