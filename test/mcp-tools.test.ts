@@ -1,8 +1,11 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveMcpServers } from '../src/adapters/mcp-client/resolve-mcp-servers.js';
 import { MCP_DEFAULT_CONFIG } from '../src/adapters/mcp-client/mcp-server-config.js';
+import { McpClientManager } from '../src/adapters/mcp-client/mcp-client-manager.js';
+import { MCP_RESTART_MAX_DELAY_MS } from '../src/adapters/mcp-client/mcp-defaults.js';
+import { createLogger } from '../src/kernel/logger.js';
 import type { ConfigInput } from '../src/app/config.js';
 import { ConfigError, ValidationError } from '../src/domain/errors.js';
 import { FakeLlmServer, type FakeLlmServerAddress, type FakeReply, type RecordedRequest } from '../src/testing/fake-llm-server.js';
@@ -93,6 +96,70 @@ function processGone(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+describe('the MCP client manager', () => {
+  function manager(servers: Record<string, unknown>, now: () => number = Date.now, onState?: (state: string) => void): McpClientManager {
+    const dir = tempDir();
+    return new McpClientManager({
+      servers: resolveMcpServers({ projectDir: dir, config: { ...MCP_DEFAULT_CONFIG, servers: servers as typeof MCP_DEFAULT_CONFIG.servers }, env: {} }),
+      version: 'test',
+      logger: createLogger('silent'),
+      now,
+      ...(onState === undefined ? {} : { onStateChange: (status) => onState(`${status.name}:${status.state}`) }),
+    });
+  }
+
+  it('starts a server once for concurrent callers, and one caller giving up does not stop the start for the others', async () => {
+    const mcp = manager({ calc: { type: 'stdio', ...calc() } });
+    try {
+      const gaveUp = new AbortController();
+      const first = expect(mcp.listTools('calc', gaveUp.signal)).rejects.toThrow(/this caller was cancelled/);
+      gaveUp.abort(new Error('this caller was cancelled'));
+      const [tools, again] = await Promise.all([mcp.listTools('calc'), mcp.listTools('calc')]);
+      await first;
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['add', 'crash', 'env', 'fail', 'hang', 'pid']);
+      expect(again).toBe(tools);
+      const [a, b] = await Promise.all([mcp.callTool('calc', 'pid', {}), mcp.callTool('calc', 'pid', {})]);
+      expect(a).toEqual(b);
+      expect(mcp.status()).toEqual([{ name: 'calc', transport: 'stdio', source: 'config', state: 'running', tools: 6, pid: Number(a.content) }]);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('tries a server that failed again on the next call, then backs off between attempts, up to a bound', async () => {
+    const starts = join(tempDir(), 'starts');
+    const count = () => (existsSync(starts) ? readFileSync(starts, 'utf8').length : 0);
+    let clock = 1_000_000;
+    const states: string[] = [];
+    const flaky = { type: 'stdio', command: process.execPath, args: ['-e', `require('fs').appendFileSync(${JSON.stringify(starts)}, 'x'); process.exit(1)`] };
+    const mcp = manager({ flaky }, () => clock, (state) => states.push(state));
+    try {
+      await expect(mcp.listTools('flaky')).rejects.toThrow(/MCP server "flaky" failed to start/);
+      expect(count()).toBe(1);
+      // The first failure is tried again at once ...
+      await expect(mcp.callTool('flaky', 'anything', {})).rejects.toThrow(/failed to start/);
+      expect(count()).toBe(2);
+      // ... later ones wait, and calls in between fail at once, saying so.
+      await expect(mcp.callTool('flaky', 'anything', {})).rejects.toThrow(/MCP server "flaky" is not running \(.*\); it is tried again on a call in 1 s/);
+      expect(count()).toBe(2);
+      clock += 1_000;
+      await expect(mcp.listTools('flaky')).rejects.toThrow(/failed to start/);
+      expect(count()).toBe(3);
+      await expect(mcp.listTools('flaky')).rejects.toThrow(/tried again on a call in 2 s/);
+      for (let attempt = 0; attempt < 8; attempt++) {
+        clock += MCP_RESTART_MAX_DELAY_MS;
+        await expect(mcp.listTools('flaky')).rejects.toThrow(/failed to start/);
+      }
+      expect(count()).toBe(11);
+      await expect(mcp.listTools('flaky')).rejects.toThrow(new RegExp(`tried again on a call in ${MCP_RESTART_MAX_DELAY_MS / 1000} s`));
+      expect(mcp.status()).toEqual([expect.objectContaining({ name: 'flaky', state: 'failed' })]);
+      expect(states.every((state) => state === 'flaky:failed')).toBe(true);
+    } finally {
+      await mcp.close();
+    }
+  });
+});
 
 describe('MCP server status', () => {
   it('GET /api/v2/system/status lists the configured servers and their state', async () => {
@@ -189,6 +256,10 @@ describe('agents calling MCP tools', () => {
     t.colony.events.subscribe({ types: ['agent.tool_called'] }, (event) => {
       called.push(event.data);
     });
+    const serverEvents: unknown[] = [];
+    t.colony.events.subscribe({ types: ['mcp_server.state_changed'] }, (event) => {
+      serverEvents.push(event.data);
+    });
     expect(t.colony.mcp.status()).toEqual([{ name: 'calc', transport: 'stdio', source: 'config', state: 'not_started' }]);
     llm.enqueue(call('mcp__calc__add', { a: 2, b: 40 }), report('the sum is 42'));
 
@@ -208,6 +279,7 @@ describe('agents calling MCP tools', () => {
     expect(transcript.turns.some((turn) => turn.role === 'tool' && JSON.stringify(turn.content).includes('"content":"42"'))).toBe(true);
     expect(called).toContainEqual(expect.objectContaining({ tool: 'mcp__calc__add', ok: true }));
     expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'running', tools: 6, pid: expect.any(Number) })]);
+    expect(serverEvents).toEqual([{ server: 'calc', state: 'running', reason: null, runnerId: t.colony.runners.id }]);
   });
 
   it('mcp__<server> selects the whole server; an isError result reaches the model as an error naming the server', async () => {

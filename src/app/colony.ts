@@ -191,8 +191,6 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   const logger = options.logger ?? createLogger(config.log.level, 'colony', options.logFile, tracer.enabled ? () => tracer.currentIds() : undefined);
   const now = options.now ?? Date.now;
   const newId = createIdGenerator();
-  // No server starts here: each starts on the first agent run that needs its tools.
-  const mcp = new McpClientManager({ servers: mcpServerList, version: packageVersion(), logger, now });
   const ownsStore = !options.store;
   const store = options.store ?? (await openStore(config.database));
   try {
@@ -235,6 +233,17 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     heartbeatMs: DEFAULTS.runnerHeartbeatMs,
     // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
+  });
+  // No MCP server starts here: each starts on the first agent run that needs its tools.
+  const mcp = new McpClientManager({
+    servers: mcpServerList,
+    version: packageVersion(),
+    logger,
+    now,
+    onStateChange: (status) => {
+      if (status.state === 'starting') return;
+      events.publish('mcp_server.state_changed', { server: status.name, state: status.state, reason: status.reason ?? null, runnerId: runners.id }, { source: 'mcp-client', correlationId: status.name });
+    },
   });
   const agents = new AgentManager({ store, events, catalog: catalogWithCode, codeType: (name) => agentTypes.get(name), maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();

@@ -11,6 +11,8 @@ export interface McpClientManagerOptions {
   version: string;
   logger: Logger;
   now: () => number;
+  /** Called when a server starts, fails or stops. */
+  onStateChange?: (status: McpServerStatus) => void;
 }
 
 /** The colony's MCP servers (see ports/mcp-servers.ts): one connection each, none started until used. */
@@ -19,7 +21,7 @@ export class McpClientManager implements McpServers {
 
   constructor(options: McpClientManagerOptions) {
     this.#connections = new Map(
-      options.servers.map((server) => [server.name, new McpConnection({ server, version: options.version, logger: options.logger, now: options.now })]),
+      options.servers.map((server) => [server.name, new McpConnection({ server, version: options.version, logger: options.logger, now: options.now, ...(options.onStateChange === undefined ? {} : { onStateChange: options.onStateChange }) })]),
     );
   }
 

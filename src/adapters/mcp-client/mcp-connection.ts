@@ -17,6 +17,8 @@ export interface McpConnectionOptions {
   version: string;
   logger: Logger;
   now: () => number;
+  /** Called when the server starts, fails or stops (not for `starting`). */
+  onStateChange?: (status: McpServerStatus) => void;
 }
 
 type State = { kind: 'not_started' } | { kind: 'starting' } | { kind: 'running' } | { kind: 'failed'; reason: string };
@@ -64,12 +66,12 @@ export class McpConnection {
   }
 
   async listTools(signal?: AbortSignal): Promise<McpToolInfo[]> {
-    await this.#connect(signal);
+    await abortable(this.#connect(), signal);
     return this.#tools;
   }
 
   async callTool(tool: string, args: Record<string, JsonValue>, signal?: AbortSignal): Promise<McpToolOutput> {
-    const client = await this.#connect(signal);
+    const client = await abortable(this.#connect(), signal);
     const timeoutMs = this.#o.server.timeoutMs;
     try {
       const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs, ...(signal === undefined ? {} : { signal }) });
@@ -107,11 +109,19 @@ export class McpConnection {
     if (client !== null) await client.close().catch(() => undefined);
     else if (transport !== null) await transport.close().catch(() => undefined);
     if (starting !== null) await starting.catch(() => undefined);
+    const wasRunning = this.#state.kind === 'running';
     this.#transport = null;
     if (this.#state.kind !== 'failed') this.#state = { kind: 'not_started' };
+    if (wasRunning) this.#o.onStateChange?.(this.status());
   }
 
-  #connect(signal: AbortSignal | undefined): Promise<Client> {
+  #set(state: State): void {
+    this.#state = state;
+    this.#o.onStateChange?.(this.status());
+  }
+
+  /** The running client, or the start under way (shared by every caller: one caller's cancellation does not cut it off). */
+  #connect(): Promise<Client> {
     if (this.#closed) return Promise.reject(new ExecutionError(`MCP server "${this.name}" is stopped: the colony is closing`, { retryable: false, details: { server: this.name } }));
     if (this.#client !== null) return Promise.resolve(this.#client);
     if (this.#o.server.problem !== undefined) {
@@ -124,13 +134,13 @@ export class McpConnection {
         new ExecutionError(`MCP server "${this.name}" is not running (${this.#state.reason}); it is tried again on a call in ${Math.ceil(wait / 1000)} s`, { details: { server: this.name } }),
       );
     }
-    this.#starting = this.#start(signal).finally(() => {
+    this.#starting = this.#start().finally(() => {
       this.#starting = null;
     });
     return this.#starting;
   }
 
-  async #start(signal: AbortSignal | undefined): Promise<Client> {
+  async #start(): Promise<Client> {
     const server = this.#o.server;
     this.#state = { kind: 'starting' };
     this.#stderr = '';
@@ -144,7 +154,7 @@ export class McpConnection {
     };
     client.onerror = (error) => this.#o.logger.debug({ err: error, server: server.name }, 'MCP server connection error');
     try {
-      const options = { timeout: server.startTimeoutMs, ...(signal === undefined ? {} : { signal }) };
+      const options = { timeout: server.startTimeoutMs };
       await client.connect(transport, options);
       const tools: McpToolInfo[] = [];
       let cursor: string | undefined;
@@ -162,7 +172,7 @@ export class McpConnection {
       if (this.#closed) throw new Error('the colony is closing');
       this.#tools = tools;
       this.#client = client;
-      this.#state = { kind: 'running' };
+      this.#set({ kind: 'running' });
       this.#o.logger.info({ server: server.name, tools: tools.length }, 'MCP server started');
       return client;
     } catch (error) {
@@ -201,7 +211,7 @@ export class McpConnection {
 
   #failed(reason: string): void {
     this.#failures++;
-    this.#state = { kind: 'failed', reason };
+    this.#set({ kind: 'failed', reason });
     // The first failure is retried on the next call; repeated ones back off, up to a bound.
     const delay = this.#failures <= 1 ? 0 : Math.min(MCP_RESTART_BASE_DELAY_MS * 2 ** (this.#failures - 2), MCP_RESTART_MAX_DELAY_MS);
     this.#retryAt = this.#o.now() + delay;
@@ -211,6 +221,26 @@ export class McpConnection {
     const tail = this.#stderr.trim().split('\n').slice(-3).join(' | ');
     return tail === '' ? '' : `; its stderr ends: ${tail}`;
   }
+}
+
+/** Waits for `promise`, or rejects with the signal's reason once it is aborted (the promise goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function messageOf(error: unknown): string {
