@@ -362,8 +362,15 @@ describe('agents calling MCP tools', () => {
     // Colony's environment holds a provider key; this process's environment holds VITEST: neither reaches the server.
     const t = await startColony({}, { dir, env: { GREETING: 'hello from .mcp.json', ANTHROPIC_API_KEY: 'sk-ant-must-not-leak' } });
     expect(process.env.VITEST).toBeDefined();
-    // An agent type without a tools list gets every server's tools, as in Claude Code.
-    t.colony.agentTypes.register({ name: 'everything', description: 'd', systemPrompt: 'p' });
+    // An agent type without a tools list gets the default tools and no MCP server (unlike Claude Code): none starts.
+    t.colony.agentTypes.register({ name: 'plain', description: 'd', systemPrompt: 'p' });
+    llm.enqueue(report('plain'));
+    expect((await runAgentTask(t, 'plain')).status).toBe('completed');
+    expect(toolsOffered(llm.requests[0]!).map((tool) => tool.name).filter((name) => name.startsWith('mcp__'))).toEqual([]);
+    expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'not_started' })]);
+    llm.requests.length = 0;
+
+    t.colony.agentTypes.register({ name: 'everything', description: 'd', tools: ['Read', 'mcp__calc'], systemPrompt: 'p' });
     llm.enqueue(
       call('mcp__calc__env', { name: 'GREETING' }),
       call('mcp__calc__env', { name: 'ANTHROPIC_API_KEY' }),

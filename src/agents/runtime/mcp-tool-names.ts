@@ -2,8 +2,9 @@ import { ConfigError } from '../../domain/errors.js';
 
 /**
  * Claude Code's names for MCP tools in an agent type's `tools:` list: `mcp__<server>__<tool>` selects
- * one tool, `mcp__<server>` every tool of the server. An agent type that declares no tools gets every
- * configured server's tools, as in Claude Code (where an agent without `tools` inherits them all).
+ * one tool, `mcp__<server>` every tool of the server. Unlike Claude Code, an agent type without a
+ * `tools:` list gets no MCP tools: a server runs only for the types that name it (the `.mcp.json`
+ * that `colony init` writes names Colony itself, which no agent should start by default).
  */
 
 export const MCP_TOOL_PREFIX = 'mcp__';
@@ -39,10 +40,6 @@ export type McpSelection = Map<string, Set<string> | 'all'>;
  */
 export function selectMcpTools(declared: readonly string[], configured: readonly string[], agentType: string): McpSelection {
   const selection: McpSelection = new Map();
-  if (declared.length === 0) {
-    for (const server of configured) selection.set(server, 'all');
-    return selection;
-  }
   for (const problem of mcpToolNameProblems(declared, configured, agentType)) throw new ConfigError(problem, { details: { agentType } });
   for (const entry of declared) {
     const parsed = parseMcpToolName(entry);
