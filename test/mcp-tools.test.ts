@@ -6,7 +6,8 @@ import { MCP_DEFAULT_CONFIG } from '../src/adapters/mcp-client/mcp-server-config
 import { McpClientManager } from '../src/adapters/mcp-client/mcp-client-manager.js';
 import { MCP_RESTART_MAX_DELAY_MS } from '../src/adapters/mcp-client/mcp-defaults.js';
 import { createLogger } from '../src/kernel/logger.js';
-import type { ConfigInput } from '../src/app/config.js';
+import { loadConfig, type ConfigInput } from '../src/app/config.js';
+import { effectiveConfig } from '../src/cli/effective-config.js';
 import { ConfigError, ValidationError } from '../src/domain/errors.js';
 import { FakeLlmServer, type FakeLlmServerAddress, type FakeReply, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from './support/mcp-http-server.js';
@@ -230,6 +231,17 @@ describe('MCP configuration', () => {
     const unknown = await rejectionOf(tempColony(colonyConfig({ calc: { command: 'node', cmd: 'x' } }), { env: {}, dir: tempDir() }));
     expect((unknown as Error).message).toMatch(/mcp\.servers\.calc/);
     expect((unknown as Error).message).toMatch(/cmd/);
+  });
+
+  it('colony config show never prints an MCP server\'s env or header values', () => {
+    const loaded = loadConfig({
+      projectDir: tempDir(),
+      env: {},
+      overrides: { mcp: { servers: { calc: { command: 'node', env: { TOKEN: 'literal-secret' } }, web: { type: 'http', url: 'https://x.example/mcp', headers: { Authorization: 'Bearer literal-secret' } } } } } as ConfigInput,
+    });
+    const shown = effectiveConfig(loaded, {}, {});
+    expect(JSON.stringify(shown)).not.toContain('literal-secret');
+    expect(shown.values.mcp).toMatchObject({ servers: { calc: { command: 'node', env: { TOKEN: 'set' } }, web: { url: 'https://x.example/mcp', headers: { Authorization: 'set' } } } });
   });
 
   it('an agent type naming an MCP server that is not configured is an error saying which', async () => {
