@@ -283,6 +283,7 @@ describe('agents calling MCP tools', () => {
     const add = tools.find((tool) => tool.name === 'mcp__calc__add');
     expect(add?.description).toBe('Adds two numbers.');
     expect(add?.input_schema).toMatchObject({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] });
+    expect(add?.input_schema).not.toHaveProperty('$schema');
     expect(tools.map((tool) => tool.name).filter((name) => name.startsWith('mcp__'))).toEqual(['mcp__calc__add']);
     expect(toolResults(llm.requests[1]!)).toEqual([{ text: '42', isError: false }]);
 

@@ -8,6 +8,8 @@ import { ConfigError } from '../../domain/errors.js';
  */
 
 export const MCP_TOOL_PREFIX = 'mcp__';
+/** The longest tool name every provider accepts (OpenAI's limit; Claude Code's too). */
+export const MCP_TOOL_NAME_MAX_CHARS = 64;
 const SEPARATOR = '__';
 
 /** The name the model sees for a server's tool; characters providers refuse in tool names become "_". */

@@ -1,7 +1,7 @@
 import type { JsonValue } from '../../../domain/json.js';
 import type { Logger } from '../../../kernel/logger.js';
 import type { McpServers, McpToolInfo } from '../../../ports/mcp-servers.js';
-import { mcpToolName, selectMcpTools } from '../mcp-tool-names.js';
+import { MCP_TOOL_NAME_MAX_CHARS, mcpToolName, selectMcpTools } from '../mcp-tool-names.js';
 import type { AgentTool, ToolOutput } from './agent-tool.js';
 
 /**
@@ -40,7 +40,12 @@ export async function mcpAgentTools(options: McpAgentToolsOptions): Promise<Agen
         return [...wanted].map((tool) => mcpTool(options.servers, server, { name: tool, description: `Tool "${tool}" of MCP server "${server}" (the server was unavailable when this task started: ${reason}).`, inputSchema: OPEN_SCHEMA }));
       }
       const chosen = wanted === 'all' ? listed : listed.filter((tool) => wanted.has(tool.name));
-      const tools = chosen.map((tool) => mcpTool(options.servers, server, tool));
+      // A name providers refuse would fail every model call of the run: such a tool is left out, and said so.
+      const tooLong = chosen.filter((tool) => mcpToolName(server, tool.name).length > MCP_TOOL_NAME_MAX_CHARS);
+      if (tooLong.length > 0) {
+        options.logger?.warn({ server, tools: tooLong.map((tool) => tool.name) }, `MCP tools left out: their names (mcp__${server}__<tool>) are longer than ${MCP_TOOL_NAME_MAX_CHARS} characters`);
+      }
+      const tools = chosen.filter((tool) => !tooLong.includes(tool)).map((tool) => mcpTool(options.servers, server, tool));
       if (wanted !== 'all') {
         const missing = [...wanted].filter((name) => !listed.some((tool) => tool.name === name));
         if (missing.length > 0) options.logger?.warn({ server, agentType: options.agentType, missing }, 'MCP tools named in an agent type are not offered by their server');
@@ -52,10 +57,12 @@ export async function mcpAgentTools(options: McpAgentToolsOptions): Promise<Agen
 }
 
 function mcpTool(servers: McpServers, server: string, tool: McpToolInfo): AgentTool {
+  // As for custom tools: the schema without the `$schema` key providers do not need.
+  const { $schema: _ignored, ...schema } = tool.inputSchema;
   return {
     name: mcpToolName(server, tool.name),
     description: tool.description,
-    inputSchema: tool.inputSchema.type === 'object' ? tool.inputSchema : { ...tool.inputSchema, type: 'object' },
+    inputSchema: { ...schema, type: 'object' },
     run(input, context): Promise<ToolOutput> {
       if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
         return Promise.resolve({ isError: true, content: `the arguments for ${mcpToolName(server, tool.name)} must be a JSON object` });
