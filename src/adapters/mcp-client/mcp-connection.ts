@@ -27,8 +27,9 @@ type State = { kind: 'not_started' } | { kind: 'starting' } | { kind: 'running' 
  * One MCP server, through the SDK's Client: started on first use (concurrent callers share the
  * start), its tool list read once per start, and started again on the next call after it fails
  * (a stdio server that exits, an HTTP server that cannot be reached). The first retry is at once;
- * repeated failures wait MCP_RESTART_BASE_DELAY_MS, doubling up to MCP_RESTART_MAX_DELAY_MS, and
- * calls in between fail at once with the last reason. A successful call resets the count.
+ * failures in a row (starts that fail) wait MCP_RESTART_BASE_DELAY_MS, doubling up to
+ * MCP_RESTART_MAX_DELAY_MS, and calls in between fail at once with the last reason. A start or a
+ * call that succeeds resets the count. Servers are only ever started by calls, never by a timer.
  */
 export class McpConnection {
   readonly #o: McpConnectionOptions;
@@ -172,6 +173,7 @@ export class McpConnection {
       if (this.#closed) throw new Error('the colony is closing');
       this.#tools = tools;
       this.#client = client;
+      this.#failures = 0;
       this.#set({ kind: 'running' });
       this.#o.logger.info({ server: server.name, tools: tools.length }, 'MCP server started');
       return client;

@@ -29,6 +29,9 @@ import {
 } from './runtime-defaults.js';
 import type { AgentTool, ShellSettings, SubmitSubtask, SubtaskRequest } from './tools/agent-tool.js';
 
+/** The provider that runs its own tool loop (see claude-code-provider.ts), so it is given no Colony tools to call. */
+const CLAUDE_CODE_PROVIDER_ID = 'claude-code';
+
 /** The task type this executor runs. */
 export const AGENT_TASK_TYPE = 'agent';
 
@@ -163,7 +166,8 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const extra = await deps.context?.(context.task, agentType);
       const memory = await deps.memory?.();
       const customTools = deps.customTools?.();
-      const mcpTools = await deps.mcpTools?.(agentType, context.signal);
+      // Claude Code runs its own agent loop with its own MCP servers (the project's .mcp.json): Colony's are not offered to it.
+      const mcpTools = resolved.providerId === CLAUDE_CODE_PROVIDER_ID ? undefined : await deps.mcpTools?.(agentType, context.signal);
       // How its commands run, for an agent that has the shell: one without it runs none, and does not
       // make this process probe bubblewrap (the probe runs on first use).
       const runsCommands = mapToolNames(agentType.tools, customTools?.map((tool) => tool.name)).names.includes(runShellTool.name);
