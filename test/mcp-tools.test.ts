@@ -331,13 +331,18 @@ describe('agents calling MCP tools', () => {
 
   it('a call that hangs ends at the server\'s timeout as an error result', async () => {
     const t = await startColony({ calc: calc({ timeoutMs: 300 }) });
-    t.colony.agentTypes.register({ name: 'waiter', description: 'd', tools: ['mcp__calc__hang', 'mcp__calc__add'], systemPrompt: 'p' });
-    llm.enqueue(call('mcp__calc__hang'), call('mcp__calc__add', { a: 2, b: 2 }), report('moved on'));
+    t.colony.agentTypes.register({ name: 'waiter', description: 'd', tools: ['mcp__calc__hang', 'mcp__calc__add', 'mcp__calc__pid'], systemPrompt: 'p' });
+    llm.enqueue(call('mcp__calc__hang'), call('mcp__calc__add', { a: 2, b: 2 }), call('mcp__calc__pid'), report('moved on'));
     const run = await runAgentTask(t, 'waiter');
     expect(run.status).toBe('completed');
     expect(toolResults(llm.requests[1]!)).toEqual([{ text: 'mcp__calc__hang failed: MCP server "calc" did not answer the call to "hang" within 300 ms; the call was cancelled', isError: true }]);
     // The server still answers other calls.
     expect(toolResults(llm.requests[2]!)).toEqual([{ text: '4', isError: false }]);
+    // A server with a call still hanging in it is stopped too.
+    const pid = Number(toolResults(llm.requests[3]!)[0]?.text);
+    await t.cleanup();
+    temp = undefined;
+    expect(processGone(pid)).toBe(true);
   });
 
   it('a server that fails to start is an error result naming it, never a failed task, and its status says why', async () => {
