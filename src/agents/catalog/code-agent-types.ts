@@ -2,15 +2,15 @@ import type { AgentTypeDefinition } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
 import { parseAgentTypeInput, type AgentTypeInput } from './parse-agent-file.js';
 
-/**
- * Agent types a program defines in code (`colony.agentTypes.register`), validated like agent files.
- * They form the catalog's last layer: a code type overrides a builtin or project file of its name.
- */
 export interface AgentTypeRegistryOptions {
   /** Problems with a definition beyond its own fields (MCP servers its tools name that are not configured), one sentence each. */
   check?: (definition: AgentTypeDefinition) => string[];
 }
 
+/**
+ * Agent types a program defines in code (`colony.agentTypes.register`), validated like agent files.
+ * They form the catalog's last layer: a code type overrides a builtin or project file of its name.
+ */
 export class AgentTypeRegistry {
   private readonly types = new Map<string, AgentTypeDefinition>();
   readonly #check: AgentTypeRegistryOptions['check'];
