@@ -13,7 +13,7 @@ import { FakeLlmServer, type FakeLlmServerAddress, type FakeReply, type Recorded
 import { startMcpHttpServer, type TestMcpHttpServer } from './support/mcp-http-server.js';
 import { rejectionOf } from './support/rejection.js';
 import { startApi } from './support/api-server.js';
-import { tempColony, tempDir as newTempDir, type TempColony } from './support/temp-colony.js';
+import { eventually, tempColony, tempDir as newTempDir, type TempColony } from './support/temp-colony.js';
 
 // Agents use tools of real MCP servers (a stdio one run with node, a Streamable HTTP one in this
 // process), driven by the fake model speaking the Anthropic wire protocol.
@@ -118,11 +118,15 @@ describe('the MCP client manager', () => {
       gaveUp.abort(new Error('this caller was cancelled'));
       const [tools, again] = await Promise.all([mcp.listTools('calc'), mcp.listTools('calc')]);
       await first;
-      expect(tools.map((tool) => tool.name).sort()).toEqual(['add', 'crash', 'env', 'fail', 'hang', 'pid']);
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['add', 'crash', 'env', 'fail', 'grow', 'hang', 'pid']);
       expect(again).toBe(tools);
       const [a, b] = await Promise.all([mcp.callTool('calc', 'pid', {}), mcp.callTool('calc', 'pid', {})]);
       expect(a).toEqual(b);
-      expect(mcp.status()).toEqual([{ name: 'calc', transport: 'stdio', source: 'config', state: 'running', tools: 6, pid: Number(a.content) }]);
+      expect(mcp.status()).toEqual([{ name: 'calc', transport: 'stdio', source: 'config', state: 'running', tools: 7, pid: Number(a.content) }]);
+      // The server adds a tool and says its list changed: later listings have it, from the same process.
+      await mcp.callTool('calc', 'grow', {});
+      await eventually(async () => (await mcp.listTools('calc')).some((tool) => tool.name === 'extra'));
+      expect(await mcp.callTool('calc', 'pid', {})).toEqual(a);
     } finally {
       await mcp.close();
     }
@@ -291,7 +295,7 @@ describe('agents calling MCP tools', () => {
     const transcript = await t.colony.tasks.transcript(task!.id);
     expect(transcript.turns.some((turn) => turn.role === 'tool' && JSON.stringify(turn.content).includes('"content":"42"'))).toBe(true);
     expect(called).toContainEqual(expect.objectContaining({ tool: 'mcp__calc__add', ok: true }));
-    expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'running', tools: 6, pid: expect.any(Number) })]);
+    expect(t.colony.mcp.status()).toEqual([expect.objectContaining({ name: 'calc', state: 'running', tools: 7, pid: expect.any(Number) })]);
     expect(serverEvents).toEqual([{ server: 'calc', state: 'running', reason: null, runnerId: t.colony.runners.id }]);
   });
 
@@ -306,7 +310,7 @@ describe('agents calling MCP tools', () => {
     const run = await runAgentTask(t, 'all-calc');
     expect(run.status).toBe('completed');
     const names = toolsOffered(llm.requests[0]!).map((tool) => tool.name);
-    expect(names.filter((name) => name.startsWith('mcp__')).sort()).toEqual(['mcp__calc__add', 'mcp__calc__crash', 'mcp__calc__env', 'mcp__calc__fail', 'mcp__calc__hang', 'mcp__calc__pid']);
+    expect(names.filter((name) => name.startsWith('mcp__')).sort()).toEqual(['mcp__calc__add', 'mcp__calc__crash', 'mcp__calc__env', 'mcp__calc__fail', 'mcp__calc__grow', 'mcp__calc__hang', 'mcp__calc__pid']);
     expect(names).not.toContain('read_file');
     expect(toolResults(llm.requests[1]!)).toEqual([{ text: 'MCP server "calc": tool "fail" returned an error: this tool fails on purpose', isError: true }]);
     expect(called).toContainEqual(expect.objectContaining({ tool: 'mcp__calc__fail', ok: false, error: expect.stringContaining('fails on purpose') }));

@@ -6,6 +6,7 @@
 //   env {name}   an environment variable's value, or "(unset)"
 //   crash {}     exits mid-call (code 3), after a line on stderr
 //   hang {}      never answers
+//   grow {}      adds a tool `extra` (the server tells the client its tool list changed)
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
@@ -31,5 +32,10 @@ server.registerTool('crash', { description: 'Exits in the middle of the call.' }
 });
 
 server.registerTool('hang', { description: 'Never answers.' }, () => new Promise(() => undefined));
+
+server.registerTool('grow', { description: 'Adds a tool named extra.' }, async () => {
+  server.registerTool('extra', { description: 'A tool added while running.' }, async () => ({ content: [{ type: 'text', text: 'extra' }] }));
+  return { content: [{ type: 'text', text: 'grown' }] };
+});
 
 await server.connect(new StdioServerTransport());

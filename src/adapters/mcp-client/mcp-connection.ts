@@ -3,7 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ExecutionError, TimeoutError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { Logger } from '../../kernel/logger.js';
@@ -146,7 +146,20 @@ export class McpConnection {
     this.#state = { kind: 'starting' };
     this.#stderr = '';
     const transport = this.#createTransport();
-    const client = new Client({ name: MCP_CLIENT_NAME, version: this.#o.version });
+    const client: Client = new Client(
+      { name: MCP_CLIENT_NAME, version: this.#o.version },
+      {
+        // A server that says its tools changed is asked again: runs that start later see the new list.
+        listChanged: {
+          tools: {
+            onChanged: (error, tools) => {
+              if (error !== null || tools === null || this.#client !== client) return;
+              this.#tools = tools.map((tool) => toolInfo(tool, server.name));
+            },
+          },
+        },
+      },
+    );
     this.#transport = transport;
     client.onclose = () => {
       if (this.#client !== client) return;
@@ -161,13 +174,7 @@ export class McpConnection {
       let cursor: string | undefined;
       do {
         const page = await client.listTools(cursor === undefined ? {} : { cursor }, options);
-        for (const tool of page.tools) {
-          tools.push({
-            name: tool.name,
-            description: tool.description ?? tool.title ?? `Tool ${tool.name} of MCP server ${server.name}`,
-            inputSchema: tool.inputSchema as Record<string, unknown>,
-          });
-        }
+        for (const tool of page.tools) tools.push(toolInfo(tool, server.name));
         cursor = page.nextCursor;
       } while (cursor !== undefined);
       if (this.#closed) throw new Error('the colony is closing');
@@ -223,6 +230,10 @@ export class McpConnection {
     const tail = this.#stderr.trim().split('\n').slice(-3).join(' | ');
     return tail === '' ? '' : `; its stderr ends: ${tail}`;
   }
+}
+
+function toolInfo(tool: Tool, server: string): McpToolInfo {
+  return { name: tool.name, description: tool.description ?? tool.title ?? `Tool ${tool.name} of MCP server ${server}`, inputSchema: tool.inputSchema as Record<string, unknown> };
 }
 
 /** Waits for `promise`, or rejects with the signal's reason once it is aborted (the promise goes on). */
