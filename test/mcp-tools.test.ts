@@ -232,6 +232,8 @@ describe('MCP configuration', () => {
     const bad = await rejectionOf(tempColony(colonyConfig({ calc: { command: 'node', timeoutMs: -1 } }), { env: {}, dir: tempDir() }));
     expect(bad).toBeInstanceOf(ConfigError);
     expect((bad as Error).message).toMatch(/invalid config key "mcp\.servers\.calc\.timeoutMs"/);
+    const badName = await rejectionOf(tempColony(colonyConfig({ a__b: { command: 'node' } }), { env: {}, dir: tempDir() }));
+    expect((badName as Error).message).toMatch(/invalid config key "mcp\.servers\.a__b".*an MCP server name is letters, digits/);
     const unknown = await rejectionOf(tempColony(colonyConfig({ calc: { command: 'node', cmd: 'x' } }), { env: {}, dir: tempDir() }));
     expect((unknown as Error).message).toMatch(/mcp\.servers\.calc/);
     expect((unknown as Error).message).toMatch(/cmd/);

@@ -63,7 +63,9 @@ export const mcpJsonServerSchema = z.preprocess(withType, shapes(false));
 
 export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;
 
-export const mcpServersSchema = z.record(z.string().regex(MCP_SERVER_NAME_PATTERN, MCP_SERVER_NAME_HINT), mcpServerConfigSchema);
+export const mcpServersSchema = z.record(z.string().regex(MCP_SERVER_NAME_PATTERN, MCP_SERVER_NAME_HINT), mcpServerConfigSchema, {
+  error: (issue) => (issue.code === 'invalid_key' ? MCP_SERVER_NAME_HINT : undefined),
+});
 
 /** The `mcp` section of Colony's configuration. */
 export const mcpConfigSchema = z.strictObject({
