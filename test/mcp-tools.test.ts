@@ -6,6 +6,8 @@ import { MCP_DEFAULT_CONFIG } from '../src/adapters/mcp-client/mcp-server-config
 import { McpClientManager } from '../src/adapters/mcp-client/mcp-client-manager.js';
 import { MCP_RESTART_MAX_DELAY_MS } from '../src/adapters/mcp-client/mcp-defaults.js';
 import { createLogger } from '../src/kernel/logger.js';
+import { mcpAgentTools } from '../src/agents/runtime/tools/mcp-tools.js';
+import type { AgentToolContext } from '../src/agents/runtime/tools/agent-tool.js';
 import { loadConfig, type ConfigInput } from '../src/app/config.js';
 import { effectiveConfig } from '../src/cli/effective-config.js';
 import { ConfigError, ValidationError } from '../src/domain/errors.js';
@@ -127,6 +129,20 @@ describe('the MCP client manager', () => {
       await mcp.callTool('calc', 'grow', {});
       await eventually(async () => (await mcp.listTools('calc')).some((tool) => tool.name === 'extra'));
       expect(await mcp.callTool('calc', 'pid', {})).toEqual(a);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('a tool named in tools: whose server cannot start is still offered, and its calls say why they fail', async () => {
+    const broken = { type: 'stdio', command: process.execPath, args: ['-e', 'process.stderr.write("no token\\n"); process.exit(1)'] };
+    const mcp = manager({ broken });
+    try {
+      const tools = await mcpAgentTools({ declared: ['Read', 'mcp__broken__search'], agentType: 't', servers: mcp });
+      expect(tools.map((tool) => tool.name)).toEqual(['mcp__broken__search']);
+      expect(tools[0]!.description).toMatch(/Tool "search" of MCP server "broken" \(the server was unavailable when this task started: .*no token/);
+      const context = { signal: new AbortController().signal } as AgentToolContext;
+      await expect(tools[0]!.run({ q: 'x' }, context)).rejects.toThrow(/MCP server "broken" failed to start: .*no token/);
     } finally {
       await mcp.close();
     }
