@@ -45,6 +45,7 @@ export type { TaskTranscript, TaskUsage, TranscriptOptions } from './tasks/task-
 export type { WorkflowRuns, WorkflowQuery } from './tasks/workflow-runs.js';
 export type { ApiKeys, CreatedApiKey } from './security/api-keys.js';
 export type { LiveCircuit } from './providers/live-circuits.js';
+export type { McpServers, McpServerState, McpServerStatus, McpToolInfo, McpToolOutput } from './ports/mcp-servers.js';
 export { SqliteStore } from './adapters/storage/sqlite/sqlite-store.js';
 export type { TaskExecutor, TaskContext, RollbackContext } from './tasks/task-executor.js';
 export type { TaskSpecInput } from './tasks/task-spec.js';

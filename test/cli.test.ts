@@ -801,6 +801,8 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       limitsReached: [],
       sandbox: { mode: 'auto', isolation: expect.any(String), degraded: expect.any(Boolean), reason: expect.toBeOneOf([null, expect.any(String)]), version: expect.toBeOneOf([null, expect.any(String)]) },
       memory: { tiers: ['L1', 'L3'], redis: null, degraded: false, summary: expect.any(String) },
+      // The .mcp.json that init wrote names Colony's own MCP server; no agent starts it unless its type names it.
+      mcpServers: [{ name: 'colony', transport: 'stdio', source: 'mcp.json', state: 'not_started' }],
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.

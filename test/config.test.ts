@@ -81,6 +81,7 @@ describe('loadConfig', () => {
         embeddingDimensions: DEFAULTS.openaiEmbeddingDimensions,
         contextMemories: DEFAULTS.agentContextMemories,
       },
+      mcp: { servers: {}, projectFile: true },
       server: {
         host: DEFAULTS.serverHost,
         port: DEFAULTS.serverPort,

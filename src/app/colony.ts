@@ -49,6 +49,12 @@ import { ToolRegistry } from '../agents/runtime/tools/custom-tools.js';
 import { AgentTypeRegistry } from '../agents/catalog/code-agent-types.js';
 import type { Tracer } from '../ports/tracer.js';
 import { createTracer } from './create-tracer.js';
+import type { McpServers } from '../ports/mcp-servers.js';
+import { McpClientManager } from '../adapters/mcp-client/mcp-client-manager.js';
+import { resolveMcpServers } from '../adapters/mcp-client/resolve-mcp-servers.js';
+import { mcpToolNameProblems } from '../agents/runtime/mcp-tool-names.js';
+import { mcpAgentTools } from '../agents/runtime/tools/mcp-tools.js';
+import { packageVersion } from '../kernel/package-version.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -118,6 +124,11 @@ export interface Colony {
   readonly providers: ProviderRegistry;
   /** Tools the program registers (`tools.register({ name, description, input, execute })`); agent types select them by name. */
   readonly tools: ToolRegistry;
+  /**
+   * The MCP servers agents take tools from (the project's `.mcp.json` and `mcp.servers`): started on
+   * first use, shared by this process's agents, stopped by `close()`; `status()` lists their state.
+   */
+  readonly mcp: McpServers;
   /** Agent types the program defines in code (`agentTypes.register({ name, description, systemPrompt, ... })`), validated like agent files. */
   readonly agentTypes: AgentTypeRegistry;
   /** Agent selection that learns from outcomes: a bandit over agent types per kind of task, fed by every finished agent task. */
@@ -176,6 +187,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   });
   // Checked before anything is opened: a bad name leaves nothing behind.
   const pools = checkPoolNames(options.pools ?? []);
+  const mcpServerList = resolveMcpServers({ projectDir: config.projectDir, config: config.mcp, env });
   const ownsTracer = !options.tracer;
   const tracer = options.tracer ?? (await createTracer(env));
   // Log lines written while a span is current carry its trace_id and span_id.
@@ -197,12 +209,14 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       const { builtinAgentsDir, loadAgentCatalog } = await import('../agents/catalog/load-agent-catalog.js');
       const loaded = await loadAgentCatalog({ builtinDir: builtinAgentsDir(), projectDir: config.projectDir });
       for (const p of loaded.problems) logger.warn({ path: p.path }, `agent file skipped: ${p.message}`);
+      // Runs of these types fail with the same sentence (see mcpAgentTools).
+      for (const type of loaded.types.values()) for (const problem of mcpToolNameProblems(type.tools, mcp.names(), type.name)) logger.warn(problem);
       return loaded;
     })();
     return catalog;
   };
   // Agent types defined in code are the catalog's last layer, read on every lookup (registered any time).
-  const agentTypes = new AgentTypeRegistry();
+  const agentTypes = new AgentTypeRegistry({ check: (definition) => mcpToolNameProblems(definition.tools, mcp.names(), definition.name) });
   const tools = new ToolRegistry();
   const catalogWithCode = async (): Promise<AgentCatalog> => {
     const loaded = await loadCatalog();
@@ -222,6 +236,17 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     heartbeatMs: DEFAULTS.runnerHeartbeatMs,
     // Liveness is judged by the store's clock, not `now`: hosts' clocks disagree.
     leaseMs: DEFAULTS.runnerLeaseMs,
+  });
+  // No MCP server starts here: each starts on the first agent run that needs its tools.
+  const mcp = new McpClientManager({
+    servers: mcpServerList,
+    version: packageVersion(),
+    logger,
+    now,
+    onStateChange: (status) => {
+      if (status.state === 'starting') return;
+      events.publish('mcp_server.state_changed', { server: status.name, state: status.state, reason: status.reason ?? null, runnerId: runners.id }, { source: 'mcp-client', correlationId: status.name });
+    },
   });
   const agents = new AgentManager({ store, events, catalog: catalogWithCode, codeType: (name) => agentTypes.get(name), maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
@@ -345,6 +370,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       newId,
       providerIds: () => providers.ids(),
       customTools: () => tools.list(),
+      mcpTools: (agentType, signal) => mcpAgentTools({ declared: agentType.tools, agentType: agentType.name, servers: mcp, signal, logger }),
     }),
   );
 
@@ -400,6 +426,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     tasks,
     providers,
     tools,
+    mcp,
     agentTypes,
     selection,
     swarms,
@@ -481,6 +508,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       await colony.stop(closeOptions);
       // After the drain (a draining task may be waiting for its review): what still runs is cancelled.
       await consensus.close();
+      // No server process outlives the colony.
+      await mcp.close();
       await events.flush();
       closed = true;
       if (memory) await (await memory).close();

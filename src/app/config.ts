@@ -10,6 +10,7 @@ import { providersConfigSchema } from '../providers/provider-config.js';
 import { SANDBOX_DEFAULT_CONFIG, sandboxConfigSchema } from '../sandbox/sandbox-config.js';
 import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/runtime/runtime-defaults.js';
 import { MEMORY_DEFAULTS } from '../memory/memory-defaults.js';
+import { MCP_DEFAULT_CONFIG, mcpConfigSchema } from '../adapters/mcp-client/mcp-server-config.js';
 import { DEFAULTS } from '../kernel/constants.js';
 
 const positiveInt = z.number().int().positive();
@@ -123,6 +124,8 @@ export const configSchema = z
         contextMemories: nonNegativeInt.max(100),
       })
       .strict(),
+    /** MCP servers agents take tools from, beside the project's `.mcp.json` (see src/adapters/mcp-client/mcp-server-config.ts). */
+    mcp: mcpConfigSchema,
     /** The REST API and WebSocket server run by `colony up`. */
     server: z
       .object({
@@ -196,6 +199,7 @@ export function defaultConfig(projectDir: string): ColonyConfig {
       embeddingDimensions: DEFAULTS.openaiEmbeddingDimensions,
       contextMemories: DEFAULTS.agentContextMemories,
     },
+    mcp: { servers: {}, projectFile: MCP_DEFAULT_CONFIG.projectFile },
     server: {
       host: DEFAULTS.serverHost,
       port: DEFAULTS.serverPort,

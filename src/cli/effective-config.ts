@@ -30,6 +30,8 @@ export function effectiveConfig(loaded: ReturnType<typeof loadConfig>, options: 
     // A password inside the Redis URL is a secret too.
     memory: { ...config.memory, redisUrl: config.memory.redisUrl?.replace(/\/\/[^@/]*@/, '//[redacted]@') ?? null },
     providers,
+    // An MCP server's environment and headers often hold tokens: shown as set, never by value.
+    mcp: { ...config.mcp, servers: Object.fromEntries(Object.entries(config.mcp.servers).map(([name, server]) => [name, redactMcpServer(server)])) },
   }) as unknown as Record<string, unknown>;
   const shown = showSecretsAsSet(values) as Record<string, unknown>;
   const sources: Record<string, ValueSource> = {};
@@ -51,6 +53,11 @@ function sourceOf(key: string, origins: ConfigOrigins, options: GlobalOptions, e
     if (variable !== undefined && (env[variable]?.trim() ?? '') !== '') return { source: 'env', name: variable };
   }
   return { source: 'default' };
+}
+
+function redactMcpServer<T extends { env?: Record<string, string>; headers?: Record<string, string> }>(server: T): T {
+  const hide = (map: Record<string, string>): Record<string, string> => Object.fromEntries(Object.keys(map).map((key) => [key, REDACTED]));
+  return { ...server, ...(server.env === undefined ? {} : { env: hide(server.env) }), ...(server.headers === undefined ? {} : { headers: hide(server.headers) }) };
 }
 
 function showSecretsAsSet(value: unknown): unknown {

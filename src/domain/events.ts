@@ -53,6 +53,8 @@ export interface ColonyEventMap {
     costUsd: number | null;
     swarmId?: string;
   };
+  /** An MCP server agents take tools from started, stopped or failed in a process (`reason`: why it failed). */
+  'mcp_server.state_changed': { server: string; state: 'not_started' | 'starting' | 'running' | 'failed'; reason: string | null; runnerId: string };
   'provider.state_changed': { provider: string; state: 'closed' | 'open' | 'half-open' };
   'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
   /**
@@ -101,7 +103,7 @@ export const EVENT_TYPES = [
   'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback', 'task.revised',
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
-  'provider.state_changed', 'provider.retried',
+  'provider.state_changed', 'provider.retried', 'mcp_server.state_changed',
   'limit.reached', 'limit.cleared',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',

@@ -29,6 +29,9 @@ import {
 } from './runtime-defaults.js';
 import type { AgentTool, ShellSettings, SubmitSubtask, SubtaskRequest } from './tools/agent-tool.js';
 
+/** The provider that runs its own tool loop (see claude-code-provider.ts), so it is given no Colony tools to call. */
+const CLAUDE_CODE_PROVIDER_ID = 'claude-code';
+
 /** The task type this executor runs. */
 export const AGENT_TASK_TYPE = 'agent';
 
@@ -123,6 +126,11 @@ export interface AgentExecutorDeps {
   providerIds?: () => readonly string[];
   /** Tools a program registered (see ToolRegistry); agent types select them by name in `tools:`. */
   customTools?: () => readonly AgentTool[];
+  /**
+   * The MCP tools an agent type's `tools:` list selects (starting their servers); throws ConfigError
+   * for a server that is not configured. Absent: agents get no MCP tools.
+   */
+  mcpTools?(agentType: AgentTypeDefinition, signal: AbortSignal): Promise<AgentTool[]>;
 }
 
 /**
@@ -158,6 +166,8 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       const extra = await deps.context?.(context.task, agentType);
       const memory = await deps.memory?.();
       const customTools = deps.customTools?.();
+      // Claude Code runs its own agent loop with its own MCP servers (the project's .mcp.json): Colony's are not offered to it.
+      const mcpTools = resolved.providerId === CLAUDE_CODE_PROVIDER_ID ? undefined : await deps.mcpTools?.(agentType, context.signal);
       // How its commands run, for an agent that has the shell: one without it runs none, and does not
       // make this process probe bubblewrap (the probe runs on first use).
       const runsCommands = mapToolNames(agentType.tools, customTools?.map((tool) => tool.name)).names.includes(runShellTool.name);
@@ -181,6 +191,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         ...(deps.submitSubtask === undefined ? {} : { submitSubtask: deps.submitSubtask }),
         ...(memory === undefined ? {} : { memory }),
         ...(customTools === undefined ? {} : { customTools }),
+        ...(mcpTools === undefined ? {} : { mcpTools }),
         ...(deps.tracer === undefined ? {} : { tracer: deps.tracer }),
         now,
       });

@@ -79,6 +79,8 @@ export interface RunAgentOptions {
   memory?: MemoryManager;
   /** Tools a program registered; the agent type's `tools:` list selects them by name. */
   customTools?: readonly AgentTool[];
+  /** The agent type's MCP tools (see tools/mcp-tools.ts), offered as they are. */
+  mcpTools?: readonly AgentTool[];
   /** Each turn is a span, with its model call and tool calls as children (see src/ports/tracer.ts). */
   tracer?: Tracer;
   now: () => number;
@@ -118,6 +120,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
       memory: options.memory !== undefined,
     },
     options.customTools ?? [],
+    options.mcpTools ?? [],
   );
   const toolsByName = new Map(tools.map((tool) => [tool.name, tool]));
   const recorder = new RunRecorder({

@@ -1,4 +1,5 @@
 import type { AgentTool } from './tools/agent-tool.js';
+import { isMcpToolName } from './mcp-tool-names.js';
 import { editFileTool, listFilesTool, readFileTool, searchFilesTool, writeFileTool } from './tools/file-tools.js';
 import { readInboxTool, sendMessageTool } from './tools/message-tools.js';
 import { memoryRetrieveTool, memorySearchTool, memoryStoreTool } from './tools/memory-tools.js';
@@ -83,6 +84,8 @@ export function mapToolNames(declared: readonly string[], custom: readonly strin
   const names = new Set<string>();
   const unsupported: string[] = [];
   for (const raw of declared) {
+    // MCP tools (mcp__<server>...) are selected from the servers (see mcp-tool-names.ts).
+    if (isMcpToolName(raw)) continue;
     const name = raw.trim().replace(/\(.*\)$/s, '').trim();
     const mapped = CLAUDE_CODE_TOOL_NAMES[name] ?? (known.has(name) ? [name] : undefined);
     if (mapped === undefined) unsupported.push(raw);
@@ -91,8 +94,11 @@ export function mapToolNames(declared: readonly string[], custom: readonly strin
   return { names: [...names], unsupported };
 }
 
-/** The tools of a run: the built-ins its declared list and availability select, then the selected custom tools, then report_result. */
-export function selectAgentTools(declared: readonly string[], availability: ToolAvailability, custom: readonly AgentTool[] = []): SelectedTools {
+/**
+ * The tools of a run: the built-ins its declared list and availability select, then the selected
+ * custom tools, then its MCP tools (already selected, see mcp-tools.ts), then report_result.
+ */
+export function selectAgentTools(declared: readonly string[], availability: ToolAvailability, custom: readonly AgentTool[] = [], mcp: readonly AgentTool[] = []): SelectedTools {
   const { names, unsupported } = mapToolNames(
     declared,
     custom.map((tool) => tool.name),
@@ -104,8 +110,8 @@ export function selectAgentTools(declared: readonly string[], availability: Tool
   if (availability.memory === true) for (const name of MEMORY_TOOL_NAMES) wanted.add(name);
   else for (const name of MEMORY_TOOL_NAMES) wanted.delete(name);
   const builtins = AGENT_TOOLS.filter((tool) => wanted.has(tool.name));
-  if (custom.length === 0) return { tools: builtins, unsupported };
+  if (custom.length === 0 && mcp.length === 0) return { tools: builtins, unsupported };
   const last = builtins.filter((tool) => tool.name === ALWAYS);
   const rest = builtins.filter((tool) => tool.name !== ALWAYS);
-  return { tools: [...rest, ...custom.filter((tool) => wanted.has(tool.name)), ...last], unsupported };
+  return { tools: [...rest, ...custom.filter((tool) => wanted.has(tool.name)), ...mcp, ...last], unsupported };
 }

@@ -79,6 +79,19 @@ const systemStatusSchema = z.object({
       summary: z.string(),
     })
     .meta({ description: 'Memory tiers answering now: `degraded: true` when the configured Redis does not, and memory runs on L1 and the database' }),
+  mcpServers: z
+    .array(
+      z.object({
+        name: z.string(),
+        transport: z.enum(['stdio', 'http', 'sse']),
+        source: z.enum(['mcp.json', 'config']),
+        state: z.enum(['not_started', 'starting', 'running', 'failed']),
+        reason: z.string().optional(),
+        tools: z.number().int().optional(),
+        pid: z.number().int().optional(),
+      }),
+    )
+    .meta({ description: "The configured MCP servers agents take tools from, and their state in this server's process (each starts on first use)" }),
 });
 
 const diagnosticsSchema = z.object({
@@ -148,6 +161,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         providerCircuits,
         limitsReached,
         memory,
+        mcpServers: colony.mcp.status(),
       };
     },
   );

@@ -6,7 +6,9 @@ import { AGENT_STATUSES } from '../../domain/agent.js';
 import { ValidationError } from '../../domain/errors.js';
 import { formatDuration } from '../../tasks/duration.js';
 import type { GlobalOptions } from '../cli-context.js';
-import { withColony } from '../cli-context.js';
+import { loadCliConfig, withColony } from '../cli-context.js';
+import { resolveMcpServers } from '../../adapters/mcp-client/resolve-mcp-servers.js';
+import { isMcpToolName, mcpToolNameProblems } from '../../agents/runtime/mcp-tool-names.js';
 import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
 
 export async function agentSpawnCommand(type: string, options: GlobalOptions & { name?: string; capability?: string[] }): Promise<void> {
@@ -78,6 +80,12 @@ export async function agentTypesCommand(options: GlobalOptions & { capability?: 
     types.map((t) => [t.name, t.capabilities.join(','), t.model ?? '-', t.source, truncate(t.description, 60)]),
   );
   for (const p of catalog.problems) process.stderr.write(`${color.yellow(`warning: skipped ${p.path}: ${p.message}`)}\n`);
+  // Types whose tools name MCP servers that are not configured: their tasks would fail, so say so now.
+  if (types.some((t) => t.tools.some(isMcpToolName))) {
+    const { config } = loadCliConfig(options);
+    const servers = resolveMcpServers({ projectDir: config.projectDir, config: config.mcp, env: process.env }).map((server) => server.name);
+    for (const t of types) for (const problem of mcpToolNameProblems(t.tools, servers, t.name)) process.stderr.write(`${color.yellow(`warning: ${problem}`)}\n`);
+  }
 }
 
 /** `colony agent stats`: what adaptive selection has learnt, per kind of task and agent type. */

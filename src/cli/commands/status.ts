@@ -72,6 +72,8 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       limitsReached: limits.map((l) => ({ limit: l.limit, value: l.value, provider: l.provider, since: isoTime(l.since), ageMs: l.ageMs, runner: l.runner })),
       sandbox,
       memory,
+      // Configured servers; each runs inside the processes whose agents use it, so this process's state is only its own.
+      mcpServers: colony.mcp.status(),
     };
     if (options.json) return printJson(status);
 
@@ -107,6 +109,15 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       for (const p of providers) {
         const state = p.circuit === 'closed' ? color.green(p.circuit) : color.yellow(p.circuit);
         println(`  ${p.provider}  ${state} for ${formatDuration(p.ageMs)} (since ${p.since})  runner ${p.runner.id}, pid ${p.runner.pid} on ${p.runner.host}`);
+      }
+    }
+    if (status.mcpServers.length > 0) {
+      println();
+      println(color.bold('MCP servers (started by the agents that use them)'));
+      for (const m of status.mcpServers) {
+        const where = m.source === 'mcp.json' ? '.mcp.json' : 'config';
+        const state = m.state === 'failed' ? color.red(`cannot start: ${m.reason ?? 'unknown reason'}`) : m.state === 'running' ? color.green(`running, ${m.tools ?? 0} tools`) : color.dim('not started in this process');
+        println(`  ${m.name}  ${m.transport} (${where})  ${state}`);
       }
     }
     if (limits.length > 0) {
