@@ -42,7 +42,13 @@ export async function run() {
           const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
           const t0 = nowMs();
           await page.goto(`${base}${path}`, { waitUntil: 'commit' });
-          await page.locator('#view:not([aria-busy]) > *').first().waitFor({ timeout: READY_TIMEOUT_MS });
+          await page
+            .locator('#view:not([aria-busy]) > *')
+            .first()
+            .waitFor({ timeout: READY_TIMEOUT_MS })
+            .catch((error) => {
+              throw new Error(`studio bench: ${path} did not render within ${READY_TIMEOUT_MS} ms (${error.message.split('\n')[0]})`);
+            });
           samples.push(nowMs() - t0);
           await page.close();
         }
