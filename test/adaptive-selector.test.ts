@@ -157,6 +157,22 @@ describe('AdaptiveSelector', () => {
     expect(await store.metrics.list({ entityType: OUTCOME_ENTITY_TYPE })).toEqual([]);
     // One candidate (or duplicates of one) is the answer without a draw.
     expect(await selector.choose(['coder', 'coder'], 'test')).toBe('coder');
+    expect(await selector.chooseWithReasons(['coder'], 'test')).toEqual({ type: 'coder', kind: 'test', by: 'only', candidates: [] });
+  });
+
+  it('says what a choice was made from: each candidate\'s record for the kind of work and its drawn score, the highest winning', async () => {
+    const selector = selectorOn(store);
+    await teach(selector);
+    const choice = await selector.chooseWithReasons(['tester', 'coder', 'reviewer'], 'test');
+    expect(choice.by).toBe('selector');
+    expect(choice.kind).toBe('test');
+    expect(choice.candidates.map((c) => [c.type, c.successes, c.failures])).toEqual([
+      ['tester', 30, 0],
+      ['coder', 0, 30],
+      ['reviewer', 0, 0],
+    ]);
+    const best = Math.max(...choice.candidates.map((c) => c.score));
+    expect(choice.candidates.find((c) => c.type === choice.type)?.score).toBe(best);
   });
 });
 

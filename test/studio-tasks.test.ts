@@ -170,9 +170,13 @@ describe('Studio: a swarm’s task', () => {
     const { anthropicBaseUrl } = await swarmLlm.start();
     const api = await startApi({ providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } }, agents: { defaultProvider: 'anthropic' } }, { startEngine: true });
     try {
-      const swarm = await api.colony.swarms.create({ objective: 'Write a haiku about ants', topology: 'centralized', agents: 2, review: false });
+      // The research task names no agent type: the adaptive selector picks one among the research types.
+      const plan = { tasks: [{ id: 'facts', title: 'Gather facts', prompt: 'List three facts about ants.', kind: 'research' }] };
+      const swarm = await api.colony.swarms.create({ objective: 'Write a haiku about ants', topology: 'centralized', agents: 2, review: false, plan });
       expect((await api.colony.swarms.waitFor(swarm.id)).status).toBe('completed');
       const [task] = await api.colony.tasks.list({ swarmId: swarm.id, limit: 1 });
+      const [choice] = await api.colony.events.list({ correlationId: swarm.id, types: ['swarm.agent_type_chosen'] });
+      expect(choice?.data).toMatchObject({ planTaskId: 'facts', kind: 'research', by: 'selector' });
       // A task outside the swarm, which its list leaves out.
       api.colony.registerExecutor({ type: 'echo', execute: async ({ task: t }) => t.input });
       await api.colony.tasks.waitFor((await api.colony.tasks.submit([{ type: 'echo', name: 'outside' }])).map((t) => t.id));
@@ -181,7 +185,9 @@ describe('Studio: a swarm’s task', () => {
       await page.locator('#agent-choice').waitFor();
       expect(await page.locator(`#task-detail a[href="/swarms/${swarm.id}"]`).count()).toBeGreaterThan(0);
       expect(await page.locator('#agent-choice').textContent()).toContain('dispatched by its swarm');
-      expect(await page.locator('#agent-choice').textContent()).toContain('adaptive selector');
+      const reasons = await page.locator('#agent-choice').textContent();
+      expect(reasons).toContain(`agent type "${(choice?.data as { type: string }).type}": chosen for work of kind "research" by the adaptive selector`);
+      for (const c of (choice?.data as { candidates: { type: string }[] }).candidates) expect(reasons).toContain(`${c.type} score `);
       expect(await page.locator('.facts').first().textContent()).toMatch(/Tokens[\d,]+ in, [\d,]+ out/);
       const agentLink = page.locator('#attempts a[href^="/agents?id=agt_"]');
       expect(await agentLink.count()).toBe(1);

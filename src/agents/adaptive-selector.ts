@@ -3,6 +3,7 @@ import type { JsonValue } from '../domain/json.js';
 import type { MetricSample, Store } from '../ports/store.js';
 import { sampleBeta } from './beta-sampler.js';
 import { checkTaskKind } from './task-kind.js';
+import type { AgentTypeChoice } from '../domain/agent.js';
 
 /** One finished task: which agent type ran which kind of task, and how it went. */
 export interface OutcomeSample {
@@ -81,6 +82,11 @@ export class AdaptiveSelector {
 
   /** Picks one of the candidate agent types for a kind of task (see the class comment). */
   async choose(candidates: readonly string[], taskKind: string): Promise<string> {
+    return (await this.chooseWithReasons(candidates, taskKind)).type;
+  }
+
+  /** Like `choose`, with what the choice was made from: each candidate's record and drawn score. */
+  async chooseWithReasons(candidates: readonly string[], taskKind: string): Promise<AgentTypeChoice> {
     checkTaskKind(taskKind);
     if (!Array.isArray(candidates) || candidates.length === 0) {
       throw new ValidationError('candidates: at least one agent type is needed to choose from', { details: { field: 'candidates' } });
@@ -89,7 +95,7 @@ export class AdaptiveSelector {
       throw new ValidationError(`candidates: at most ${MAX_CANDIDATES} agent types, got ${candidates.length}`, { details: { field: 'candidates' } });
     }
     const types = [...new Set(candidates.map((c) => checkAgentType(c, 'candidates')))];
-    if (types.length === 1) return types[0] as string;
+    if (types.length === 1) return { type: types[0] as string, kind: taskKind, by: 'only', candidates: [] };
     await this.load();
 
     const arms = types.map((type) => ({ type, arm: this.arms.get(armKey(taskKind, type)) }));
@@ -97,17 +103,19 @@ export class AdaptiveSelector {
     const dearest = Math.max(0, ...arms.map(({ arm }) => (arm ? meanCost(arm) ?? 0 : 0)));
     let best = types[0] as string;
     let bestScore = -Infinity;
+    const scored: AgentTypeChoice['candidates'] = [];
     for (const { type, arm } of arms) {
       const draw = sampleBeta((arm?.successes ?? 0) + 1, (arm?.failures ?? 0) + 1, this.options.random);
       const latency = arm && slowest > 0 ? (meanLatency(arm) ?? 0) / slowest : 0;
       const cost = arm && dearest > 0 ? (meanCost(arm) ?? 0) / dearest : 0;
       const score = draw - LATENCY_PENALTY_WEIGHT * latency - COST_PENALTY_WEIGHT * cost;
+      scored.push({ type, successes: arm?.successes ?? 0, failures: arm?.failures ?? 0, score });
       if (score > bestScore) {
         best = type;
         bestScore = score;
       }
     }
-    return best;
+    return { type: best, kind: taskKind, by: 'selector', candidates: scored };
   }
 
   /** Records an outcome (at `now` unless it says when): persisted first, so a failed write teaches nothing, then learnt. */

@@ -387,7 +387,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     newId,
     now,
     provider: (id, model) => providers.get(id ?? undefined, model ?? undefined),
-    chooseType: (candidates, kind) => selection.choose(candidates, kind),
+    chooseType: (candidates, kind) => selection.chooseWithReasons(candidates, kind),
     vote: peerReviewVote(consensus),
     tracer,
   });

@@ -4,6 +4,16 @@ export type AgentStatus = (typeof AGENT_STATUSES)[number];
 export const AGENT_HEALTH = ['healthy', 'degraded', 'unhealthy'] as const;
 export type AgentHealth = (typeof AGENT_HEALTH)[number];
 
+/** How an agent type was picked for a kind of work: each candidate's record and the score it drew. */
+export interface AgentTypeChoice {
+  type: string;
+  kind: string;
+  /** `selector`: drawn by the adaptive selector; `only`: one candidate; `fallback`: no type in the catalog could do it. */
+  by: 'selector' | 'only' | 'fallback';
+  /** Every candidate with its record for this kind of work (empty unless `by` is `selector`); the highest score won. */
+  candidates: Array<{ type: string; successes: number; failures: number; score: number }>;
+}
+
 /** An agent type as defined by a catalog file (Claude Code's `.claude/agents/*.md` format plus our keys). */
 export interface AgentTypeDefinition {
   name: string;

@@ -1,4 +1,4 @@
-import type { AgentHealth, AgentStatus } from './agent.js';
+import type { AgentHealth, AgentStatus, AgentTypeChoice } from './agent.js';
 import type { ByzantineReason, ConsensusStrategy, ProposalStatus } from './consensus.js';
 import type { SwarmStatus, SwarmTopology } from './swarm.js';
 import type { JsonValue } from './json.js';
@@ -78,6 +78,8 @@ export interface ColonyEventMap {
    * `pool`: the route's pool (a distributed swarm's label); `workerPool`: the worker pool (`colony
    * worker --pool`) the task was left to, or null when no live runner served `pool` then (any runner takes it).
    */
+  /** A plan task that named no agent type got one (by the adaptive selector, the only candidate, or the fallback). */
+  'swarm.agent_type_chosen': { swarmId: string; planTaskId: string } & AgentTypeChoice;
   'swarm.task_dispatched': { swarmId: string; planTaskId: string; taskId: string; agentIds: string[]; pool: string | null; workerPool: string | null };
   /** The leader (queen, manager) or the peers judged a task's result. */
   'swarm.task_reviewed': { swarmId: string; planTaskId: string; taskId: string; verdict: 'accept' | 'revise' | 'replan'; feedback: string; by: string };
@@ -107,7 +109,7 @@ export const EVENT_TYPES = [
   'limit.reached', 'limit.cleared',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',
-  'swarm.created', 'swarm.planned', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',
+  'swarm.created', 'swarm.planned', 'swarm.agent_type_chosen', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',
   'swarm.progress', 'swarm.status_changed', 'swarm.finished',
   'consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
 ] as const satisfies readonly ColonyEventType[];

@@ -1,4 +1,4 @@
-import type { AgentTypeDefinition } from '../domain/agent.js';
+import type { AgentTypeChoice, AgentTypeDefinition } from '../domain/agent.js';
 import type { PlanTask, SwarmConfig, SwarmPlan } from '../domain/swarm.js';
 
 /** The fallback worker type when nothing in the catalog matches a task. */
@@ -12,8 +12,8 @@ export interface RosterSlot {
 
 export interface DerivedRoster {
   slots: RosterSlot[];
-  /** Agent types chosen (adaptively) for plan tasks that named none. */
-  assignments: Map<string, string>;
+  /** Agent types chosen (adaptively) for plan tasks that named none, with how each was chosen. */
+  assignments: Map<string, AgentTypeChoice>;
 }
 
 export interface RosterInput {
@@ -23,7 +23,7 @@ export interface RosterInput {
   groups: readonly { label: string; share: number }[] | null;
   maxWorkers: number;
   knownTypes: ReadonlySet<string>;
-  chooseType(candidates: readonly string[], kind: string): Promise<string>;
+  chooseType(candidates: readonly string[], kind: string): Promise<AgentTypeChoice>;
   candidatesFor(task: PlanTask): string[];
 }
 
@@ -33,14 +33,15 @@ export interface RosterInput {
  * it, and each group's workers are spread over its tasks' types, most frequent first.
  */
 export async function deriveRoster(input: RosterInput): Promise<DerivedRoster> {
-  const assignments = new Map<string, string>();
+  const assignments = new Map<string, AgentTypeChoice>();
   for (const task of input.plan.tasks) {
     if (task.agentType !== undefined) continue;
     const candidates = input.candidatesFor(task);
-    const type = candidates.length > 0 ? await input.chooseType(candidates, task.kind ?? 'general') : fallback(input.knownTypes);
-    assignments.set(task.id, type);
+    const kind = task.kind ?? 'general';
+    const choice = candidates.length > 0 ? await input.chooseType(candidates, kind) : { type: fallback(input.knownTypes), kind, by: 'fallback' as const, candidates: [] };
+    assignments.set(task.id, choice);
   }
-  const typeOf = (task: PlanTask): string => task.agentType ?? (assignments.get(task.id) as string);
+  const typeOf = (task: PlanTask): string => task.agentType ?? (assignments.get(task.id)?.type as string);
 
   if (!input.config.autoRoster) {
     const labels = input.groups?.map((g) => g.label) ?? [];

@@ -24,6 +24,7 @@ import { swarmPublisher, type SwarmPublish } from './swarm-publisher.js';
 import { SwarmRecordKeeper } from './swarm-record.js';
 import { SwarmSeats } from './swarm-seats.js';
 import type { SwarmRunContext, TopologyStrategy } from './topologies/topology.js';
+import type { AgentTypeChoice } from '../domain/agent.js';
 
 export interface SwarmRunDeps {
   store: Store;
@@ -32,8 +33,8 @@ export interface SwarmRunDeps {
   tasks: TaskEngine;
   logger: Logger;
   provider(id: string | null, model: string | null): Promise<ProviderChoice>;
-  /** Adaptive selection of an agent type for a kind of task. */
-  chooseType(candidates: readonly string[], kind: string): Promise<string>;
+  /** Adaptive selection of an agent type for a kind of task, with what it was chosen from. */
+  chooseType(candidates: readonly string[], kind: string): Promise<AgentTypeChoice>;
   /**
    * Puts a question to agents (mesh review); accepted or not, and the dissenters' reasons. Voters'
    * model calls are recorded as llm.usage events of the reviewed task, so the budget sees them.
@@ -83,7 +84,7 @@ export class SwarmRun {
     const record = (this.record = new SwarmRecordKeeper(swarm, { store, now }));
     this.control = new SwarmControl({ record, now });
     const budget = (this.budget = new SwarmBudget({ store, record, publish, now }));
-    const chooseType = (candidates: readonly string[], kind: string): Promise<string> => deps.chooseType(candidates, kind);
+    const chooseType = (candidates: readonly string[], kind: string): Promise<AgentTypeChoice> => deps.chooseType(candidates, kind);
     const redispatchOrphans = (live: ReadonlySet<string>): Promise<void> => this.dispatch.redispatchOrphans(live);
     const seats = (this.seats = new SwarmSeats({ store, agents, logger, record, publish, leaderSeat: strategy.leaderSeat, chooseType, redispatchOrphans, poke }));
     const provider = (id: string | null, model: string | null): Promise<ProviderChoice> => deps.provider(id, model);

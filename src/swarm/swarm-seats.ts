@@ -1,6 +1,6 @@
 import type { AgentManager } from '../agents/agent-manager.js';
 import type { Logger } from '../kernel/logger.js';
-import type { AgentRecord, AgentTypeDefinition } from '../domain/agent.js';
+import type { AgentRecord, AgentTypeChoice, AgentTypeDefinition } from '../domain/agent.js';
 import type { SwarmPlan, SwarmRecord, SwarmStatus } from '../domain/swarm.js';
 import type { Store } from '../ports/store.js';
 import { candidateTypes, deriveRoster } from './roster.js';
@@ -15,8 +15,8 @@ export interface SwarmSeatsDeps {
   record: SwarmRecordKeeper;
   publish: SwarmPublish;
   leaderSeat: TopologyStrategy['leaderSeat'];
-  /** Adaptive selection of an agent type for a kind of task. */
-  chooseType(candidates: readonly string[], kind: string): Promise<string>;
+  /** Adaptive selection of an agent type for a kind of task, with what it was chosen from. */
+  chooseType(candidates: readonly string[], kind: string): Promise<AgentTypeChoice>;
   /** After a worker is replaced: tasks pinned only to agents that are gone are dispatched again. */
   redispatchOrphans(liveWorkerIds: ReadonlySet<string>): Promise<void>;
   /** Wakes the run loop: dispatching waits while workers are being replaced. */
@@ -118,10 +118,11 @@ export class SwarmSeats {
       this.workerIds.push(agent.id);
       if (slot.group !== null) this.groups.set(agent.id, slot.group);
     }
-    // Tasks without a type run as what adaptive selection chose for them.
-    for (const [taskId, type] of roster.assignments) {
+    // Tasks without a type run as what adaptive selection chose for them; the choice is reported.
+    for (const [taskId, choice] of roster.assignments) {
       const task = plan.tasks.find((t) => t.id === taskId);
-      if (task && task.agentType === undefined) task.agentType = type;
+      if (task && task.agentType === undefined) task.agentType = choice.type;
+      this.deps.publish('swarm.agent_type_chosen', { swarmId: this.deps.record.id, planTaskId: taskId, ...choice });
     }
     await this.deps.record.save({ agentIds: this.allAgentIds() });
   }

@@ -30,7 +30,7 @@ export interface TaskAttempt {
 }
 
 /** The event types that say something about one task. */
-export const TASK_HISTORY_TYPES = ['task.*', 'agent.assigned', 'agent.released', 'swarm.task_dispatched', 'swarm.task_reviewed'] as const;
+export const TASK_HISTORY_TYPES = ['task.*', 'agent.assigned', 'agent.released', 'swarm.agent_type_chosen', 'swarm.task_dispatched', 'swarm.task_reviewed'] as const;
 const PAGE = 1_000;
 /** A bound on the events read for one task's history (a big swarm's log can be long). */
 export const HISTORY_MAX_SCANNED = 50_000;
@@ -38,12 +38,15 @@ export const HISTORY_MAX_SCANNED = 50_000;
 export async function taskHistory(events: EventBus, task: TaskRecord): Promise<TaskHistory> {
   const correlations = [...new Set([task.id, taskCorrelationId(task)])];
   const found: StoredEvent[] = [];
+  // How the swarm typed its plan tasks: the one for this task's plan task is kept once that is known.
+  const typeChoices: StoredEvent[] = [];
   let truncated = false;
   for (const correlationId of correlations) {
     let afterId: number | undefined;
     for (let scanned = 0; ; ) {
       const page = await events.list({ correlationId, types: TASK_HISTORY_TYPES, limit: PAGE, ...(afterId === undefined ? {} : { afterId }) });
       found.push(...page.filter((e) => dataOf(e).taskId === task.id));
+      typeChoices.push(...page.filter((e) => e.type === 'swarm.agent_type_chosen'));
       scanned += page.length;
       if (page.length < PAGE) break;
       if (scanned >= HISTORY_MAX_SCANNED) {
@@ -53,6 +56,8 @@ export async function taskHistory(events: EventBus, task: TaskRecord): Promise<T
       afterId = page[page.length - 1]?.id;
     }
   }
+  const planTaskIds = new Set(found.filter((e) => e.type === 'swarm.task_dispatched').map((e) => dataOf(e).planTaskId));
+  found.push(...typeChoices.filter((e) => planTaskIds.has(dataOf(e).planTaskId)));
   const sorted = [...new Map(found.map((e) => [e.id, e])).values()].sort((a, b) => a.id - b.id);
   return { attempts: attemptsOf(sorted), events: sorted, truncated };
 }
