@@ -50,13 +50,13 @@ describe('colony up', () => {
     })();
     expect(origin).not.toMatch(/:0$/);
     expect(cli.stdout).toMatch(/docs\s+http:\/\/127\.0\.0\.1:\d+\/api\/v2\/docs/);
-    expect(cli.stdout).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
+    expect(cli.stdout).toMatch(/studio\s+http:\/\/127\.0\.0\.1:\d+\//);
     expect(cli.stdout).toMatch(/mcp\s+http:\/\/127\.0\.0\.1:\d+\/mcp/);
-    // The dashboard page is served at / (its data comes from the API).
+    // Colony Studio is served at / (its data comes from the API).
     const page = await fetch(`${origin}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await page.text()).toContain('<script type="module" src="/dashboard/app.js">');
+    expect(await page.text()).toContain('<script type="module" src="/studio/app.js">');
     expect(cli.stdout).toMatch(/events\s+ws:\/\/127\.0\.0\.1:\d+\/api\/v2\/events\/stream/);
 
     const health = await fetch(`${origin}/health`);

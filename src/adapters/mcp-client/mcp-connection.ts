@@ -1,14 +1,12 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ExecutionError, TimeoutError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { McpServerStatus, McpToolInfo, McpToolOutput } from '../../ports/mcp-servers.js';
 import { MCP_CLIENT_NAME, MCP_RESTART_BASE_DELAY_MS, MCP_RESTART_MAX_DELAY_MS, MCP_STDERR_TAIL_CHARS } from './mcp-defaults.js';
+import { loadMcpSdk, type McpSdk } from './mcp-sdk.js';
 import { toolResultText } from './mcp-tool-result.js';
 import type { ResolvedMcpServer } from './resolve-mcp-servers.js';
 
@@ -42,6 +40,8 @@ export class McpConnection {
   #retryAt = 0;
   #closed = false;
   #stderr = '';
+  /** Loaded by the first start; every error a call can meet comes after it. */
+  #sdk: McpSdk | null = null;
 
   constructor(options: McpConnectionOptions) {
     this.#o = options;
@@ -54,7 +54,8 @@ export class McpConnection {
 
   status(): McpServerStatus {
     const server = this.#o.server;
-    const pid = this.#transport instanceof StdioClientTransport && this.#state.kind === 'running' ? this.#transport.pid : null;
+    const stdio = this.#sdk !== null && this.#transport instanceof this.#sdk.StdioClientTransport ? this.#transport : null;
+    const pid = stdio !== null && this.#state.kind === 'running' ? stdio.pid : null;
     return {
       name: server.name,
       transport: server.transport,
@@ -81,6 +82,7 @@ export class McpConnection {
       return output.isError === true ? { isError: true, content: `MCP server "${this.name}": tool "${tool}" returned an error: ${output.content}` } : output;
     } catch (error) {
       if (signal?.aborted === true) throw error;
+      const { McpError, ErrorCode } = this.#sdk as McpSdk;
       const call = `the call to "${tool}"`;
       if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
         throw new TimeoutError(`MCP server "${this.name}" did not answer ${call} within ${timeoutMs} ms; the call was cancelled`, { cause: error, details: { server: this.name, tool } });
@@ -145,8 +147,9 @@ export class McpConnection {
     const server = this.#o.server;
     this.#state = { kind: 'starting' };
     this.#stderr = '';
-    const transport = this.#createTransport();
-    const client: Client = new Client(
+    const sdk = (this.#sdk ??= await loadMcpSdk());
+    const transport = this.#createTransport(sdk);
+    const client: Client = new sdk.Client(
       { name: MCP_CLIENT_NAME, version: this.#o.version },
       {
         // A server that says its tools changed is asked again: runs that start later see the new list.
@@ -187,7 +190,7 @@ export class McpConnection {
     } catch (error) {
       await client.close().catch(() => undefined);
       if (this.#transport === transport) this.#transport = null;
-      const reason = error instanceof McpError && error.code === ErrorCode.RequestTimeout ? `no answer within ${server.startTimeoutMs} ms` : messageOf(error);
+      const reason = error instanceof sdk.McpError && error.code === sdk.ErrorCode.RequestTimeout ? `no answer within ${server.startTimeoutMs} ms` : messageOf(error);
       const full = `${reason}${this.#stderrNote()}`;
       if (!this.#closed) this.#failed(full);
       this.#o.logger.warn({ server: server.name, reason: full }, 'MCP server failed to start');
@@ -195,20 +198,20 @@ export class McpConnection {
     }
   }
 
-  #createTransport(): Transport {
+  #createTransport(sdk: McpSdk): Transport {
     const spec = this.#o.server.spec;
     if (spec === undefined) throw new Error('no transport');
     if (spec.type === 'stdio') {
       // The SDK adds only a safe base environment (PATH, HOME, USER, ...) to the configured variables:
       // Colony's own secrets reach a server only when its `env` names them.
-      const transport = new StdioClientTransport({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, stderr: 'pipe' });
+      const transport = new sdk.StdioClientTransport({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => {
         this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-MCP_STDERR_TAIL_CHARS);
       });
       return transport;
     }
     const requestInit = { headers: spec.headers };
-    return spec.type === 'http' ? new StreamableHTTPClientTransport(spec.url, { requestInit }) : new SSEClientTransport(spec.url, { requestInit });
+    return spec.type === 'http' ? new sdk.StreamableHTTPClientTransport(spec.url, { requestInit }) : new sdk.SSEClientTransport(spec.url, { requestInit });
   }
 
   async #drop(client: Client, reason: string): Promise<void> {

@@ -83,7 +83,7 @@ async function announce(server: ColonyServer, address: ServerAddress, options: U
     return;
   }
   println(`${color.green('●')} Colony is up (pid ${process.pid})`);
-  println(`  dashboard  ${address.dashboard}`);
+  println(`  studio     ${address.dashboard}`);
   println(`  API        ${address.api}`);
   println(`  docs       ${address.docs}`);
   println(`  events     ${address.events}`);

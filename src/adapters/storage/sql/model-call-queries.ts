@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { ModelCallBudget, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
 import { isOneOf, type SqlContext } from './dialect-sql.js';
+import { summaryOfRow, usagePart } from './model-call-rows.js';
 
 /**
  * The ModelCallLedger port's statements, written once for SQLite and PostgreSQL (see dialect-sql.ts).
@@ -135,21 +136,6 @@ export async function modelCallUsageParts({ db }: SqlContext, swarmId: string): 
   return rows.map(usagePart);
 }
 
-/** A row of the per-part sums (either dialect) as a SwarmUsagePart. */
-export function usagePart(row: Record<string, string | number | null>): SwarmUsagePart {
-  return {
-    taskId: row.task_id === null ? null : String(row.task_id),
-    agentId: row.agent_id === null ? null : String(row.agent_id),
-    provider: String(row.provider),
-    model: String(row.model),
-    calls: Number(row.calls),
-    inputTokens: Number(row.input_tokens),
-    outputTokens: Number(row.output_tokens),
-    costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
-    unpricedCalls: Number(row.unpriced),
-  };
-}
-
 /** Calls per provider and model (since `since`), ordered by provider then model. */
 export async function providerCallSummaries({ db }: SqlContext, since: number | undefined): Promise<ProviderCallSummary[]> {
   // Casts: sums and averages of bigint are numeric on PostgreSQL (text in JavaScript).
@@ -175,22 +161,3 @@ export async function providerCallSummaries({ db }: SqlContext, since: number | 
   return rows.map(summaryOfRow);
 }
 
-/** A row of the per-provider sums (either dialect) as the port's summary. */
-export function summaryOfRow(row: Record<string, string | number | null>): ProviderCallSummary {
-  const n = (value: string | number | null | undefined) => Number(value ?? 0);
-  return {
-    provider: String(row.provider),
-    model: String(row.model),
-    calls: n(row.calls),
-    failed: n(row.failed),
-    openCalls: n(row.open_calls),
-    lostCalls: n(row.lost_calls),
-    refusedCalls: n(row.refused_calls),
-    inputTokens: n(row.input_tokens),
-    outputTokens: n(row.output_tokens),
-    costUsd: n(row.cost_usd),
-    unpricedCalls: n(row.unpriced_calls),
-    meanLatencyMs: row.mean_latency_ms === null || row.mean_latency_ms === undefined ? null : Math.round(n(row.mean_latency_ms)),
-    lastCallAt: row.last_call_at === null || row.last_call_at === undefined ? null : n(row.last_call_at),
-  };
-}

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { ModelCallBudget, ModelCallLedger, ModelCallUsage, OpenModelCall, ProviderCallSummary, SwarmCallUsage, SwarmUsagePart } from '../../../ports/model-call-ledger.js';
-import { summaryOfRow, usagePart } from '../sql/model-call-queries.js';
+import { summaryOfRow, usagePart } from '../sql/model-call-rows.js';
 import { StatementCache } from './statement-cache.js';
 import type { WriteBatcher } from './write-batcher.js';
 
