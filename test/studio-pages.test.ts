@@ -239,6 +239,11 @@ describe('Studio pages for what exists', () => {
       const calls = usage.items.find((u) => u.provider === 'anthropic')?.calls ?? 0;
       expect(calls).toBeGreaterThan(0);
       expect(await page.locator('#usage-table tr[data-provider=anthropic] td').nth(2).textContent()).toBe(calls.toLocaleString('en-US'));
+      // Every agent run's calls (the swarms' workers and coordinators alike), from their usage metrics.
+      const agentCalls = (usage as unknown as { agentCalls: { provider: string; model: string; calls: number }[] }).agentCalls;
+      const fake = agentCalls.find((u) => u.provider === 'anthropic' && u.model === 'fake-model');
+      expect(fake?.calls).toBeGreaterThan(0);
+      expect(await page.locator('#agent-usage-table tr[data-provider=anthropic][data-model=fake-model] td').nth(2).textContent()).toBe(fake?.calls.toLocaleString('en-US'));
       await page.click('button[data-test=anthropic]');
       await page.locator('#provider-test-result [data-provider=anthropic][data-ok=true]').waitFor();
       await screenshots(page, 'providers-tested');

@@ -55,6 +55,7 @@ import { resolveMcpServers } from '../adapters/mcp-client/resolve-mcp-servers.js
 import { mcpToolNameProblems } from '../agents/runtime/mcp-tool-names.js';
 import { mcpAgentTools } from '../agents/runtime/tools/mcp-tools.js';
 import { packageVersion } from '../kernel/package-version.js';
+import type { ModelCallTotals } from '../ports/metric-store.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -161,6 +162,8 @@ export interface Colony {
   limitsReached(): Promise<LiveLimit[]>;
   /** Swarms' model calls per provider and model (since `since`, epoch ms): calls, failures, tokens, dollars, mean latency. */
   providerUsage(since?: number): Promise<ProviderCallSummary[]>;
+  /** Every agent run's model calls (swarm or not, every process) per provider and model, from their `llm.*` metrics: calls, tokens, dollars. */
+  modelCallTotals(since?: number): Promise<ModelCallTotals[]>;
   /** Where shell commands run: bubblewrap when it works here, else on the host (see `sandbox.status()`). */
   readonly sandbox: CommandSandbox;
   readonly logger: Logger;
@@ -453,6 +456,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       return liveLimits(limitEvents, live, now());
     },
     providerUsage: (since) => store.modelCalls.providerUsage(since),
+    modelCallTotals: (since) => store.metrics.modelCallTotals(since),
     sandbox,
     logger,
     tracer,

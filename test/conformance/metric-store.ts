@@ -56,6 +56,35 @@ export function runMetricStoreConformance(name: string, create: () => Promise<{ 
         expect(none === undefined || (none.tasksCompleted === 0 && none.tasksFailed === 0 && none.meanDurationMs === null)).toBe(true);
         expect((await store.metrics.agentTrackRecords([])).size).toBe(0);
       });
+
+      it('sums agent runs\' model calls per provider and model from their llm.* samples, since a time', async () => {
+        const call = (taskId: string, provider: string, model: string, input: number, output: number, cost: number | null, at: number) => {
+          const metadata = { provider, model, turn: 1, attempt: 1 };
+          return [
+            metric('task', taskId, 'llm.input_tokens', input, at, metadata),
+            metric('task', taskId, 'llm.output_tokens', output, at, metadata),
+            ...(cost === null ? [] : [metric('task', taskId, 'llm.cost_usd', cost, at, metadata)]),
+            // The same call as the agent's sample: not counted twice.
+            metric('agent', 'agt_1', 'llm.input_tokens', input, at, { ...metadata, taskId }),
+          ];
+        };
+        await store.metrics.record([
+          ...call('tsk_1', 'anthropic', 'claude-x', 100, 10, 0.25, T),
+          ...call('tsk_2', 'anthropic', 'claude-x', 50, 5, 0.5, T + 10),
+          ...call('tsk_2', 'anthropic', 'local-model', 7, 3, null, T + 20),
+          ...call('tsk_3', 'openai', 'gpt-y', 20, 2, 0.125, T + 30),
+          metric('task', 'tsk_1', 'task.completed', 1, T),
+        ]);
+        expect(await store.metrics.modelCallTotals()).toEqual([
+          { provider: 'anthropic', model: 'claude-x', calls: 2, inputTokens: 150, outputTokens: 15, costUsd: 0.75, unpricedCalls: 0, lastCallAt: T + 10 },
+          { provider: 'anthropic', model: 'local-model', calls: 1, inputTokens: 7, outputTokens: 3, costUsd: 0, unpricedCalls: 1, lastCallAt: T + 20 },
+          { provider: 'openai', model: 'gpt-y', calls: 1, inputTokens: 20, outputTokens: 2, costUsd: 0.125, unpricedCalls: 0, lastCallAt: T + 30 },
+        ]);
+        expect((await store.metrics.modelCallTotals(T + 15)).map((r) => [r.model, r.calls])).toEqual([
+          ['local-model', 1],
+          ['gpt-y', 1],
+        ]);
+      });
     });
   });
 }

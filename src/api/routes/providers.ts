@@ -41,6 +41,18 @@ const usageSchema = z.object({
   lastCallAt: z.number().nullable(),
 });
 
+/** Every agent run's model calls per provider and model (ModelCallTotals). */
+const agentCallsSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  calls: z.number().int(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  costUsd: z.number().meta({ description: 'Estimated from list prices, for the calls of priced models' }),
+  unpricedCalls: z.number().int(),
+  lastCallAt: z.number().nullable(),
+});
+
 /** A provider test's outcome: the reply and usage, or the error (a failed call is still a 200: the test ran). */
 const testResultSchema = z.object({
   provider: z.string(),
@@ -70,12 +82,19 @@ export function registerProviderRoutes(app: FastifyInstance, { colony }: ApiCont
     {
       schema: {
         tags,
-        summary: "Swarms' model calls per provider and model, by every process: calls, failures, tokens, dollars, mean latency",
+        summary: 'Model calls per provider and model, by every process',
+        description:
+          "`items`: swarms' calls from the model-call ledger (calls, failures, tokens, dollars, mean latency). " +
+          '`agentCalls`: every agent run\'s calls, swarm or not, from their usage metrics (calls, tokens, dollars).',
         querystring: usageQuery,
-        response: { 200: z.object({ items: z.array(usageSchema) }), ...ERROR_RESPONSES },
+        response: { 200: z.object({ items: z.array(usageSchema), agentCalls: z.array(agentCallsSchema) }), ...ERROR_RESPONSES },
       },
     },
-    async (request) => ({ items: await colony.providerUsage((request.query as z.output<typeof usageQuery>).since) }),
+    async (request) => {
+      const { since } = request.query as z.output<typeof usageQuery>;
+      const [items, agentCalls] = await Promise.all([colony.providerUsage(since), colony.modelCallTotals(since)]);
+      return { items, agentCalls };
+    },
   );
 
   app.post(

@@ -25,11 +25,13 @@ export async function mount(view, ctx) {
   const list = el('div', { id: 'provider-list' });
   const circuits = el('div', { id: 'provider-circuits' });
   const usage = el('div', { id: 'provider-usage' });
+  const agentUsage = el('div', { id: 'provider-agent-usage' });
   const testResult = el('div', { id: 'provider-test-result', 'aria-live': 'polite' });
   view.append(
     el('h1', {}, 'Providers'),
     section('Configured providers', list, testResult),
     section('Circuit breakers in live processes', circuits),
+    section('Model calls of agent runs', agentUsage),
     section('Model calls by swarms', usage),
   );
 
@@ -126,6 +128,29 @@ export async function mount(view, ctx) {
               ),
             ),
             { id: 'usage-table' },
+          ),
+    );
+    agentUsage.replaceChildren(
+      el('p', { class: 'muted' }, "From every agent run's usage metrics, swarm or not, by every process: calls that returned, their tokens and estimated spend."),
+      calls.agentCalls.length === 0
+        ? el('p', { class: 'empty' }, 'No agent has called a model yet.')
+        : dataTable(
+            'Model calls of agent runs by provider',
+            ['Provider', 'Model', 'Calls', 'Tokens in', 'Tokens out', 'Spend', 'Last call'],
+            calls.agentCalls.map((u) =>
+              el(
+                'tr',
+                { 'data-provider': u.provider, 'data-model': u.model },
+                el('td', {}, u.provider),
+                el('td', {}, u.model),
+                el('td', { class: 'num' }, count(u.calls)),
+                el('td', { class: 'num' }, count(u.inputTokens)),
+                el('td', { class: 'num' }, count(u.outputTokens)),
+                el('td', { class: 'num' }, spend(u)),
+                el('td', {}, dateTime(u.lastCallAt)),
+              ),
+            ),
+            { id: 'agent-usage-table' },
           ),
     );
   }

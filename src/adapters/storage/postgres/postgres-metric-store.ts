@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AgentTrackRecord } from '../../../domain/agent.js';
-import type { MetricQuery, MetricSample, MetricStore } from '../../../ports/metric-store.js';
+import type { MetricQuery, MetricSample, MetricStore, ModelCallTotals } from '../../../ports/metric-store.js';
 import type { SqlContext } from '../sql/dialect-sql.js';
 import * as q from '../sql/metric-queries.js';
 import type { ColonyTables } from '../sql/schema.js';
@@ -28,5 +28,9 @@ export class PostgresMetricStore implements MetricStore {
 
   agentTrackRecords(agentIds: readonly string[]): Promise<Map<string, AgentTrackRecord>> {
     return mapped('read agent track records', () => q.agentTrackRecords(this.sql, agentIds));
+  }
+
+  modelCallTotals(since?: number): Promise<ModelCallTotals[]> {
+    return mapped('read model calls per provider', () => q.modelCallTotals(this.sql, since));
   }
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AgentTrackRecord } from '../../../domain/agent.js';
-import type { MetricQuery, MetricSample } from '../../../ports/metric-store.js';
+import type { MetricQuery, MetricSample, ModelCallTotals } from '../../../ports/metric-store.js';
+import { modelCallTotalsOfRow, modelCallTotalsSql } from './model-call-totals.js';
 import { METRIC_COLUMNS, selection } from './column-lists.js';
 import { isOneOf, type SqlContext } from './dialect-sql.js';
 import { metricFromRow } from './rows.js';
@@ -63,4 +64,13 @@ export async function agentTrackRecords({ db, dialect }: SqlContext, agentIds: r
     });
   }
   return records;
+}
+
+const SINCE = '__since__';
+
+export async function modelCallTotals({ db }: SqlContext, since: number | undefined): Promise<ModelCallTotals[]> {
+  const [head, tail] = modelCallTotalsSql((name) => `(metadata ->> '${name}')`, since === undefined ? null : SINCE).split(SINCE) as [string, string?];
+  const query = since === undefined ? sql.raw<Record<string, unknown>>(head) : sql<Record<string, unknown>>`${sql.raw(head)}${since}${sql.raw(tail ?? '')}`;
+  const { rows } = await query.execute(db);
+  return rows.map(modelCallTotalsOfRow);
 }

@@ -3,7 +3,8 @@ import type { MetricQuery, MetricSample } from '../../../ports/store.js';
 import { agentTrackRecordsQuery, listMetricsQuery, sqlitePlaceholder as ph } from '../sql/list-queries.js';
 import { metricFromRow } from '../sql/rows.js';
 import type { MetricRow } from '../sql/schema.js';
-import type { MetricStore } from '../../../ports/metric-store.js';
+import type { MetricStore, ModelCallTotals } from '../../../ports/metric-store.js';
+import { modelCallTotalsOfRow, modelCallTotalsSql } from '../sql/model-call-totals.js';
 import { SqliteAggregate } from './sqlite-aggregate.js';
 
 /** Metric samples and the track records derived from them. See `SqliteStore`. */
@@ -34,5 +35,10 @@ export class SqliteMetricStore extends SqliteAggregate implements MetricStore {
       });
     }
     return records;
+  }
+
+  async modelCallTotals(since?: number): Promise<ModelCallTotals[]> {
+    const text = modelCallTotalsSql((name) => `json_extract(metadata, '$.${name}')`, since === undefined ? null : '?');
+    return this.all(text, ...(since === undefined ? [] : [since])).map(modelCallTotalsOfRow);
   }
 }
