@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join, relative, sep } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -33,9 +33,9 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** Libraries the Studio loads as ES modules, served from the installed package (no build step). */
-const VENDOR: Record<string, string> = {
-  'dagre.js': '@dagrejs/dagre',
+/** Libraries the Studio loads as ES modules, served from the installed package (no build step): served name → package and its self-contained ESM file. */
+const VENDOR: Record<string, { pkg: string; file: string }> = {
+  'dagre.js': { pkg: '@dagrejs/dagre', file: 'dist/dagre.esm.js' },
 };
 
 function studioFiles(dir: string): Map<string, Buffer> {
@@ -51,10 +51,9 @@ function studioFiles(dir: string): Map<string, Buffer> {
 function vendorFiles(): Map<string, Buffer> {
   const require = createRequire(import.meta.url);
   const files = new Map<string, Buffer>();
-  for (const [name, pkg] of Object.entries(VENDOR)) {
-    // The package's ESM entry is one self-contained file.
-    const main = require.resolve(pkg).replace(/dagre\.cjs$/, 'dagre.esm.js');
-    files.set(`vendor/${name}`, readFileSync(main));
+  for (const [name, { pkg, file }] of Object.entries(VENDOR)) {
+    // The package's own directory, found through its exported package.json (the file itself is not exported).
+    files.set(`vendor/${name}`, readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file)));
   }
   return files;
 }
