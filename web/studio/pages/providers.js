@@ -20,6 +20,29 @@ function spend(u) {
 }
 const owner = (r) => `${r.kind} pid ${r.pid} on ${r.host}`;
 
+/** Calls per provider and model; the ledger's rows (swarms' calls) also have failures, calls in flight and latency. */
+function callsTable(items, { id, caption, empty, ledger }) {
+  if (items.length === 0) return el('p', { class: 'empty' }, empty);
+  const headers = ['Provider', 'Model', 'Calls', ...(ledger ? ['Failed', 'In flight'] : []), 'Tokens in', 'Tokens out', 'Spend', ...(ledger ? ['Mean latency'] : []), 'Last call'];
+  const num = (value) => el('td', { class: 'num' }, value);
+  const rows = items.map((u) =>
+    el(
+      'tr',
+      { 'data-provider': u.provider, 'data-model': u.model },
+      el('td', {}, u.provider),
+      el('td', {}, u.model),
+      num(count(u.calls)),
+      ledger ? [num(count(u.failed)), num(count(u.openCalls))] : null,
+      num(count(u.inputTokens)),
+      num(count(u.outputTokens)),
+      num(spend(u)),
+      ledger ? num(u.meanLatencyMs === null ? '—' : duration(u.meanLatencyMs)) : null,
+      el('td', {}, dateTime(u.lastCallAt)),
+    ),
+  );
+  return dataTable(caption, headers, rows, { id });
+}
+
 export async function mount(view, ctx) {
   const role = await callerRole(ctx.api);
   const list = el('div', { id: 'provider-list' });
@@ -106,52 +129,11 @@ export async function mount(view, ctx) {
     );
     usage.replaceChildren(
       el('p', { class: 'muted' }, 'From the model-call ledger: every call made for a swarm, by every process. A call that ended having used no tokens is counted as failed.'),
-      calls.items.length === 0
-        ? el('p', { class: 'empty' }, 'No model calls yet.')
-        : dataTable(
-            'Model calls by provider',
-            ['Provider', 'Model', 'Calls', 'Failed', 'In flight', 'Tokens in', 'Tokens out', 'Spend', 'Mean latency', 'Last call'],
-            calls.items.map((u) =>
-              el(
-                'tr',
-                { 'data-provider': u.provider, 'data-model': u.model },
-                el('td', {}, u.provider),
-                el('td', {}, u.model),
-                el('td', { class: 'num' }, count(u.calls)),
-                el('td', { class: 'num' }, count(u.failed)),
-                el('td', { class: 'num' }, count(u.openCalls)),
-                el('td', { class: 'num' }, count(u.inputTokens)),
-                el('td', { class: 'num' }, count(u.outputTokens)),
-                el('td', { class: 'num' }, spend(u)),
-                el('td', { class: 'num' }, u.meanLatencyMs === null ? '—' : duration(u.meanLatencyMs)),
-                el('td', {}, dateTime(u.lastCallAt)),
-              ),
-            ),
-            { id: 'usage-table' },
-          ),
+      callsTable(calls.items, { id: 'usage-table', caption: 'Model calls by provider', empty: 'No model calls yet.', ledger: true }),
     );
     agentUsage.replaceChildren(
       el('p', { class: 'muted' }, "From every agent run's usage metrics, swarm or not, by every process: calls that returned, their tokens and estimated spend."),
-      calls.agentCalls.length === 0
-        ? el('p', { class: 'empty' }, 'No agent has called a model yet.')
-        : dataTable(
-            'Model calls of agent runs by provider',
-            ['Provider', 'Model', 'Calls', 'Tokens in', 'Tokens out', 'Spend', 'Last call'],
-            calls.agentCalls.map((u) =>
-              el(
-                'tr',
-                { 'data-provider': u.provider, 'data-model': u.model },
-                el('td', {}, u.provider),
-                el('td', {}, u.model),
-                el('td', { class: 'num' }, count(u.calls)),
-                el('td', { class: 'num' }, count(u.inputTokens)),
-                el('td', { class: 'num' }, count(u.outputTokens)),
-                el('td', { class: 'num' }, spend(u)),
-                el('td', {}, dateTime(u.lastCallAt)),
-              ),
-            ),
-            { id: 'agent-usage-table' },
-          ),
+      callsTable(calls.agentCalls, { id: 'agent-usage-table', caption: 'Model calls of agent runs by provider', empty: 'No agent has called a model yet.', ledger: false }),
     );
   }
 
