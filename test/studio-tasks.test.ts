@@ -8,6 +8,7 @@ import { prepareWorkflowRun } from '../src/workflow/workflow-runner.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { swarmModel } from './support/swarm-model.js';
 import { axeViolations, CHROMIUM, launchStudioBrowser, openStudio, overflowsSideways, screenshots, waitLive, type StudioPage } from './support/studio-browser.js';
+import type { Ballot } from '../src/consensus/ballot.js';
 
 /**
  * The Studio's task view, tasks list and event log in Chromium against a real server: an agent task
@@ -283,6 +284,9 @@ describe('Studio: events', () => {
       const [first] = await api.colony.tasks.submit([{ type: 'echo', name: 'first-echo', input: { said: 'hello from the first task' } }]);
       await api.colony.tasks.waitFor([first!.id]);
       api.colony.events.publish('swarm.created', { swarmId: 'swm_0000000000000000000000test', name: 'seeded', topology: 'mesh', objective: 'links' }, { source: 'test', correlationId: 'swm_0000000000000000000000test' });
+      // A vote's event leads to the proposal on the votes page.
+      const voter = { id: 'events-voter', vote: async (b: Ballot) => [await api.colony.consensus.keyring.sign({ proposalId: b.proposalId, round: b.round, voterId: 'events-voter', decision: 'approve', confidence: 1, reason: 'ok' })] };
+      const proposal = await api.colony.consensus.propose({ question: 'links?', strategy: 'majority' }, [voter]);
 
       const page = await openStudio(browser, `${api.base}/events`);
       await waitLive(page);
@@ -290,6 +294,9 @@ describe('Studio: events', () => {
       await swarmLine.waitFor();
       expect(await swarmLine.locator('.event-links a').getAttribute('href')).toBe('/swarms/swm_0000000000000000000000test');
       expect(await swarmLine.textContent()).toContain('"objective": "links"');
+      const decided = page.locator('#event-log li[data-type="consensus.decided"]');
+      await decided.waitFor();
+      expect(await decided.locator('.event-links a', { hasText: 'vote' }).first().getAttribute('href')).toBe(`/consensus?id=${proposal.id}`);
       await checkPage(page, 'events');
 
       // The first page is the newest 100; older ones are paged back from the server.

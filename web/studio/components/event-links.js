@@ -6,6 +6,8 @@ const PAGE_OF_PREFIX = {
   tsk: (id) => ({ href: `/tasks/${id}`, label: 'task' }),
   agt: (id) => ({ href: `/agents?id=${encodeURIComponent(id)}`, label: 'agent' }),
   wf: (id) => ({ href: `/tasks?workflowId=${encodeURIComponent(id)}`, label: 'workflow tasks' }),
+  prp: (id) => ({ href: `/consensus?id=${encodeURIComponent(id)}`, label: 'vote' }),
+  run: () => ({ href: '/system', label: 'process' }),
 };
 
 const prefixOf = (id) => (typeof id === 'string' ? id.split('_')[0] : '');
@@ -13,7 +15,7 @@ const prefixOf = (id) => (typeof id === 'string' ? id.split('_')[0] : '');
 /** The pages an event links to, each once: [{ href, label, id }]. */
 export function eventLinks(event) {
   const data = event.data && typeof event.data === 'object' ? event.data : {};
-  const ids = [data.swarmId, data.taskId, data.agentId, data.workflowId, event.correlationId];
+  const ids = [data.swarmId, data.taskId, data.agentId, data.workflowId, data.proposalId, data.runnerId, event.correlationId];
   if (Array.isArray(data.agentIds)) ids.push(...data.agentIds);
   if (event.type === 'vote.cast' || event.type === 'vote.abstained' || event.type === 'voter.flagged') ids.push(data.voterId);
   const seen = new Set();
