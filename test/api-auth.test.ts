@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createServer } from '../src/api/create-server.js';
-import { STUDIO_PAGES } from '../src/api/routes/dashboard.js';
+import { STUDIO_PAGES } from '../src/api/routes/studio.js';
 import type { Ballot } from '../src/consensus/ballot.js';
 import { ConfigError } from '../src/domain/errors.js';
 import { hashApiKey } from '../src/security/api-keys.js';

@@ -25,7 +25,7 @@ import { EventStreamHub } from './event-stream-hub.js';
 import { ApiMetrics } from './metrics.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerConsensusRoutes } from './routes/consensus.js';
-import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerStudioRoutes } from './routes/studio.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerMemoryRoutes } from './routes/memory.js';
@@ -286,7 +286,7 @@ export async function createServer(colony: Colony, options: CreateServerOptions 
   registerEventRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
   registerMcpRoutes(app, ctx);
-  registerDashboardRoutes(app);
+  registerStudioRoutes(app);
 
   await app.ready();
   await hub.start();

@@ -28,6 +28,7 @@ import {
 } from './provider-defaults.js';
 import { cancelledError, incompleteStreamError, providerErrorFromTransport } from './provider-errors.js';
 import { retryAfterAwareBackoff } from './retry-after-backoff.js';
+import { raceAbort } from '../kernel/race-abort.js';
 
 /**
  * Wraps any Provider with cockatiel policies; the one retry layer between Colony and an LLM.
@@ -298,21 +299,3 @@ function toBreakerState(state: CircuitState): BreakerState {
   }
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(onAbort());
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-    if (signal.aborted) abort();
-  });
-}

@@ -18,7 +18,7 @@ export const ROUTE_ACCESS = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v2/openapi.json': 'public',
-  // The Studio's pages (src/api/routes/dashboard.ts, STUDIO_PAGES): each is the same page, which
+  // The Studio's pages (src/api/routes/studio.ts, STUDIO_PAGES): each is the same page, which
   // carries no data (it asks the API for everything, with the caller's credentials).
   'GET /': 'public',
   'GET /swarms': 'public',

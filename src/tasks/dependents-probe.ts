@@ -39,7 +39,7 @@ export class DependentsProbe {
   }
 
   /** `id` completed and its write, which promoted `promoted`, committed. */
-  completed(id: string, promoted: readonly string[] = []): void {
+  completed(id: string, promoted: readonly string[]): void {
     this.waiting.push({ id, promoted: new Set(promoted) });
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }

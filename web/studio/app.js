@@ -3,7 +3,7 @@
 //   title: string            the page's name (document title, nav label)
 //   mount(view, ctx)         draws into `view`; returns a cleanup function (or nothing)
 // ctx: { params, query, api, live, navigate, showError, refreshSummary }. Routes are real URLs the
-// server answers with this same page (src/api/routes/dashboard.ts, STUDIO_PAGES).
+// server answers with this same page (src/api/routes/studio.ts, STUDIO_PAGES).
 
 import { api, setApiKey } from './lib/api.js';
 import { createLive } from './lib/live.js';

@@ -9,6 +9,7 @@ import { MCP_CLIENT_NAME, MCP_RESTART_BASE_DELAY_MS, MCP_RESTART_MAX_DELAY_MS, M
 import { loadMcpSdk, type McpSdk } from './mcp-sdk.js';
 import { toolResultText } from './mcp-tool-result.js';
 import type { ResolvedMcpServer } from './resolve-mcp-servers.js';
+import { raceAbort } from '../../kernel/race-abort.js';
 
 export interface McpConnectionOptions {
   server: ResolvedMcpServer;
@@ -68,12 +69,12 @@ export class McpConnection {
   }
 
   async listTools(signal?: AbortSignal): Promise<McpToolInfo[]> {
-    await abortable(this.#connect(), signal);
+    await raceAbort(this.#connect(), signal);
     return this.#tools;
   }
 
   async callTool(tool: string, args: Record<string, JsonValue>, signal?: AbortSignal): Promise<McpToolOutput> {
-    const client = await abortable(this.#connect(), signal);
+    const client = await raceAbort(this.#connect(), signal);
     const timeoutMs = this.#o.server.timeoutMs;
     try {
       const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs, ...(signal === undefined ? {} : { signal }) });
@@ -237,26 +238,6 @@ export class McpConnection {
 
 function toolInfo(tool: Tool, server: string): McpToolInfo {
   return { name: tool.name, description: tool.description ?? tool.title ?? `Tool ${tool.name} of MCP server ${server}`, inputSchema: tool.inputSchema as Record<string, unknown> };
-}
-
-/** Waits for `promise`, or rejects with the signal's reason once it is aborted (the promise goes on). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function messageOf(error: unknown): string {

@@ -63,7 +63,7 @@ function vendorFiles(): Map<string, Buffer> {
  * asks the API for everything, with the caller's credentials). The old `/dashboard/` address
  * redirects to `/`.
  */
-export function registerDashboardRoutes(app: FastifyInstance): void {
+export function registerStudioRoutes(app: FastifyInstance): void {
   const dir = fileURLToPath(new URL('../../../web/studio/', import.meta.url));
   const files = new Map([...studioFiles(dir), ...vendorFiles()]);
   const index = files.get('index.html') as Buffer;
