@@ -548,7 +548,9 @@ describe('team mode under chaos', () => {
       const due = workerKills < MAX_WORKER_KILLS && (inCall !== undefined || (Date.now() - lastKill >= KILL_EVERY_MS && progress < 1));
       const spared: Set<string> | undefined = due ? await lastAttemptHolders(database.url) : undefined;
       const victims: Member[] = spared ? live.filter((m) => !spared.has(m.runnerId)) : [];
-      const calling: Member | undefined = inCall && victims.includes(inCall) ? inCall : undefined;
+      // Still in flight now, after the database read above (the call may have ended meanwhile, and been
+      // closed in the ledger: seed 105867): from here to the SIGKILL nothing waits.
+      const calling: Member | undefined = inCall && victims.includes(inCall) && (inFlight.get(inCall.label) ?? 0) > 0 ? inCall : undefined;
       if (victims.length > 0 && (calling || Date.now() - lastKill >= KILL_EVERY_MS)) {
         const victim = calling ?? (victims[Math.floor(random() * victims.length)] as Member);
         if (calling) killedInCall = calling.label;
