@@ -41,6 +41,8 @@ export interface TaskRunDeps {
   executors: ReadonlyMap<string, TaskExecutor>;
   /** The results of a task's dependencies, for its executor. */
   dependencyResults: (task: TaskRecord) => Promise<Record<string, JsonValue>>;
+  /** The same when every one is known in this process without a read; undefined otherwise. */
+  knownDependencyResults?: (task: TaskRecord) => Record<string, JsonValue> | undefined;
   /** How the read of the dependencies is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
   storeRetry?: StoreRetryPolicy;
   logger: Logger;
@@ -83,7 +85,9 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
   try {
     // The read of the dependencies is tried again while the store does not answer (a database restart):
     // the attempt has not started, so that is not its failure. The timeout and aborts still bound it.
-    const dependencies = await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]);
+    const dependencies =
+      deps.knownDependencyResults?.(task) ??
+      (await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]));
     result = await deps.tracer.withSpan(span, () => Promise.race([
       executor.execute({
         task,

@@ -89,7 +89,7 @@ export class TaskScheduler {
     this.deps = deps;
     this.results = new DependencyResults({ store: deps.store });
     this.slots = new TaskSlots({ total: deps.concurrency, executors: deps.executors, onLimit: (change) => this.limitChanged(change) });
-    this.runDeps = { ...deps, dependencyResults: (task) => this.results.of(task) };
+    this.runDeps = { ...deps, dependencyResults: (task) => this.results.of(task), knownDependencyResults: (task) => this.results.known(task) };
     this.dependencies = new TaskDependencies({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks) });
     this.claims = new TaskClaims({
       queue: deps.queue,
