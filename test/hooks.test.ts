@@ -24,7 +24,8 @@ import { SANDBOX_DEFAULT_CONFIG } from '../src/sandbox/sandbox-config.js';
 import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { rejectionOf } from './support/rejection.js';
 import { T, taskRecord } from './support/task-fixtures.js';
-import { tempColony, tempDir } from './support/temp-colony.js';
+import { swarmModel } from './support/swarm-model.js';
+import { eventually, tempColony, tempDir } from './support/temp-colony.js';
 
 const silent = createLogger('silent');
 
@@ -396,6 +397,50 @@ describe('task hooks in a colony', () => {
       expect(hookEvents.map((event) => `${(event.data as { point: string }).point}:${(event.data as { blocked: boolean }).blocked}`)).toEqual(['taskStart:false', 'taskEnd:false', 'taskStart:true']);
     } finally {
       await cleanup();
+    }
+  });
+});
+
+describe('hooks in a swarm', () => {
+  const server = new FakeLlmServer();
+  let baseUrl: string;
+  beforeAll(async () => {
+    baseUrl = (await server.start()).anthropicBaseUrl;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("runs the project's Claude Code Stop hook as each agent task completes, and swarmEnded once the swarm ended", async () => {
+    server.setDefaultReply(swarmModel());
+    const dir = await realpath(tempDir('colony-hooks-swarm-'));
+    await mkdir(join(dir, '.claude'));
+    await writeFile(join(dir, '.claude/settings.json'), JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command: 'echo "$COLONY_TASK_ID" >> stops.log' }] }] } }));
+    const { colony, cleanup } = await tempColony(
+      {
+        providers: { anthropic: { baseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } },
+        agents: { defaultProvider: 'anthropic' },
+        tasks: { defaultMaxRetries: 0 },
+        hooks: { swarmEnded: [{ command: 'cat > swarm-end.tmp && mv swarm-end.tmp swarm-end.json' }] },
+      },
+      { dir, env: {} },
+    );
+    try {
+      await colony.start();
+      const swarm = await colony.swarms.waitFor((await colony.swarms.create({ objective: 'Build it', agents: 2 })).id);
+      expect(swarm.status).toBe('completed');
+      const taskIds = swarm.result?.tasks.map((task) => task.taskId).sort();
+      expect((await readFile(join(dir, 'stops.log'), 'utf8')).trim().split('\n').sort()).toEqual(taskIds);
+      // The hook runs once the ending is saved, so the swarm may be seen finished a moment before.
+      const ended = await eventually(async () => (await readFile(join(dir, 'swarm-end.json'), 'utf8').catch(() => '')) || undefined);
+      expect(JSON.parse(ended)).toMatchObject({ hook_event_name: 'SwarmEnded', swarm_id: swarm.id, swarm_status: 'completed', cwd: dir });
+      await eventually(async () => (await colony.events.list({ types: ['hook.ran'] })).some((event) => (event.data as { point: string }).point === 'swarmEnded'));
+      const sources = (await colony.events.list({ types: ['hook.ran'] })).map((event) => (event.data as { source: string; point: string }).point + ' ' + (event.data as { source: string }).source);
+      expect(sources.filter((entry) => entry === 'taskCompleting .claude/settings.json')).toHaveLength(taskIds?.length ?? -1);
+      expect(sources).toContain('swarmEnded colony');
+    } finally {
+      await cleanup();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -32,7 +32,7 @@ const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown va
 #   claudeSettings: true           # also read the hooks of .claude/settings.json and .claude/settings.local.json
 #   taskCompleting:                # (none by default; for example) before an agent's task may complete:
 #     - command: npm test          #   a failure sends the output back to the agent, which goes on
-#       timeout: ${HOOK_DEFAULT_TIMEOUT_SECONDS}                  # seconds
+#       timeout: ${HOOK_DEFAULT_TIMEOUT_SECONDS}                # seconds
 #       blocking: true             # any failure blocks (false: only reported; unset: exit code 2 blocks)
 #   fileEdited:                    # (for example) after write_file / edit_file; the file is in $COLONY_FILE
 #     - command: npx prettier --write "$COLONY_FILE"
