@@ -1,4 +1,4 @@
-import { CancelledError, isColonyError } from '../domain/errors.js';
+import { CancelledError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import type { Logger } from '../kernel/logger.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -110,7 +110,7 @@ export class HookRunner {
       } catch (error) {
         if (error instanceof CancelledError || context.signal?.aborted === true) throw error;
         // The sandbox is required and missing, or the workspace is gone: the hook could not run.
-        result = { refused: `could not run: ${isColonyError(error) || error instanceof Error ? error.message : String(error)}` };
+        result = { refused: `could not run: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
 
