@@ -11,7 +11,7 @@ import type { ColonyEvent } from '../src/domain/events.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import { readClaudeSettingsHooks } from '../src/hooks/claude-settings-hooks.js';
 import { HOOKS_DEFAULT_CONFIG, type HooksConfig } from '../src/hooks/hook-config.js';
-import { HOOK_MAX_BLOCKED_STOPS } from '../src/hooks/hook-defaults.js';
+import { HOOK_MAX_BLOCKED_STOPS, HOOK_MAX_TIMEOUT_SECONDS } from '../src/hooks/hook-defaults.js';
 import { colonyHookDefinitions, type HookDefinition } from '../src/hooks/hook-definition.js';
 import { HookRunner } from '../src/hooks/hook-runner.js';
 import { createLogger } from '../src/kernel/logger.js';
@@ -189,7 +189,7 @@ describe('hook configuration', () => {
         permissions: { allow: ['Bash(npm test)'] },
         hooks: {
           PostToolUse: [{ matcher: 'Edit|Write', hooks: [{ type: 'command', command: 'npx prettier --write "$CLAUDE_FILE"', timeout: 30 }] }],
-          Stop: [{ hooks: [{ type: 'command', command: 'npm test' }] }],
+          Stop: [{ hooks: [{ type: 'command', command: 'npm test', timeout: 86_400 }] }],
           PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: 'check-bash' }] }],
           SessionStart: [{ hooks: [{ type: 'prompt', prompt: 'hello' }] }],
         },
@@ -199,13 +199,14 @@ describe('hook configuration', () => {
     const { hooks, notes } = readClaudeSettingsHooks(dir);
     expect(hooks.map((hook) => [hook.point, hook.command, hook.timeoutMs, hook.blocking, hook.source])).toEqual([
       ['fileEdited', 'npx prettier --write "$CLAUDE_FILE"', 30_000, null, '.claude/settings.json'],
-      ['taskCompleting', 'npm test', 60_000, null, '.claude/settings.json'],
+      ['taskCompleting', 'npm test', HOOK_MAX_TIMEOUT_SECONDS * 1000, null, '.claude/settings.json'],
       ['taskEnd', 'echo bye', 60_000, null, '.claude/settings.local.json'],
     ]);
     expect(hooks[0]?.matcher?.test('Write')).toBe(true);
     expect(hooks[0]?.matcher?.test('MultiEdit')).toBe(false);
     expect(notes.join('\n')).toMatch(/hooks\.PreToolUse skipped/);
     expect(notes.join('\n')).toMatch(/type "prompt" skipped/);
+    expect(notes.join('\n')).toMatch(/timeout of 86400 s is cut/);
   });
 
   it('refuses a Claude Code settings file that is not JSON or whose hooks have the wrong shape, naming the file', async () => {

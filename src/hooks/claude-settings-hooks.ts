@@ -5,7 +5,7 @@ import { ConfigError } from '../domain/errors.js';
 import { describeSyntaxError } from '../kernel/describe-syntax-error.js';
 import type { HookPoint } from './hook-config.js';
 import { hookMatcherSchema } from './hook-config.js';
-import { HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
+import { HOOK_DEFAULT_TIMEOUT_SECONDS, HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
 import { compileToolMatcher, secondsToMs, type HookDefinition } from './hook-definition.js';
 
 /**
@@ -33,7 +33,7 @@ export const CLAUDE_HOOK_EVENTS: Readonly<Record<string, HookPoint>> = {
 const claudeHookSchema = z.looseObject({
   type: z.string(),
   command: z.string().optional(),
-  timeout: z.number().positive().max(HOOK_MAX_TIMEOUT_SECONDS, `at most ${HOOK_MAX_TIMEOUT_SECONDS} seconds`).optional(),
+  timeout: z.number().positive().optional(),
 });
 const claudeMatcherGroupSchema = z.looseObject({ matcher: hookMatcherSchema.optional(), hooks: z.array(claudeHookSchema) });
 const claudeHooksSchema = z.record(z.string(), z.array(claudeMatcherGroupSchema));
@@ -68,10 +68,14 @@ export function readClaudeSettingsHooks(projectDir: string): ClaudeSettingsHooks
             notes.push(`${file}: a hooks.${event}[${index}] hook of type ${JSON.stringify(hook.type)} skipped: Colony runs command hooks only`);
             continue;
           }
+          // Claude Code sets no ceiling; Colony's is kept (a file written for Claude Code still loads).
+          if (hook.timeout !== undefined && hook.timeout > HOOK_MAX_TIMEOUT_SECONDS) {
+            notes.push(`${file}: a hooks.${event}[${index}] timeout of ${hook.timeout} s is cut to Colony's longest, ${HOOK_MAX_TIMEOUT_SECONDS} s`);
+          }
           hooks.push({
             point,
             command: hook.command,
-            timeoutMs: secondsToMs(hook.timeout),
+            timeoutMs: secondsToMs(Math.min(hook.timeout ?? HOOK_DEFAULT_TIMEOUT_SECONDS, HOOK_MAX_TIMEOUT_SECONDS)),
             blocking: null,
             matcher: point === 'fileEdited' ? compileToolMatcher(group.matcher) : null,
             source: file,
