@@ -172,7 +172,7 @@ describe('hook configuration', () => {
   }
 
   it('refuses bad hooks with a message naming the key', async () => {
-    expect((await configError({ taskDone: [] })).message).toMatch(/unknown config key "hooks\.taskDone".*known keys here: claudeSettings, taskStart, taskEnd, fileEdited, taskCompleting, swarmEnded/);
+    expect((await configError({ taskDone: [] })).message).toMatch(/unknown config key "hooks\.taskDone".*known keys here: claudeSettings, taskStart, taskEnd, toolCalling, fileEdited, taskCompleting, swarmEnded/);
     expect((await configError({ taskCompleting: [{ comand: 'npm test' }] })).message).toMatch(/invalid config key "hooks\.taskCompleting\.0\.command".*must be the command line to run/);
     expect((await configError({ taskCompleting: [{ command: 'npm test', blockng: true }] })).message).toMatch(/"hooks\.taskCompleting\.0".*blockng/);
     expect((await configError({ taskCompleting: [{ command: '' }] })).message).toMatch(/invalid config key "hooks\.taskCompleting\.0\.command".*non-empty/);
@@ -191,6 +191,7 @@ describe('hook configuration', () => {
           PostToolUse: [{ matcher: 'Edit|Write', hooks: [{ type: 'command', command: 'npx prettier --write "$CLAUDE_FILE"', timeout: 30 }] }],
           Stop: [{ hooks: [{ type: 'command', command: 'npm test', timeout: 86_400 }] }],
           PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: 'check-bash' }] }],
+          UserPromptSubmit: [{ hooks: [{ type: 'command', command: 'echo hi' }] }],
           SessionStart: [{ hooks: [{ type: 'prompt', prompt: 'hello' }] }],
         },
       }),
@@ -200,11 +201,13 @@ describe('hook configuration', () => {
     expect(hooks.map((hook) => [hook.point, hook.command, hook.timeoutMs, hook.blocking, hook.source])).toEqual([
       ['fileEdited', 'npx prettier --write "$CLAUDE_FILE"', 30_000, null, '.claude/settings.json'],
       ['taskCompleting', 'npm test', HOOK_MAX_TIMEOUT_SECONDS * 1000, null, '.claude/settings.json'],
+      ['toolCalling', 'check-bash', 60_000, null, '.claude/settings.json'],
       ['taskEnd', 'echo bye', 60_000, null, '.claude/settings.local.json'],
     ]);
     expect(hooks[0]?.matcher?.test('Write')).toBe(true);
     expect(hooks[0]?.matcher?.test('MultiEdit')).toBe(false);
-    expect(notes.join('\n')).toMatch(/hooks\.PreToolUse skipped/);
+    expect(hooks[2]?.matcher?.test('Bash')).toBe(true);
+    expect(notes.join('\n')).toMatch(/hooks\.UserPromptSubmit skipped/);
     expect(notes.join('\n')).toMatch(/type "prompt" skipped/);
     expect(notes.join('\n')).toMatch(/timeout of 86400 s is cut/);
   });
@@ -337,6 +340,27 @@ describe('hooks in the agent loop', () => {
     expect(run.result).toBe('Fixed now.');
     expect(run.stopReason).toBe('end_turn');
     expect(lastUserText(server.requests[1])).toContain('FAIL: fixed.txt does not say fixed');
+  });
+
+  it('a blocking toolCalling hook refuses the call before it runs; the model gets the reason', async () => {
+    await writeFile(join(workspace, 'keep.txt'), 'precious');
+    server.enqueue(
+      { toolCalls: [{ name: 'run_shell', input: { command: 'rm -f keep.txt' } }] },
+      { toolCalls: [{ name: 'read_file', input: { path: 'keep.txt' } }] },
+      { toolCalls: [{ name: 'report_result', input: { result: 'kept' } }] },
+    );
+    // Claude Code's PreToolUse shape: the call's JSON on stdin, exit code 2 refuses it.
+    const guard = `if grep -q '"command":"rm ' ; then echo "no rm in this project" >&2; exit 2; fi`;
+    const run = await runAgent(options(hooksConfig({ toolCalling: [{ command: guard, matcher: 'Bash' }] })));
+    expect(run.result).toBe('kept');
+    expect(await readFile(join(workspace, 'keep.txt'), 'utf8')).toBe('precious');
+    const refusal = lastUserText(server.requests[1]);
+    expect(refusal).toContain('run_shell was not run: a hook refused the call');
+    expect(refusal).toContain('no rm in this project');
+    expect(refusal).toContain('"is_error":true');
+    await events.flush();
+    // The matcher (Bash, Claude Code's name of run_shell) let read_file and report_result through unhooked.
+    expect(ran.map((event) => `${event.data.point}:${event.data.blocked}`)).toEqual(['toolCalling:true']);
   });
 
   it('a blocking fileEdited hook adds its output to the tool result as an error', async () => {

@@ -12,10 +12,10 @@ import { compileToolMatcher, secondsToMs, type HookDefinition } from './hook-def
  * The hooks of Claude Code's project settings (`.claude/settings.json`, then `.claude/settings.local.json`),
  * where their names match a Colony point:
  *
- *   SessionStart → taskStart, SessionEnd → taskEnd, PostToolUse → fileEdited (its matcher over tool
- *   names), Stop and SubagentStop → taskCompleting.
+ *   SessionStart → taskStart, SessionEnd → taskEnd, PreToolUse → toolCalling and PostToolUse →
+ *   fileEdited (their matcher over tool names), Stop and SubagentStop → taskCompleting.
  *
- * Other events (PreToolUse, UserPromptSubmit, Notification, PreCompact, ...) and hooks of a type
+ * Other events (UserPromptSubmit, Notification, PreCompact, ...) and hooks of a type
  * other than `command` are skipped, each with a note for the log. Blocking follows Claude Code's
  * convention (exit status 2). A file that is not valid JSON, or whose `hooks` has the wrong shape,
  * is a ConfigError naming the file and the key.
@@ -25,6 +25,7 @@ export const CLAUDE_SETTINGS_FILES = ['.claude/settings.json', '.claude/settings
 export const CLAUDE_HOOK_EVENTS: Readonly<Record<string, HookPoint>> = {
   SessionStart: 'taskStart',
   SessionEnd: 'taskEnd',
+  PreToolUse: 'toolCalling',
   PostToolUse: 'fileEdited',
   Stop: 'taskCompleting',
   SubagentStop: 'taskCompleting',
@@ -77,7 +78,7 @@ export function readClaudeSettingsHooks(projectDir: string): ClaudeSettingsHooks
             command: hook.command,
             timeoutMs: secondsToMs(Math.min(hook.timeout ?? HOOK_DEFAULT_TIMEOUT_SECONDS, HOOK_MAX_TIMEOUT_SECONDS)),
             blocking: null,
-            matcher: point === 'fileEdited' ? compileToolMatcher(group.matcher) : null,
+            matcher: point === 'fileEdited' || point === 'toolCalling' ? compileToolMatcher(group.matcher) : null,
             source: file,
           });
         }

@@ -8,6 +8,8 @@ import { HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
  *
  * - `taskStart`: before a task's executor runs; a blocking failure fails the task.
  * - `taskEnd`: after it ran (done or failed); a blocking failure fails a task that had succeeded.
+ * - `toolCalling`: before an agent's tool call (report_result aside); `matcher` as for `fileEdited`. A
+ *   blocking failure refuses the call: the agent gets the hook's output as the call's error result.
  * - `fileEdited`: after an agent's write_file or edit_file; `matcher` is a regular expression over the
  *   tool's name (Colony's, `write_file`, or Claude Code's, `Write`, `Edit`, `MultiEdit`), matched whole.
  *   A blocking failure is added to the tool's result, as an error, for the agent to act on.
@@ -19,7 +21,7 @@ import { HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
  * only reported; absent: Claude Code's convention, exit status 2 blocks and others are reported).
  * `claudeSettings` also reads the `hooks` of `.claude/settings.json` and `.claude/settings.local.json`.
  */
-export const HOOK_POINTS = ['taskStart', 'taskEnd', 'fileEdited', 'taskCompleting', 'swarmEnded'] as const;
+export const HOOK_POINTS = ['taskStart', 'taskEnd', 'toolCalling', 'fileEdited', 'taskCompleting', 'swarmEnded'] as const;
 export type HookPoint = (typeof HOOK_POINTS)[number];
 
 const command = z.string({ error: 'must be the command line to run (a string)' }).trim().min(1, 'must be a non-empty command line').refine((value) => !value.includes('\0'), 'must not contain a NUL byte');
@@ -41,6 +43,7 @@ export const hooksConfigSchema = z.strictObject({
   claudeSettings: z.boolean(),
   taskStart: z.array(hookSchema),
   taskEnd: z.array(hookSchema),
+  toolCalling: z.array(toolHookSchema),
   fileEdited: z.array(toolHookSchema),
   taskCompleting: z.array(hookSchema),
   swarmEnded: z.array(hookSchema),
@@ -52,6 +55,7 @@ export const HOOKS_DEFAULT_CONFIG: HooksConfig = {
   claudeSettings: true,
   taskStart: [],
   taskEnd: [],
+  toolCalling: [],
   fileEdited: [],
   taskCompleting: [],
   swarmEnded: [],

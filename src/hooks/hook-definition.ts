@@ -9,7 +9,7 @@ export interface HookDefinition {
   timeoutMs: number;
   /** true: any failure blocks; false: only reported; null: exit status 2 blocks (Claude Code's convention). */
   blocking: boolean | null;
-  /** Over tool names, matched whole; null: every tool. Only `fileEdited` hooks have one. */
+  /** Over tool names, matched whole; null: every tool. Only `toolCalling` and `fileEdited` hooks have one. */
   matcher: UntrustedRegex | null;
   /** `colony` (config.yaml) or the Claude Code settings file it was read from, relative to the project. */
   source: string;
@@ -42,6 +42,7 @@ export function colonyHookDefinitions(config: HooksConfig): HookDefinition[] {
   };
   for (const hook of config.taskStart) add('taskStart', hook);
   for (const hook of config.taskEnd) add('taskEnd', hook);
+  for (const hook of config.toolCalling) add('toolCalling', hook);
   for (const hook of config.fileEdited) add('fileEdited', hook);
   for (const hook of config.taskCompleting) add('taskCompleting', hook);
   for (const hook of config.swarmEnded) add('swarmEnded', hook);

@@ -19,6 +19,7 @@ import type { HookDefinition } from './hook-definition.js';
 const CLAUDE_EVENT_NAMES: Readonly<Record<HookPoint, string>> = {
   taskStart: 'SessionStart',
   taskEnd: 'SessionEnd',
+  toolCalling: 'PreToolUse',
   fileEdited: 'PostToolUse',
   taskCompleting: 'Stop',
   swarmEnded: 'SwarmEnded',
@@ -30,8 +31,8 @@ export interface HookRunContext {
   workspace: string;
   task?: { id: string; attempt: number };
   swarmId?: string | null;
-  /** The file tool that ran (fileEdited): its names (Colony's first, then Claude Code's), the file, its input. */
-  tool?: { names: readonly string[]; filePath: string; input: Record<string, JsonValue> };
+  /** The tool called (toolCalling) or that wrote (fileEdited): its names (Colony's first, then Claude Code's), its input, the file it names. */
+  tool?: { names: readonly string[]; input: Record<string, JsonValue>; filePath?: string };
   /** More fields for the hooks' JSON input (the task's status for taskEnd, ...). */
   input?: Record<string, JsonValue>;
   signal?: AbortSignal;
@@ -154,7 +155,7 @@ function hookEnvironment(hook: HookDefinition, context: HookRunContext): Record<
   const env: Record<string, string> = { COLONY_HOOK_POINT: hook.point, COLONY_PROJECT_DIR: context.workspace, CLAUDE_PROJECT_DIR: context.workspace };
   if (context.task) env.COLONY_TASK_ID = context.task.id;
   if (context.swarmId) env.COLONY_SWARM_ID = context.swarmId;
-  if (context.tool) {
+  if (context.tool?.filePath !== undefined) {
     env.COLONY_FILE = context.tool.filePath;
     env.CLAUDE_FILE = context.tool.filePath;
   }
@@ -172,7 +173,7 @@ function hookInput(point: HookPoint, context: HookRunContext): Record<string, Js
     task_id: context.task?.id ?? null,
     attempt: context.task?.attempt ?? null,
     swarm_id: context.swarmId ?? null,
-    ...(context.tool ? { tool_name: claudeToolName ?? null, colony_tool_name: context.tool.names[0] ?? null, tool_input: { ...context.tool.input, file_path: context.tool.filePath } } : {}),
+    ...(context.tool ? { tool_name: claudeToolName ?? null, colony_tool_name: context.tool.names[0] ?? null, tool_input: { ...context.tool.input, ...(context.tool.filePath === undefined ? {} : { file_path: context.tool.filePath }) } } : {}),
     ...context.input,
   };
 }

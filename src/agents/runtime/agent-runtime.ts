@@ -21,7 +21,7 @@ import { FileTools } from '../../sandbox/file-tools.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
 import type { HookRunner } from '../../hooks/hook-runner.js';
-import { afterFileTool, CompletionGate } from './agent-hooks.js';
+import { afterFileTool, beforeTool, CompletionGate } from './agent-hooks.js';
 import { taskMemoryNamespace } from './memory-context.js';
 import { OutputCoalescer } from './output-coalescer.js';
 import { RunRecorder } from './run-recorder.js';
@@ -86,8 +86,8 @@ export interface RunAgentOptions {
   /** Each turn is a span, with its model call and tool calls as children (see src/ports/tracer.ts). */
   tracer?: Tracer;
   /**
-   * Hooks at the loop's points: `fileEdited` after write_file and edit_file (a blocking failure is
-   * added to the tool's result), `taskCompleting` when the agent finishes (a blocking failure refuses
+   * Hooks at the loop's points: `toolCalling` before a tool call (a blocking failure refuses it),
+   * `fileEdited` after write_file and edit_file (a blocking failure is added to the tool's result), `taskCompleting` when the agent finishes (a blocking failure refuses
    * the finish and sends the hook's output back; see agent-hooks.ts). Absent: no hooks.
    */
   hooks?: HookRunner;
@@ -245,8 +245,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
           continue;
         }
         throwIfAborted(signal);
-        const ran = await traceToolCall(options, call, () => runToolCall(call, toolsByName, { ...toolContext, turn }, signal));
-        const output = hookScope === undefined ? ran : await afterFileTool(hookScope, call, ran);
+        const refused = hookScope === undefined || !toolsByName.has(call.name) ? null : await beforeTool(hookScope, call);
+        const ran = refused ?? (await traceToolCall(options, call, () => runToolCall(call, toolsByName, { ...toolContext, turn }, signal)));
+        const output = hookScope === undefined || refused !== null ? ran : await afterFileTool(hookScope, call, ran);
         recorder.toolCalled(turn, call.name, output.isError !== true, output.isError === true ? output.content : undefined);
         results.push({ type: 'tool_result', toolUseId: call.id, content: output.content, ...(output.isError === true ? { isError: true } : {}) });
       }

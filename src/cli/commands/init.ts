@@ -38,7 +38,7 @@ const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown va
 #     - command: npx prettier --write "$COLONY_FILE"
 #       matcher: write_file|edit_file
 #       blocking: false
-#   taskStart: []                  # taskEnd and swarmEnded too; see README "Hooks"
+#   taskStart: []                  # taskEnd, toolCalling and swarmEnded too; see README "Hooks"
 # log:
 #   level: warn
 `;
