@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -177,8 +178,17 @@ describe('hook configuration', () => {
     expect((await configError({ taskCompleting: [{ command: 'npm test', blockng: true }] })).message).toMatch(/"hooks\.taskCompleting\.0".*blockng/);
     expect((await configError({ taskCompleting: [{ command: '' }] })).message).toMatch(/invalid config key "hooks\.taskCompleting\.0\.command".*non-empty/);
     expect((await configError({ taskEnd: [{ command: 'x', timeout: 0 }] })).message).toMatch(/"hooks\.taskEnd\.0\.timeout"/);
-    expect((await configError({ fileEdited: [{ command: 'x', matcher: '(?=Edit)' }] })).message).toMatch(/"hooks\.fileEdited\.0\.matcher".*lookahead|"hooks\.fileEdited\.0\.matcher"/);
     expect((await configError({ taskStart: [{ command: 'x', matcher: 'Edit' }] })).message).toMatch(/"hooks\.taskStart\.0".*matcher/);
+  });
+
+  it('refuses a matcher the linear-time engine cannot run when the colony is created, before anything is opened', async () => {
+    const error = await rejectionOf(tempColony({ hooks: { toolCalling: [{ command: 'x', matcher: 'Bash' }, { command: 'y', matcher: '(?!Bash)' }] } }, { dir }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^invalid config key "hooks\.toolCalling\.1\.matcher": .*lookahead/);
+    expect(existsSync(join(dir, '.colony', 'colony.db'))).toBe(false);
+    await mkdir(join(dir, '.claude'));
+    await writeFile(join(dir, '.claude/settings.json'), JSON.stringify({ hooks: { PostToolUse: [{ matcher: '(a', hooks: [{ type: 'command', command: 'x' }] }] } }));
+    expect(() => readClaudeSettingsHooks(dir)).toThrow(/^\.claude\/settings\.json: invalid key "hooks\.PostToolUse\.0\.matcher": invalid regular expression/);
   });
 
   it('reads Claude Code settings hooks where the names match, skipping the rest with a note', async () => {

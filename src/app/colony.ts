@@ -197,6 +197,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   const mcpServerList = resolveMcpServers({ projectDir: config.projectDir, config: config.mcp, env });
   // Claude Code's settings hooks are read (and a bad file refused) before anything is opened too.
   const claudeHooks = config.hooks.claudeSettings ? readClaudeSettingsHooks(config.projectDir) : { hooks: [], notes: [] };
+  const hookDefinitions = [...colonyHookDefinitions(config.hooks), ...claudeHooks.hooks];
   const ownsTracer = !options.tracer;
   const tracer = options.tracer ?? (await createTracer(env));
   // Log lines written while a span is current carry its trace_id and span_id.
@@ -320,7 +321,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   const shellPolicy = { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) };
   for (const note of claudeHooks.notes) logger.warn(note);
   // Hooks run as an agent's commands do: its sandbox, environment allow-list and command policy.
-  const hooks = new HookRunner({ hooks: [...colonyHookDefinitions(config.hooks), ...claudeHooks.hooks], sandbox, policy: shellPolicy, events, processes, logger });
+  const hooks = new HookRunner({ hooks: hookDefinitions, sandbox, policy: shellPolicy, events, processes, logger });
   const registerExecutor = (executor: TaskExecutor): void => tasks.registerExecutor(withTaskHooks(executor, hooks));
   registerExecutor(
     createShellExecutor({

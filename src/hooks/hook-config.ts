@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { compileUntrustedRegex } from '../security/untrusted-regex.js';
 import { HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
 
 /**
@@ -27,14 +26,11 @@ export type HookPoint = (typeof HOOK_POINTS)[number];
 const command = z.string({ error: 'must be the command line to run (a string)' }).trim().min(1, 'must be a non-empty command line').refine((value) => !value.includes('\0'), 'must not contain a NUL byte');
 const timeout = z.number().positive().max(HOOK_MAX_TIMEOUT_SECONDS, `at most ${HOOK_MAX_TIMEOUT_SECONDS} seconds`);
 
-/** A tool-name matcher: compiled once here so that a pattern the linear-time engine refuses is a config error. */
-export const hookMatcherSchema = z.string().superRefine((pattern, context) => {
-  try {
-    compileUntrustedRegex(pattern);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-  }
-});
+/**
+ * A tool-name matcher. It is compiled (by the linear-time engine, see hook-definition.ts) when the
+ * colony is created, not here: importing the package must not load the regex engine.
+ */
+export const hookMatcherSchema = z.string();
 
 const hookSchema = z.strictObject({ command, timeout: timeout.optional(), blocking: z.boolean().optional() });
 const toolHookSchema = hookSchema.extend({ matcher: hookMatcherSchema.optional() });

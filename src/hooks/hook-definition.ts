@@ -1,3 +1,4 @@
+import { ConfigError } from '../domain/errors.js';
 import { compileUntrustedRegex, type UntrustedRegex } from '../security/untrusted-regex.js';
 import type { HookPoint, HooksConfig } from './hook-config.js';
 import { HOOK_DEFAULT_TIMEOUT_SECONDS } from './hook-defaults.js';
@@ -17,34 +18,44 @@ export interface HookDefinition {
 
 export const COLONY_HOOK_SOURCE = 'colony';
 
-/** A matcher as Claude Code reads it: empty or `*` matches every tool, anything else is a regex over the whole name. */
-export function compileToolMatcher(pattern: string | undefined): UntrustedRegex | null {
+/**
+ * A matcher as Claude Code reads it: empty or `*` matches every tool, anything else is a regex over
+ * the whole name. A pattern the engine refuses is a ConfigError that starts with `where`.
+ */
+export function compileToolMatcher(pattern: string | undefined, where: string): UntrustedRegex | null {
   if (pattern === undefined || pattern === '' || pattern === '*') return null;
-  return compileUntrustedRegex(`^(?:${pattern})$`);
+  try {
+    compileUntrustedRegex(pattern);
+    return compileUntrustedRegex(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new ConfigError(`${where}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 export function secondsToMs(seconds: number | undefined): number {
   return Math.round((seconds ?? HOOK_DEFAULT_TIMEOUT_SECONDS) * 1000);
 }
 
-/** The hooks of Colony's own config, in the order given. */
+/** The hooks of Colony's own config, in the order given; throws ConfigError naming the key of a bad matcher. */
 export function colonyHookDefinitions(config: HooksConfig): HookDefinition[] {
   const out: HookDefinition[] = [];
-  const add = (point: HookPoint, hook: { command: string; timeout?: number | undefined; blocking?: boolean | undefined; matcher?: string | undefined }): void => {
-    out.push({
-      point,
-      command: hook.command,
-      timeoutMs: secondsToMs(hook.timeout),
-      blocking: hook.blocking ?? null,
-      matcher: compileToolMatcher(hook.matcher),
-      source: COLONY_HOOK_SOURCE,
+  const add = (point: HookPoint, hooks: readonly { command: string; timeout?: number | undefined; blocking?: boolean | undefined; matcher?: string | undefined }[]): void => {
+    hooks.forEach((hook, index) => {
+      out.push({
+        point,
+        command: hook.command,
+        timeoutMs: secondsToMs(hook.timeout),
+        blocking: hook.blocking ?? null,
+        matcher: compileToolMatcher(hook.matcher, `invalid config key "hooks.${point}.${index}.matcher"`),
+        source: COLONY_HOOK_SOURCE,
+      });
     });
   };
-  for (const hook of config.taskStart) add('taskStart', hook);
-  for (const hook of config.taskEnd) add('taskEnd', hook);
-  for (const hook of config.toolCalling) add('toolCalling', hook);
-  for (const hook of config.fileEdited) add('fileEdited', hook);
-  for (const hook of config.taskCompleting) add('taskCompleting', hook);
-  for (const hook of config.swarmEnded) add('swarmEnded', hook);
+  add('taskStart', config.taskStart);
+  add('taskEnd', config.taskEnd);
+  add('toolCalling', config.toolCalling);
+  add('fileEdited', config.fileEdited);
+  add('taskCompleting', config.taskCompleting);
+  add('swarmEnded', config.swarmEnded);
   return out;
 }
