@@ -402,11 +402,11 @@ describe('hooks in the agent loop', () => {
 });
 
 describe('task hooks in a colony', () => {
-  it('taskStart and taskEnd run in the workspace around every task; a blocking taskStart failure fails the task without running it', async () => {
+  it('taskStart and taskEnd run in the workspace around every task; a blocking failure of either fails the task', async () => {
     const { colony, dir, cleanup } = await tempColony({
       hooks: {
         taskStart: [{ command: 'echo "start $COLONY_TASK_ID" >> hooks.log; test ! -f stop-here || { echo "not today" >&2; exit 2; }' }],
-        taskEnd: [{ command: 'cat > end.json; echo "end $COLONY_TASK_ID" >> hooks.log' }],
+        taskEnd: [{ command: 'cat > end.json; echo "end $COLONY_TASK_ID" >> hooks.log; test ! -f end-fails || { echo "lint failed" >&2; exit 1; }', blocking: true }],
       },
     });
     try {
@@ -430,6 +430,18 @@ describe('task hooks in a colony', () => {
       await colony.events.flush();
       const hookEvents = await colony.events.list({ types: ['hook.ran'] });
       expect(hookEvents.map((event) => `${(event.data as { point: string }).point}:${(event.data as { blocked: boolean }).blocked}`)).toEqual(['taskStart:false', 'taskEnd:false', 'taskStart:true']);
+
+      // A blocking taskEnd failure fails a task that had succeeded.
+      await rm(join(dir, 'stop-here'));
+      await writeFile(join(dir, 'end-fails'), '');
+      await writeFile(join(dir, 'hooks.log'), '');
+      const [ended] = await colony.tasks.submit([{ type: 'shell', input: { command: 'echo ran >> hooks.log' }, maxRetries: 0 }]);
+      await colony.tasks.waitFor([ended!.id]);
+      const endedRecord = await colony.tasks.get(ended!.id);
+      expect(endedRecord?.status).toBe('failed');
+      expect(endedRecord?.error?.message).toContain("a taskEnd hook blocked the task's completion");
+      expect(endedRecord?.error?.message).toContain('lint failed');
+      expect(await readFile(join(dir, 'hooks.log'), 'utf8')).toBe(`start ${ended!.id}\nran\nend ${ended!.id}\n`);
     } finally {
       await cleanup();
     }
