@@ -9,7 +9,7 @@ export const HOOK_MAX_TIMEOUT_SECONDS = 3_600;
 /** Output kept per stream of one hook run; the rest is dropped. */
 export const HOOK_OUTPUT_MAX_BYTES = 16 * 1024;
 
-/** The most of a blocking hook's output handed back to the agent. */
+/** The most of a blocking hook's output handed back to the agent (its end, where failures are summed up). */
 export const HOOK_FEEDBACK_MAX_CHARS = 8_000;
 
 /** The most of a hook's output kept in its `hook.ran` event. */

@@ -86,7 +86,7 @@ export class HookRunner {
       const run = await this.#runOne(hook, context);
       if (run.blocked) feedback.push(run.feedback);
     }
-    return feedback.length === 0 ? PASSED : { blocked: true, feedback: cut(feedback.join('\n\n'), HOOK_FEEDBACK_MAX_CHARS) };
+    return feedback.length === 0 ? PASSED : { blocked: true, feedback: feedback.join('\n\n') };
   }
 
   async #runOne(hook: HookDefinition, context: HookRunContext): Promise<{ blocked: boolean; feedback: string }> {
@@ -140,7 +140,9 @@ export class HookRunner {
     if (outcome !== 'passed' && !blocked) {
       this.#deps.logger.warn({ point: hook.point, command: hook.command, taskId: context.task?.id, swarmId: context.swarmId }, `hook failed (reported only): ${status}`);
     }
-    return { blocked, feedback: `The ${hook.point} hook \`${hook.command}\` (${hook.source}) failed: ${status}${output.trim() === '' ? '' : `\n${output}`}` };
+    // The end of the output: where test runners and compilers sum up what failed.
+    const told = 'refused' in result || output.trim() === '' ? '' : `\n${tail(output, HOOK_FEEDBACK_MAX_CHARS)}`;
+    return { blocked, feedback: `The ${hook.point} hook \`${hook.command}\` (${hook.source}) failed: ${status}${told}` };
   }
 }
 
