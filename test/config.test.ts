@@ -82,6 +82,7 @@ describe('loadConfig', () => {
         contextMemories: DEFAULTS.agentContextMemories,
       },
       mcp: { servers: {}, projectFile: true },
+      hooks: { claudeSettings: true, taskStart: [], taskEnd: [], toolCalling: [], fileEdited: [], taskCompleting: [], swarmEnded: [] },
       server: {
         host: DEFAULTS.serverHost,
         port: DEFAULTS.serverPort,

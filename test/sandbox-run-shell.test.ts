@@ -57,6 +57,14 @@ describe('runShell', () => {
     expect(cat).toBe('cat=0'); // cat reads EOF at once instead of hanging on a terminal
   });
 
+  it('writes `stdin` to the command and closes it; a command that does not read it is not an error', async () => {
+    const read = await runShell({ ...base(), command: 'cat; echo " cat=$?"', stdin: '{"hook":"input"}' });
+    expect(read.stdout).toBe('{"hook":"input"} cat=0\n');
+    // More than a pipe holds, to a command that exits without reading: EPIPE is ignored.
+    const ignored = await runShell({ ...base(), command: 'exit 0', stdin: 'x'.repeat(1024 * 1024) });
+    expect(ignored.exitCode).toBe(0);
+  });
+
   it('on timeout kills the whole process group, including a child the shell spawned', async () => {
     let childPid: number | undefined;
     const result = await runShell({

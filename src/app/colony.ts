@@ -56,6 +56,10 @@ import { mcpToolNameProblems } from '../agents/runtime/mcp-tool-names.js';
 import { mcpAgentTools } from '../agents/runtime/tools/mcp-tools.js';
 import { packageVersion } from '../kernel/package-version.js';
 import type { ModelCallTotals } from '../ports/metric-store.js';
+import { readClaudeSettingsHooks } from '../hooks/claude-settings-hooks.js';
+import { colonyHookDefinitions } from '../hooks/hook-definition.js';
+import { HookRunner } from '../hooks/hook-runner.js';
+import { withTaskHooks } from '../hooks/task-hooks-executor.js';
 
 export interface CreateColonyOptions {
   /** The project directory (workspace and default home of `.colony/`). Default: the current directory. */
@@ -191,6 +195,9 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   // Checked before anything is opened: a bad name leaves nothing behind.
   const pools = checkPoolNames(options.pools ?? []);
   const mcpServerList = resolveMcpServers({ projectDir: config.projectDir, config: config.mcp, env });
+  // Claude Code's settings hooks are read (and a bad file refused) before anything is opened too.
+  const claudeHooks = config.hooks.claudeSettings ? readClaudeSettingsHooks(config.projectDir) : { hooks: [], notes: [] };
+  const hookDefinitions = [...colonyHookDefinitions(config.hooks), ...claudeHooks.hooks];
   const ownsTracer = !options.tracer;
   const tracer = options.tracer ?? (await createTracer(env));
   // Log lines written while a span is current carry its trace_id and span_id.
@@ -311,7 +318,12 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     hideFromAgents: [config.dataDir],
     onDetected: warnIfUnconfined,
   });
-  tasks.registerExecutor(
+  const shellPolicy = { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) };
+  for (const note of claudeHooks.notes) logger.warn(note);
+  // Hooks run as an agent's commands do: its sandbox, environment allow-list and command policy.
+  const hooks = new HookRunner({ hooks: hookDefinitions, sandbox, policy: shellPolicy, events, processes, logger });
+  const registerExecutor = (executor: TaskExecutor): void => tasks.registerExecutor(withTaskHooks(executor, hooks));
+  registerExecutor(
     createShellExecutor({
       maxOutputBytes: config.shell.maxOutputBytes,
       defaultTimeoutMs: config.shell.timeoutMs,
@@ -344,7 +356,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     }
   }, tracer);
   const consensus = new ConsensusService({ store, events, agents, provider: (id, model) => providers.get(id, model), logger, newId, now });
-  tasks.registerExecutor(
+  registerExecutor(
     createAgentExecutor({
       store,
       events,
@@ -355,7 +367,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       shell: {
         timeoutMs: config.shell.timeoutMs,
         maxOutputBytes: config.shell.maxOutputBytes,
-        policy: { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) },
+        policy: shellPolicy,
         sandbox,
         processes,
       },
@@ -374,6 +386,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       providerIds: () => providers.ids(),
       customTools: () => tools.list(),
       mcpTools: (agentType, signal) => mcpAgentTools({ declared: agentType.tools, agentType: agentType.name, servers: mcp, signal, logger }),
+      hooks,
     }),
   );
 
@@ -393,6 +406,12 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     chooseType: (candidates, kind) => selection.chooseWithReasons(candidates, kind),
     vote: peerReviewVote(consensus),
     tracer,
+    // Swarm hooks run in the project directory; they report, there is no step left to block.
+    swarmEnded: (swarm) =>
+      hooks.run('swarmEnded', { workspace: config.projectDir, swarmId: swarm.id, input: { swarm_status: swarm.status } }).then(
+        () => undefined,
+        (error: unknown) => logger.warn({ err: error, swarmId: swarm.id }, 'swarmEnded hooks could not run'),
+      ),
   });
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.
@@ -462,7 +481,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
     tracer,
     newId,
     now,
-    registerExecutor: (executor) => tasks.registerExecutor(executor),
+    registerExecutor,
     async start(startOptions = {}) {
       if (started) return;
       // A process that only serves runs no command: the sandbox is the workers' concern. In `auto` mode

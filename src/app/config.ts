@@ -12,6 +12,7 @@ import { AGENT_DEFAULT_MAX_TOKENS, AGENT_DEFAULT_MAX_TURNS } from '../agents/run
 import { MEMORY_DEFAULTS } from '../memory/memory-defaults.js';
 import { MCP_DEFAULT_CONFIG, mcpConfigSchema } from '../adapters/mcp-client/mcp-server-config.js';
 import { DEFAULTS } from '../kernel/constants.js';
+import { HOOKS_DEFAULT_CONFIG, hooksConfigSchema } from '../hooks/hook-config.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -126,6 +127,8 @@ export const configSchema = z
       .strict(),
     /** MCP servers agents take tools from, beside the project's `.mcp.json` (see src/adapters/mcp-client/mcp-server-config.ts). */
     mcp: mcpConfigSchema,
+    /** Commands run at lifecycle points (before and after tasks, after edits, before completing, when a swarm ends); see src/hooks/hook-config.ts. */
+    hooks: hooksConfigSchema,
     /** The REST API and WebSocket server run by `colony up`. */
     server: z
       .object({
@@ -200,6 +203,7 @@ export function defaultConfig(projectDir: string): ColonyConfig {
       contextMemories: DEFAULTS.agentContextMemories,
     },
     mcp: { servers: {}, projectFile: MCP_DEFAULT_CONFIG.projectFile },
+    hooks: { ...HOOKS_DEFAULT_CONFIG },
     server: {
       host: DEFAULTS.serverHost,
       port: DEFAULTS.serverPort,

@@ -56,6 +56,23 @@ export interface ColonyEventMap {
   /** An MCP server agents take tools from started, stopped or failed in a process (`reason`: why it failed). */
   'mcp_server.state_changed': { server: string; state: 'not_started' | 'starting' | 'running' | 'failed'; reason: string | null; runnerId: string };
   'provider.state_changed': { provider: string; state: 'closed' | 'open' | 'half-open' };
+  /**
+   * A hook (a configured command at a lifecycle point) ran: `outcome` says how it ended, `blocked`
+   * whether that stopped the step it guards. `source` is `colony` or the Claude Code settings file.
+   */
+  'hook.ran': {
+    point: string;
+    command: string;
+    source: string;
+    taskId: string | null;
+    swarmId: string | null;
+    outcome: 'passed' | 'failed' | 'timed_out' | 'refused';
+    exitCode: number | null;
+    durationMs: number;
+    blocked: boolean;
+    /** The end of what it wrote (stderr, then stdout), cut to a preview. */
+    output: string;
+  };
   'provider.retried': { provider: string; attempt: number; delayMs: number; error: string };
   /**
    * A limit of one process started holding ready work back (`limit.reached`), or stopped (`limit.cleared`):
@@ -105,7 +122,7 @@ export const EVENT_TYPES = [
   'task.created', 'task.queued', 'task.started', 'task.completed', 'task.failed', 'task.cancelled', 'task.retried', 'task.recovered', 'task.rolledback', 'task.revised',
   'agent.spawned', 'agent.updated', 'agent.assigned', 'agent.released', 'agent.terminated',
   'agent.turn', 'agent.tool_called', 'agent.output', 'llm.usage',
-  'provider.state_changed', 'provider.retried', 'mcp_server.state_changed',
+  'provider.state_changed', 'provider.retried', 'mcp_server.state_changed', 'hook.ran',
   'limit.reached', 'limit.cleared',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CancelledError, ExecutionError, ValidationError } from '../domain/errors.js';
 import { OutputCollector } from './output-collector.js';
@@ -23,6 +23,8 @@ export interface RunShellOptions {
    */
   prefix?: readonly string[];
   signal?: AbortSignal;
+  /** Written to the command's stdin, which is then closed (a hook's JSON input). Default: stdin closed at once. */
+  stdin?: string;
   /** Decoded output as it arrives, within the cap. Throwing from it ends the command and rejects the run. */
   onOutput?: (stream: OutputStreamName, chunk: string) => void;
   /** Told when the command's process group starts and when it is gone (to record it while it runs). */
@@ -50,7 +52,7 @@ export interface ShellResult {
 /** setTimeout silently fires at once for anything larger. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-type ShellChild = ChildProcessByStdio<null, Readable, Readable>;
+type ShellChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 interface GroupEnding {
   started: boolean;
@@ -59,7 +61,7 @@ interface GroupEnding {
 }
 
 /**
- * Runs `command` with `/bin/sh -c` as the leader of a new process group, stdin closed. A timeout, an
+ * Runs `command` with `/bin/sh -c` as the leader of a new process group, stdin closed (or given `stdin`). A timeout, an
  * abort or a throwing observer ends the whole group (SIGTERM, then SIGKILL after a grace period), and
  * background jobs still running when the shell exits are ended the same way, so nothing the command
  * started outlives the call (short of a process that left the group on purpose with setsid).
@@ -81,8 +83,8 @@ export async function runShell(options: RunShellOptions): Promise<ShellResult> {
       cwd: options.cwd,
       env: options.env ?? process.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    }) as ShellChild;
   } catch (error) {
     // spawn throws synchronously only for malformed arguments, such as a NUL byte in the environment.
     throw new ValidationError(`invalid shell options: ${(error as Error).message}`, { cause: error });
@@ -91,6 +93,11 @@ export async function runShell(options: RunShellOptions): Promise<ShellResult> {
   if (pgid === undefined) {
     const error = await new Promise<Error>((resolve) => child.once('error', resolve));
     throw new ExecutionError(`could not start ${options.prefix?.[0] ?? '/bin/sh'}: ${error.message}`, { cause: error, retryable: false });
+  }
+  if (options.stdin !== undefined && child.stdin !== null) {
+    // A command that exits without reading its input closes the pipe: EPIPE then means nothing.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.stdin);
   }
   const recorded = options.group?.started(pgid);
   return supervise(child, pgid, options, startedAt, recorded);

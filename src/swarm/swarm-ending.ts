@@ -30,6 +30,8 @@ export interface SwarmEndingDeps {
   flushEvents: () => Promise<void>;
   logger: Logger;
   now: () => number;
+  /** Told once the swarm's ending is saved and its agents retired (the `swarmEnded` hooks); must not reject. */
+  ended?: (swarm: SwarmRecord) => Promise<void>;
 }
 
 /**
@@ -100,6 +102,7 @@ export class SwarmEnding {
       this.deps.publish('swarm.finished', finished);
     }
     await seats.retire(status);
+    await this.deps.ended?.(record.swarm);
     return record.swarm;
   }
 }

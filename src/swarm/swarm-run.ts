@@ -47,6 +47,8 @@ export interface SwarmRunDeps {
   now: () => number;
   /** The swarm's coordination here is a span in the trace of the request that created the swarm. */
   tracer?: Tracer;
+  /** Told once a swarm ended, in the process that ended it (the `swarmEnded` hooks); must not reject. */
+  swarmEnded?: (swarm: SwarmRecord) => Promise<void>;
 }
 
 /**
@@ -118,6 +120,7 @@ export class SwarmRun {
       flushEvents: () => deps.events.flush(),
       logger,
       now,
+      ...(deps.swarmEnded ? { ended: deps.swarmEnded } : {}),
     });
     this.done = this.traced();
   }

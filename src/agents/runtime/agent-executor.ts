@@ -18,6 +18,7 @@ import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/tas
 import type { TaskSpecInput } from '../../tasks/task-spec.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
 import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../task-kind.js';
+import type { HookRunner } from '../../hooks/hook-runner.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
 import { mapToolNames } from './tool-names.js';
 import { runShellTool } from './tools/shell-tool.js';
@@ -131,6 +132,8 @@ export interface AgentExecutorDeps {
    * for a server that is not configured. Absent: agents get no MCP tools.
    */
   mcpTools?(agentType: AgentTypeDefinition, signal: AbortSignal): Promise<AgentTool[]>;
+  /** The configured hooks: agents run `fileEdited` and `taskCompleting` ones (see agent-hooks.ts). */
+  hooks?: HookRunner;
 }
 
 /**
@@ -193,6 +196,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         ...(customTools === undefined ? {} : { customTools }),
         ...(mcpTools === undefined ? {} : { mcpTools }),
         ...(deps.tracer === undefined ? {} : { tracer: deps.tracer }),
+        ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
         now,
       });
       // A swarm's last call is closed in the ledger (with what it used) before the task's outcome is

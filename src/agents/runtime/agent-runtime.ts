@@ -20,6 +20,8 @@ import { FileJournal } from '../../sandbox/file-journal.js';
 import { FileTools } from '../../sandbox/file-tools.js';
 import { WorkspaceGuard } from '../../sandbox/workspace-guard.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
+import type { HookRunner } from '../../hooks/hook-runner.js';
+import { afterFileTool, beforeTool, CompletionGate } from './agent-hooks.js';
 import { taskMemoryNamespace } from './memory-context.js';
 import { OutputCoalescer } from './output-coalescer.js';
 import { RunRecorder } from './run-recorder.js';
@@ -83,6 +85,12 @@ export interface RunAgentOptions {
   mcpTools?: readonly AgentTool[];
   /** Each turn is a span, with its model call and tool calls as children (see src/ports/tracer.ts). */
   tracer?: Tracer;
+  /**
+   * Hooks at the loop's points: `toolCalling` before a tool call (a blocking failure refuses it),
+   * `fileEdited` after write_file and edit_file (a blocking failure is added to the tool's result), `taskCompleting` when the agent finishes (a blocking failure refuses
+   * the finish and sends the hook's output back; see agent-hooks.ts). Absent: no hooks.
+   */
+  hooks?: HookRunner;
   now: () => number;
 }
 
@@ -159,6 +167,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     },
   };
 
+  const hookScope = options.hooks === undefined ? undefined : { hooks: options.hooks, workspace: guard.root, task: { id: task.id, attempt }, swarmId: task.swarmId, signal };
+  const gate = new CompletionGate(hookScope);
+
   const system = buildSystemPrompt({ agentType: options.agentType, agent: options.agent, task, workspace: guard.root, tools, limits });
   const first: ContentPart[] = [{ type: 'text', text: buildTaskMessage(options.prompt, options.context) }];
   const messages: Message[] = [{ role: 'user', content: first }];
@@ -207,7 +218,15 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
       const calls = response.content.filter((part): part is ToolUsePart => part.type === 'tool_use');
       if (calls.length === 0) {
         const text = textOf(response.content);
-        if (response.stopReason !== 'max_tokens') return result(text, turn, 'end_turn');
+        if (response.stopReason !== 'max_tokens') {
+          const refusal = await gate.check(text);
+          if (refusal === null) return result(text, turn, 'end_turn');
+          if (refusal.exhausted) throw failure(refusal.message, turn);
+          const feedback: ContentPart[] = [{ type: 'text', text: refusal.message }];
+          await recorder.turns([{ turn, role: 'user', content: feedback }]);
+          messages.push({ role: 'user', content: feedback });
+          return 'continue';
+        }
         // Cut off mid-answer: ask for the rest (within the same turn and token limits).
         const nudge: ContentPart[] = [{ type: 'text', text: CONTINUE_AFTER_MAX_TOKENS }];
         await recorder.turns([{ turn, role: 'user', content: nudge }]);
@@ -226,9 +245,21 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
           continue;
         }
         throwIfAborted(signal);
-        const output = await traceToolCall(options, call, () => runToolCall(call, toolsByName, { ...toolContext, turn }, signal));
+        const refused = hookScope === undefined || !toolsByName.has(call.name) ? null : await beforeTool(hookScope, call);
+        const ran = refused ?? (await traceToolCall(options, call, () => runToolCall(call, toolsByName, { ...toolContext, turn }, signal)));
+        const output = hookScope === undefined || refused !== null ? ran : await afterFileTool(hookScope, call, ran);
         recorder.toolCalled(turn, call.name, output.isError !== true, output.isError === true ? output.content : undefined);
         results.push({ type: 'tool_result', toolUseId: call.id, content: output.content, ...(output.isError === true ? { isError: true } : {}) });
+      }
+      if (reported !== undefined) {
+        const refusal = await gate.check(reported.value);
+        if (refusal?.exhausted === true) throw failure(refusal.message, turn);
+        if (refusal) {
+          // The report is refused: its call's result says why, and the loop goes on.
+          reported = undefined;
+          const index = calls.findIndex((call) => call.name === 'report_result');
+          results[index] = { type: 'tool_result', toolUseId: (calls[index] as ToolUsePart).id, content: refusal.message, isError: true };
+        }
       }
       await recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
       if (reported !== undefined) return result(reported.value, turn, 'report_result');

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HOOK_DEFAULT_TIMEOUT_SECONDS } from '../../hooks/hook-defaults.js';
 import { DEFAULTS } from '../../kernel/constants.js';
 import { defaultShellConcurrency } from '../../app/config.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -27,6 +28,17 @@ const CONFIG_TEMPLATE = `# Colony configuration. Every key is optional; shown va
 # shell:
 #   timeoutMs: ${DEFAULTS.shellTimeoutMs}
 #   maxOutputBytes: ${DEFAULTS.shellMaxOutputBytes}
+# hooks:                          # commands at lifecycle points, run in the task's workspace like an agent's run_shell
+#   claudeSettings: true           # also read the hooks of .claude/settings.json and .claude/settings.local.json
+#   taskCompleting:                # (none by default; for example) before an agent's task may complete:
+#     - command: npm test          #   a failure sends the output back to the agent, which goes on
+#       timeout: ${HOOK_DEFAULT_TIMEOUT_SECONDS}                # seconds
+#       blocking: true             # any failure blocks (false: only reported; unset: exit code 2 blocks)
+#   fileEdited:                    # (for example) after write_file / edit_file; the file is in $COLONY_FILE
+#     - command: npx prettier --write "$COLONY_FILE"
+#       matcher: write_file|edit_file
+#       blocking: false
+#   taskStart: []                  # taskEnd, toolCalling and swarmEnded too; see README "Hooks"
 # log:
 #   level: warn
 `;
