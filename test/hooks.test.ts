@@ -99,6 +99,17 @@ describe('hook runner (real commands)', () => {
     expect(ran).toHaveLength(1);
   });
 
+  it('runs a hook limited by agentTypes only for tasks whose agent is of one of those types', async () => {
+    const runner = runnerFor(colonyHookDefinitions(hooksConfig({ taskCompleting: [{ command: 'echo "$COLONY_TASK_ID" >> ran.log; exit 2', agentTypes: ['tester'] }] })), events);
+    const coder = await runner.run('taskCompleting', { workspace: dir, task: { id: 'tsk_coder', attempt: 1 }, agentType: 'coder' });
+    const none = await runner.run('taskCompleting', { workspace: dir, task: { id: 'tsk_none', attempt: 1 } });
+    const tester = await runner.run('taskCompleting', { workspace: dir, task: { id: 'tsk_tester', attempt: 1 }, agentType: 'tester' });
+    expect(coder.blocked).toBe(false);
+    expect(none.blocked).toBe(false);
+    expect(tester.blocked).toBe(true);
+    expect((await readFile(join(dir, 'ran.log'), 'utf8')).trim()).toBe('tsk_tester');
+  });
+
   it('blocks: exit code 2 blocks by Claude Code convention, any failure blocks with blocking: true, none with blocking: false', async () => {
     const runner = runnerFor(
       colonyHookDefinitions(
@@ -179,6 +190,8 @@ describe('hook configuration', () => {
     expect((await configError({ taskCompleting: [{ command: '' }] })).message).toMatch(/invalid config key "hooks\.taskCompleting\.0\.command".*non-empty/);
     expect((await configError({ taskEnd: [{ command: 'x', timeout: 0 }] })).message).toMatch(/"hooks\.taskEnd\.0\.timeout"/);
     expect((await configError({ taskStart: [{ command: 'x', matcher: 'Edit' }] })).message).toMatch(/"hooks\.taskStart\.0".*matcher/);
+    expect((await configError({ taskCompleting: [{ command: 'x', agentTypes: [] }] })).message).toMatch(/"hooks\.taskCompleting\.0\.agentTypes".*at least one agent type/);
+    expect((await configError({ swarmEnded: [{ command: 'x', agentTypes: ['tester'] }] })).message).toMatch(/"hooks\.swarmEnded\.0".*agentTypes/);
   });
 
   it('refuses a matcher the linear-time engine cannot run when the colony is created, before anything is opened', async () => {

@@ -79,6 +79,7 @@ export function readClaudeSettingsHooks(projectDir: string): ClaudeSettingsHooks
             timeoutMs: secondsToMs(Math.min(hook.timeout ?? HOOK_DEFAULT_TIMEOUT_SECONDS, HOOK_MAX_TIMEOUT_SECONDS)),
             blocking: null,
             matcher: point === 'fileEdited' || point === 'toolCalling' ? compileToolMatcher(group.matcher, `${file}: invalid key "hooks.${event}.${index}.matcher"`) : null,
+            agentTypes: null,
             source: file,
           });
         }

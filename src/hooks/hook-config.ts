@@ -17,7 +17,8 @@ import { HOOK_MAX_TIMEOUT_SECONDS } from './hook-defaults.js';
  * - `swarmEnded`: once a swarm ended (completed, failed or stopped), in the project directory; never blocks.
  *
  * Per hook: `command`, `timeout` (seconds), `blocking` (true: any failure blocks; false: failures are
- * only reported; absent: Claude Code's convention, exit status 2 blocks and others are reported).
+ * only reported; absent: Claude Code's convention, exit status 2 blocks and others are reported), and
+ * (not for swarmEnded) `agentTypes`: the hook runs only for tasks whose agent is of one of these types.
  * `claudeSettings` also reads the `hooks` of `.claude/settings.json` and `.claude/settings.local.json`.
  */
 export const HOOK_POINTS = ['taskStart', 'taskEnd', 'toolCalling', 'fileEdited', 'taskCompleting', 'swarmEnded'] as const;
@@ -32,7 +33,9 @@ const timeout = z.number().positive().max(HOOK_MAX_TIMEOUT_SECONDS, `at most ${H
  */
 export const hookMatcherSchema = z.string();
 
-const hookSchema = z.strictObject({ command, timeout: timeout.optional(), blocking: z.boolean().optional() });
+/** Only for tasks run by agents of these types (`tester`): a repository's tests gate the tester's finish, not every coder's. */
+const agentTypes = z.array(z.string().trim().min(1, 'must name agent types (non-empty strings)')).min(1, 'must name at least one agent type (or leave agentTypes out)');
+const hookSchema = z.strictObject({ command, timeout: timeout.optional(), blocking: z.boolean().optional(), agentTypes: agentTypes.optional() });
 const toolHookSchema = hookSchema.extend({ matcher: hookMatcherSchema.optional() });
 
 export const hooksConfigSchema = z.strictObject({
@@ -42,7 +45,7 @@ export const hooksConfigSchema = z.strictObject({
   toolCalling: z.array(toolHookSchema),
   fileEdited: z.array(toolHookSchema),
   taskCompleting: z.array(hookSchema),
-  swarmEnded: z.array(hookSchema),
+  swarmEnded: z.array(z.strictObject({ command, timeout: timeout.optional(), blocking: z.boolean().optional() })),
 });
 
 export type HooksConfig = z.infer<typeof hooksConfigSchema>;

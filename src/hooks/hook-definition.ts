@@ -12,6 +12,8 @@ export interface HookDefinition {
   blocking: boolean | null;
   /** Over tool names, matched whole; null: every tool. Only `toolCalling` and `fileEdited` hooks have one. */
   matcher: UntrustedRegex | null;
+  /** Runs only for tasks whose agent is of one of these types; null: for every task. */
+  agentTypes: readonly string[] | null;
   /** `colony` (config.yaml) or the Claude Code settings file it was read from, relative to the project. */
   source: string;
 }
@@ -39,7 +41,7 @@ export function secondsToMs(seconds: number | undefined): number {
 /** The hooks of Colony's own config, in the order given; throws ConfigError naming the key of a bad matcher. */
 export function colonyHookDefinitions(config: HooksConfig): HookDefinition[] {
   const out: HookDefinition[] = [];
-  const add = (point: HookPoint, hooks: readonly { command: string; timeout?: number | undefined; blocking?: boolean | undefined; matcher?: string | undefined }[]): void => {
+  const add = (point: HookPoint, hooks: readonly { command: string; timeout?: number | undefined; blocking?: boolean | undefined; matcher?: string | undefined; agentTypes?: readonly string[] | undefined }[]): void => {
     hooks.forEach((hook, index) => {
       out.push({
         point,
@@ -47,6 +49,7 @@ export function colonyHookDefinitions(config: HooksConfig): HookDefinition[] {
         timeoutMs: secondsToMs(hook.timeout),
         blocking: hook.blocking ?? null,
         matcher: compileToolMatcher(hook.matcher, `invalid config key "hooks.${point}.${index}.matcher"`),
+        agentTypes: hook.agentTypes ?? null,
         source: COLONY_HOOK_SOURCE,
       });
     });

@@ -31,6 +31,8 @@ export interface HookRunContext {
   workspace: string;
   task?: { id: string; attempt: number };
   swarmId?: string | null;
+  /** The type of the agent running the task (null: a task without an agent), for hooks limited by `agentTypes`. */
+  agentType?: string | null;
   /** The tool called (toolCalling) or that wrote (fileEdited): its names (Colony's first, then Claude Code's), its input, the file it names. */
   tool?: { names: readonly string[]; input: Record<string, JsonValue>; filePath?: string };
   /** More fields for the hooks' JSON input (the task's status for taskEnd, ...). */
@@ -147,6 +149,7 @@ export class HookRunner {
 }
 
 function matches(hook: HookDefinition, context: HookRunContext): boolean {
+  if (hook.agentTypes !== null && !hook.agentTypes.includes(context.agentType ?? '')) return false;
   if (hook.matcher === null) return true;
   const names = context.tool?.names ?? [];
   return names.some((name) => hook.matcher?.test(name) === true);

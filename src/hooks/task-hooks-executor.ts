@@ -13,7 +13,8 @@ export function withTaskHooks(executor: TaskExecutor, hooks: HookRunner): TaskEx
   const wrapped: TaskExecutor = {
     type: executor.type,
     async execute(context: TaskContext): Promise<JsonValue> {
-      const where = { workspace: context.workspace, task: { id: context.task.id, attempt: context.attempt }, swarmId: context.task.swarmId, signal: context.signal };
+      const agentType = context.agent?.type ?? context.task.requirements.agentType ?? null;
+      const where = { workspace: context.workspace, task: { id: context.task.id, attempt: context.attempt }, swarmId: context.task.swarmId, agentType, signal: context.signal };
       if (hooks.has('taskStart')) {
         const verdict = await hooks.run('taskStart', { ...where, input: { task_type: context.task.type } });
         if (verdict.blocked) throw new ExecutionError(`a taskStart hook blocked the task:\n${verdict.feedback}`, { retryable: false });

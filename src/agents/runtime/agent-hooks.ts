@@ -28,6 +28,7 @@ export interface AgentHookScope {
   workspace: string;
   task: { id: string; attempt: number };
   swarmId: string | null;
+  agentType: string;
   signal: AbortSignal;
 }
 
@@ -40,7 +41,7 @@ function toolOf(scope: AgentHookScope, call: ToolUsePart): { names: string[]; in
 /** null: the call may run (report_result always may: finishing is `taskCompleting`'s to guard); otherwise its error result, saying which hook refused it and why. */
 export async function beforeTool(scope: AgentHookScope, call: ToolUsePart): Promise<{ content: string; isError: true } | null> {
   if (call.name === reportResultTool.name || !scope.hooks.has('toolCalling') || isInvalidToolInput(call.input)) return null;
-  const verdict = await scope.hooks.run('toolCalling', { workspace: scope.workspace, task: scope.task, swarmId: scope.swarmId, tool: toolOf(scope, call), signal: scope.signal });
+  const verdict = await scope.hooks.run('toolCalling', { workspace: scope.workspace, task: scope.task, swarmId: scope.swarmId, agentType: scope.agentType, tool: toolOf(scope, call), signal: scope.signal });
   return verdict.blocked ? { isError: true, content: `${call.name} was not run: a hook refused the call.\n${verdict.feedback}` } : null;
 }
 
@@ -49,7 +50,7 @@ export async function afterFileTool(scope: AgentHookScope, call: ToolUsePart, ou
   if (output.isError === true || !FILE_EDIT_TOOLS.includes(call.name) || !scope.hooks.has('fileEdited')) return output;
   const tool = toolOf(scope, call);
   if (tool.filePath === undefined) return output;
-  const verdict = await scope.hooks.run('fileEdited', { workspace: scope.workspace, task: scope.task, swarmId: scope.swarmId, tool, signal: scope.signal });
+  const verdict = await scope.hooks.run('fileEdited', { workspace: scope.workspace, task: scope.task, swarmId: scope.swarmId, agentType: scope.agentType, tool, signal: scope.signal });
   if (!verdict.blocked) return output;
   return { isError: true, content: `${output.content}\n\nThe change was made, but a hook objected:\n${verdict.feedback}` };
 }
@@ -74,6 +75,7 @@ export class CompletionGate {
       workspace: scope.workspace,
       task: scope.task,
       swarmId: scope.swarmId,
+      agentType: scope.agentType,
       input: { stop_hook_active: this.#blocked > 0, result },
       signal: scope.signal,
     });

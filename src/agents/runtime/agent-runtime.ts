@@ -167,7 +167,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     },
   };
 
-  const hookScope = options.hooks === undefined ? undefined : { hooks: options.hooks, workspace: guard.root, task: { id: task.id, attempt }, swarmId: task.swarmId, signal };
+  const hookScope = options.hooks === undefined ? undefined : { hooks: options.hooks, workspace: guard.root, task: { id: task.id, attempt }, swarmId: task.swarmId, agentType: options.agentType.name, signal };
   const gate = new CompletionGate(hookScope);
 
   const system = buildSystemPrompt({ agentType: options.agentType, agent: options.agent, task, workspace: guard.root, tools, limits });
