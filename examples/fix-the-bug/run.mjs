@@ -90,12 +90,11 @@ async function main() {
   }
 
   try {
-    // The live view goes to the terminal (stderr); the swarm record comes back as JSON on stdout.
-    const swarm = spawn(COLONY, ['swarm', OBJECTIVE, '--topology', 'centralized', '--json', ...providerArgs], { cwd: target, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    swarm.stdout.on('data', (chunk) => (out += chunk));
+    // The swarm's live view and its summary, as a person sees them; then its record, as a script reads it.
+    console.log(`\n$ colony swarm "${OBJECTIVE}" --topology centralized${providerArgs.length ? ` ${providerArgs.join(' ')}` : ''}`);
+    const swarm = spawn(COLONY, ['swarm', OBJECTIVE, '--topology', 'centralized', ...providerArgs], { cwd: target, env, stdio: ['ignore', 'inherit', 'inherit'] });
     const [code] = await once(swarm, 'exit');
-    const record = JSON.parse(out);
+    const [record] = JSON.parse(execFileSync(COLONY, ['swarm', 'list', '--limit', '1', '--json'], { cwd: target, env, encoding: 'utf8' }));
     const git = record.result?.git;
     console.log(`\nswarm ${record.id}: ${record.status} (exit ${code})`);
     if (!git) throw new Error('the swarm produced no branch');
