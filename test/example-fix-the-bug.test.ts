@@ -41,6 +41,7 @@ describe('examples/fix-the-bug', () => {
     expect(swarm.status).toBe('completed');
     const result = swarm.result?.git;
     expect(result?.files.map((f) => f.path).sort()).toEqual(['src/cart-total.js', 'src/slugify.js']);
+    expect(result?.dirty).toBe(false);
     expect(result?.conflicts).toEqual([]);
     expect([...(result?.merged ?? [])].sort()).toEqual(['fix-slug', 'fix-total', 'verify']);
 
@@ -65,5 +66,11 @@ describe('examples/fix-the-bug', () => {
     expect(completions).toHaveLength(1);
     expect(completions[0]?.data).toMatchObject({ command: 'npm test', outcome: 'passed', blocked: false });
     expect(existsSync(join(repo, '.colony', 'config.yaml'))).toBe(true);
+
+    // The coders read their issues through the project's MCP server (.mcp.json), as their agent type in .claude/agents allows.
+    const { data: toolCalls } = await runJson<ColonyEvent<'agent.tool_called'>[]>(['events', '--type', 'agent.tool_called', '--limit', '100'], { cwd: repo });
+    const trackerCalls = toolCalls.filter((e) => e.data.tool === 'mcp__tracker__get_issue');
+    expect(trackerCalls).toHaveLength(2);
+    expect(trackerCalls.every((e) => e.data.ok)).toBe(true);
   });
 });

@@ -33,12 +33,19 @@ function gitEnv() {
   return { ...env, GIT_AUTHOR_NAME: 'fix-the-bug example', GIT_AUTHOR_EMAIL: 'example@colony.invalid', GIT_COMMITTER_NAME: 'fix-the-bug example', GIT_COMMITTER_EMAIL: 'example@colony.invalid' };
 }
 
-/** The repository: the project's files, committed, and Colony's config (its hooks) beside them, untracked. */
+/**
+ * The repository: the project's files (with the coder agent type of `.claude/agents/`, which may use
+ * the tracker), `.mcp.json`, committed; Colony's config (its hooks) beside them, untracked.
+ */
 function makeRepository(target) {
   if (existsSync(target) && readdirSync(target).length > 0) throw new Error(`${target} is not empty; give a new directory`);
   mkdirSync(target, { recursive: true });
   cpSync(join(HERE, 'project'), target, { recursive: true });
   writeFileSync(join(target, '.gitignore'), '.colony/\nnode_modules/\n');
+  // The team's MCP servers, as Claude Code reads them: the issue tracker (mcp/tracker-server.mjs, run by
+  // this Node with the SDK Colony installs).
+  const tracker = { command: process.execPath, args: [join(HERE, 'mcp', 'tracker-server.mjs')] };
+  writeFileSync(join(target, '.mcp.json'), `${JSON.stringify({ mcpServers: { tracker } }, null, 2)}\n`);
   git(target, 'init', '--quiet', '--initial-branch=main');
   git(target, 'add', '--all');
   git(target, 'commit', '--quiet', '--message', 'cartTotal and slugify, with their tests (two of which fail)');

@@ -1,4 +1,5 @@
-// The model of the fix-the-bug example, scripted: it plays the planner, the two coders, the tester,
+// The model of the fix-the-bug example, scripted: it plays the planner, the two coders (who read their
+// issue through the team's tracker, an MCP server, before they edit), the tester,
 // the reviewers and the synthesis of a centralized swarm, over the fake LLM server that speaks the
 // Anthropic protocol. A real model does the same job unscripted (see README.md).
 //
@@ -9,8 +10,8 @@ import { FakeLlmServer } from '../../dist/testing/fake-llm-server.js';
 export const PLAN = {
   summary: 'Fix the two failing modules in parallel, then run the whole suite.',
   tasks: [
-    { id: 'fix-total', title: 'Fix cartTotal', prompt: 'test/cart-total.test.js fails: make cartTotal count every line.', agentType: 'coder', kind: 'bugfix', dependsOn: [] },
-    { id: 'fix-slug', title: 'Fix slugify', prompt: 'test/slugify.test.js fails: slugs must be lower case.', agentType: 'coder', kind: 'bugfix', dependsOn: [] },
+    { id: 'fix-total', title: 'Fix cartTotal (CART-1)', prompt: 'Fix issue CART-1 of the tracker: test/cart-total.test.js fails.', agentType: 'coder', kind: 'bugfix', dependsOn: [] },
+    { id: 'fix-slug', title: 'Fix slugify (SLUG-2)', prompt: 'Fix issue SLUG-2 of the tracker: test/slugify.test.js fails.', agentType: 'coder', kind: 'bugfix', dependsOn: [] },
     { id: 'verify', title: 'Run the test suite', prompt: 'Check that the whole test suite passes with both fixes.', agentType: 'tester', kind: 'test', dependsOn: ['fix-total', 'fix-slug'] },
   ],
 };
@@ -18,11 +19,13 @@ export const PLAN = {
 /** Each task's tool calls, one per model turn, then its report. */
 const STEPS = {
   'fix-total': [
+    { name: 'mcp__tracker__get_issue', input: { id: 'CART-1' } },
     { name: 'read_file', input: { path: 'src/cart-total.js' } },
     { name: 'edit_file', input: { path: 'src/cart-total.js', old_text: 'let i = 1;', new_text: 'let i = 0;' } },
     { name: 'report_result', input: { result: 'cartTotal skipped the first line (the loop started at 1); it now starts at 0.' } },
   ],
   'fix-slug': [
+    { name: 'mcp__tracker__get_issue', input: { id: 'SLUG-2' } },
     { name: 'read_file', input: { path: 'src/slugify.js' } },
     { name: 'edit_file', input: { path: 'src/slugify.js', old_text: '    .trim()\n', new_text: '    .trim()\n    .toLowerCase()\n' } },
     { name: 'report_result', input: { result: 'slugify kept capitals; it now lower-cases the title first.' } },
