@@ -8,6 +8,7 @@ import {
   emptyUsage,
   isSwarmFinished,
   type SwarmConfig,
+  type SwarmGitConfig,
   type SwarmRecord,
   type SwarmStatus,
   type SwarmTaskOutcome,
@@ -18,6 +19,7 @@ import { cancelUnlessFinished } from './cancel-task.js';
 import { planProblem } from './plan-check.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
+import { swarmBranch } from './worktree-names.js';
 import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
 import type { SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
 import { swarmUsageReport, type SwarmUsageReport } from './swarm-usage.js';
@@ -36,6 +38,8 @@ const SOURCE = 'swarm';
 export interface SwarmCoordinatorDeps extends Omit<SwarmRunDeps, 'runnerId' | 'servedPools'> {
   runners: RunnerRegistry;
   newId: (kind: IdKind) => string;
+  /** The project directory: when it is in a git repository (and `git` is given), swarms work in worktrees of it. */
+  workspace?: string;
 }
 
 /**
@@ -71,13 +75,15 @@ export class SwarmCoordinator implements Swarms {
     const now = this.deps.now();
     const id = this.deps.newId('swarm');
     const traceParent = this.deps.tracer?.currentTraceParent() ?? null;
+    const git = spec.worktrees ? await this.gitConfig(id) : null;
+    const config = configOf(spec, now, git);
     const swarm: SwarmRecord = {
       id,
       name: spec.name ?? `${spec.topology}-${id.slice(-6)}`,
       objective: spec.objective,
       topology: spec.topology,
       status: 'planning',
-      config: traceParent === null ? configOf(spec, now) : { ...configOf(spec, now), traceParent },
+      config: traceParent === null ? config : { ...config, traceParent },
       plan: spec.plan ? { summary: spec.plan.summary, tasks: spec.plan.tasks.map((t) => ({ ...t, dependsOn: [...t.dependsOn] })) } : null,
       progress: 0,
       result: null,
@@ -247,6 +253,25 @@ export class SwarmCoordinator implements Swarms {
     this.runs.clear();
   }
 
+  /**
+   * Where a new swarm's git work starts: HEAD of the workspace's repository. Null when the workspace
+   * is in none, or its repository has no commit yet: the swarm shares the workspace then.
+   */
+  private async gitConfig(swarmId: string): Promise<SwarmGitConfig | null> {
+    const { git, workspace } = this.deps;
+    if (git === undefined || workspace === undefined) return null;
+    const repo = await git.topLevel(workspace);
+    if (repo === null) return null;
+    const base = await git.resolve(repo, 'HEAD');
+    if (base === null) {
+      this.deps.logger.warn({ swarmId, repo }, 'swarm: the repository has no commit yet; its tasks share the workspace');
+      return null;
+    }
+    const dirty = await git.isDirty(repo);
+    if (dirty) this.deps.logger.warn({ swarmId, repo }, 'swarm: the checkout has uncommitted changes; the swarm starts from the last commit (HEAD) and does not see them');
+    return { repo, base, branch: swarmBranch(swarmId), dirty };
+  }
+
   private launch(swarm: SwarmRecord): void {
     const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id, servedPools: () => this.deps.runners.servedPools() });
     this.runs.set(swarm.id, run);
@@ -327,7 +352,7 @@ export class SwarmCoordinator implements Swarms {
   }
 }
 
-function configOf(spec: SwarmSpec, now: number): SwarmConfig {
+function configOf(spec: SwarmSpec, now: number, git: SwarmGitConfig | null): SwarmConfig {
   const rosterTotal = spec.roster?.reduce((sum, r) => sum + r.count, 0);
   const poolTotal = spec.pools ? Object.values(spec.pools).reduce((sum, n) => sum + n, 0) : undefined;
   const workers = rosterTotal ?? poolTotal ?? spec.agents ?? SWARM_DEFAULTS.agents;
@@ -361,6 +386,7 @@ function configOf(spec: SwarmSpec, now: number): SwarmConfig {
     review: spec.review ?? (spec.topology === 'centralized' || spec.topology === 'mesh'),
     maxRevisions: spec.maxRevisions,
     planSource: spec.plan ? 'user' : 'llm',
+    git,
   };
 }
 
