@@ -9,6 +9,7 @@ import {
   isSwarmFinished,
   type SwarmConfig,
   type SwarmGitConfig,
+  type SwarmGitResult,
   type SwarmRecord,
   type SwarmStatus,
   type SwarmTaskOutcome,
@@ -19,6 +20,7 @@ import { cancelUnlessFinished } from './cancel-task.js';
 import { planProblem } from './plan-check.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
+import { endSwarmWorktrees } from './swarm-worktree-cleanup.js';
 import { swarmBranch } from './worktree-names.js';
 import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
 import type { SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
@@ -272,6 +274,24 @@ export class SwarmCoordinator implements Swarms {
     return { repo, base, branch: swarmBranch(swarmId), dirty };
   }
 
+  /**
+   * A swarm stopped where no process coordinates it: its worktrees (left by a process that died) are
+   * removed. Its merges stop where they were; every task branch not in the swarm's branch is kept.
+   */
+  private async endWorktrees(swarm: SwarmRecord): Promise<SwarmGitResult | undefined> {
+    const config = swarm.config.git ?? null;
+    if (config === null || this.deps.git === undefined) return undefined;
+    try {
+      const ids = (swarm.plan?.tasks ?? []).map((t) => t.id);
+      const { head, files, kept } = await endSwarmWorktrees(this.deps.git, config, swarm.id, ids);
+      const merged: string[] = [];
+      return { branch: config.branch, base: config.base, head, dirty: config.dirty, files, merged, conflicts: [], kept };
+    } catch (error) {
+      this.deps.logger.warn({ err: error, swarmId: swarm.id }, 'swarm: could not clean up its git worktrees');
+      return undefined;
+    }
+  }
+
   private launch(swarm: SwarmRecord): void {
     const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id, servedPools: () => this.deps.runners.servedPools() });
     this.runs.set(swarm.id, run);
@@ -337,9 +357,10 @@ export class SwarmCoordinator implements Swarms {
       return { planTaskId: t.id, title: t.title, taskId: task?.id ?? null, status: task?.status === 'completed' ? 'done' : task ? 'failed' : 'skipped', result: task?.status === 'completed' ? task.result : null };
     });
     const done = outcomes.filter((o) => o.status === 'done').length;
+    const git = await this.endWorktrees(swarm);
     const next: SwarmRecord = {
       ...swarm,
-      result: { summary: `Stopped before finishing (${reason}); ${done} of ${outcomes.length} tasks completed.`, partial: true, tasks: outcomes },
+      result: { summary: `Stopped before finishing (${reason}); ${done} of ${outcomes.length} tasks completed.`, partial: true, tasks: outcomes, ...(git ? { git } : {}) },
       progress: outcomes.length === 0 ? 0 : done / outcomes.length,
       finishedAt: this.deps.now(),
       updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1),

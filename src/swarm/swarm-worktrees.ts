@@ -9,7 +9,7 @@ import type { Logger } from '../kernel/logger.js';
 import type { Git } from '../ports/git.js';
 import type { Store } from '../ports/store.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
-import { isInside, type TaskWorktreeSpec } from '../tasks/task-worktree.js';
+import type { TaskWorktreeSpec } from '../tasks/task-worktree.js';
 import { cancelUnlessFinished } from './cancel-task.js';
 import type { PlanTaskTable } from './plan-task-table.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
@@ -17,7 +17,8 @@ import type { SwarmPublish } from './swarm-publisher.js';
 import type { SwarmRecordKeeper } from './swarm-record.js';
 import type { SwarmTaskState } from './swarm-task-state.js';
 import type { Route } from './topologies/topology.js';
-import { mergeWorktreePath, swarmWorktreeFolder, taskBranch, taskWorktreePath } from './worktree-names.js';
+import { endSwarmWorktrees, swarmHead } from './swarm-worktree-cleanup.js';
+import { mergeWorktreePath, taskBranch, taskWorktreePath } from './worktree-names.js';
 
 /**
  * A resolving task is named after the engine task whose commit it merges (one per commit, found again
@@ -158,9 +159,7 @@ export class SwarmWorktrees {
         await cancelUnlessFinished(this.deps.tasks, this.resolving.taskId, 'the swarm ended').catch(() => undefined);
         await this.settleResolving(git, this.resolving, true);
       }
-      const head = await this.head(git);
-      const files = await this.git.diffFiles(git.repo, git.base, head);
-      const kept = await this.cleanUp(git, head);
+      const { head, files, kept } = await endSwarmWorktrees(this.git, git, this.deps.record.id, (this.deps.record.plan?.tasks ?? []).map((t) => t.id));
       const merged = (this.deps.record.plan?.tasks ?? []).map((t) => t.id).filter((id) => this.mergedIds.has(id));
       return { branch: git.branch, base: git.base, head, dirty: git.dirty, files, merged, conflicts: [...this.conflicts.values()], kept };
     } catch (error) {
@@ -297,32 +296,8 @@ export class SwarmWorktrees {
     return path;
   }
 
-  /** Removes the swarm's worktrees and the task branches merged into its branch; returns the branches kept. */
-  private async cleanUp(git: SwarmGitConfig, head: string): Promise<string[]> {
-    const folder = swarmWorktreeFolder(git.repo, this.deps.record.id);
-    const mergePath = mergeWorktreePath(git.repo, this.deps.record.id);
-    if ((await this.hasWorktree(git, mergePath)) && (await this.git.merging(mergePath))) await this.git.abortMerge(mergePath);
-    for (const worktree of await this.git.listWorktrees(git.repo)) {
-      if (isInside(folder, resolve(worktree.path))) await this.git.removeWorktree(git.repo, worktree.path);
-    }
-    await rm(folder, { recursive: true, force: true });
-    await this.git.prune(git.repo);
-    const kept: string[] = [];
-    for (const task of this.deps.record.plan?.tasks ?? []) {
-      const branch = taskBranch(this.deps.record.id, task.id);
-      const tip = await this.git.resolve(git.repo, `refs/heads/${branch}`);
-      if (tip === null) continue;
-      // A commit the swarm branch holds is not lost with its task branch; any other is kept.
-      if (await this.git.isAncestor(git.repo, tip, head)) await this.git.deleteBranch(git.repo, branch);
-      else kept.push(branch);
-    }
-    return kept;
-  }
-
-  private async head(git: SwarmGitConfig): Promise<string> {
-    const head = await this.git.resolve(git.repo, `refs/heads/${git.branch}`);
-    if (head === null) throw new ExecutionError(`the swarm's branch ${git.branch} is gone from ${git.repo}`, { retryable: false });
-    return head;
+  private head(git: SwarmGitConfig): Promise<string> {
+    return swarmHead(this.git, git);
   }
 
   private async hasWorktree(git: SwarmGitConfig, path: string): Promise<boolean> {

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createColony } from '../src/app/colony.js';
+import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
+import { worktreeRoot } from '../src/tasks/task-worktree.js';
+import { eventually, isAlive, removeTempProjects, startCli, tempProject } from './support/cli.js';
+import { forcedTool, requestText, swarmModel } from './support/swarm-model.js';
+
+/**
+ * `colony swarm` in a git repository is killed with SIGKILL while one task's result awaits the queen's
+ * review (its commit made, not yet merged) and another task has written into its worktree without
+ * finishing. The next process resumes the swarm: the reviewed commit is merged, the unfinished task
+ * starts again from a clean worktree, and when the swarm ends no worktree of it is left.
+ */
+
+let llm: FakeLlmServer;
+let env: Record<string, string>;
+let holding = true;
+let release!: () => void;
+const gate = new Promise<void>((resolve) => (release = resolve));
+const roots: string[] = [];
+
+function git(dir: string, ...args: string[]): string {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
+  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', ...args], { cwd: dir, env: clean, encoding: 'utf8' }).trim();
+}
+
+function hasToolResult(request: RecordedRequest): boolean {
+  const last = ((request.body as { messages?: { content: unknown }[] }).messages ?? []).at(-1)?.content;
+  return Array.isArray(last) && last.some((part: { type?: string }) => part.type === 'tool_result');
+}
+
+const held = { reviewOfA: false, secondTurnOfB: false };
+
+beforeAll(async () => {
+  const base = swarmModel();
+  llm = new FakeLlmServer({
+    defaultReply: async (request) => {
+      const text = requestText(request);
+      const task = /^Your task \(([^)]+)\)/m.exec(text)?.[1];
+      if (forcedTool(request) === 'review_result' && text.includes('Task a: Alpha') && holding) {
+        held.reviewOfA = true;
+        await gate;
+      }
+      if (task !== undefined && forcedTool(request) === undefined) {
+        if (!hasToolResult(request)) return { toolCalls: [{ name: 'write_file', input: { path: `${task}.txt`, content: `from ${task}\n` } }] };
+        if (task === 'b' && holding) {
+          held.secondTurnOfB = true;
+          await gate;
+        }
+        return { text: `wrote ${task}.txt` };
+      }
+      return base(request);
+    },
+  });
+  const { anthropicBaseUrl } = await llm.start();
+  env = { ANTHROPIC_BASE_URL: anthropicBaseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-secret' };
+});
+afterAll(async () => {
+  release();
+  await llm.close();
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+  removeTempProjects();
+});
+
+const PLAN = `tasks:
+  - id: a
+    title: Alpha
+    prompt: Write a.
+    agentType: coder
+  - id: b
+    title: Beta
+    prompt: Write b.
+    agentType: coder
+  - id: c
+    title: Gamma
+    prompt: Write c.
+    agentType: coder
+    dependsOn: [a, b]
+`;
+
+describe('swarm worktrees after a crash', () => {
+  it('kill -9 mid-swarm, then resume: no commit is lost and no worktree is left', async () => {
+    const project = tempProject();
+    project.write('README.md', 'hello\n');
+    git(project.dir, 'init', '--quiet', '--initial-branch=main');
+    git(project.dir, 'add', 'README.md');
+    git(project.dir, 'commit', '--quiet', '-m', 'start');
+    project.write('plan.yaml', PLAN);
+    const start = git(project.dir, 'rev-parse', 'HEAD');
+    roots.push(worktreeRoot(project.dir));
+
+    const cli = startCli(['swarm', 'Three files', '--plan', 'plan.yaml', '--concurrency', '2', '--provider', 'anthropic'], { cwd: project.dir, env, timeoutMs: 60_000 });
+    await eventually(() => (held.reviewOfA && held.secondTurnOfB ? true : undefined), 'a awaiting review and b mid-task');
+    process.kill(cli.pid, 'SIGKILL');
+    expect((await cli.exited).signal).toBe('SIGKILL');
+    await eventually(() => (isAlive(cli.pid) ? undefined : true), 'the killed process to be gone');
+    // The crash left worktrees behind: a's (committed) and b's (with an uncommitted file).
+    const stray = git(project.dir, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length;
+    expect(stray).toBeGreaterThan(1);
+
+    holding = false;
+    release();
+    const colony = await createColony({ projectDir: project.dir, env: { ...env }, config: { log: { level: 'silent' } } });
+    try {
+      const [swarm] = await colony.swarms.list();
+      await colony.start();
+      const done = await colony.swarms.waitFor(swarm!.id);
+      expect(done.status).toBe('completed');
+      const result = done.result?.git;
+      expect(result?.base).toBe(start);
+      expect(result?.merged).toEqual(['a', 'b', 'c']);
+      expect(result?.files.map((f) => f.path).sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
+      // a's commit, made before the crash, is in the swarm's branch.
+      const tasks = await colony.tasks.list({ swarmId: done.id, order: 'created' });
+      const aCommit = (tasks.find((t) => t.name === 'a')?.result as { worktree: { commit: string } }).worktree.commit;
+      expect(git(project.dir, 'merge-base', '--is-ancestor', aCommit, result!.head)).toBe('');
+      // No worktree of the swarm is left, nor its folder; the checkout is as it was.
+      expect(git(project.dir, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))).toEqual([`worktree ${project.dir}`]);
+      expect(existsSync(`${worktreeRoot(project.dir)}/${done.id.slice(-10)}`)).toBe(false);
+      expect(git(project.dir, 'rev-parse', 'HEAD')).toBe(start);
+      expect(git(project.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
+      expect(project.read('README.md')).toBe('hello\n');
+      expect(existsSync(project.path('a.txt'))).toBe(false);
+    } finally {
+      await colony.close({ drainTimeoutMs: 0 });
+    }
+  });
+});
