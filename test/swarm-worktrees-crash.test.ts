@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createColony } from '../src/app/colony.js';
 import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
-import { eventually, isAlive, removeTempProjects, startCli, tempProject } from './support/cli.js';
+import { eventually, isAlive, removeTempProjects, runCli, startCli, tempProject } from './support/cli.js';
 import { forcedTool, requestText, swarmModel } from './support/swarm-model.js';
 
 /**
@@ -103,8 +103,10 @@ describe('swarm worktrees after a crash', () => {
     holding = false;
     release();
     const colony = await createColony({ projectDir: project.dir, env: { ...env }, config: { log: { level: 'silent' } } });
+    let swarmId = '';
     try {
       const [swarm] = await colony.swarms.list();
+      swarmId = swarm!.id;
       await colony.start();
       const done = await colony.swarms.waitFor(swarm!.id);
       expect(done.status).toBe('completed');
@@ -126,5 +128,10 @@ describe('swarm worktrees after a crash', () => {
     } finally {
       await colony.close({ drainTimeoutMs: 0 });
     }
+    // `colony swarm status` names the branch and what changed.
+    const status = await runCli(['swarm', 'status', swarmId], { cwd: project.dir, env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`branch +colony/swarm-${swarmId.slice(-10)} ${start.slice(0, 12)}\\.\\.[0-9a-f]{12}: 3 files changed, \\+3 -0`));
+    expect(status.stdout).toContain('a.txt +1 -0');
   });
 });

@@ -194,6 +194,19 @@ describe('swarm worktrees in a git repository', () => {
     expect(worktreePaths(repo)).toEqual([repo]);
   });
 
+  it('an agent task naming a worktree that is not one of the repository\'s Colony worktrees is refused', async () => {
+    repo = gitRepo({ 'README.md': 'hello\n' });
+    server.setDefaultReply(editingModel({}));
+    const t = await startedIn(repo);
+    const base = git(repo, 'rev-parse', 'HEAD');
+    const [task] = await t.colony.tasks.submit([{ type: 'agent', input: { prompt: 'edit', worktree: { path: repo, branch: 'main', base, mode: 'task' } } }]);
+    const [failed] = await t.colony.tasks.waitFor([task!.id]);
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error?.message).toContain("is not one of this repository's Colony worktrees");
+    expect(git(repo, 'rev-parse', 'HEAD')).toBe(base);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('worktrees: false, or a workspace that is not a repository: the tasks share the workspace', async () => {
     const dir = tempDir('colony-plain-');
     repo = dir;
