@@ -103,12 +103,10 @@ describe('swarm worktrees after a crash', () => {
     holding = false;
     release();
     const colony = await createColony({ projectDir: project.dir, env: { ...env }, config: { log: { level: 'silent' } } });
-    let swarmId = '';
+    const swarmId = (await colony.swarms.list())[0]!.id;
     try {
-      const [swarm] = await colony.swarms.list();
-      swarmId = swarm!.id;
       await colony.start();
-      const done = await colony.swarms.waitFor(swarm!.id);
+      const done = await colony.swarms.waitFor(swarmId);
       expect(done.status).toBe('completed');
       const result = done.result?.git;
       expect(result?.base).toBe(start);

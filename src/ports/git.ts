@@ -45,7 +45,7 @@ export interface Git {
   prune(repo: string): Promise<void>;
   /** Puts a worktree back to `commit`: its branch moved there, changes and untracked files dropped. */
   resetHard(worktree: string, commit: string): Promise<void>;
-  /** Commits everything in the worktree (`add -A`); the new head, or the old one when nothing changed. */
+  /** Commits everything in the worktree (`add -A`), and a merge in progress; the new head, or the old one when nothing changed. */
   commitAll(worktree: string, message: string): Promise<string>;
   /** Whether `ancestor` is `descendant` or one of its ancestors. */
   isAncestor(dir: string, ancestor: string, descendant: string): Promise<boolean>;

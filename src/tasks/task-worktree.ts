@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ExecutionError, ValidationError } from '../domain/errors.js';
@@ -49,9 +49,12 @@ export async function prepareTaskWorktree(git: Git, projectDir: string, spec: Ta
   const root = worktreeRoot(repo);
   if (!isAbsolute(spec.path) || !isInside(root, resolve(spec.path))) throw new ValidationError(`the task's worktree ${spec.path} is not one of this repository's Colony worktrees (under ${root})`);
   const known = (await git.listWorktrees(repo)).some((w) => resolve(w.path) === resolve(spec.path));
+  // A project in a folder of the repository works in the same folder of the worktree.
+  const within = relative(repo, await realpath(projectDir));
+  const workspace = within === '' || within.startsWith('..') || isAbsolute(within) ? spec.path : join(spec.path, within);
   if (spec.mode === 'resolve') {
     if (!known || !existsSync(spec.path)) throw new ExecutionError(`the merge worktree ${spec.path} is gone`, { retryable: false });
-    return spec.path;
+    return workspace;
   }
   if (!known || !existsSync(spec.path)) {
     await git.prune(repo);
@@ -59,7 +62,8 @@ export async function prepareTaskWorktree(git: Git, projectDir: string, spec: Ta
   } else {
     await git.resetHard(spec.path, spec.base);
   }
-  return spec.path;
+  await mkdir(workspace, { recursive: true });
+  return workspace;
 }
 
 /** Commits what the attempt changed: the task's commit (its base when it changed nothing), or the finished merge. */

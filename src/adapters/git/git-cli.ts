@@ -84,7 +84,9 @@ export function createGitCli(): Git {
     async commitAll(worktree, message) {
       await ok(worktree, ['add', '-A']);
       const staged = await run(worktree, ['diff', '--cached', '--quiet']);
-      if (staged.code !== 0) await ok(worktree, ['commit', '--quiet', '--no-verify', '-m', message]);
+      // A merge in progress is committed even when its result equals one side (nothing staged against HEAD).
+      const merging = (await run(worktree, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD'])).code === 0;
+      if (staged.code !== 0 || merging) await ok(worktree, ['commit', '--quiet', '--no-verify', '-m', message]);
       return (await ok(worktree, ['rev-parse', 'HEAD'])).trim();
     },
     async isAncestor(dir, ancestor, descendant) {
