@@ -8,7 +8,7 @@ import type { SwarmRecord } from '../src/domain/swarm.js';
 import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
 import { requestText, swarmModel } from './support/swarm-model.js';
-import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
+import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 /**
  * Swarms in a git repository: each task edits its own worktree on its own branch, the coordinator
@@ -205,6 +205,36 @@ describe('swarm worktrees in a git repository', () => {
     expect(failed?.error?.message).toContain("is not one of this repository's Colony worktrees");
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(base);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('a swarm stopped while no process coordinates it: its worktrees are removed', async () => {
+    repo = gitRepo({ 'README.md': 'hello\n' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const model = editingModel({ a: { 'a.txt': 'from a\n' } });
+    server.setDefaultReply(async (request) => {
+      // The worker has written a.txt in its worktree and never finishes its task.
+      if (/^Your task \(a\)/m.test(requestText(request)) && hasToolResult(request)) {
+        holding = true;
+        await gate;
+      }
+      return model(request);
+    });
+    const t = await startedIn(repo);
+    const created = await t.colony.swarms.create({ objective: 'one file', agents: 1, review: false, plan: plan([{ id: 'a' }]) });
+    await eventually(() => holding);
+    expect(worktreePaths(repo)).toHaveLength(2);
+    // The coordinating process goes away, leaving the swarm (and its worktrees) as they are.
+    await t.cleanup();
+    temp = undefined;
+    temp = await tempColony(config(), { env: {}, dir: repo });
+    const stopped = await temp.colony.swarms.stop(created.id, 'no longer needed');
+    release();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.result?.git).toMatchObject({ branch: created.config.git?.branch, base: created.config.git?.base, files: [], kept: [] });
+    expect(worktreePaths(repo)).toEqual([repo]);
+    expect(existsSync(join(worktreeRoot(repo), created.id.slice(-10)))).toBe(false);
   });
 
   it('worktrees: false, or a workspace that is not a repository: the tasks share the workspace', async () => {
