@@ -131,5 +131,8 @@ describe('swarm worktrees after a crash', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`branch +colony/swarm-${swarmId.slice(-10)} ${start.slice(0, 12)}\\.\\.[0-9a-f]{12}: 3 files changed, \\+3 -0`));
     expect(status.stdout).toContain('a.txt +1 -0');
+    const diff = await runCli(['swarm', 'diff', swarmId], { cwd: project.dir, env });
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('+from b');
   });
 });

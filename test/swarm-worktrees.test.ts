@@ -141,6 +141,10 @@ describe('swarm worktrees in a git repository', () => {
     const cBase = (tasks.find((x) => x.name === 'c')?.input as { worktree: { base: string } }).worktree.base;
     expect(git(repo, 'show', `${cBase}:a.txt`)).toBe('from a');
     expect(git(repo, 'show', `${cBase}:b.txt`)).toBe('from b');
+    const diff = await t.colony.swarms.diff(done.id);
+    expect(diff).toMatchObject({ swarmId: done.id, branch: result?.branch, base: before.head, head: result?.head });
+    expect(diff.patch).toContain('+++ b/a.txt');
+    expect(diff.patch).toContain('+from c');
     expect(events.filter((e) => e.type === 'swarm.task_merged').map((e) => (e.data as { planTaskId: string }).planTaskId).sort()).toEqual(['a', 'b', 'c']);
     // Nothing touched the user's checkout; the swarm's worktrees and merged task branches are gone.
     expect(checkout(repo)).toEqual(before);
@@ -246,6 +250,7 @@ describe('swarm worktrees in a git repository', () => {
     expect(done.status).toBe('completed');
     expect(done.config.git).toBeNull();
     expect(done.result?.git).toBeUndefined();
+    await expect(t.colony.swarms.diff(done.id)).rejects.toThrow(/has no git branch/);
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('from a\n');
   });
 

@@ -212,6 +212,10 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .command('status <id>')
     .description('a swarm\'s plan tasks, agents, votes, usage and result (a unique id prefix is enough)')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStatusCommand(id, g(cmd))));
+  swarm
+    .command('diff <id>')
+    .description('what a swarm changed in its git repository: the patch from its base to its branch')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmDiffCommand(id, g(cmd))));
   for (const [action, what] of [
     ['pause', 'pause a swarm: no new tasks are dispatched; running ones finish'],
     ['resume', 'resume a paused swarm'],

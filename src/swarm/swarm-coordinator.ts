@@ -23,7 +23,7 @@ import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
 import { endSwarmWorktrees } from './swarm-worktree-cleanup.js';
 import { swarmBranch } from './worktree-names.js';
 import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
-import type { SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
+import type { SwarmDiff, SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
 import { swarmUsageReport, type SwarmUsageReport } from './swarm-usage.js';
 import { centralized } from './topologies/centralized.js';
 import { distributed } from './topologies/distributed.js';
@@ -177,6 +177,18 @@ export class SwarmCoordinator implements Swarms {
     ]);
     const planTask = new Map(tasks.map((t) => [t.id, t.name]));
     return swarmUsageReport(swarm.id, total, parts, swarm.config.limits, (taskId) => planTask.get(taskId) ?? null);
+  }
+
+  async diff(idOrPrefix: string): Promise<SwarmDiff> {
+    const swarm = await this.get(idOrPrefix);
+    const config = swarm.config.git ?? null;
+    if (config === null || this.deps.git === undefined) {
+      throw new ConflictError(`swarm ${swarm.id} has no git branch: its workspace is not a git repository, or it was created with worktrees off`);
+    }
+    const head = swarm.result?.git?.head ?? (await this.deps.git.resolve(config.repo, `refs/heads/${config.branch}`));
+    if (head === null) throw new ConflictError(`the branch ${config.branch} of swarm ${swarm.id} is gone from ${config.repo}`);
+    const patch = await this.deps.git.diff(config.repo, config.base, head);
+    return { swarmId: swarm.id, branch: config.branch, base: config.base, head, patch };
   }
 
   async pause(idOrPrefix: string): Promise<SwarmRecord> {

@@ -242,6 +242,24 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
     async (request) => colony.swarms.usage((request.params as z.output<typeof idParams>).id),
   );
 
+  app.get(
+    `${API_PREFIX}/swarms/:id/diff`,
+    {
+      schema: {
+        tags,
+        summary: "A swarm's work in its git repository: the patch from its base to its branch's head",
+        description: "409 when the swarm has no git branch (its workspace is not a git repository, or it was created with `worktrees: false`).",
+        params: idParams,
+        response: {
+          200: z.object({ swarmId: z.string(), branch: z.string(), base: z.string(), head: z.string(), patch: z.string().meta({ description: '`git diff base head`' }) }),
+          409: ERROR_RESPONSES[400],
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => colony.swarms.diff((request.params as z.output<typeof idParams>).id),
+  );
+
   app.post(
     `${API_PREFIX}/swarms/:id/control`,
     {

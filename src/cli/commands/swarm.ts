@@ -300,6 +300,21 @@ export async function swarmStatusCommand(id: string, options: GlobalOptions): Pr
   );
 }
 
+/** `colony swarm diff <id>`: the swarm's patch on stdout (`--json`: with its branch, base and head). */
+export async function swarmDiffCommand(id: string, options: GlobalOptions): Promise<void> {
+  await withColony(
+    options,
+    'cli',
+    async (colony) => {
+      const diff = await colony.swarms.diff(id);
+      if (options.json) return printJson(diff);
+      process.stdout.write(diff.patch);
+    },
+    {},
+    { mustExist: true },
+  );
+}
+
 function printReport(report: SwarmStatusReport): void {
   const s = report.swarm;
   println(`${color.bold(s.name)} ${color.dim(s.id)}`);
