@@ -235,8 +235,12 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       };
     },
     async rollback(context: RollbackContext): Promise<boolean> {
-      // A worktree's changes never reached the workspace: its commit is simply not merged.
-      if (isRecord(context.task.input) && context.task.input.worktree !== undefined) return false;
+      // A worktree's changes never reached the workspace: its commit is simply not merged, and the
+      // worktree is put back to its base by the next attempt or removed with the swarm's.
+      if (isRecord(context.task.input) && context.task.input.worktree !== undefined) {
+        await deps.store.transcripts.deleteJournal(context.task.id);
+        return false;
+      }
       await rollbackAgentTask(deps.store, context.task.id, context.workspace, now);
       return true;
     },
