@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createColony } from '../src/app/colony.js';
-import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
+import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
 import { eventually, isAlive, removeTempProjects, runCli, startCli, tempProject } from './support/cli.js';
 import { forcedTool, requestText, swarmModel } from './support/swarm-model.js';
@@ -16,9 +16,9 @@ import { forcedTool, requestText, swarmModel } from './support/swarm-model.js';
 
 let llm: FakeLlmServer;
 let env: Record<string, string>;
-let holding = true;
-let release!: () => void;
-const gate = new Promise<void>((resolve) => (release = resolve));
+/** What the model answers in the running test (each test holds its own requests). */
+let reply: FakeReplyFunction = swarmModel();
+const gates: (() => void)[] = [];
 const roots: string[] = [];
 
 function git(dir: string, ...args: string[]): string {
@@ -31,34 +31,43 @@ function hasToolResult(request: RecordedRequest): boolean {
   return Array.isArray(last) && last.some((part: { type?: string }) => part.type === 'tool_result');
 }
 
-const held = { reviewOfA: false, secondTurnOfB: false };
+/** A gate that holds requests until opened (opened for good when the tests end). */
+function newGate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  gates.push(open);
+  return { wait, open };
+}
+
+/** A git repository in a fresh project, with one commit. */
+function gitProject(files: Record<string, string>): { project: ReturnType<typeof tempProject>; start: string } {
+  const project = tempProject();
+  for (const [path, content] of Object.entries(files)) project.write(path, content);
+  git(project.dir, 'init', '--quiet', '--initial-branch=main');
+  git(project.dir, 'add', '-A');
+  git(project.dir, 'commit', '--quiet', '-m', 'start');
+  roots.push(worktreeRoot(project.dir));
+  return { project, start: git(project.dir, 'rev-parse', 'HEAD') };
+}
+
+function worktreeLines(dir: string): string[] {
+  return git(dir, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '));
+}
+
+/** Kills `colony swarm` with SIGKILL and waits until it is gone. */
+async function killHard(cli: ReturnType<typeof startCli>): Promise<void> {
+  process.kill(cli.pid, 'SIGKILL');
+  expect((await cli.exited).signal).toBe('SIGKILL');
+  await eventually(() => (isAlive(cli.pid) ? undefined : true), 'the killed process to be gone');
+}
 
 beforeAll(async () => {
-  const base = swarmModel();
-  llm = new FakeLlmServer({
-    defaultReply: async (request) => {
-      const text = requestText(request);
-      const task = /^Your task \(([^)]+)\)/m.exec(text)?.[1];
-      if (forcedTool(request) === 'review_result' && text.includes('Task a: Alpha') && holding) {
-        held.reviewOfA = true;
-        await gate;
-      }
-      if (task !== undefined && forcedTool(request) === undefined) {
-        if (!hasToolResult(request)) return { toolCalls: [{ name: 'write_file', input: { path: `${task}.txt`, content: `from ${task}\n` } }] };
-        if (task === 'b' && holding) {
-          held.secondTurnOfB = true;
-          await gate;
-        }
-        return { text: `wrote ${task}.txt` };
-      }
-      return base(request);
-    },
-  });
+  llm = new FakeLlmServer({ defaultReply: (request) => reply(request) });
   const { anthropicBaseUrl } = await llm.start();
   env = { ANTHROPIC_BASE_URL: anthropicBaseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-secret' };
 });
 afterAll(async () => {
-  release();
+  for (const open of gates) open();
   await llm.close();
   for (const root of roots) rmSync(root, { recursive: true, force: true });
   removeTempProjects();
@@ -82,26 +91,38 @@ const PLAN = `tasks:
 
 describe('swarm worktrees after a crash', () => {
   it('kill -9 mid-swarm, then resume: no commit is lost and no worktree is left', async () => {
-    const project = tempProject();
-    project.write('README.md', 'hello\n');
-    git(project.dir, 'init', '--quiet', '--initial-branch=main');
-    git(project.dir, 'add', 'README.md');
-    git(project.dir, 'commit', '--quiet', '-m', 'start');
+    const gate = newGate();
+    let holding = true;
+    const held = { reviewOfA: false, secondTurnOfB: false };
+    const base = swarmModel();
+    reply = async (request) => {
+      const text = requestText(request);
+      const task = /^Your task \(([^)]+)\)/m.exec(text)?.[1];
+      if (forcedTool(request) === 'review_result' && text.includes('Task a: Alpha') && holding) {
+        held.reviewOfA = true;
+        await gate.wait;
+      }
+      if (task !== undefined && forcedTool(request) === undefined) {
+        if (!hasToolResult(request)) return { toolCalls: [{ name: 'write_file', input: { path: `${task}.txt`, content: `from ${task}\n` } }] };
+        if (task === 'b' && holding) {
+          held.secondTurnOfB = true;
+          await gate.wait;
+        }
+        return { text: `wrote ${task}.txt` };
+      }
+      return base(request);
+    };
+    const { project, start } = gitProject({ 'README.md': 'hello\n' });
     project.write('plan.yaml', PLAN);
-    const start = git(project.dir, 'rev-parse', 'HEAD');
-    roots.push(worktreeRoot(project.dir));
 
     const cli = startCli(['swarm', 'Three files', '--plan', 'plan.yaml', '--concurrency', '2', '--provider', 'anthropic'], { cwd: project.dir, env, timeoutMs: 60_000 });
     await eventually(() => (held.reviewOfA && held.secondTurnOfB ? true : undefined), 'a awaiting review and b mid-task');
-    process.kill(cli.pid, 'SIGKILL');
-    expect((await cli.exited).signal).toBe('SIGKILL');
-    await eventually(() => (isAlive(cli.pid) ? undefined : true), 'the killed process to be gone');
+    await killHard(cli);
     // The crash left worktrees behind: a's (committed) and b's (with an uncommitted file).
-    const stray = git(project.dir, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length;
-    expect(stray).toBeGreaterThan(1);
+    expect(worktreeLines(project.dir).length).toBeGreaterThan(1);
 
     holding = false;
-    release();
+    gate.open();
     const colony = await createColony({ projectDir: project.dir, env: { ...env }, config: { log: { level: 'silent' } } });
     const swarmId = (await colony.swarms.list())[0]!.id;
     try {
@@ -134,5 +155,56 @@ describe('swarm worktrees after a crash', () => {
     const diff = await runCli(['swarm', 'diff', swarmId], { cwd: project.dir, env });
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain('+from b');
+  });
+
+  it('kill -9 while an agent resolves a merge conflict: the resumed swarm lets that agent finish the merge', async () => {
+    const gate = newGate();
+    let holding = true;
+    let resolverHeld = false;
+    const base = swarmModel();
+    reply = async (request) => {
+      const text = requestText(request);
+      if (forcedTool(request) !== undefined) return base(request);
+      if (text.includes('stopped on conflicts in:')) {
+        if (!hasToolResult(request)) return { toolCalls: [{ name: 'write_file', input: { path: 'shared.txt', content: 'one\nTWO by a and b\nthree\n' } }] };
+        if (holding) {
+          resolverHeld = true;
+          await gate.wait;
+        }
+        return { text: 'merged both sides' };
+      }
+      const task = /^Your task \(([^)]+)\)/m.exec(text)?.[1];
+      if (task === undefined) return base(request);
+      if (!hasToolResult(request)) return { toolCalls: [{ name: 'write_file', input: { path: 'shared.txt', content: `one\nTWO by ${task}\nthree\n` } }] };
+      return { text: `changed line two for ${task}` };
+    };
+    const { project, start } = gitProject({ 'shared.txt': 'one\ntwo\nthree\n' });
+    project.write('plan.yaml', 'tasks:\n  - { id: a, title: Alpha, prompt: Change line two., agentType: coder }\n  - { id: b, title: Beta, prompt: Change line two too., agentType: coder }\n');
+
+    const cli = startCli(['swarm', 'Same line', '--plan', 'plan.yaml', '--concurrency', '2', '--no-review', '--provider', 'anthropic'], { cwd: project.dir, env, timeoutMs: 60_000 });
+    await eventually(() => (resolverHeld ? true : undefined), 'the resolving agent to have written its merge');
+    await killHard(cli);
+
+    holding = false;
+    gate.open();
+    const colony = await createColony({ projectDir: project.dir, env: { ...env }, config: { log: { level: 'silent' } } });
+    try {
+      const swarmId = (await colony.swarms.list())[0]!.id;
+      await colony.start();
+      const done = await colony.swarms.waitFor(swarmId);
+      expect(done.status).toBe('completed');
+      const result = done.result?.git;
+      expect(result?.merged.sort()).toEqual(['a', 'b']);
+      expect(result?.conflicts).toEqual([]);
+      expect(git(project.dir, 'show', `${result!.head}:shared.txt`)).toBe('one\nTWO by a and b\nthree');
+      // The resolving task of before the crash finished the merge: no second one was dispatched.
+      const resolvers = (await colony.tasks.list({ swarmId })).filter((t) => t.name?.startsWith('resolve-merge-of-'));
+      expect(resolvers.map((t) => t.status)).toEqual(['completed']);
+      expect(worktreeLines(project.dir)).toEqual([`worktree ${project.dir}`]);
+      expect(git(project.dir, 'rev-parse', 'HEAD')).toBe(start);
+      expect(project.read('shared.txt')).toBe('one\ntwo\nthree\n');
+    } finally {
+      await colony.close({ drainTimeoutMs: 0 });
+    }
   });
 });
