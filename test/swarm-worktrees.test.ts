@@ -241,6 +241,19 @@ describe('swarm worktrees in a git repository', () => {
     expect(existsSync(join(worktreeRoot(repo), created.id.slice(-10)))).toBe(false);
   });
 
+  it('uncommitted changes of the checkout: recorded as dirty, left where they are, not seen by the swarm', async () => {
+    repo = gitRepo({ 'README.md': 'hello\n' });
+    writeFileSync(join(repo, 'README.md'), 'hello, edited and not committed\n');
+    server.setDefaultReply(editingModel({ a: { 'a.txt': 'from a\n' } }));
+    const t = await startedIn(repo);
+    const done = await t.colony.swarms.waitFor((await t.colony.swarms.create({ objective: 'one file', agents: 1, review: false, plan: plan([{ id: 'a' }]) })).id);
+    expect(done.status).toBe('completed');
+    expect(done.config.git?.dirty).toBe(true);
+    expect(done.result?.git).toMatchObject({ dirty: true, files: [{ path: 'a.txt', additions: 1, deletions: 0 }] });
+    expect(git(repo, 'show', `${done.result?.git?.head}:README.md`)).toBe('hello');
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('hello, edited and not committed\n');
+  });
+
   it('worktrees: false, or a workspace that is not a repository: the tasks share the workspace', async () => {
     const dir = tempDir('colony-plain-');
     repo = dir;

@@ -156,7 +156,10 @@ export class SwarmWorktrees {
     try {
       await this.start(git);
       if (this.resolving !== null) {
-        await cancelUnlessFinished(this.deps.tasks, this.resolving.taskId, 'the swarm ended').catch(() => undefined);
+        const taskId = this.resolving.taskId;
+        await cancelUnlessFinished(this.deps.tasks, taskId, 'the swarm ended').catch((error: unknown) => {
+          this.deps.logger.warn({ err: error, swarmId: this.deps.record.id, taskId }, 'swarm: could not cancel the task resolving a merge');
+        });
         await this.settleResolving(git, this.resolving, true);
       }
       const { head, files, kept } = await endSwarmWorktrees(this.git, git, this.deps.record.id, (this.deps.record.plan?.tasks ?? []).map((t) => t.id));
