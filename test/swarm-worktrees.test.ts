@@ -139,6 +139,9 @@ describe('swarm worktrees in a git repository', () => {
     // C was dispatched after A and B landed: its worktree started from a commit that holds both.
     const tasks = await t.colony.tasks.list({ swarmId: done.id });
     const cBase = (tasks.find((x) => x.name === 'c')?.input as { worktree: { base: string } }).worktree.base;
+    const cResult = (tasks.find((x) => x.name === 'c')?.result as { worktree: { path: string; branch: string; base: string; commit: string } }).worktree;
+    expect(cResult).toMatchObject({ branch: `${result?.branch}-c`, base: cBase, path: join(worktreeRoot(repo), done.id.slice(-10), 'c') });
+    expect(git(repo, 'merge-base', '--is-ancestor', cResult.commit, result?.head as string)).toBe('');
     expect(git(repo, 'show', `${cBase}:a.txt`)).toBe('from a');
     expect(git(repo, 'show', `${cBase}:b.txt`)).toBe('from b');
     const diff = await t.colony.swarms.diff(done.id);

@@ -156,7 +156,8 @@ export interface AgentExecutorDeps {
  *
  * The task's result is `{ result, stopReason, turns, usage, provider, model, agentType }`, where
  * `result` is what the agent reported. The file journal is kept after success (so that a result
- * rejected later can still be undone) and removed by rollback or with the task.
+ * rejected later can still be undone) and removed by rollback or with the task. A task whose input
+ * names a `worktree` runs there and adds `worktree: { path, branch, base, commit }` to its result.
  */
 export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
   const now = deps.now ?? Date.now;
@@ -231,7 +232,8 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         agentType: agentType.name,
         ...(sandbox === undefined ? {} : { sandbox }),
         ...(review === undefined ? {} : { review }),
-        ...(commit === undefined || worktree === undefined ? {} : { worktree: { branch: worktree.branch, base: worktree.base, commit } }),
+        // Where it ran (removed when its swarm ends), on which branch, from and to which commit.
+        ...(commit === undefined || worktree === undefined ? {} : { worktree: { path: workspace, branch: worktree.branch, base: worktree.base, commit } }),
       };
     },
     async rollback(context: RollbackContext): Promise<boolean> {
