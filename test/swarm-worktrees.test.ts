@@ -210,6 +210,13 @@ describe('swarm worktrees in a git repository', () => {
     const [failed] = await t.colony.tasks.waitFor([task!.id]);
     expect(failed?.status).toBe('failed');
     expect(failed?.error?.message).toContain("is not one of this repository's Colony worktrees");
+    // Under the worktree folder, but on a branch of the user's: refused too, the branch left where it was.
+    git(repo, 'branch', 'release', base);
+    const inside = join(worktreeRoot(repo), 'x', 'y');
+    const [other] = await t.colony.tasks.submit([{ type: 'agent', input: { prompt: 'edit', worktree: { path: inside, branch: 'release', base, mode: 'task' } } }]);
+    const [refused] = await t.colony.tasks.waitFor([other!.id]);
+    expect(refused?.error?.message).toContain("is not one of Colony's");
+    expect(existsSync(inside)).toBe(false);
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(base);
     expect(server.requests).toHaveLength(0);
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { worktreeRoot } from '../tasks/task-worktree.js';
+import { COLONY_BRANCH_PREFIX, worktreeRoot } from '../tasks/task-worktree.js';
 
 /** Characters of a swarm id's tail in its branch names: ULIDs differ there even when made in the same millisecond. */
 const SWARM_ID_TAIL = 10;
@@ -20,12 +20,12 @@ function safeName(planTaskId: string): string {
 
 /** The swarm's branch, where its tasks' commits are merged. */
 export function swarmBranch(swarmId: string): string {
-  return `colony/swarm-${swarmTail(swarmId)}`;
+  return `${COLONY_BRANCH_PREFIX}swarm-${swarmTail(swarmId)}`;
 }
 
 /** A plan task's branch (beside, not under, the swarm's: a ref cannot be both a branch and a folder). */
 export function taskBranch(swarmId: string, planTaskId: string): string {
-  return `colony/swarm-${swarmTail(swarmId)}-${safeName(planTaskId)}`;
+  return `${swarmBranch(swarmId)}-${safeName(planTaskId)}`;
 }
 
 /** The folder of one swarm's worktrees. */

@@ -19,6 +19,9 @@ export interface TaskWorktreeSpec {
   mode: 'task' | 'resolve';
 }
 
+/** Every branch Colony's worktrees are on starts so (see swarm/worktree-names.ts). */
+export const COLONY_BRANCH_PREFIX = 'colony/';
+
 /** Characters of the hash of the repository's path that name its folder of worktrees. */
 const REPO_HASH_CHARS = 12;
 
@@ -48,6 +51,8 @@ export async function prepareTaskWorktree(git: Git, projectDir: string, spec: Ta
   if (repo === null) throw new ValidationError(`the task names a worktree, but the workspace ${projectDir} is not a git repository`);
   const root = worktreeRoot(repo);
   if (!isAbsolute(spec.path) || !isInside(root, resolve(spec.path))) throw new ValidationError(`the task's worktree ${spec.path} is not one of this repository's Colony worktrees (under ${root})`);
+  // Only Colony's own branches are moved: a task's input must not reset the user's.
+  if (!spec.branch.startsWith(COLONY_BRANCH_PREFIX)) throw new ValidationError(`the task's worktree branch ${spec.branch} is not one of Colony's (${COLONY_BRANCH_PREFIX}…)`);
   const known = (await git.listWorktrees(repo)).some((w) => resolve(w.path) === resolve(spec.path));
   // A project in a folder of the repository works in the same folder of the worktree.
   const within = relative(repo, await realpath(projectDir));
