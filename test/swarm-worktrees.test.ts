@@ -153,6 +153,7 @@ describe('swarm worktrees in a git repository', () => {
     expect(checkout(repo)).toEqual(before);
     expect(existsSync(join(repo, 'a.txt'))).toBe(false);
     expect(worktreePaths(repo)).toEqual([repo]);
+    expect(existsSync(worktreeRoot(repo))).toBe(false);
     expect(git(repo, 'branch', '--list', 'colony/*').split('\n').map((b) => b.trim())).toEqual([result?.branch]);
   });
 

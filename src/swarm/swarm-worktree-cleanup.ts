@@ -1,9 +1,9 @@
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExecutionError } from '../domain/errors.js';
 import type { SwarmGitConfig, SwarmGitResult } from '../domain/swarm.js';
 import type { Git } from '../ports/git.js';
-import { isInside } from '../tasks/task-worktree.js';
+import { isInside, worktreeRoot } from '../tasks/task-worktree.js';
 import { mergeWorktreePath, swarmWorktreeFolder, taskBranch } from './worktree-names.js';
 
 /** The swarm branch's head; an ExecutionError when the branch is gone (someone deleted it). */
@@ -25,6 +25,8 @@ export async function endSwarmWorktrees(git: Git, config: SwarmGitConfig, swarmI
   if (worktrees.some((w) => resolve(w.path) === resolve(mergePath)) && (await git.merging(mergePath))) await git.abortMerge(mergePath);
   for (const worktree of worktrees) if (isInside(folder, resolve(worktree.path))) await git.removeWorktree(config.repo, worktree.path);
   await rm(folder, { recursive: true, force: true });
+  // The repository's folder goes too once no other swarm has worktrees in it (rmdir refuses otherwise).
+  await rmdir(worktreeRoot(config.repo)).catch(() => undefined);
   await git.prune(config.repo);
   const head = await swarmHead(git, config);
   const files = await git.diffFiles(config.repo, config.base, head);
