@@ -127,6 +127,7 @@ describe('authorization matrix: every route × every role', () => {
     'GET /api/v2/swarms/:id/status': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/status` }),
     'GET /api/v2/swarms/:id/votes': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/votes` }),
     'GET /api/v2/swarms/:id/usage': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/usage` }),
+    'GET /api/v2/swarms/:id/diff': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/diff` }),
     'POST /api/v2/swarms/:id/control': async () => ({ path: `/api/v2/swarms/${await newSwarm()}/control`, body: { action: 'pause' } }),
     'GET /api/v2/consensus': async () => ({ path: '/api/v2/consensus?limit=5' }),
     // wait: the answer is the decided proposal (201); the fake model never votes validly, so the one voter abstains.
@@ -186,7 +187,8 @@ describe('authorization matrix: every route × every role', () => {
       expectProblem(r, 403, 'forbidden');
       expect(r.json.detail).toContain(`needs the ${access} role`);
     } else {
-      const expected = route === 'GET /api/v2/events/stream' ? 426 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') && !route.endsWith('/control') && !route.endsWith('/assign') ? 201 : method === 'DELETE' && route.includes('/memory/') ? 204 : 200;
+      // The test's project is no git repository: a swarm's diff is refused after the role check.
+      const expected = route === 'GET /api/v2/events/stream' ? 426 : route === 'GET /api/v2/swarms/:id/diff' ? 409 : route.endsWith(' /mcp') ? (method === 'POST' ? 200 : 405) : method === 'POST' && !route.endsWith('/test') && !route.endsWith('/diagnostics') && !route.endsWith('/control') && !route.endsWith('/assign') ? 201 : method === 'DELETE' && route.includes('/memory/') ? 204 : 200;
       expect(r.status, r.text).toBe(expected);
     }
   });

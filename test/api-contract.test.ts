@@ -160,6 +160,7 @@ describe('OpenAPI document vs. real responses', () => {
     'GET /api/v2/swarms/{id}/status': async () => [{ name: 'status', path: `/api/v2/swarms/${await newSwarm()}/status`, status: 200 }],
     'GET /api/v2/swarms/{id}/votes': async () => [{ name: 'votes', path: `/api/v2/swarms/${await newSwarm()}/votes`, status: 200 }],
     'GET /api/v2/swarms/{id}/usage': async () => [{ name: 'usage', path: `/api/v2/swarms/${await newSwarm()}/usage`, status: 200 }],
+    'GET /api/v2/swarms/{id}/diff': async () => [{ name: 'no git repository', path: `/api/v2/swarms/${await newSwarm()}/diff`, status: 409 }],
     'POST /api/v2/swarms/{id}/control': async () => [{ name: 'pause', path: `/api/v2/swarms/${await newSwarm()}/control`, body: { action: 'pause' }, status: 200 }],
     'GET /api/v2/memory': async () => [
       { name: 'page', path: '/api/v2/memory?limit=5', status: 200 },

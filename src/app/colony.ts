@@ -1,3 +1,4 @@
+import { createGitCli } from '../adapters/git/git-cli.js';
 import { AdaptiveSelector } from '../agents/adaptive-selector.js';
 import { peerReviewVote } from '../swarm/peer-review-vote.js';
 import { SwarmCoordinator } from '../swarm/swarm-coordinator.js';
@@ -260,6 +261,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
   });
   const agents = new AgentManager({ store, events, catalog: catalogWithCode, codeType: (name) => agentTypes.get(name), maxAgents: config.agents.maxAgents, newId, now });
   const executors = new Map<string, TaskExecutor>();
+  // Swarms in a git repository give each task its own worktree and branch (see swarm-worktrees.ts).
+  const git = createGitCli();
   const transitions = new TaskTransitions({ store, now });
   // The process groups tasks start are recorded while they run; recovery ends a dead runner's here.
   const processes = new TaskProcessRecorder({ store: store.taskProcesses, runnerId: runners.id, hostname: runners.host, logger, now });
@@ -361,6 +364,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       store,
       events,
       tracer,
+      git,
       resolveProvider: (id, hints) => providers.forAgentTask(id, hints),
       agentType: (name) => agents.type(name),
       limits: { maxTurns: config.agents.maxTurns, maxTokens: config.agents.maxTokensPerTask },
@@ -412,6 +416,8 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         () => undefined,
         (error: unknown) => logger.warn({ err: error, swarmId: swarm.id }, 'swarmEnded hooks could not run'),
       ),
+    git,
+    workspace: config.projectDir,
   });
 
   // An agent terminated anywhere in this process stops its tasks here; they are retried elsewhere.

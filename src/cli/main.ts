@@ -195,6 +195,7 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .option('-c, --concurrency <n>', 'worker tasks at once', intOption('--concurrency', 1, 1_000))
     .option('--review', 'have results reviewed (the queen, or peers voting in a mesh)')
     .option('--no-review', 'take results without review')
+    .option('--no-worktrees', 'in a git repository, edit the checkout itself rather than a worktree and branch per task')
     .option('--plan <file>', 'run this plan (YAML or JSON: summary, tasks with id, title, prompt, dependsOn) instead of asking the planner')
     .option('-q, --quiet', 'no live view')
     .action(act(async (words: string[], _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStartCommand(words, g(cmd))));
@@ -211,6 +212,10 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
     .command('status <id>')
     .description('a swarm\'s plan tasks, agents, votes, usage and result (a unique id prefix is enough)')
     .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmStatusCommand(id, g(cmd))));
+  swarm
+    .command('diff <id>')
+    .description('what a swarm changed in its git repository: the patch from its base to its branch')
+    .action(act(async (id: string, _o, cmd: Command) => (await import('./commands/swarm.js')).swarmDiffCommand(id, g(cmd))));
   for (const [action, what] of [
     ['pause', 'pause a swarm: no new tasks are dispatched; running ones finish'],
     ['resume', 'resume a paused swarm'],

@@ -197,6 +197,17 @@ export class SwarmProgress {
         this.log(`${color.blue('+')} ${d.added.length} task${d.added.length === 1 ? '' : 's'} added by ${d.by}: ${d.added.join(', ')}`);
         break;
       }
+      case 'swarm.task_merged': {
+        const d = event.data;
+        this.log(`${color.green('⇢')} ${this.titles.get(d.planTaskId) ?? d.planTaskId}: merged into the swarm's branch${d.resolvedBy ? ' (conflict resolved)' : ''}`);
+        break;
+      }
+      case 'swarm.merge_conflicted': {
+        const d = event.data;
+        const what = d.resolvedBy ? 'an agent is resolving it' : 'left unresolved, both branches kept';
+        this.log(`${color.yellow('⚠')} ${this.titles.get(d.planTaskId) ?? d.planTaskId}: merge conflict in ${d.files.join(', ')}; ${what}`);
+        break;
+      }
       case 'swarm.leader_changed': {
         const d = event.data;
         this.log(`${color.yellow('⚑')} leader ${d.previous ? `${d.previous} → ` : ''}${d.next}${d.reason ? color.dim(` (${d.reason})`) : ''}`);

@@ -101,6 +101,10 @@ export interface ColonyEventMap {
   /** The leader (queen, manager) or the peers judged a task's result. */
   'swarm.task_reviewed': { swarmId: string; planTaskId: string; taskId: string; verdict: 'accept' | 'revise' | 'replan'; feedback: string; by: string };
   'swarm.replanned': { swarmId: string; added: string[]; by: string };
+  /** A plan task's commit was merged into the swarm's branch (`resolvedBy`: the task that resolved its conflict). */
+  'swarm.task_merged': { swarmId: string; planTaskId: string; commit: string; head: string; resolvedBy: string | null };
+  /** A plan task's commit conflicts with the swarm's branch: `resolvedBy` is the task sent to resolve it, null when none is (the conflict stands). */
+  'swarm.merge_conflicted': { swarmId: string; planTaskId: string; commit: string; files: string[]; resolvedBy: string | null };
   /** The coordinating agent changed: the old one failed or was terminated, a successor took over. */
   'swarm.leader_changed': { swarmId: string; previous: string | null; next: string; reason: string };
   'swarm.progress': { swarmId: string; progress: number; counts: Record<string, number>; usage: { inputTokens: number; outputTokens: number; costUsd: number | null } };
@@ -126,7 +130,7 @@ export const EVENT_TYPES = [
   'limit.reached', 'limit.cleared',
   'workflow.started', 'workflow.finished',
   'memory.stored', 'memory.deleted', 'memory.expired',
-  'swarm.created', 'swarm.planned', 'swarm.agent_type_chosen', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.leader_changed',
+  'swarm.created', 'swarm.planned', 'swarm.agent_type_chosen', 'swarm.task_dispatched', 'swarm.task_reviewed', 'swarm.replanned', 'swarm.task_merged', 'swarm.merge_conflicted', 'swarm.leader_changed',
   'swarm.progress', 'swarm.status_changed', 'swarm.finished',
   'consensus.proposed', 'vote.cast', 'vote.abstained', 'voter.flagged', 'consensus.round_finished', 'consensus.decided',
 ] as const satisfies readonly ColonyEventType[];

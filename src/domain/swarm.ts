@@ -69,6 +69,49 @@ export interface SwarmConfig {
    * coordination, in whichever process, is traced in that trace, and so are all its tasks.
    */
   traceParent?: string;
+  /**
+   * The git repository the swarm's tasks work in, each in its own worktree (see swarm-worktrees.ts);
+   * absent or null: the workspace is shared, as when it is not a repository or worktrees were turned off.
+   */
+  git?: SwarmGitConfig | null;
+}
+
+/** Where a swarm's git work starts and lands, fixed when the swarm is created. */
+export interface SwarmGitConfig {
+  /** The repository's top level. */
+  repo: string;
+  /** The commit the swarm starts from: HEAD of the checkout when the swarm was created. */
+  base: string;
+  /** The swarm's branch, where its tasks' commits are merged (`colony/swarm-<id>`). */
+  branch: string;
+  /** The checkout had uncommitted changes then: they are not in `base`, so the swarm does not see them. */
+  dirty: boolean;
+}
+
+/** A task's commit that could not be merged into the swarm's branch: both branches are kept. */
+export interface SwarmMergeConflict {
+  planTaskId: string;
+  /** The task's branch, holding `commit`. */
+  branch: string;
+  commit: string;
+  /** The files git could not merge. */
+  files: string[];
+}
+
+/** What a swarm with a git repository produced: its branch and how it differs from where it started. */
+export interface SwarmGitResult {
+  branch: string;
+  base: string;
+  /** The swarm branch's last commit; `git diff base head` is the swarm's work. */
+  head: string;
+  dirty: boolean;
+  /** The files changed from base to head, with line counts (null: binary). */
+  files: { path: string; additions: number | null; deletions: number | null }[];
+  /** Plan tasks whose commits are in the swarm's branch. */
+  merged: string[];
+  conflicts: SwarmMergeConflict[];
+  /** Task branches kept because their commits are not in the swarm's branch (conflicts, failed tasks). */
+  kept: string[];
 }
 
 /** One task of a swarm's plan. `id` is unique within the plan and names dependencies. */
@@ -143,6 +186,8 @@ export interface SwarmResult {
   tasks: SwarmTaskOutcome[];
   /** Hierarchical: each domain manager's synthesis. */
   domains?: { name: string; summary: string }[];
+  /** The swarm's branch and diff, when its workspace is a git repository. */
+  git?: SwarmGitResult;
 }
 
 export interface SwarmErrorInfo {

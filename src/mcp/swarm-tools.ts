@@ -94,6 +94,8 @@ function reportView(r: SwarmStatusReport) {
       partial: s.result.partial,
       summary: summary && summary.length > RESULT_PREVIEW_CHARS ? `${summary.slice(0, RESULT_PREVIEW_CHARS)}…` : summary,
       domains: s.result.domains,
+      // The branch and what changed: an MCP client (Claude Code) can then show or merge it.
+      ...(s.result.git === undefined ? {} : { git: s.result.git }),
     },
   };
 }

@@ -69,6 +69,7 @@ export const ROUTE_ACCESS = {
   'GET /api/v2/swarms/:id/status': 'viewer',
   'GET /api/v2/swarms/:id/votes': 'viewer',
   'GET /api/v2/swarms/:id/usage': 'viewer',
+  'GET /api/v2/swarms/:id/diff': 'viewer',
   'POST /api/v2/swarms/:id/control': 'operator',
 
   'GET /api/v2/consensus': 'viewer',

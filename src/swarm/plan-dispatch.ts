@@ -11,6 +11,7 @@ import type { SwarmPublish } from './swarm-publisher.js';
 import type { SwarmRecordKeeper } from './swarm-record.js';
 import type { Route } from './topologies/topology.js';
 import { resultText, workerPrompt } from './worker-task.js';
+import type { TaskWorktreeSpec } from '../tasks/task-worktree.js';
 
 export interface PlanDispatchDeps {
   store: Store;
@@ -30,6 +31,10 @@ export interface PlanDispatchDeps {
   servedPools(): Promise<ReadonlySet<string>>;
   /** The span the swarm's tasks are traced under (null: tracing off); not the current one, which may be anyone's. */
   traceParent(): string | null;
+  /** Whether a done plan task's work is in the swarm's branch (always, without git): its dependents wait until it is. */
+  landed(planTaskId: string): boolean;
+  /** The worktree a dispatch of the plan task works in (null: the shared workspace). */
+  worktreeFor(task: PlanTask): Promise<TaskWorktreeSpec | null>;
 }
 
 /**
@@ -81,7 +86,7 @@ export class PlanDispatch {
         state.text = 'skipped: a task it depends on failed';
         continue;
       }
-      if (deps.every((s) => s === 'done')) ready.push(task);
+      if (deps.every((s) => s === 'done') && task.dependsOn.every((d) => this.deps.landed(d))) ready.push(task);
     }
     await this.unpoolUnserved();
     // Workers being replaced: wait for them rather than route to nobody.
@@ -89,7 +94,10 @@ export class PlanDispatch {
     const routes = ready.map((task) => this.route(task));
     // Real worker pools are used only when they are there now: a task must not wait for a pool nobody serves.
     const served = routes.some((r) => r.pool !== null) ? await this.deps.servedPools() : new Set<string>();
+    const worktrees: (TaskWorktreeSpec | null)[] = [];
+    for (const task of ready) worktrees.push(await this.deps.worktreeFor(task));
     const specs = ready.map((task, index) => {
+      const worktree = worktrees[index] ?? null;
       const state = table.state(task.id);
       const route = routes[index] as Route;
       state.route = route;
@@ -108,6 +116,7 @@ export class PlanDispatch {
           ...(swarm.config.provider === null ? {} : { provider: swarm.config.provider }),
           ...(swarm.config.model === null ? {} : { model: swarm.config.model }),
           ...(task.kind === undefined ? {} : { kind: task.kind }),
+          ...(worktree === null ? {} : { worktree: { ...worktree } }),
         },
         requirements: { agentIds: route.agentIds },
         ...(workerPool === null ? {} : { pool: workerPool }),

@@ -8,6 +8,8 @@ import {
   emptyUsage,
   isSwarmFinished,
   type SwarmConfig,
+  type SwarmGitConfig,
+  type SwarmGitResult,
   type SwarmRecord,
   type SwarmStatus,
   type SwarmTaskOutcome,
@@ -18,8 +20,10 @@ import { cancelUnlessFinished } from './cancel-task.js';
 import { planProblem } from './plan-check.js';
 import { SWARM_DEFAULTS } from './swarm-defaults.js';
 import { SwarmRun, type SwarmRunDeps } from './swarm-run.js';
+import { endSwarmWorktrees } from './swarm-worktree-cleanup.js';
+import { swarmBranch } from './worktree-names.js';
 import { parseSwarmSpec, type SwarmSpec } from './swarm-spec.js';
-import type { SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
+import type { SwarmDiff, SwarmStatusReport, SwarmTaskView, SwarmVote, Swarms } from './swarms.js';
 import { swarmUsageReport, type SwarmUsageReport } from './swarm-usage.js';
 import { centralized } from './topologies/centralized.js';
 import { distributed } from './topologies/distributed.js';
@@ -36,6 +40,8 @@ const SOURCE = 'swarm';
 export interface SwarmCoordinatorDeps extends Omit<SwarmRunDeps, 'runnerId' | 'servedPools'> {
   runners: RunnerRegistry;
   newId: (kind: IdKind) => string;
+  /** The project directory: when it is in a git repository (and `git` is given), swarms work in worktrees of it. */
+  workspace?: string;
 }
 
 /**
@@ -71,13 +77,15 @@ export class SwarmCoordinator implements Swarms {
     const now = this.deps.now();
     const id = this.deps.newId('swarm');
     const traceParent = this.deps.tracer?.currentTraceParent() ?? null;
+    const git = spec.worktrees ? await this.gitConfig(id) : null;
+    const config = configOf(spec, now, git);
     const swarm: SwarmRecord = {
       id,
       name: spec.name ?? `${spec.topology}-${id.slice(-6)}`,
       objective: spec.objective,
       topology: spec.topology,
       status: 'planning',
-      config: traceParent === null ? configOf(spec, now) : { ...configOf(spec, now), traceParent },
+      config: traceParent === null ? config : { ...config, traceParent },
       plan: spec.plan ? { summary: spec.plan.summary, tasks: spec.plan.tasks.map((t) => ({ ...t, dependsOn: [...t.dependsOn] })) } : null,
       progress: 0,
       result: null,
@@ -171,6 +179,18 @@ export class SwarmCoordinator implements Swarms {
     return swarmUsageReport(swarm.id, total, parts, swarm.config.limits, (taskId) => planTask.get(taskId) ?? null);
   }
 
+  async diff(idOrPrefix: string): Promise<SwarmDiff> {
+    const swarm = await this.get(idOrPrefix);
+    const config = swarm.config.git ?? null;
+    if (config === null || this.deps.git === undefined) {
+      throw new ConflictError(`swarm ${swarm.id} has no git branch: its workspace is not a git repository, or it was created with worktrees off`);
+    }
+    const head = swarm.result?.git?.head ?? (await this.deps.git.resolve(config.repo, `refs/heads/${config.branch}`));
+    if (head === null) throw new ConflictError(`the branch ${config.branch} of swarm ${swarm.id} is gone from ${config.repo}`);
+    const patch = await this.deps.git.diff(config.repo, config.base, head);
+    return { swarmId: swarm.id, branch: config.branch, base: config.base, head, patch };
+  }
+
   async pause(idOrPrefix: string): Promise<SwarmRecord> {
     return this.control(idOrPrefix, 'paused', 'paused by user');
   }
@@ -247,6 +267,43 @@ export class SwarmCoordinator implements Swarms {
     this.runs.clear();
   }
 
+  /**
+   * Where a new swarm's git work starts: HEAD of the workspace's repository. Null when the workspace
+   * is in none, or its repository has no commit yet: the swarm shares the workspace then.
+   */
+  private async gitConfig(swarmId: string): Promise<SwarmGitConfig | null> {
+    const { git, workspace } = this.deps;
+    if (git === undefined || workspace === undefined) return null;
+    const repo = await git.topLevel(workspace);
+    if (repo === null) return null;
+    const base = await git.resolve(repo, 'HEAD');
+    if (base === null) {
+      this.deps.logger.warn({ swarmId, repo }, 'swarm: the repository has no commit yet; its tasks share the workspace');
+      return null;
+    }
+    const dirty = await git.isDirty(repo);
+    if (dirty) this.deps.logger.warn({ swarmId, repo }, 'swarm: the checkout has uncommitted changes; the swarm starts from the last commit (HEAD) and does not see them');
+    return { repo, base, branch: swarmBranch(swarmId), dirty };
+  }
+
+  /**
+   * A swarm stopped where no process coordinates it: its worktrees (left by a process that died) are
+   * removed. Its merges stop where they were; every task branch not in the swarm's branch is kept.
+   */
+  private async endWorktrees(swarm: SwarmRecord): Promise<SwarmGitResult | undefined> {
+    const config = swarm.config.git ?? null;
+    if (config === null || this.deps.git === undefined) return undefined;
+    try {
+      const ids = (swarm.plan?.tasks ?? []).map((t) => t.id);
+      const { head, files, kept } = await endSwarmWorktrees(this.deps.git, config, swarm.id, ids);
+      const merged: string[] = [];
+      return { branch: config.branch, base: config.base, head, dirty: config.dirty, files, merged, conflicts: [], kept };
+    } catch (error) {
+      this.deps.logger.warn({ err: error, swarmId: swarm.id }, 'swarm: could not clean up its git worktrees');
+      return undefined;
+    }
+  }
+
   private launch(swarm: SwarmRecord): void {
     const run = new SwarmRun(swarm, STRATEGIES[swarm.topology], { ...this.deps, runnerId: this.deps.runners.id, servedPools: () => this.deps.runners.servedPools() });
     this.runs.set(swarm.id, run);
@@ -312,9 +369,10 @@ export class SwarmCoordinator implements Swarms {
       return { planTaskId: t.id, title: t.title, taskId: task?.id ?? null, status: task?.status === 'completed' ? 'done' : task ? 'failed' : 'skipped', result: task?.status === 'completed' ? task.result : null };
     });
     const done = outcomes.filter((o) => o.status === 'done').length;
+    const git = await this.endWorktrees(swarm);
     const next: SwarmRecord = {
       ...swarm,
-      result: { summary: `Stopped before finishing (${reason}); ${done} of ${outcomes.length} tasks completed.`, partial: true, tasks: outcomes },
+      result: { summary: `Stopped before finishing (${reason}); ${done} of ${outcomes.length} tasks completed.`, partial: true, tasks: outcomes, ...(git ? { git } : {}) },
       progress: outcomes.length === 0 ? 0 : done / outcomes.length,
       finishedAt: this.deps.now(),
       updatedAt: Math.max(this.deps.now(), swarm.updatedAt + 1),
@@ -327,7 +385,7 @@ export class SwarmCoordinator implements Swarms {
   }
 }
 
-function configOf(spec: SwarmSpec, now: number): SwarmConfig {
+function configOf(spec: SwarmSpec, now: number, git: SwarmGitConfig | null): SwarmConfig {
   const rosterTotal = spec.roster?.reduce((sum, r) => sum + r.count, 0);
   const poolTotal = spec.pools ? Object.values(spec.pools).reduce((sum, n) => sum + n, 0) : undefined;
   const workers = rosterTotal ?? poolTotal ?? spec.agents ?? SWARM_DEFAULTS.agents;
@@ -361,6 +419,7 @@ function configOf(spec: SwarmSpec, now: number): SwarmConfig {
     review: spec.review ?? (spec.topology === 'centralized' || spec.topology === 'mesh'),
     maxRevisions: spec.maxRevisions,
     planSource: spec.plan ? 'user' : 'llm',
+    git,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../kernel/logger.js';
 import { ColonyError } from '../domain/errors.js';
 import { providerFailureOf } from '../domain/provider-failure.js';
-import type { SwarmErrorInfo, SwarmPlan, SwarmRecord, SwarmResult, SwarmStatus } from '../domain/swarm.js';
+import type { SwarmErrorInfo, SwarmGitResult, SwarmPlan, SwarmRecord, SwarmResult, SwarmStatus } from '../domain/swarm.js';
 import type { PlanDispatch } from './plan-dispatch.js';
 import type { PlanTaskTable } from './plan-task-table.js';
 import type { StopSignal } from './stop-signal.js';
@@ -28,6 +28,8 @@ export interface SwarmEndingDeps {
   outbox?: EventOutbox;
   /** Persists the events published before the ending, so that they keep their place before its events. */
   flushEvents: () => Promise<void>;
+  /** The swarm's branch and diff (its worktrees removed); undefined when it has no git repository. */
+  gitResult: () => Promise<SwarmGitResult | undefined>;
   logger: Logger;
   now: () => number;
   /** Told once the swarm's ending is saved and its agents retired (the `swarmEnded` hooks); must not reject. */
@@ -78,8 +80,11 @@ export class SwarmEnding {
     return this.finish('failed', result, { code, message, ...(provider ? { provider } : {}) });
   }
 
-  private async finish(status: SwarmStatus, result: SwarmResult | null, error: SwarmErrorInfo | null): Promise<SwarmRecord> {
+  private async finish(status: SwarmStatus, ended: SwarmResult | null, error: SwarmErrorInfo | null): Promise<SwarmRecord> {
     const { record, seats } = this.deps;
+    // Before the save: a process killed after it leaves no worktree behind (a finished swarm is not resumed).
+    const git = await this.deps.gitResult();
+    const result = ended === null || git === undefined ? ended : { ...ended, git };
     const previous = record.swarm.status;
     seats.stopReplacing();
     await this.deps.budget.refresh();

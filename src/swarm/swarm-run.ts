@@ -23,6 +23,8 @@ import { SwarmProgress } from './swarm-progress.js';
 import { swarmPublisher, type SwarmPublish } from './swarm-publisher.js';
 import { SwarmRecordKeeper } from './swarm-record.js';
 import { SwarmSeats } from './swarm-seats.js';
+import { SwarmWorktrees } from './swarm-worktrees.js';
+import type { Git } from '../ports/git.js';
 import type { SwarmRunContext, TopologyStrategy } from './topologies/topology.js';
 import type { AgentTypeChoice } from '../domain/agent.js';
 
@@ -49,6 +51,8 @@ export interface SwarmRunDeps {
   tracer?: Tracer;
   /** Told once a swarm ended, in the process that ended it (the `swarmEnded` hooks); must not reject. */
   swarmEnded?: (swarm: SwarmRecord) => Promise<void>;
+  /** Git, for swarms whose workspace is a repository (absent: they share the workspace). */
+  git?: Git;
 }
 
 /**
@@ -69,6 +73,7 @@ export class SwarmRun {
   private readonly seats: SwarmSeats;
   private readonly seatCalls: SeatCalls;
   private readonly dispatch: PlanDispatch;
+  private readonly worktrees: SwarmWorktrees;
   private readonly review: ResultReview;
   private readonly progress: SwarmProgress;
   private readonly ending: SwarmEnding;
@@ -91,6 +96,17 @@ export class SwarmRun {
     const seats = (this.seats = new SwarmSeats({ store, agents, logger, record, publish, leaderSeat: strategy.leaderSeat, chooseType, redispatchOrphans, poke }));
     const provider = (id: string | null, model: string | null): Promise<ProviderChoice> => deps.provider(id, model);
     this.seatCalls = new SeatCalls({ store, agents, logger, record, seats, budget, provider, signal: abort.signal, runnerId: deps.runnerId, newId: deps.newId, now });
+    const worktrees = (this.worktrees = new SwarmWorktrees({
+      ...(deps.git === undefined ? {} : { git: deps.git }),
+      store,
+      tasks: deps.tasks,
+      record,
+      table,
+      publish,
+      logger,
+      route: (task) => strategy.route(context(), task),
+      traceParent: () => this.traceParent,
+    }));
     const dispatch = (this.dispatch = new PlanDispatch({
       store,
       tasks: deps.tasks,
@@ -104,6 +120,8 @@ export class SwarmRun {
       replacingWorkers: () => seats.isReplacingWorkers(),
       servedPools: () => deps.servedPools(),
       traceParent: () => this.traceParent,
+      landed: (planTaskId) => worktrees.landed(planTaskId),
+      worktreeFor: (task) => worktrees.worktreeFor(task),
     }));
     this.review = new ResultReview({ store, record, table, strategy, context, publish, now, stopRequested: () => this.control.stopRequested(), poke });
     this.progress = new SwarmProgress({ record, table, budget, publish, now });
@@ -118,6 +136,7 @@ export class SwarmRun {
       publish,
       ...(deps.events.outbox ? { outbox: deps.events.outbox } : {}),
       flushEvents: () => deps.events.flush(),
+      gitResult: () => worktrees.finish(),
       logger,
       now,
       ...(deps.swarmEnded ? { ended: deps.swarmEnded } : {}),
@@ -226,10 +245,12 @@ export class SwarmRun {
       await this.control.sync();
       if (await this.dispatch.collectFinished((planTaskId, task) => this.review.onTaskFinished(planTaskId, task))) await this.progress.report();
       await this.budget.check();
+      // Done tasks' commits land in the swarm's branch before their dependents are dispatched from it.
+      await this.worktrees.mergeDone();
       // The plan is read anew each time: a re-plan adds tasks to it.
       if (this.record.swarm.status !== 'paused') await this.dispatch.dispatchReady(this.record.plan as SwarmPlan);
       this.review.throwIfFailed();
-      if (this.review.idle() && this.table.allEnded()) return;
+      if (this.review.idle() && this.table.allEnded() && this.worktrees.settled()) return;
       await this.sleeper.sleep(SWARM_DEFAULTS.pollMs);
     }
   }

@@ -53,6 +53,8 @@ export const swarmSpecSchema = z
     maxRevisions: z.number().int().min(0).max(5).default(SWARM_DEFAULTS.maxRevisions),
     /** A plan to run instead of asking the planner. */
     plan: planSchema.optional(),
+    /** In a git repository, each task works in its own worktree and branch (default); false: the shared workspace. */
+    worktrees: z.boolean().default(true),
   })
   .refine((s) => !(s.roster && s.agents !== undefined), { message: 'give either agents (a count) or roster, not both', path: ['roster'] })
   .refine((s) => !s.pools || s.topology === 'distributed', { message: 'pools are for the distributed topology', path: ['pools'] });

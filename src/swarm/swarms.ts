@@ -34,6 +34,16 @@ export interface SwarmTaskView {
   attempts: number;
 }
 
+/** What a swarm changed in its git repository: the patch from its base to its branch's head. */
+export interface SwarmDiff {
+  swarmId: string;
+  branch: string;
+  base: string;
+  head: string;
+  /** `git diff base head`. */
+  patch: string;
+}
+
 /** A proposal the swarm put to a vote, with every vote cast on it (counted or excluded, and why). */
 export interface SwarmVote {
   proposal: ProposalRecord;
@@ -65,6 +75,11 @@ export interface Swarms {
   votes(idOrPrefix: string): Promise<SwarmVote[]>;
   /** Tokens and estimated dollars from the model-call ledger, per task, agent and model, with the budget left. */
   usage(idOrPrefix: string): Promise<SwarmUsageReport>;
+  /**
+   * The swarm's work in its git repository, as a patch from its base to its branch's head (the head
+   * it ended with, else the branch's head now). ConflictError for a swarm with no git branch.
+   */
+  diff(idOrPrefix: string): Promise<SwarmDiff>;
   /** No new tasks are dispatched; running ones finish. */
   pause(idOrPrefix: string): Promise<SwarmRecord>;
   resume(idOrPrefix: string): Promise<SwarmRecord>;

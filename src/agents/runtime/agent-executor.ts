@@ -17,6 +17,8 @@ import { FileJournal } from '../../sandbox/file-journal.js';
 import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/task-executor.js';
 import type { TaskSpecInput } from '../../tasks/task-spec.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
+import type { Git } from '../../ports/git.js';
+import { commitTaskWorktree, prepareTaskWorktree } from '../../tasks/task-worktree.js';
 import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../task-kind.js';
 import type { HookRunner } from '../../hooks/hook-runner.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
@@ -56,6 +58,18 @@ const agentInputSchema = z.strictObject({
       agentType: z.string().min(1).max(64).optional(),
       strategy: z.enum(CONSENSUS_STRATEGIES, { error: (i) => `unknown strategy ${JSON.stringify(i.input)}; one of ${CONSENSUS_STRATEGIES.join(', ')}` }).optional(),
       threshold: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
+  /**
+   * A git worktree to work in instead of the workspace (a swarm's task, see swarm-worktrees.ts): it
+   * must be one of the project repository's Colony worktrees; what the agent changed is committed there.
+   */
+  worktree: z
+    .strictObject({
+      path: z.string().min(1).max(4_096),
+      branch: z.string().min(1).max(255),
+      base: z.string().regex(/^[0-9a-f]{40,64}$/, 'base must be a commit id'),
+      mode: z.enum(['task', 'resolve']),
     })
     .optional(),
 });
@@ -134,6 +148,8 @@ export interface AgentExecutorDeps {
   mcpTools?(agentType: AgentTypeDefinition, signal: AbortSignal): Promise<AgentTool[]>;
   /** The configured hooks: agents run `fileEdited` and `taskCompleting` ones (see agent-hooks.ts). */
   hooks?: HookRunner;
+  /** Git, for tasks that work in a worktree (absent: such tasks fail with a ConfigError). */
+  git?: Git;
 }
 
 /**
@@ -143,7 +159,8 @@ export interface AgentExecutorDeps {
  *
  * The task's result is `{ result, stopReason, turns, usage, provider, model, agentType }`, where
  * `result` is what the agent reported. The file journal is kept after success (so that a result
- * rejected later can still be undone) and removed by rollback or with the task.
+ * rejected later can still be undone) and removed by rollback or with the task. A task whose input
+ * names a `worktree` runs there and adds `worktree: { path, branch, base, commit }` to its result.
  */
 export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
   const now = deps.now ?? Date.now;
@@ -161,9 +178,13 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
     },
     async execute(context: TaskContext): Promise<JsonValue> {
       const input = parseAgentInput(context.task.input, providerIds);
+      const worktree = input.worktree;
+      if (worktree !== undefined && deps.git === undefined) throw new ConfigError('this task works in a git worktree, but this colony has no git');
+      // The attempt's workspace: the task's own worktree (put back to its base first), else the project.
+      const workspace = worktree === undefined ? context.workspace : await prepareTaskWorktree(deps.git as Git, context.workspace, worktree);
       const typeName = context.agent?.type ?? input.agentType ?? context.task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
       const agentType = await deps.agentType(typeName);
-      const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace: context.workspace });
+      const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace });
       const model = input.model ?? resolved.model;
       const provider = await meteredTaskProvider(deps, context, resolved.provider, now);
       const extra = await deps.context?.(context.task, agentType);
@@ -185,7 +206,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         attempt: context.attempt,
         prompt: input.prompt,
         ...joinContext(input.context, extra),
-        workspace: context.workspace,
+        workspace,
         store: deps.store,
         events: deps.events,
         limits: { ...limits, maxTurns: input.maxTurns ?? limits.maxTurns, maxTokens: input.maxTokens ?? limits.maxTokens },
@@ -203,6 +224,8 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       // written: the swarm's usage, read once its tasks are done, counts it.
       if (provider instanceof MeteredProvider) await provider.closed();
       const review = input.consensus === undefined ? undefined : await reviewResult(deps, context, input, run.result as JsonValue);
+      // Committed last, once the result counts: the commit id is in the result the task completes with.
+      const commit = worktree === undefined ? undefined : await commitTaskWorktree(deps.git as Git, worktree, commitMessage(context.task));
       return {
         result: run.result,
         stopReason: run.stopReason,
@@ -213,10 +236,19 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
         agentType: agentType.name,
         ...(sandbox === undefined ? {} : { sandbox }),
         ...(review === undefined ? {} : { review }),
+        // Where it ran (removed when its swarm ends), on which branch, from and to which commit.
+        ...(commit === undefined || worktree === undefined ? {} : { worktree: { path: workspace, branch: worktree.branch, base: worktree.base, commit } }),
       };
     },
-    async rollback(context: RollbackContext): Promise<void> {
+    async rollback(context: RollbackContext): Promise<boolean> {
+      // A worktree's changes never reached the workspace: its commit is simply not merged, and the
+      // worktree is put back to its base by the next attempt or removed with the swarm's.
+      if (isRecord(context.task.input) && context.task.input.worktree !== undefined) {
+        await deps.store.transcripts.deleteJournal(context.task.id);
+        return false;
+      }
       await rollbackAgentTask(deps.store, context.task.id, context.workspace, now);
+      return true;
     },
   };
 }
@@ -323,6 +355,15 @@ function parseAgentInput(input: unknown, providerIds: () => readonly string[]): 
     if (!known.includes(provider)) throw new ValidationError(`agent task input: provider: unknown provider ${JSON.stringify(provider)}; known providers: ${known.join(', ')}`);
   }
   return parsed.data;
+}
+
+/** A task's commit message: its title, and which task made it. */
+function commitMessage(task: TaskRecord): string {
+  return `${task.description || task.name || 'Colony task'}\n\nColony task ${task.id}${task.swarmId === null ? '' : ` of swarm ${task.swarmId}`}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function joinContext(own: string | undefined, extra: string | undefined): { context?: string } {

@@ -52,6 +52,16 @@ export const swarmRecordSchema = z.object({
     maxRevisions: z.number().int(),
     planSource: z.enum(['llm', 'user']),
     traceParent: z.string().optional().meta({ description: 'The W3C traceparent of the span that created the swarm (absent when tracing was off)' }),
+    git: z
+      .object({
+        repo: z.string(),
+        base: z.string().meta({ description: 'The commit the swarm starts from (HEAD when it was created)' }),
+        branch: z.string().meta({ description: "The swarm's branch, where its tasks' commits are merged" }),
+        dirty: z.boolean().meta({ description: 'The checkout had uncommitted changes to tracked files then (not in base)' }),
+      })
+      .nullable()
+      .optional()
+      .meta({ description: 'Where its tasks work, each in a worktree and branch of its own; null or absent: the shared workspace' }),
   }),
   plan: json.meta({ description: 'The plan: summary, tasks (id, title, prompt, dependsOn, …), domains; null until planned' }),
   progress: z.number().meta({ description: 'Fraction of plan tasks completed, 0..1 (failed, skipped and cancelled tasks are not progress)' }),
@@ -61,6 +71,18 @@ export const swarmRecordSchema = z.object({
       partial: z.boolean(),
       tasks: z.array(z.object({ planTaskId: z.string(), title: z.string(), taskId: z.string().nullable(), status: z.string(), result: json })),
       domains: z.array(z.object({ name: z.string(), summary: z.string() })).optional(),
+      git: z
+        .object({
+          branch: z.string(),
+          base: z.string(),
+          head: z.string().meta({ description: "The swarm branch's last commit: `git diff base head` is the swarm's work" }),
+          dirty: z.boolean(),
+          files: z.array(z.object({ path: z.string(), additions: z.number().int().nullable(), deletions: z.number().int().nullable() })).meta({ description: 'Files changed from base to head (null counts: binary)' }),
+          merged: z.array(z.string()).meta({ description: "Plan tasks whose commits are in the swarm's branch" }),
+          conflicts: z.array(z.object({ planTaskId: z.string(), branch: z.string(), commit: z.string(), files: z.array(z.string()) })).meta({ description: 'Commits no agent could merge: both branches are kept' }),
+          kept: z.array(z.string()).meta({ description: "Task branches kept because their commits are not in the swarm's branch" }),
+        })
+        .optional(),
     })
     .nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
@@ -218,6 +240,24 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
       },
     },
     async (request) => colony.swarms.usage((request.params as z.output<typeof idParams>).id),
+  );
+
+  app.get(
+    `${API_PREFIX}/swarms/:id/diff`,
+    {
+      schema: {
+        tags,
+        summary: "A swarm's work in its git repository: the patch from its base to its branch's head",
+        description: "409 when the swarm has no git branch (its workspace is not a git repository, or it was created with `worktrees: false`).",
+        params: idParams,
+        response: {
+          200: z.object({ swarmId: z.string(), branch: z.string(), base: z.string(), head: z.string(), patch: z.string().meta({ description: '`git diff base head`' }) }),
+          409: ERROR_RESPONSES[400],
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => colony.swarms.diff((request.params as z.output<typeof idParams>).id),
   );
 
   app.post(

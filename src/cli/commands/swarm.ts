@@ -14,6 +14,7 @@ import { refuseCommandWord } from '../objective-guard.js';
 import { providerFailureLine, providerFailureOfTaskError } from '../provider-failure-line.js';
 import { color, isoTime, printJson, printTable, println, statusColor, truncate } from '../output.js';
 import { runUntilDone } from '../run-until-done.js';
+import { swarmGitLines } from '../swarm-git.js';
 import { SwarmProgress, taskSymbol, usageText } from '../swarm-progress.js';
 
 /** Exit code after SIGTERM (128 + 15), as a process killed by it would have. */
@@ -36,6 +37,8 @@ export interface SwarmStartOptions extends GlobalOptions {
   concurrency?: number;
   /** `--review` / `--no-review`; undefined: the topology's default. */
   review?: boolean;
+  /** `--no-worktrees`: false. */
+  worktrees?: boolean;
   plan?: string;
   quiet?: boolean;
   /** The objective as one option: taken as it is, even a single command word. */
@@ -162,6 +165,7 @@ function specFromOptions(objective: string, o: SwarmStartOptions): SwarmSpecInpu
   if (o.deadline !== undefined) spec.deadline = o.deadline;
   if (o.concurrency !== undefined) spec.concurrency = o.concurrency;
   if (o.review !== undefined) spec.review = o.review;
+  if (o.worktrees === false) spec.worktrees = false;
   if (o.plan !== undefined) spec.plan = readPlan(o.plan);
   return spec as SwarmSpecInput;
 }
@@ -219,6 +223,7 @@ async function printOutcome(colony: Colony, swarm: SwarmRecord): Promise<void> {
   if (swarm.error && swarm.error.message !== provider?.message) println(color.red(`  ${swarm.error.code}: ${swarm.error.message}`));
   if (provider) println(color.red(`  ${providerFailureLine(colony, provider)}`));
   if (swarm.status === 'failed') println(color.dim(`  log: ${logFilePath(colony.config.dataDir, SWARM_LOG)}`));
+  for (const line of swarmGitLines(swarm)) println(line);
   if (swarm.result) {
     if (swarm.result.partial) println(color.yellow('  partial result: not every task finished'));
     if (swarm.result.summary.trim()) {
@@ -295,6 +300,21 @@ export async function swarmStatusCommand(id: string, options: GlobalOptions): Pr
   );
 }
 
+/** `colony swarm diff <id>`: the swarm's patch on stdout (`--json`: with its branch, base and head). */
+export async function swarmDiffCommand(id: string, options: GlobalOptions): Promise<void> {
+  await withColony(
+    options,
+    'cli',
+    async (colony) => {
+      const diff = await colony.swarms.diff(id);
+      if (options.json) return printJson(diff);
+      process.stdout.write(diff.patch);
+    },
+    {},
+    { mustExist: true },
+  );
+}
+
 function printReport(report: SwarmStatusReport): void {
   const s = report.swarm;
   println(`${color.bold(s.name)} ${color.dim(s.id)}`);
@@ -317,6 +337,7 @@ function printReport(report: SwarmStatusReport): void {
   if (s.startedAt) println(`  started       ${isoTime(s.startedAt)}`);
   if (s.finishedAt) println(`  finished      ${isoTime(s.finishedAt)}${s.startedAt ? ` (${formatDuration(s.finishedAt - s.startedAt)})` : ''}`);
   if (s.error) println(`  error         ${color.red(`${s.error.code}: ${s.error.message}`)}`);
+  for (const line of swarmGitLines(s)) println(line);
   const c = report.counts;
   const counts = Object.entries(c)
     .filter(([, n]) => n > 0)
