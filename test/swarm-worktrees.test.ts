@@ -157,6 +157,32 @@ describe('swarm worktrees in a git repository', () => {
     expect(git(repo, 'branch', '--list', 'colony/*').split('\n').map((b) => b.trim())).toEqual([result?.branch]);
   });
 
+  it("a task's hooks run in its worktree: taskStart sees it at its base, taskEnd with the agent's edit", async () => {
+    repo = gitRepo({ 'README.md': 'hello\n' });
+    server.setDefaultReply(editingModel({ a: { 'a.txt': 'from a\n' } }));
+    temp = await tempColony(
+      { ...config(), hooks: { taskStart: [{ command: 'pwd; ls', agentTypes: ['coder'] }], taskEnd: [{ command: 'pwd; ls', agentTypes: ['coder'] }] } },
+      { env: {}, dir: repo },
+    );
+    await temp.colony.start();
+    const events = collect(temp);
+    const created = await temp.colony.swarms.create({ objective: 'one file', agents: 1, review: false, plan: plan([{ id: 'a' }]) });
+    const done = await temp.colony.swarms.waitFor(created.id);
+    expect(done.status).toBe('completed');
+    const ran = events.filter((e): e is ColonyEvent<'hook.ran'> => e.type === 'hook.ran');
+    const where = join(worktreeRoot(repo), done.id.slice(-10), 'a');
+    const start = ran.find((e) => e.data.point === 'taskStart');
+    const end = ran.find((e) => e.data.point === 'taskEnd');
+    expect(start?.data.outcome).toBe('passed');
+    expect(start?.data.output.split('\n')[0]).toBe(where);
+    expect(start?.data.output).not.toContain('a.txt');
+    expect(end?.data.output.split('\n')[0]).toBe(where);
+    expect(end?.data.output).toContain('a.txt');
+    // The hooks changed nothing: the task's commit holds the agent's edit only.
+    expect(done.result?.git?.files.map((f) => f.path)).toEqual(['a.txt']);
+    expect(existsSync(join(repo, 'a.txt'))).toBe(false);
+  });
+
   it('edits to the same lines: the conflict goes to a resolving agent, whose edit completes the merge', async () => {
     repo = gitRepo({ 'shared.txt': 'one\ntwo\nthree\n' });
     server.setDefaultReply(editingModel({ a: { 'shared.txt': 'one\nTWO by a\nthree\n' }, b: { 'shared.txt': 'one\nTWO by b\nthree\n' } }, { 'shared.txt': 'one\nTWO by a and b\nthree\n' }));

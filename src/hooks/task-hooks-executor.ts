@@ -36,6 +36,7 @@ export function withTaskHooks(executor: TaskExecutor, hooks: HookRunner): TaskEx
     },
   };
   if (executor.validateInput) wrapped.validateInput = (input) => (executor.validateInput as (input: JsonValue) => JsonValue).call(executor, input);
+  if (executor.prepareWorkspace) wrapped.prepareWorkspace = (context) => (executor.prepareWorkspace as NonNullable<TaskExecutor['prepareWorkspace']>).call(executor, context);
   if (executor.rollback) wrapped.rollback = (context) => (executor.rollback as NonNullable<TaskExecutor['rollback']>).call(executor, context);
   return {
     ...wrapped,

@@ -36,6 +36,12 @@ export interface RollbackContext {
 export interface TaskExecutor {
   readonly type: string;
   execute(context: TaskContext): Promise<JsonValue>;
+  /**
+   * Makes the attempt's workspace ready when it is not the project directory (a swarm task's git
+   * worktree, put back to its base) and returns it: `execute`, the task's hooks and everything else of
+   * the attempt then work there (`TaskContext.workspace`). Absent: the project directory.
+   */
+  prepareWorkspace?(context: TaskContext): Promise<string>;
   /** Checks and normalises a task's input when it is submitted; throws ValidationError. */
   validateInput?(input: JsonValue): JsonValue;
   /**

@@ -6,7 +6,7 @@ import { TimeoutError, toColonyError, type ColonyError } from '../domain/errors.
 import type { JsonValue } from '../domain/json.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { SpanAttributes, Tracer } from '../ports/tracer.js';
-import type { TaskExecutor } from './task-executor.js';
+import type { TaskContext, TaskExecutor } from './task-executor.js';
 
 /** Why a running task's signal was aborted; decides what becomes of the task. */
 export type AbortKind = 'timeout' | 'cancel' | 'shutdown' | 'agent';
@@ -88,18 +88,20 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
     const dependencies =
       deps.knownDependencyResults?.(task) ??
       (await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]));
-    result = await deps.tracer.withSpan(span, () => Promise.race([
-      executor.execute({
-        task,
-        attempt: task.attempts,
-        signal: controller.signal,
-        agent: running.agent,
-        workspace: deps.workspace,
-        logger: deps.logger.child({ taskId: task.id }),
-        dependencies,
-      }),
-      aborted,
-    ]));
+    const context: TaskContext = {
+      task,
+      attempt: task.attempts,
+      signal: controller.signal,
+      agent: running.agent,
+      workspace: deps.workspace,
+      logger: deps.logger.child({ taskId: task.id }),
+      dependencies,
+    };
+    result = await deps.tracer.withSpan(span, async () => {
+      // The attempt's own workspace (a swarm task's worktree) is ready before anything of it runs there.
+      if (executor.prepareWorkspace) context.workspace = await Promise.race([executor.prepareWorkspace(context), aborted]);
+      return Promise.race([executor.execute(context), aborted]);
+    });
     if (result === undefined) result = null;
   } catch (error) {
     failure = toColonyError(controller.signal.aborted ? controller.signal.reason : error);

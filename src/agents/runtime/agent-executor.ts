@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import type { Tracer } from '../../ports/tracer.js';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../../providers/provider-registry.js';
 import type { EventBus } from '../../ports/event-bus.js';
@@ -18,7 +18,7 @@ import type { RollbackContext, TaskContext, TaskExecutor } from '../../tasks/tas
 import type { TaskSpecInput } from '../../tasks/task-spec.js';
 import type { MemoryManager } from '../../memory/memory-manager.js';
 import type { Git } from '../../ports/git.js';
-import { commitTaskWorktree, prepareTaskWorktree } from '../../tasks/task-worktree.js';
+import { commitTaskWorktree, isInside, prepareTaskWorktree, type TaskWorktreeSpec } from '../../tasks/task-worktree.js';
 import { TASK_KIND_HINT, TASK_KIND_PATTERN } from '../task-kind.js';
 import type { HookRunner } from '../../hooks/hook-runner.js';
 import { runAgent, type AgentLimits } from './agent-runtime.js';
@@ -176,12 +176,16 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
     validateInput(input) {
       return parseAgentInput(input, providerIds) as unknown as JsonValue;
     },
+    async prepareWorkspace(context: TaskContext): Promise<string> {
+      const worktree = parseAgentInput(context.task.input, providerIds).worktree;
+      return worktree === undefined ? context.workspace : worktreeWorkspace(deps, context.workspace, worktree);
+    },
     async execute(context: TaskContext): Promise<JsonValue> {
       const input = parseAgentInput(context.task.input, providerIds);
       const worktree = input.worktree;
-      if (worktree !== undefined && deps.git === undefined) throw new ConfigError('this task works in a git worktree, but this colony has no git');
-      // The attempt's workspace: the task's own worktree (put back to its base first), else the project.
-      const workspace = worktree === undefined ? context.workspace : await prepareTaskWorktree(deps.git as Git, context.workspace, worktree);
+      // The attempt's workspace: the task's own worktree, made ready by prepareWorkspace when the engine
+      // runs the task (its hooks run there too); else the project.
+      const workspace = worktree === undefined || inWorktree(worktree, context.workspace) ? context.workspace : await worktreeWorkspace(deps, context.workspace, worktree);
       const typeName = context.agent?.type ?? input.agentType ?? context.task.requirements.agentType ?? AGENT_DEFAULT_TYPE;
       const agentType = await deps.agentType(typeName);
       const resolved = await deps.resolveProvider(input.provider, { agentModel: agentType.model, agentTools: agentType.tools, workspace });
@@ -251,6 +255,17 @@ export function createAgentExecutor(deps: AgentExecutorDeps): TaskExecutor {
       return true;
     },
   };
+}
+
+/** Whether the workspace is (in) the task's worktree: prepareWorkspace made it ready for this attempt. */
+function inWorktree(worktree: TaskWorktreeSpec, workspace: string): boolean {
+  return resolve(workspace) === resolve(worktree.path) || isInside(worktree.path, workspace);
+}
+
+/** The task's worktree, put back to its base (or made again) for a new attempt: the attempt's workspace. */
+function worktreeWorkspace(deps: AgentExecutorDeps, projectDir: string, worktree: TaskWorktreeSpec): Promise<string> {
+  if (deps.git === undefined) throw new ConfigError('this task works in a git worktree, but this colony has no git');
+  return prepareTaskWorktree(deps.git, projectDir, worktree);
 }
 
 /**
