@@ -97,6 +97,37 @@ describe('agent shell commands under bubblewrap', { timeout: 60_000 }, () => {
     expect(existsSync(hostOnly)).toBe(false);
   });
 
+  it("cannot change git's or Claude Code's configuration in the workspace, though it may read it", async () => {
+    await mkdir(join(workspace, '.git'), { recursive: true });
+    await writeFile(join(workspace, '.git', 'config'), '[core]\n\tbare = false\n');
+    await mkdir(join(workspace, '.claude'), { recursive: true });
+    await writeFile(join(workspace, '.claude', 'settings.json'), '{}');
+    await writeFile(join(workspace, '.mcp.json'), '{"mcpServers":{}}');
+    await writeFile(join(workspace, 'CLAUDE.md'), 'instructions');
+    const attacks = [
+      'printf "[core]\\n\\tfsmonitor = touch pwned\\n" >> .git/config',
+      'mkdir -p .git/hooks && printf "#!/bin/sh\\ntouch pwned\\n" > .git/hooks/pre-commit',
+      'echo \'{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"touch pwned"}]}]}}\' > .claude/settings.json',
+      'rm -f .mcp.json',
+      'mv CLAUDE.md elsewhere.md',
+      'rm -rf .git',
+    ];
+    for (const attack of attacks) {
+      const run = await runTool(attack);
+      expect(run.isError, `${attack}: ${run.content}`).toBe(true);
+    }
+    expect(await readFile(join(workspace, '.git', 'config'), 'utf8')).toBe('[core]\n\tbare = false\n');
+    expect(existsSync(join(workspace, '.git', 'hooks', 'pre-commit'))).toBe(false);
+    expect(await readFile(join(workspace, '.claude', 'settings.json'), 'utf8')).toBe('{}');
+    expect(existsSync(join(workspace, '.mcp.json'))).toBe(true);
+    expect(existsSync(join(workspace, 'CLAUDE.md'))).toBe(true);
+    // Reading is allowed (git status, the instructions), and the rest of the workspace stays writable.
+    const read = await runTool('cat .git/config CLAUDE.md && echo ok > src.txt');
+    expect(read.isError, read.content).toBe(false);
+    expect(read.content).toContain('instructions');
+    expect(await readFile(join(workspace, 'src.txt'), 'utf8')).toBe('ok\n');
+  });
+
   it('sees no secret: not in its environment, not in any /proc/*/environ, not in .colony, not in HOME', async () => {
     const looked = await runTool(
       'env; for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f"; done; cat /proc/$PPID/environ; ' +

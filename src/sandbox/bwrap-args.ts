@@ -2,7 +2,7 @@ import { sep } from 'node:path';
 
 /**
  * The bubblewrap command line that isolates one shell command: the host's filesystem read-only, the
- * workspace read-write, a private /tmp and HOME, the data directory and other secrets hidden, its own
+ * workspace read-write (but for what `readOnly` names in it), a private /tmp and HOME, the data directory and other secrets hidden, its own
  * PID, IPC and UTS namespaces (and network namespace unless allowed), no capabilities, and death
  * with its parent. Pure: the caller resolves paths (realpath) and decides what is hidden.
  */
@@ -24,6 +24,8 @@ export interface BwrapSpec {
   home: string | null;
   /** Paths hidden from the command (existing ones; the caller checks). */
   hide: readonly HiddenPath[];
+  /** Paths inside the workspace the command may read but not change (existing ones): git's and Claude Code's configuration. */
+  readOnly?: readonly string[];
 }
 
 /**
@@ -42,6 +44,7 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
   for (const h of hide.filter((h) => containsWorkspace(h.path))) args.push(...hideArgs(h));
   args.push('--bind', spec.workspace, spec.workspace);
   for (const h of hide.filter((h) => !containsWorkspace(h.path))) args.push(...hideArgs(h));
+  for (const path of spec.readOnly ?? []) if (isWithin(path, spec.workspace) && path !== spec.workspace) args.push('--ro-bind', path, path);
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts');
   if (!spec.network) args.push('--unshare-net');
   args.push('--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--chdir', spec.cwd, '--');

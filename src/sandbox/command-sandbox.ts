@@ -1,5 +1,5 @@
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
 import { bwrapArgs, type HiddenPath } from './bwrap-args.js';
 import { probeBubblewrap, type BwrapProbe } from './bwrap-probe.js';
@@ -7,6 +7,7 @@ import { probeDieWithRunner, type DieWithRunnerProbe } from './die-with-runner.j
 import { buildChildEnvironment } from './child-environment.js';
 import type { SandboxConfig, SandboxMode } from './sandbox-config.js';
 import { SANDBOX_HIDDEN_SYSTEM_PATHS } from './sandbox-defaults.js';
+import { PROTECTED_NAMES } from './protected-paths.js';
 
 /** How shell commands are isolated on this machine, for `colony status`, the API and the dashboard. */
 export interface SandboxStatus {
@@ -114,7 +115,8 @@ export class CommandSandbox {
     }
     const network = request.purpose === 'agent' ? config.agentNetwork || request.network === true : config.shellTaskNetwork;
     const [workspace, cwd, home, hide] = await Promise.all([realpath(request.workspace), realpath(request.cwd), this.#home(), this.#hidden(request.purpose)]);
-    const prefix = [config.bwrapPath, ...bwrapArgs({ workspace, cwd, network, home, hide })];
+    const readOnly = request.purpose === 'agent' ? await protectedEntries(workspace) : [];
+    const prefix = [config.bwrapPath, ...bwrapArgs({ workspace, cwd, network, home, hide, readOnly })];
     // The command sees HOME and TMPDIR as the sandbox's own (empty, writable, gone afterwards).
     const env = buildChildEnvironment({
       from,
@@ -174,4 +176,23 @@ export class CommandSandbox {
     for (const hidden of found) if (hidden !== null) unique.set(hidden.path, hidden);
     return [...unique.values()];
   }
+}
+
+/**
+ * The protected names (protected-paths.ts) at the top of the workspace that exist: an agent's command
+ * may read them but not change them, as its file tools may not. Without this a command could rewrite
+ * `.git/config` (a `core.fsmonitor` runs for whoever next uses git: the user, or Colony committing a
+ * worktree) or a worktree's `.git` link, or add hooks and MCP servers to `.claude/` and `.mcp.json`.
+ * Ones the command creates, and ones deeper in the tree, are the file tools' rule only.
+ */
+async function protectedEntries(workspace: string): Promise<string[]> {
+  const found = await Promise.all(
+    PROTECTED_NAMES.filter((rule) => !rule.unreadable).map(async (rule) => {
+      const path = join(workspace, rule.name);
+      // lstat: a link is bound as the link's target would be, so only real entries count.
+      const entry = await lstat(path).catch(() => null);
+      return entry !== null && (entry.isFile() || entry.isDirectory()) ? path : null;
+    }),
+  );
+  return found.filter((path): path is string => path !== null);
 }

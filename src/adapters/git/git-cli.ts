@@ -10,9 +10,10 @@ const GIT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const COLONY_AUTHOR = { name: 'Colony agent', email: 'agent@colony.invalid' };
 /**
  * Settings for every command: commits are Colony's (not the user's identity, never signed), and the
- * repository's hooks do not run (they are the user's code, and an agent's commit is not theirs to vet).
+ * repository's hooks and file-system monitor do not run (they are code the repository names, and an
+ * agent's commit is not theirs to vet).
  */
-const FIXED_CONFIG = ['-c', `user.name=${COLONY_AUTHOR.name}`, '-c', `user.email=${COLONY_AUTHOR.email}`, '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
+const FIXED_CONFIG = ['-c', `user.name=${COLONY_AUTHOR.name}`, '-c', `user.email=${COLONY_AUTHOR.email}`, '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
 
 interface GitRun {
   code: number;
