@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { SwarmRecord } from '../src/domain/swarm.js';
@@ -411,6 +412,14 @@ describe('the swarm page of a swarm in a git repository', { timeout: 120_000 }, 
       // The plan marks each task merged into the branch.
       expect(await page.locator('#plan-svg .node.merge-merged').count()).toBe(2);
       await checkPage(page, 'swarm-git-branch');
+
+      // Replayed at the first merge, the plan marks that one task merged, not the other.
+      const [firstMerge] = (await gitApi.request('GET', `/api/v2/events?correlationId=${id}&types=swarm.task_merged&limit=1`)).json.items;
+      await page.goto(`${gitApi.base}/swarms/${id}?at=${firstMerge.id}`);
+      await page.locator('#replay-note').waitFor();
+      await page.locator(`#plan-svg [data-id="${firstMerge.data.planTaskId}"].merge-merged`).waitFor();
+      expect(await page.locator('#plan-svg .node.merge-merged').count()).toBe(1);
+      expect(page.problems).toEqual([]);
     } finally {
       await page.close();
     }
@@ -440,6 +449,8 @@ describe('the swarm page of a swarm in a git repository', { timeout: 120_000 }, 
 
   it('shows merges as they happen: a held task turns merged and its file appears without a reload', async () => {
     gitGate = new Promise((resolve) => (openGitGate = resolve));
+    // An uncommitted edit in the checkout: the swarm starts from the last commit, and the page warns.
+    writeFileSync(join(repo, 'README.md'), 'hello, edited and not committed\n');
     const id = await create({ plan: gitPlan({ id: 'held', prompt: `Do held. ${GATE}` }) });
     const page = await openStudio(browser, `${gitApi.base}/swarms/${id}`);
     try {
@@ -449,6 +460,7 @@ describe('the swarm page of a swarm in a git repository', { timeout: 120_000 }, 
       const branch = (await gitApi.colony.swarms.get(id)).config.git?.branch as string;
       expect(await page.locator('#branch-name').textContent()).toBe(branch);
       expect(await page.locator('#branch-merged').count()).toBe(0);
+      expect(await page.locator('#branch-dirty').textContent()).toContain('uncommitted changes');
       await page.evaluate('window.__sameDocument = true');
       openGitGate();
       await page.locator('#branch-merged li[data-plan-task="held"]').waitFor();
@@ -457,7 +469,8 @@ describe('the swarm page of a swarm in a git repository', { timeout: 120_000 }, 
       await page.locator('#swarm-status .status-completed').waitFor();
       await page.locator('#branch-files tr[data-path="held.txt"]').waitFor();
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
-      expect(page.problems).toEqual([]);
+      await page.locator('#branch-dirty').waitFor();
+      await checkPage(page, 'swarm-git-live');
     } finally {
       await page.close();
     }

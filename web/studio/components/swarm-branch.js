@@ -33,9 +33,10 @@ export function lastMergedHead(marks) {
 
 /**
  * What the panel shows: the result's git when the swarm ended, else the config and the events so far.
- * `patch` (the diff route's text, or null) gives the files while the swarm runs.
+ * `diff` (the diff route's answer, or null) gives the files while the swarm runs; `finished`: the
+ * swarm ended (a swarm can end with no git result, when its worktrees could not be closed).
  */
-export function branchModel(swarm, marks, diff) {
+export function branchModel(swarm, marks, diff, finished) {
   const config = swarm.config.git ?? null;
   const result = swarm.result?.git ?? null;
   if (!config && !result) return null;
@@ -43,7 +44,7 @@ export function branchModel(swarm, marks, diff) {
   const files = diff ? parsePatch(diff.patch).map((f) => ({ path: f.path, additions: f.added, deletions: f.removed })) : [];
   const merged = [...marks].filter(([, m]) => m.state === 'merged').map(([id]) => id);
   const conflicts = [...marks].filter(([, m]) => m.state !== 'merged').map(([planTaskId, m]) => ({ planTaskId, branch: null, commit: null, files: m.files, resolving: m.state === 'resolving' }));
-  return { branch: config.branch, base: config.base, head: diff?.head ?? lastMergedHead(marks), dirty: config.dirty, files, merged, conflicts, kept: [], ended: false };
+  return { branch: config.branch, base: config.base, head: diff?.head ?? lastMergedHead(marks), dirty: config.dirty, files, merged, conflicts, kept: [], ended: finished };
 }
 
 /** The panel's content for a model from branchModel(); `titleOf(planTaskId)` names a plan task. */

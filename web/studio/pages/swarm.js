@@ -118,7 +118,7 @@ export async function mount(view, ctx) {
     drawTopology(report, state);
     const byPlan = new Map(report.tasks.map((t) => [t.planTaskId, t]));
     const plan = s.plan && replaying ? (state.planned ? { ...s.plan, tasks: s.plan.tasks.filter((t) => !state.hidden.has(t.id)) } : null) : s.plan;
-    const merges = mergeStates(s, replaying ? state.at : null);
+    const merges = mergeStates(s, replaying ? at : null);
     const statusOf = replaying
       ? (planTaskId) => ({ status: 'waiting', taskId: null, ...state.tasks.get(planTaskId), merge: merges.get(planTaskId) ?? null })
       : (planTaskId) => ({ status: byPlan.get(planTaskId)?.status ?? 'waiting', taskId: byPlan.get(planTaskId)?.taskId ?? null, merge: merges.get(planTaskId) ?? null });
@@ -156,7 +156,7 @@ export async function mount(view, ctx) {
   let branchKey = '';
   let patchKey = '';
   function renderBranch(s) {
-    const model = branchModel(s, mergeMarks(events), diff);
+    const model = branchModel(s, mergeMarks(events), diff, FINISHED.includes(s.status));
     branchSection.hidden = model === null;
     if (!model) return;
     const key = JSON.stringify([model, report.tasks.map((t) => t.title)]);
