@@ -1,9 +1,13 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { SwarmRecord } from '../src/domain/swarm.js';
 import { FakeLlmServer, type FakeReplyFunction } from '../src/testing/fake-llm-server.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { axeViolations, launchStudioBrowser, openStudio, overflowsSideways, screenshots, waitLive, type StudioPage } from './support/studio-browser.js';
+import { worktreeRoot } from '../src/tasks/task-worktree.js';
+import { editingModel, git, gitRepo } from './support/git-swarm.js';
 import { requestText, swarmModel } from './support/swarm-model.js';
 import { eventually } from './support/temp-colony.js';
 
@@ -12,6 +16,7 @@ import { eventually } from './support/temp-colony.js';
  * fake model: each topology drawn with its agents and its plan, the votes with voters and reasons,
  * usage matching the API, a running swarm updating live, replay of an earlier moment, a failed and
  * a stopped swarm; no console errors, no axe violations in either theme, nothing sideways at 390 px.
+ * A swarm in a git repository shows its branch: files, merges, conflicts and the patch, live.
  */
 
 const TOPOLOGIES = ['centralized', 'mesh', 'hierarchical', 'distributed'] as const;
@@ -141,6 +146,8 @@ describe('the swarm page', { timeout: 120_000 }, () => {
 
         expect(await page.locator('#swarm-result').textContent()).toMatch(/^SYNTHESIS/);
         expect(await page.locator('#swarm-controls').isHidden()).toBe(true);
+        // Not a git repository: no branch panel.
+        expect(await page.locator('#swarm-branch').isHidden()).toBe(true);
         await checkPage(page, `swarm-${topology}`);
       } finally {
         await page.close();
@@ -304,6 +311,166 @@ describe('the swarm page', { timeout: 120_000 }, () => {
       await page.locator('#error').filter({ hasText: 'swm_nosuchswarm' }).waitFor();
       page.problems = page.problems.filter((p) => !p.includes('404'));
       expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('the swarm page of a swarm in a git repository', { timeout: 120_000 }, () => {
+  let repo: string;
+  let gitLlm: FakeLlmServer;
+  let gitApi: TestApi;
+  let openGitGate: () => void = () => undefined;
+  let gitGate: Promise<void> = Promise.resolve();
+  const BIG_FILE = Array.from({ length: 2_100 }, (_, i) => `line ${i + 1}\n`).join('');
+  const edits = editingModel(
+    {
+      notes: { 'notes.md': 'notes\nADDED BY THE SWARM\n' },
+      // Past what the page draws at once (400 lines open, 2,000 per file): closed, and cut when opened.
+      big: { 'big.txt': BIG_FILE },
+      left: { 'shared.txt': 'one\nTWO by left\nthree\n' },
+      right: { 'shared.txt': 'one\nTWO by right\nthree\n' },
+      held: { 'held.txt': 'held line\n' },
+    },
+    // The resolving agent changes nothing: the conflict markers stay, so the conflict stands.
+    {},
+  );
+  const gitModel: FakeReplyFunction = async (request) => {
+    if (requestText(request).includes(GATE)) await gitGate;
+    return edits(request);
+  };
+  const gitPlan = (...tasks: { id: string; prompt?: string; dependsOn?: string[] }[]) => ({
+    summary: 'edits',
+    tasks: tasks.map((t) => ({ id: t.id, title: `Task ${t.id}`, prompt: t.prompt ?? `Do ${t.id}.`, agentType: 'coder', dependsOn: t.dependsOn ?? [] })),
+  });
+  const create = async (spec: Record<string, unknown>): Promise<string> => {
+    const created = await gitApi.request('POST', '/api/v2/swarms', { body: { objective: 'Edit the files', agents: 2, concurrency: 2, review: false, ...spec } });
+    expect(created.status, created.text).toBe(201);
+    return created.json.id as string;
+  };
+
+  beforeAll(async () => {
+    repo = gitRepo({ 'README.md': 'hello\n', 'shared.txt': 'one\ntwo\nthree\n' });
+    gitLlm = new FakeLlmServer({ defaultReply: gitModel });
+    const { anthropicBaseUrl } = await gitLlm.start();
+    gitApi = await startApi(
+      {
+        providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } },
+        agents: { defaultProvider: 'anthropic' },
+        tasks: { defaultMaxRetries: 0 },
+      },
+      { startEngine: true, dir: repo },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    openGitGate();
+    await gitApi?.close();
+    await gitLlm?.close();
+    if (repo) {
+      rmSync(worktreeRoot(repo), { recursive: true, force: true });
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('shows the branch, its changed files, its merged tasks, the commands and the patch with the added line', async () => {
+    const id = await create({ plan: gitPlan({ id: 'notes' }, { id: 'big' }) });
+    const swarm = await gitApi.colony.swarms.waitFor(id);
+    expect(swarm.status).toBe('completed');
+    const result = swarm.result?.git;
+    expect(result?.files.map((f) => f.path).sort()).toEqual(['big.txt', 'notes.md']);
+    const page = await openStudio(browser, `${gitApi.base}/swarms/${id}`);
+    try {
+      await page.locator('#swarm-status .status-completed').waitFor();
+      await page.locator('#branch-name').waitFor();
+      expect(await page.locator('#branch-name').textContent()).toBe(result?.branch);
+      expect(await page.locator('#branch-range').textContent()).toBe(`${result?.base.slice(0, 8)}..${result?.head.slice(0, 8)}`);
+      expect(await page.locator('#branch-dirty').count()).toBe(0);
+      expect(await attr(page, '#branch-files tbody tr', 'data-path')).toEqual(result?.files.map((f) => f.path));
+      expect(await page.locator('#branch-files tr[data-path="notes.md"]').textContent()).toContain('+2');
+      expect(await page.locator('#branch-files tr[data-path="big.txt"]').textContent()).toContain('+2100');
+      expect((await attr(page, '#branch-merged li', 'data-plan-task')).sort()).toEqual(['big', 'notes']);
+      expect(await page.locator('#branch-conflicts').count()).toBe(0);
+      const commands = await page.locator('#swarm-branch .git-commands code').allTextContents();
+      expect(commands).toEqual([`git diff ${result?.base} ${result?.branch}`, `git merge ${result?.branch}`]);
+      // The command it shows does what it says: its output is the patch drawn below.
+      expect(git(repo, 'diff', result?.base as string, result?.branch as string)).toContain('+ADDED BY THE SWARM');
+
+      // The patch: one block per file, the added line marked as added.
+      expect((await attr(page, '#swarm-patch .file-change', 'data-path')).sort()).toEqual(['big.txt', 'notes.md']);
+      expect(await page.locator('#swarm-patch [data-path="notes.md"] .diff-add').allTextContents()).toContain('+ADDED BY THE SWARM\n');
+      // The big file is closed and not drawn until opened; opened, it draws 2,000 lines and says the rest are not drawn.
+      const big = page.locator('#swarm-patch [data-path="big.txt"]');
+      expect(await big.getAttribute('open')).toBeNull();
+      expect(await big.locator('pre').count()).toBe(0);
+      await big.locator('summary').click();
+      await big.locator('pre').waitFor();
+      expect(await big.locator('pre span').count()).toBe(2_000);
+      expect(await big.locator('p.muted').textContent()).toMatch(/^\d[\d,]* more lines not drawn/);
+      expect(await page.locator('#swarm-patch > .patch > p.muted').textContent()).toContain('1 of them');
+      await big.locator('summary').click();
+      // The plan marks each task merged into the branch.
+      expect(await page.locator('#plan-svg .node.merge-merged').count()).toBe(2);
+      await checkPage(page, 'swarm-git-branch');
+
+      // Replayed at the first merge, the plan marks that one task merged, not the other.
+      const [firstMerge] = (await gitApi.request('GET', `/api/v2/events?correlationId=${id}&types=swarm.task_merged&limit=1`)).json.items;
+      await page.goto(`${gitApi.base}/swarms/${id}?at=${firstMerge.id}`);
+      await page.locator('#replay-note').waitFor();
+      await page.locator(`#plan-svg [data-id="${firstMerge.data.planTaskId}"].merge-merged`).waitFor();
+      expect(await page.locator('#plan-svg .node.merge-merged').count()).toBe(1);
+      expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows a conflict no agent resolved: the plan task, its kept branch and the conflicting file', async () => {
+    const id = await create({ plan: gitPlan({ id: 'left' }, { id: 'right' }) });
+    const swarm = await gitApi.colony.swarms.waitFor(id);
+    expect(swarm.status).toBe('failed');
+    const conflict = swarm.result?.git?.conflicts[0];
+    expect(conflict?.files).toEqual(['shared.txt']);
+    const page = await openStudio(browser, `${gitApi.base}/swarms/${id}`);
+    try {
+      await page.locator('#branch-conflicts').waitFor();
+      const item = page.locator(`#branch-conflicts li[data-plan-task="${conflict?.planTaskId}"]`);
+      expect(await item.locator('.conflict-file').allTextContents()).toEqual(['shared.txt']);
+      expect(await item.textContent()).toContain(conflict?.branch);
+      expect(await page.locator('#branch-kept li').allTextContents()).toEqual([conflict?.branch]);
+      expect(await page.locator(`#plan-svg [data-id="${conflict?.planTaskId}"]`).getAttribute('class')).toContain('merge-conflicted');
+      // The other side is in the branch and its patch.
+      expect(await page.locator('#swarm-patch [data-path="shared.txt"] .diff-add').allTextContents()).toEqual([expect.stringMatching(/^\+TWO by (left|right)\n$/)]);
+      await checkPage(page, 'swarm-git-conflict');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows merges as they happen: a held task turns merged and its file appears without a reload', async () => {
+    gitGate = new Promise((resolve) => (openGitGate = resolve));
+    // An uncommitted edit in the checkout: the swarm starts from the last commit, and the page warns.
+    writeFileSync(join(repo, 'README.md'), 'hello, edited and not committed\n');
+    const id = await create({ plan: gitPlan({ id: 'held', prompt: `Do held. ${GATE}` }) });
+    const page = await openStudio(browser, `${gitApi.base}/swarms/${id}`);
+    try {
+      await waitLive(page);
+      await page.locator('#plan-svg [data-id="held"].status-fill-running').waitFor();
+      // While it runs the branch is there (from the swarm's config), with nothing merged yet.
+      const branch = (await gitApi.colony.swarms.get(id)).config.git?.branch as string;
+      expect(await page.locator('#branch-name').textContent()).toBe(branch);
+      expect(await page.locator('#branch-merged').count()).toBe(0);
+      expect(await page.locator('#branch-dirty').textContent()).toContain('uncommitted changes');
+      await page.evaluate('window.__sameDocument = true');
+      openGitGate();
+      await page.locator('#branch-merged li[data-plan-task="held"]').waitFor();
+      await page.locator('#plan-svg [data-id="held"].merge-merged').waitFor();
+      await page.locator('#swarm-patch [data-path="held.txt"]').waitFor();
+      await page.locator('#swarm-status .status-completed').waitFor();
+      await page.locator('#branch-files tr[data-path="held.txt"]').waitFor();
+      expect(await page.evaluate('window.__sameDocument')).toBe(true);
+      await page.locator('#branch-dirty').waitFor();
+      await checkPage(page, 'swarm-git-live');
     } finally {
       await page.close();
     }

@@ -1,13 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/app/config.js';
 import type { ColonyEvent } from '../src/domain/events.js';
 import type { SwarmRecord } from '../src/domain/swarm.js';
-import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
+import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
-import { requestText, swarmModel } from './support/swarm-model.js';
+import { editingModel, git, gitRepo, hasToolResult } from './support/git-swarm.js';
+import { requestText } from './support/swarm-model.js';
 import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 /**
@@ -42,45 +42,6 @@ const config: () => ConfigInput = () => ({
   agents: { defaultProvider: 'anthropic' },
   tasks: { defaultMaxRetries: 0 },
 });
-
-function git(dir: string, ...args: string[]): string {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', ...args], { cwd: dir, env, encoding: 'utf8' }).trim();
-}
-
-/** A repository with one commit holding `files`, on branch main. */
-function gitRepo(files: Record<string, string>): string {
-  const dir = tempDir('colony-git-');
-  git(dir, 'init', '--quiet', '--initial-branch=main');
-  for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '--quiet', '-m', 'start');
-  return dir;
-}
-
-function hasToolResult(request: RecordedRequest): boolean {
-  const messages = (request.body as { messages?: { content: unknown }[] }).messages ?? [];
-  const last = messages.at(-1)?.content;
-  return Array.isArray(last) && last.some((part: { type?: string }) => part.type === 'tool_result');
-}
-
-/**
- * The swarm model, with workers that write files: `writes[taskId]` is what that task's worker writes
- * (path to content) on its first turn; `resolve` is what a resolving agent writes, if anything.
- */
-function editingModel(writes: Record<string, Record<string, string>>, resolve?: Record<string, string>): FakeReplyFunction {
-  const base = swarmModel();
-  return (request) => {
-    const text = requestText(request);
-    const resolving = text.includes('stopped on conflicts in:');
-    const task = /^Your task \(([^)]+)\)/m.exec(text)?.[1];
-    const files = resolving ? resolve : task === undefined ? undefined : writes[task];
-    if (files === undefined || (!resolving && task === undefined)) return base(request);
-    if (hasToolResult(request)) return { text: resolving ? 'merged both sides' : `wrote ${Object.keys(files).join(', ')}` };
-    const calls = Object.entries(files).map(([path, content]) => ({ name: 'write_file', input: { path, content } }));
-    return calls.length === 0 ? { text: 'nothing to change' } : { toolCalls: calls };
-  };
-}
 
 async function startedIn(dir: string): Promise<TempColony> {
   temp = await tempColony(config(), { env: {}, dir });

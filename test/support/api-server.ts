@@ -37,18 +37,20 @@ export interface ApiResponse {
 
 export async function startApi(
   config: ConfigInput = {},
-  options: CreateServerOptions & { startEngine?: boolean } = {},
+  options: CreateServerOptions & { startEngine?: boolean; dir?: string } = {},
 ): Promise<TestApi> {
-  const { colony, dir, cleanup } = await tempColony({ ...config, server: { port: 0, ...config.server } });
+  // `dir`: the project directory (a git repository, say), left in place on close; else a temp folder that is removed.
+  const { dir: projectDir, ...serverOptions } = options;
+  const { colony, dir, cleanup } = await tempColony({ ...config, server: { port: 0, ...config.server } }, projectDir === undefined ? {} : { dir: projectDir });
   let server: ColonyServer;
   try {
-    server = await createServer(colony, { host: '127.0.0.1', port: 0, ...options });
+    server = await createServer(colony, { host: '127.0.0.1', port: 0, ...serverOptions });
   } catch (error) {
     await cleanup();
     throw error;
   }
   const address = await server.listen();
-  if (options.startEngine) await colony.start();
+  if (serverOptions.startEngine) await colony.start();
   const base = address.origin;
   return {
     colony,

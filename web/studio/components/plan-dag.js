@@ -4,19 +4,22 @@
 import { svg } from '../lib/dom.js';
 import { arrowDefs, dagreLayout, edgePath, nodeElement, stableDrawing } from './graph-svg.js';
 
+// Short words for a task's merge into the swarm's branch: a box's second line has room for few letters.
+const MERGE_WORD = { merged: 'merged', conflicted: 'conflict', resolving: 'resolving' };
+
 /** Nodes and edges from the plan and each plan task's status (the report's, or a replayed one). */
 export function planModel(plan, statusOf) {
   const tasks = plan?.tasks ?? [];
   const nodes = tasks.map((t) => {
-    const { status, taskId } = statusOf(t.id);
+    const { status, taskId, merge = null } = statusOf(t.id);
     return {
       id: t.id,
       label: t.title,
-      sub: `${t.id} · ${status}`,
+      sub: `${t.id} · ${status}${merge ? ` · ${MERGE_WORD[merge]}` : ''}`,
       href: taskId ? `/tasks/${encodeURIComponent(taskId)}` : null,
-      className: `task status-fill-${status}`,
+      className: `task status-fill-${status}${merge ? ` merge-${merge}` : ''}`,
       status,
-      description: `Task ${t.title} (${t.id}): ${status}${t.dependsOn?.length ? `, after ${t.dependsOn.join(', ')}` : ''}`,
+      description: `Task ${t.title} (${t.id}): ${status}${merge ? `, ${merge} into the swarm's branch` : ''}${t.dependsOn?.length ? `, after ${t.dependsOn.join(', ')}` : ''}`,
     };
   });
   const ids = new Set(nodes.map((n) => n.id));
@@ -37,7 +40,7 @@ function draw(model) {
   );
 }
 
-/** The DAG drawing in `container`; returns update(plan, statusOf) (statusOf(planTaskId) → { status, taskId }). */
+/** The DAG drawing in `container`; returns update(plan, statusOf) (statusOf(planTaskId) → { status, taskId, merge? }, merge: merged, conflicted, resolving). */
 export function createPlanDag(container) {
   const update = stableDrawing(container, draw);
   return (plan, statusOf, emptyText) => {

@@ -1,6 +1,6 @@
 // One swarm's page (/swarms/:id): its topology and plan drawn live, a timeline of its task runs, the
 // votes on its results, its usage and cost, its result and its controls; and replay, to see it as it
-// was at any of its events (?at=<eventId>).
+// was at any of its events (?at=<eventId>); in a git repository, its branch and the patch on it.
 
 import { el, status, section, time, duration } from '../lib/dom.js';
 import { coalesce } from '../lib/live.js';
@@ -12,6 +12,8 @@ import { renderUsage } from '../components/usage.js';
 import { createReplay } from '../components/replay.js';
 import { isReplayEvent, loadEvents, swarmStateAt } from '../components/swarm-state.js';
 import { replaceKeepingFocus } from '../components/keep-focus.js';
+import { branchModel, branchView, mergeMarks } from '../components/swarm-branch.js';
+import { patchView } from '../components/diff.js';
 
 export const title = 'Swarm';
 
@@ -38,6 +40,12 @@ export async function mount(view, ctx) {
   const votesBox = el('div', { id: 'swarm-votes' });
   const usageBox = el('div', { id: 'swarm-usage' });
   const resultBox = el('div', { id: 'swarm-outcome' });
+  const branchBox = el('div', { id: 'swarm-branch-summary' });
+  const patchBox = el('div', { id: 'swarm-patch' });
+  // Only a swarm in a git repository has a branch: the panel stays out of the page otherwise.
+  const branchSection = section('Branch', branchBox, el('h3', {}, 'Patch'), patchBox);
+  branchSection.id = 'swarm-branch';
+  branchSection.hidden = true;
   const legend = (...items) => el('ul', { class: 'legend' }, ...items.map(([cls, word]) => el('li', {}, el('span', { class: `swatch ${cls}` }), word)));
 
   const replaySection = section('Replay', el('p', { class: 'muted' }, 'Step through the swarm\'s events to see its agents, plan and votes as they were.'), replayBox, replayNote);
@@ -58,6 +66,7 @@ export async function mount(view, ctx) {
       section('Votes', votesBox),
       section('Usage and cost', usageBox),
       section('Result', resultBox),
+      branchSection,
     ),
   );
 
@@ -69,6 +78,9 @@ export async function mount(view, ctx) {
   let events = [];
   let lastEventId = 0;
   let at = null;
+  let diff = null;
+  let diffKey = '';
+  let diffError = '';
 
   function agentLabel(agentId) {
     const agent = report?.agents.find((a) => a.id === agentId);
@@ -106,9 +118,10 @@ export async function mount(view, ctx) {
     drawTopology(report, state);
     const byPlan = new Map(report.tasks.map((t) => [t.planTaskId, t]));
     const plan = s.plan && replaying ? (state.planned ? { ...s.plan, tasks: s.plan.tasks.filter((t) => !state.hidden.has(t.id)) } : null) : s.plan;
+    const merges = mergeStates(s, replaying ? at : null);
     const statusOf = replaying
-      ? (planTaskId) => state.tasks.get(planTaskId) ?? { status: 'waiting', taskId: null }
-      : (planTaskId) => ({ status: byPlan.get(planTaskId)?.status ?? 'waiting', taskId: byPlan.get(planTaskId)?.taskId ?? null });
+      ? (planTaskId) => ({ status: 'waiting', taskId: null, ...state.tasks.get(planTaskId), merge: merges.get(planTaskId) ?? null })
+      : (planTaskId) => ({ status: byPlan.get(planTaskId)?.status ?? 'waiting', taskId: byPlan.get(planTaskId)?.taskId ?? null, merge: merges.get(planTaskId) ?? null });
     drawPlan(plan, statusOf, s.plan ? 'Not planned yet at this point.' : s.status === 'planning' ? 'Planning…' : 'No plan.');
 
     renderGantt(timelineBox, state.runs, { titleOf: planTitle, agentLabel, until: replaying ? state.at : FINISHED.includes(s.status) ? (s.finishedAt ?? state.at) : Date.now() });
@@ -128,6 +141,51 @@ export async function mount(view, ctx) {
       renderUsage(usageBox, usage, { titleOf: planTitle, agentLabel });
     }
     renderOutcome(s);
+    renderBranch(s);
+  }
+
+  /** Each plan task's merge into the swarm's branch: the result's once it ended, else the events' (up to `atId`). */
+  function mergeStates(s, atId) {
+    const result = s.result?.git;
+    if (result && atId === null) {
+      return new Map([...result.merged.map((id) => [id, 'merged']), ...result.conflicts.map((c) => [c.planTaskId, 'conflicted'])]);
+    }
+    return new Map([...mergeMarks(events, atId)].map(([id, m]) => [id, m.state]));
+  }
+
+  let branchKey = '';
+  let patchKey = '';
+  function renderBranch(s) {
+    const model = branchModel(s, mergeMarks(events), diff, FINISHED.includes(s.status));
+    branchSection.hidden = model === null;
+    if (!model) return;
+    const key = JSON.stringify([model, report.tasks.map((t) => t.title)]);
+    if (key !== branchKey) {
+      branchKey = key;
+      replaceKeepingFocus(branchBox, branchView(model, { titleOf: planTitle }));
+    }
+    // Redrawn only when the patch changed: files the reader opened stay open.
+    const shownPatch = JSON.stringify([diffError, diff?.head ?? null, diff?.patch.length ?? null]);
+    if (shownPatch !== patchKey) {
+      patchKey = shownPatch;
+      replaceKeepingFocus(patchBox, diffError ? el('p', { class: 'empty' }, `No patch: ${diffError}`) : diff ? patchView(diff.patch) : el('p', { class: 'empty' }, 'Loading the patch…'));
+    }
+  }
+
+  /** The branch's patch, fetched again only when the branch moved (a merge, or the swarm ended). */
+  async function loadDiff(s) {
+    if (!s.config.git && !s.result?.git) return;
+    const marks = mergeMarks(events);
+    const key = JSON.stringify([s.result?.git?.head ?? null, [...marks.values()].map((m) => m.head), s.status]);
+    if (key === diffKey) return;
+    try {
+      diff = await ctx.api.get(`/swarms/${enc}/diff`);
+      diffError = '';
+    } catch (error) {
+      diff = null;
+      diffError = error.message;
+    }
+    diffKey = key;
   }
 
   const shownKeys = { votes: '', usage: '' };
@@ -159,6 +217,7 @@ export async function mount(view, ctx) {
       votes = nextVotes.items;
       usage = nextUsage;
       addEvents(newEvents);
+      await loadDiff(report.swarm);
       // Replay is of a finished swarm; a running one is shown as it is.
       at = replay.setEvents(events, !FINISHED.includes(report.swarm.status) ? null : first ? requestedAt : at);
       first = false;
