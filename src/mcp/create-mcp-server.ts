@@ -157,7 +157,7 @@ type Args<N extends ToolName> = z.output<(typeof SCHEMAS)[N]>;
 /**
  * The MCP server over a colony: the tools Claude-Flow users know for the core operations (agent_spawn,
  * agent_list, task_orchestrate, task_status, task_results, memory_usage, swarm_init, swarm_status)
- * plus agent_metrics, task_cancel, swarm_control and system_status, and memory and swarm resources. Every call checks the caller's role first.
+ * plus agent_metrics, task_cancel, swarm_control, swarm_diff and system_status, and memory and swarm resources. Every call checks the caller's role first.
  * One server serves one connection (stdio) or one request (stateless Streamable HTTP).
  */
 export function createMcpServer(colony: Colony, options: CreateMcpServerOptions): McpServer {
