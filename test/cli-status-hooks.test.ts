@@ -45,7 +45,7 @@ describe('colony status: hooks', () => {
 
     const { code, data } = await runJson<{ hooks: HooksStatus }>(['status'], { cwd: project.dir });
     expect(code).toBe(0);
-    expect(data.hooks.hooks).toEqual([
+    expect(data.hooks.configured).toEqual([
       { point: 'taskEnd', command: 'echo checking; exit 1', source: 'colony', blocking: 'never', matcher: null, agentTypes: null, timeoutMs: 60_000 },
       { point: 'taskEnd', command: 'rm -f nothing.txt', source: 'colony', blocking: 'exit-code-2', matcher: null, agentTypes: null, timeoutMs: 60_000 },
       { point: 'toolCalling', command: `${LONG_COMMAND.slice(0, 300)}…`, source: 'colony', blocking: 'any-failure', matcher: 'write_file|edit_file', agentTypes: ['coder', 'tester'], timeoutMs: 5_000 },
@@ -83,7 +83,7 @@ describe('colony status: hooks', () => {
     project.write('.claude/settings.json', JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command: 'echo not read' }] }] } }));
     expect((await runCli(['task', 'create', '--command', 'echo hello', '--wait'], { cwd: project.dir })).code).toBe(0);
     const { data } = await runJson<{ hooks: HooksStatus }>(['status'], { cwd: project.dir });
-    expect(data.hooks).toEqual({ hooks: [], recentRuns: { scanned: 0, failed: 0, timedOut: 0, refused: 0, blocked: 0, latestAt: null } });
+    expect(data.hooks).toEqual({ configured: [], recentRuns: { scanned: 0, failed: 0, timedOut: 0, refused: 0, blocked: 0, latestAt: null } });
     const text = await runCli(['status'], { cwd: project.dir });
     expect(text.stdout).not.toContain('Hooks');
     expect(text.stdout).not.toContain('hook runs');

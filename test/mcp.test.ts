@@ -180,6 +180,7 @@ async function exerciseEveryTool(client: Client): Promise<void> {
   expect(status.agents.total).toBeGreaterThanOrEqual(1);
   expect(status.runners.length).toBeGreaterThanOrEqual(1);
   expect(status.executors).toEqual(expect.arrayContaining(['shell', 'agent']));
+  expect(status.hooks).toEqual({ configured: [], recentRuns: { scanned: 0, failed: 0, timedOut: 0, refused: 0, blocked: 0, latestAt: null } });
 
   expect([...called].sort()).toEqual(EXPECTED_TOOLS);
 }

@@ -39,13 +39,14 @@ export interface HookRunCounts {
 }
 
 export interface HooksStatus {
-  hooks: ConfiguredHook[];
+  /** In the order they run. */
+  configured: ConfiguredHook[];
   recentRuns: HookRunCounts;
 }
 
 /** The hooks in the order they run (Colony's config, then Claude Code's settings files), with their recent runs' outcomes. */
 export function hooksStatus(definitions: readonly HookDefinition[], newestRuns: readonly StoredEvent[]): HooksStatus {
-  return { hooks: definitions.map(configuredHook), recentRuns: countRuns(newestRuns) };
+  return { configured: definitions.map(configuredHook), recentRuns: countRuns(newestRuns) };
 }
 
 function configuredHook(hook: HookDefinition): ConfiguredHook {

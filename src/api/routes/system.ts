@@ -97,7 +97,7 @@ const systemStatusSchema = z.object({
     .meta({ description: "The configured MCP servers agents take tools from, and their state in this server's process (each starts on first use)" }),
   hooks: z
     .object({
-      hooks: z
+      configured: z
         .array(
           z.object({
             point: z.enum(HOOK_POINTS),

@@ -124,12 +124,12 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
         println(`  ${m.name}  ${m.transport} (${where})  ${state}`);
       }
     }
-    if (hooks.hooks.length > 0) {
+    if (hooks.configured.length > 0) {
       println();
-      println(color.bold(`Hooks (${hooks.hooks.length})`));
+      println(color.bold(`Hooks (${hooks.configured.length})`));
       printTable(
         ['POINT', 'COMMAND', 'SOURCE', 'BLOCKING', 'MATCHER', 'AGENT TYPES'],
-        hooks.hooks.map((h) => [h.point, cut(h.command, HOOK_COMMAND_SHOWN_CHARS), h.source, h.blocking, h.matcher ?? '-', h.agentTypes?.join(',') ?? '-']),
+        hooks.configured.map((h) => [h.point, cut(h.command, HOOK_COMMAND_SHOWN_CHARS), h.source, h.blocking, h.matcher ?? '-', h.agentTypes?.join(',') ?? '-']),
       );
     }
     const notPassed = hooks.recentRuns.failed + hooks.recentRuns.timedOut + hooks.recentRuns.refused;
