@@ -32,8 +32,9 @@ describe('colony status: hooks', () => {
       JSON.stringify({
         shell: { deny: ['rm'] },
         hooks: {
-          // Both run after the shell task below: one fails (reported only), one is refused by the policy.
-          taskEnd: [{ command: 'echo checking; exit 1', blocking: false }, { command: 'rm -f nothing.txt' }],
+          // All run after the shell task below: one fails (reported only), one is refused by the policy,
+          // one times out and fails the task.
+          taskEnd: [{ command: 'echo checking; exit 1', blocking: false }, { command: 'rm -f nothing.txt' }, { command: 'sleep 30', timeout: 0.5, blocking: true }],
           toolCalling: [{ command: LONG_COMMAND, matcher: 'write_file|edit_file', agentTypes: ['coder', 'tester'], blocking: true, timeout: 5 }],
         },
       }),
@@ -41,27 +42,28 @@ describe('colony status: hooks', () => {
     project.write('.claude/settings.json', JSON.stringify({ hooks: { PostToolUse: [{ matcher: 'Write|Edit', hooks: [{ type: 'command', command: 'npx prettier --write "$CLAUDE_FILE"' }] }] } }));
 
     const ran = await runCli(['task', 'create', '--command', 'echo hello', '--wait'], { cwd: project.dir });
-    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.code, ran.stderr).toBe(1);
 
     const { code, data } = await runJson<{ hooks: HooksStatus }>(['status'], { cwd: project.dir });
     expect(code).toBe(0);
     expect(data.hooks.configured).toEqual([
       { point: 'taskEnd', command: 'echo checking; exit 1', source: 'colony', blocking: 'never', matcher: null, agentTypes: null, timeoutMs: 60_000 },
       { point: 'taskEnd', command: 'rm -f nothing.txt', source: 'colony', blocking: 'exit-code-2', matcher: null, agentTypes: null, timeoutMs: 60_000 },
+      { point: 'taskEnd', command: 'sleep 30', source: 'colony', blocking: 'any-failure', matcher: null, agentTypes: null, timeoutMs: 500 },
       { point: 'toolCalling', command: `${LONG_COMMAND.slice(0, 300)}…`, source: 'colony', blocking: 'any-failure', matcher: 'write_file|edit_file', agentTypes: ['coder', 'tester'], timeoutMs: 5_000 },
       { point: 'fileEdited', command: 'npx prettier --write "$CLAUDE_FILE"', source: '.claude/settings.json', blocking: 'exit-code-2', matcher: 'Write|Edit', agentTypes: null, timeoutMs: 60_000 },
     ]);
-    expect(data.hooks.recentRuns).toMatchObject({ scanned: 2, failed: 1, timedOut: 0, refused: 1, blocked: 0 });
+    expect(data.hooks.recentRuns).toMatchObject({ scanned: 3, failed: 1, timedOut: 1, refused: 1, blocked: 1 });
     expect(data.hooks.recentRuns.latestAt).toEqual(expect.any(Number));
 
     const text = await runCli(['status'], { cwd: project.dir });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('Hooks (4)');
+    expect(text.stdout).toContain('Hooks (5)');
     expect(text.stdout).toMatch(/POINT\s+COMMAND\s+SOURCE\s+BLOCKING\s+MATCHER\s+AGENT TYPES/);
     expect(text.stdout).toMatch(/taskEnd\s+echo checking; exit 1\s+colony\s+never\s+-\s+-/);
     expect(text.stdout).toMatch(/toolCalling\s+echo x{54}…\s+colony\s+any-failure\s+write_file\|edit_file\s+coder,tester/);
     expect(text.stdout).toMatch(/fileEdited\s+npx prettier --write "\$CLAUDE_FILE"\s+\.claude\/settings\.json\s+exit-code-2\s+Write\|Edit\s+-/);
-    expect(text.stdout).toContain('of the last 2 hook runs: 1 failed, 0 timed out, 1 refused (0 blocked their step)');
+    expect(text.stdout).toContain('of the last 3 hook runs: 1 failed, 1 timed out, 1 refused (1 blocked their step)');
 
     // The API says the same, in the documented shape.
     const server = startCli(['--json', 'up', '--port', '0'], { cwd: project.dir });

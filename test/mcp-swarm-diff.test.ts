@@ -5,19 +5,22 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from '../src/api/create-server.js';
 import type { ConfigInput } from '../src/app/config.js';
 import { createMcpServer } from '../src/mcp/create-mcp-server.js';
 import { cutPatch } from '../src/mcp/swarm-tools.js';
 import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
+import { request } from './support/api-server.js';
+import { OpenApiChecker, type OpenApiDoc } from './support/openapi-check.js';
 import { requestText, swarmModel } from './support/swarm-model.js';
 import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 /**
  * swarm_diff and swarm_status's git view over MCP (the SDK's client, connected in memory to the
  * server over a real colony): a real swarm in a real git repository writes files, and its branch
- * comes back with the files changed and the patch, cut at maxBytes when asked.
+ * comes back with the files changed and the patch, cut at maxBytes when asked. The REST diff too.
  */
 
 const llm = new FakeLlmServer();
@@ -201,6 +204,25 @@ describe('swarm_status over MCP', () => {
       expect(report.result.git).toBeUndefined();
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('GET /api/v2/swarms/:id/diff', () => {
+  it('returns the files changed with the patch, in the documented shape', async () => {
+    const server = await createServer(temp.colony, { host: '127.0.0.1', port: 0 });
+    try {
+      const { origin } = await server.listen();
+      const diff = await request(origin, 'GET', `/api/v2/swarms/${swarmId}/diff`);
+      expect(diff.status).toBe(200);
+      expect(diff.json.files).toEqual([
+        { path: 'big.txt', additions: BIG_LINES, deletions: 0 },
+        { path: 'small.txt', additions: 2, deletions: 0 },
+      ]);
+      const checker = new OpenApiChecker((await request(origin, 'GET', '/api/v2/openapi.json')).json as OpenApiDoc);
+      expect(checker.problems('GET /api/v2/swarms/{id}/diff', diff)).toEqual([]);
+    } finally {
+      await server.close();
     }
   });
 });
