@@ -79,7 +79,7 @@ describe('colony status: hooks', () => {
     expect(checker.problems('GET /api/v2/system/status', status)).toEqual([]);
   });
 
-  it('with no hooks: an empty list in --json and no Hooks section', async () => {
+  it('with no hooks: an empty list in --json and no Hooks section, unless recent runs failed', { timeout: 60_000 }, async () => {
     const project = tempProject();
     project.write('.colony/config.json', JSON.stringify({ hooks: { claudeSettings: false } }));
     project.write('.claude/settings.json', JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command: 'echo not read' }] }] } }));
@@ -89,5 +89,14 @@ describe('colony status: hooks', () => {
     const text = await runCli(['status'], { cwd: project.dir });
     expect(text.stdout).not.toContain('Hooks');
     expect(text.stdout).not.toContain('hook runs');
+
+    // A hook that failed and was then taken out of the config: its run is still counted.
+    project.write('.colony/config.json', JSON.stringify({ hooks: { claudeSettings: false, taskEnd: [{ command: 'exit 1', blocking: false }] } }));
+    expect((await runCli(['task', 'create', '--command', 'echo again', '--wait'], { cwd: project.dir })).code).toBe(0);
+    project.write('.colony/config.json', JSON.stringify({ hooks: { claudeSettings: false } }));
+    const after = await runJson<{ hooks: HooksStatus }>(['status'], { cwd: project.dir });
+    expect(after.data.hooks).toMatchObject({ configured: [], recentRuns: { scanned: 1, failed: 1 } });
+    const afterText = await runCli(['status'], { cwd: project.dir });
+    expect(afterText.stdout).toMatch(/Hooks \(0\)\n\s+none configured now\n\s+of the last 1 hook runs: 1 failed/);
   });
 });

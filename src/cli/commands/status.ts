@@ -124,15 +124,18 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
         println(`  ${m.name}  ${m.transport} (${where})  ${state}`);
       }
     }
-    if (hooks.configured.length > 0) {
+    const notPassed = hooks.recentRuns.failed + hooks.recentRuns.timedOut + hooks.recentRuns.refused;
+    if (hooks.configured.length > 0 || notPassed > 0) {
       println();
       println(color.bold(`Hooks (${hooks.configured.length})`));
-      printTable(
-        ['POINT', 'COMMAND', 'SOURCE', 'BLOCKING', 'MATCHER', 'AGENT TYPES'],
-        hooks.configured.map((h) => [h.point, cut(h.command, HOOK_COMMAND_SHOWN_CHARS), h.source, h.blocking, h.matcher ?? '-', h.agentTypes?.join(',') ?? '-']),
-      );
+      if (hooks.configured.length === 0) println(color.dim('  none configured now'));
+      else {
+        printTable(
+          ['POINT', 'COMMAND', 'SOURCE', 'BLOCKING', 'MATCHER', 'AGENT TYPES'],
+          hooks.configured.map((h) => [h.point, cut(h.command, HOOK_COMMAND_SHOWN_CHARS), h.source, h.blocking, h.matcher ?? '-', h.agentTypes?.join(',') ?? '-']),
+        );
+      }
     }
-    const notPassed = hooks.recentRuns.failed + hooks.recentRuns.timedOut + hooks.recentRuns.refused;
     if (notPassed > 0) {
       const r = hooks.recentRuns;
       println(
