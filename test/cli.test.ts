@@ -803,6 +803,7 @@ describe.concurrent('commands', { timeout: 90_000 }, () => {
       memory: { tiers: ['L1', 'L3'], redis: null, degraded: false, summary: expect.any(String) },
       // The .mcp.json that init wrote names Colony's own MCP server; no agent starts it unless its type names it.
       mcpServers: [{ name: 'colony', transport: 'stdio', source: 'mcp.json', state: 'not_started' }],
+      hooks: { configured: [], recentRuns: { scanned: 0, failed: 0, timedOut: 0, refused: 0, blocked: 0, latestAt: null } },
     });
     expect(defaults.code).toBe(0);
     // `init` wrote the commented template: it is the config file, and every value is still the default.

@@ -27,6 +27,7 @@ const EXPECTED_TOOLS = [
   'consensus_vote',
   'memory_usage',
   'swarm_control',
+  'swarm_diff',
   'swarm_init',
   'swarm_status',
   'system_status',
@@ -167,7 +168,10 @@ async function exerciseEveryTool(client: Client): Promise<void> {
   expect(await use('memory_usage', { action: 'retrieve', namespace: 'mcp-test', key: 'greeting' })).toMatchObject({ found: false, value: null });
   await expect(client.readResource({ uri: 'colony://memory/mcp-test/greeting' })).rejects.toThrow(/not found/);
 
-  await exerciseSwarmTools(client, use);
+  const swarmId = await exerciseSwarmTools(client, use);
+  // This colony's directory is no git repository, so its swarms have no branch (test/mcp-swarm-diff.test.ts has one that has).
+  called.add('swarm_diff');
+  expect(await callError(client, 'swarm_diff', { swarmId })).toMatch(new RegExp(`^conflict: swarm ${swarmId} has no git branch`));
   await exerciseConsensusTool(use);
 
   const status = await use('system_status');
@@ -176,6 +180,7 @@ async function exerciseEveryTool(client: Client): Promise<void> {
   expect(status.agents.total).toBeGreaterThanOrEqual(1);
   expect(status.runners.length).toBeGreaterThanOrEqual(1);
   expect(status.executors).toEqual(expect.arrayContaining(['shell', 'agent']));
+  expect(status.hooks).toEqual({ configured: [], recentRuns: { scanned: 0, failed: 0, timedOut: 0, refused: 0, blocked: 0, latestAt: null } });
 
   expect([...called].sort()).toEqual(EXPECTED_TOOLS);
 }
@@ -184,7 +189,7 @@ const HOLD = 'HOLD-THIS-TASK';
 
 /** swarm_init, swarm_status, swarm_control and the swarm resources, with real swarms in the serving colony. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function exerciseSwarmTools(client: Client, use: (name: string, args?: Record<string, unknown>) => Promise<any>): Promise<void> {
+async function exerciseSwarmTools(client: Client, use: (name: string, args?: Record<string, unknown>) => Promise<any>): Promise<string> {
   const resource = async (uri: string) => JSON.parse(((await client.readResource({ uri })).contents[0] as { text: string }).text);
   llm.reset();
   llm.setDefaultReply(holdWhere(swarmModel(), HOLD));
@@ -230,6 +235,7 @@ async function exerciseSwarmTools(client: Client, use: (name: string, args?: Rec
     expect(await resource(`colony://swarms/${init.swarmId}`)).toMatchObject({ swarmId: init.swarmId, status: 'completed', counts: { completed: 2 } });
     expect((await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toContain('colony://swarms/{id}');
     expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['colony://swarms', `colony://swarms/${init.swarmId}`]));
+    return init.swarmId as string;
   } finally {
     llm.setDefaultReply({ text: 'ok' });
   }

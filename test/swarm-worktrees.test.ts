@@ -106,7 +106,7 @@ describe('swarm worktrees in a git repository', () => {
     expect(git(repo, 'show', `${cBase}:a.txt`)).toBe('from a');
     expect(git(repo, 'show', `${cBase}:b.txt`)).toBe('from b');
     const diff = await t.colony.swarms.diff(done.id);
-    expect(diff).toMatchObject({ swarmId: done.id, branch: result?.branch, base: before.head, head: result?.head });
+    expect(diff).toMatchObject({ swarmId: done.id, branch: result?.branch, base: before.head, head: result?.head, files: result?.files });
     expect(diff.patch).toContain('+++ b/a.txt');
     expect(diff.patch).toContain('+from c');
     expect(events.filter((e) => e.type === 'swarm.task_merged').map((e) => (e.data as { planTaskId: string }).planTaskId).sort()).toEqual(['a', 'b', 'c']);

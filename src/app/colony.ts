@@ -60,6 +60,7 @@ import type { ModelCallTotals } from '../ports/metric-store.js';
 import { readClaudeSettingsHooks } from '../hooks/claude-settings-hooks.js';
 import { colonyHookDefinitions } from '../hooks/hook-definition.js';
 import { HookRunner } from '../hooks/hook-runner.js';
+import { HOOK_RUNS_SCANNED, hooksStatus, type HooksStatus } from '../hooks/hooks-status.js';
 import { withTaskHooks } from '../hooks/task-hooks-executor.js';
 
 export interface CreateColonyOptions {
@@ -165,6 +166,11 @@ export interface Colony {
   providerCircuits(): Promise<LiveCircuit[]>;
   /** Limits of live processes holding ready work back now (`tasks.concurrency`, a provider's `maxConcurrency`, ...). */
   limitsReached(): Promise<LiveLimit[]>;
+  /**
+   * The configured hooks (Colony's config, then Claude Code's settings files: what this process runs),
+   * and how many of the newest runs recorded by any process failed, timed out or were refused.
+   */
+  hooksStatus(): Promise<HooksStatus>;
   /** Swarms' model calls per provider and model (since `since`, epoch ms): calls, failures, tokens, dollars, mean latency. */
   providerUsage(since?: number): Promise<ProviderCallSummary[]>;
   /** Every agent run's model calls (swarm or not, every process) per provider and model, from their `llm.*` metrics: calls, tokens, dollars. */
@@ -479,6 +485,10 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
         runners.liveRunners(),
       ]);
       return liveLimits(limitEvents, live, now());
+    },
+    async hooksStatus() {
+      const runs = await store.events.list({ types: ['hook.ran'], newestFirst: true, limit: HOOK_RUNS_SCANNED });
+      return hooksStatus(hookDefinitions, runs);
     },
     providerUsage: (since) => store.modelCalls.providerUsage(since),
     modelCallTotals: (since) => store.metrics.modelCallTotals(since),

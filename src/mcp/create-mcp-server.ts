@@ -83,7 +83,7 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   task_cancel: 'Cancel a task and the tasks that depend on it (operator).',
   memory_usage:
     'Shared memory: store, retrieve, list, delete or search entries by namespace and key (store and delete: operator; the rest: viewer).',
-  system_status: 'Runners, task counts by status, agents by status, and the database (viewer).',
+  system_status: 'Runners, task counts by status, agents by status, the database, and the configured hooks with their recent failures (viewer).',
   ...SWARM_TOOL_DESCRIPTIONS,
   ...CONSENSUS_TOOL_DESCRIPTIONS,
 };
@@ -157,7 +157,7 @@ type Args<N extends ToolName> = z.output<(typeof SCHEMAS)[N]>;
 /**
  * The MCP server over a colony: the tools Claude-Flow users know for the core operations (agent_spawn,
  * agent_list, task_orchestrate, task_status, task_results, memory_usage, swarm_init, swarm_status)
- * plus agent_metrics, task_cancel, swarm_control and system_status, and memory and swarm resources. Every call checks the caller's role first.
+ * plus agent_metrics, task_cancel, swarm_control, swarm_diff and system_status, and memory and swarm resources. Every call checks the caller's role first.
  * One server serves one connection (stdio) or one request (stateless Streamable HTTP).
  */
 export function createMcpServer(colony: Colony, options: CreateMcpServerOptions): McpServer {
@@ -398,11 +398,12 @@ async function memoryUsage(colony: Colony, args: Args<'memory_usage'>) {
 }
 
 async function systemStatus(colony: Colony, role: Role) {
-  const [runners, tasks, agents, store] = await Promise.all([
+  const [runners, tasks, agents, store, hooks] = await Promise.all([
     colony.runners.liveProcesses(),
     colony.tasks.countByStatus(),
     colony.agents.list({ excludeTerminated: true }),
     colony.health(),
+    colony.hooksStatus(),
   ]);
   const agentsByStatus: Record<string, number> = {};
   for (const a of agents) agentsByStatus[a.status] = (agentsByStatus[a.status] ?? 0) + 1;
@@ -414,5 +415,6 @@ async function systemStatus(colony: Colony, role: Role) {
     agents: { total: agents.length, byStatus: agentsByStatus },
     executors: colony.tasks.executorTypes(),
     database: { location: store.location, schemaVersion: store.schemaVersion },
+    hooks,
   };
 }

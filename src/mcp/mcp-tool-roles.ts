@@ -20,6 +20,7 @@ export const TOOL_ROLES = {
   system_status: 'viewer',
   swarm_init: 'operator',
   swarm_status: 'viewer',
+  swarm_diff: 'viewer',
   swarm_control: 'operator',
   consensus_vote: 'operator',
 } as const satisfies Record<string, Role>;

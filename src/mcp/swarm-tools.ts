@@ -18,6 +18,12 @@ const SUPPORTED_TOPOLOGIES = 'centralized (or star), mesh, hierarchical, distrib
 /** Swarms listed by swarm_status without an id and by the colony://swarms resource. */
 const SWARM_LIST_LIMIT = 100;
 const RESULT_PREVIEW_CHARS = 4_000;
+/** A swarm_diff patch by default, and at most: a model's context is the limit, not git's. */
+const DIFF_DEFAULT_BYTES = 100_000;
+const DIFF_MAX_BYTES = 1_000_000;
+const DIFF_MIN_BYTES = 1_000;
+/** Files of a swarm's git result listed by swarm_status; swarm_diff lists them all. */
+const STATUS_FILES_SHOWN = 20;
 
 export const SWARM_TOOL_SCHEMAS = {
   swarm_init: z.object({
@@ -34,6 +40,16 @@ export const SWARM_TOOL_SCHEMAS = {
     name: z.string().min(1).max(64).optional(),
   }),
   swarm_status: z.object({ swarmId: z.string().min(1).max(200).optional().describe('omit for a summary of the active swarms') }),
+  swarm_diff: z.object({
+    swarmId: z.string().min(1).max(200).describe('the swarm id, or a unique prefix of it'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(DIFF_MIN_BYTES)
+      .max(DIFF_MAX_BYTES)
+      .optional()
+      .describe(`the most of the patch returned, in bytes (default ${DIFF_DEFAULT_BYTES}, at most ${DIFF_MAX_BYTES})`),
+  }),
   swarm_control: z.object({
     swarmId: z.string().min(1).max(200),
     action: z.enum(['pause', 'resume', 'stop']),
@@ -46,6 +62,8 @@ export type SwarmToolName = keyof typeof SWARM_TOOL_SCHEMAS;
 export const SWARM_TOOL_DESCRIPTIONS: Record<SwarmToolName, string> = {
   swarm_init: 'Create and start a swarm: agents plan and work on the objective under a topology (operator).',
   swarm_status: "A swarm's plan tasks, agents, votes, usage and result; without swarmId the active swarms (viewer).",
+  swarm_diff:
+    "A swarm's work in its git repository: its branch, base and head, the files changed with lines added and removed, and the patch (cut at maxBytes) (viewer).",
   swarm_control: 'Pause, resume or stop a swarm; stop keeps finished work as a partial result (operator).',
 };
 
@@ -94,10 +112,44 @@ function reportView(r: SwarmStatusReport) {
       partial: s.result.partial,
       summary: summary && summary.length > RESULT_PREVIEW_CHARS ? `${summary.slice(0, RESULT_PREVIEW_CHARS)}…` : summary,
       domains: s.result.domains,
-      // The branch and what changed: an MCP client (Claude Code) can then show or merge it.
-      ...(s.result.git === undefined ? {} : { git: s.result.git }),
     },
+    // The branch and what changed: an MCP client (Claude Code) can then show or merge it.
+    git: gitView(s),
   };
+}
+
+/**
+ * A swarm's git work, compact: its branch, the counts of what changed and the first files (swarm_diff
+ * has them all, with the patch). Before the swarm ends, only where it works: its branch and base.
+ */
+function gitView(s: SwarmRecord) {
+  const config = s.config.git ?? null;
+  if (config === null) return null;
+  const result = s.result?.git;
+  if (result === undefined) return { branch: config.branch, base: config.base, head: null, dirty: config.dirty };
+  return {
+    branch: result.branch,
+    base: result.base,
+    head: result.head,
+    dirty: result.dirty,
+    filesChanged: result.files.length,
+    additions: result.files.reduce((sum, f) => sum + (f.additions ?? 0), 0),
+    deletions: result.files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
+    files: result.files.slice(0, STATUS_FILES_SHOWN).map((f) => `${f.path} ${f.additions === null ? 'binary' : `+${f.additions} -${f.deletions ?? 0}`}`),
+    ...(result.files.length > STATUS_FILES_SHOWN ? { moreFiles: result.files.length - STATUS_FILES_SHOWN } : {}),
+    merged: result.merged,
+    conflicts: result.conflicts.map((c) => ({ planTaskId: c.planTaskId, branch: c.branch, files: c.files })),
+    kept: result.kept,
+  };
+}
+
+/** The patch cut at a line end within `maxBytes` (UTF-8), so that no line or character is split. */
+export function cutPatch(patch: string, maxBytes: number): { text: string; cut: boolean } {
+  const bytes = Buffer.from(patch, 'utf8');
+  if (bytes.length <= maxBytes) return { text: patch, cut: false };
+  const head = bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  const lineEnd = head.lastIndexOf('\n');
+  return { text: lineEnd < 0 ? head : head.slice(0, lineEnd + 1), cut: true };
 }
 
 export function swarmToolHandlers(colony: Colony): { [N in SwarmToolName]: (args: Args<N>) => Promise<unknown> } {
@@ -119,6 +171,31 @@ export function swarmToolHandlers(colony: Colony): { [N in SwarmToolName]: (args
       if (args.swarmId !== undefined) return { success: true, ...reportView(await colony.swarms.status(args.swarmId)) };
       const active = await colony.swarms.list({ status: ['planning', 'running', 'paused'], limit: SWARM_LIST_LIMIT });
       return { success: true, count: active.length, swarms: active.map(swarmView) };
+    },
+    swarm_diff: async (args) => {
+      const diff = await colony.swarms.diff(args.swarmId);
+      const maxBytes = args.maxBytes ?? DIFF_DEFAULT_BYTES;
+      const patch = cutPatch(diff.patch, maxBytes);
+      const patchBytes = Buffer.byteLength(diff.patch, 'utf8');
+      return {
+        success: true,
+        swarmId: diff.swarmId,
+        branch: diff.branch,
+        base: diff.base,
+        head: diff.head,
+        filesChanged: diff.files.length,
+        additions: diff.files.reduce((sum, f) => sum + (f.additions ?? 0), 0),
+        deletions: diff.files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
+        files: diff.files,
+        patchBytes,
+        truncated: patch.cut,
+        ...(patch.cut
+          ? {
+              note: `the patch is cut at ${Buffer.byteLength(patch.text, 'utf8')} of ${patchBytes} bytes (maxBytes ${maxBytes}); all of it: \`colony swarm diff ${diff.swarmId}\`, or \`git diff ${diff.base} ${diff.branch}\` in the repository`,
+            }
+          : {}),
+        patch: patch.text,
+      };
     },
     swarm_control: async (args) => {
       const swarm =

@@ -187,8 +187,8 @@ export class SwarmCoordinator implements Swarms {
     }
     const head = swarm.result?.git?.head ?? (await this.deps.git.resolve(config.repo, `refs/heads/${config.branch}`));
     if (head === null) throw new ConflictError(`the branch ${config.branch} of swarm ${swarm.id} is gone from ${config.repo}`);
-    const patch = await this.deps.git.diff(config.repo, config.base, head);
-    return { swarmId: swarm.id, branch: config.branch, base: config.base, head, patch };
+    const [files, patch] = await Promise.all([this.deps.git.diffFiles(config.repo, config.base, head), this.deps.git.diff(config.repo, config.base, head)]);
+    return { swarmId: swarm.id, branch: config.branch, base: config.base, head, files, patch };
   }
 
   async pause(idOrPrefix: string): Promise<SwarmRecord> {

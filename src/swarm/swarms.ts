@@ -2,6 +2,7 @@ import type { AgentRecord } from '../domain/agent.js';
 import type { ProposalRecord, VoteRecord } from '../domain/consensus.js';
 import type { SwarmRecord } from '../domain/swarm.js';
 import type { TaskErrorInfo, TaskStatus } from '../domain/task.js';
+import type { GitDiffFile } from '../ports/git.js';
 import type { SwarmQuery } from '../ports/swarm-store.js';
 import type { SwarmUsageReport } from './swarm-usage.js';
 
@@ -40,6 +41,8 @@ export interface SwarmDiff {
   branch: string;
   base: string;
   head: string;
+  /** The files changed from base to head, with line counts (null: binary). */
+  files: GitDiffFile[];
   /** `git diff base head`. */
   patch: string;
 }

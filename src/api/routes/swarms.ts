@@ -251,7 +251,16 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
         description: "409 when the swarm has no git branch (its workspace is not a git repository, or it was created with `worktrees: false`).",
         params: idParams,
         response: {
-          200: z.object({ swarmId: z.string(), branch: z.string(), base: z.string(), head: z.string(), patch: z.string().meta({ description: '`git diff base head`' }) }),
+          200: z.object({
+            swarmId: z.string(),
+            branch: z.string(),
+            base: z.string(),
+            head: z.string(),
+            files: z
+              .array(z.object({ path: z.string(), additions: z.number().int().nullable(), deletions: z.number().int().nullable() }))
+              .meta({ description: 'The files changed from base to head, with line counts (null: binary)' }),
+            patch: z.string().meta({ description: '`git diff base head`' }),
+          }),
           409: ERROR_RESPONSES[400],
           ...ERROR_RESPONSES,
         },

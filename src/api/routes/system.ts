@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { databaseKind } from '../../app/config.js';
+import { HOOK_POINTS } from '../../hooks/hook-config.js';
+import { HOOK_EVENT_COMMAND_MAX_CHARS } from '../../hooks/hook-defaults.js';
+import { HOOK_RUNS_SCANNED } from '../../hooks/hooks-status.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -92,6 +95,33 @@ const systemStatusSchema = z.object({
       }),
     )
     .meta({ description: "The configured MCP servers agents take tools from, and their state in this server's process (each starts on first use)" }),
+  hooks: z
+    .object({
+      configured: z
+        .array(
+          z.object({
+            point: z.enum(HOOK_POINTS),
+            command: z.string().meta({ description: `The command line, cut to ${HOOK_EVENT_COMMAND_MAX_CHARS} characters` }),
+            source: z.string().meta({ description: '`colony` (config.yaml) or the Claude Code settings file it was read from (`.claude/settings.json`, `.claude/settings.local.json`)' }),
+            blocking: z.enum(['any-failure', 'never', 'exit-code-2']).meta({ description: 'Which failures block the step: any, none (only reported), or exit status 2 (Claude Code\'s convention)' }),
+            matcher: z.string().nullable().meta({ description: 'The tool-name pattern of a toolCalling or fileEdited hook; null: every tool' }),
+            agentTypes: z.array(z.string()).nullable().meta({ description: 'Runs only for tasks whose agent is of these types; null: every task' }),
+            timeoutMs: z.number().int(),
+          }),
+        )
+        .meta({ description: 'The configured hooks in the order they run: Colony\'s config, then the Claude Code settings files' }),
+      recentRuns: z
+        .object({
+          scanned: z.number().int(),
+          failed: z.number().int(),
+          timedOut: z.number().int(),
+          refused: z.number().int(),
+          blocked: z.number().int(),
+          latestAt: z.number().nullable(),
+        })
+        .meta({ description: `Of the newest ${HOOK_RUNS_SCANNED} hook runs recorded by any process: how many failed, timed out or were refused (never ran), and how many of those blocked their step` }),
+    })
+    .meta({ description: 'Hooks: commands run at task and swarm lifecycle points (README "Hooks")' }),
 });
 
 const diagnosticsSchema = z.object({
@@ -106,9 +136,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
 
   app.get(
     `${API_PREFIX}/system/status`,
-    { schema: { tags, summary: 'Runners, task and agent counts, workflows, database and server', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
+    { schema: { tags, summary: 'Runners, task and agent counts, workflows, database, server and hooks', response: { 200: systemStatusSchema, ...ERROR_RESPONSES } } },
     async () => {
-      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits, memory, limitsReached] = await Promise.all([
+      const [runners, tasks, agents, workflows, store, authRequired, sandbox, providerCircuits, memory, limitsReached, hooks] = await Promise.all([
         colony.runners.liveProcesses(),
         colony.tasks.countByStatus(),
         colony.agents.list({ excludeTerminated: true }),
@@ -119,6 +149,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         colony.providerCircuits(),
         colony.memoryStatus(),
         colony.limitsReached(),
+        colony.hooksStatus(),
       ]);
       const byStatus: Record<string, number> = {};
       for (const a of agents) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
@@ -162,6 +193,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ApiContext): voi
         limitsReached,
         memory,
         mcpServers: colony.mcp.status(),
+        hooks,
       };
     },
   );

@@ -7,6 +7,8 @@ import { color, formatBytes, isoTime, printJson, printTable, println, statusColo
 
 /** SQLite in WAL mode keeps recent writes in `-wal` (with its index in `-shm`) until a checkpoint. */
 const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
+/** A hook's command in the status table: the table stays one line per hook (`--json` has more of it). */
+const HOOK_COMMAND_SHOWN_CHARS = 60;
 
 /**
  * Reports what is actually there: every live Colony process (its role, host, pid, pools, start and
@@ -21,7 +23,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
     return;
   }
   await withColony(options, 'cli', async (colony) => {
-    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox, memory, limits] = await Promise.all([
+    const [runners, tasks, agents, workflows, store, circuits, swarms, sandbox, memory, limits, hooks] = await Promise.all([
       colony.runners.liveProcesses(),
       colony.tasks.countByStatus(),
       colony.agents.list({ excludeTerminated: true }),
@@ -32,6 +34,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       colony.sandbox.status(),
       colony.memoryStatus(),
       colony.limitsReached(),
+      colony.hooksStatus(),
     ]);
     const schema = store.schemaVersion;
     // Breakers live in the processes that call providers: each live one's state, with its age and owner.
@@ -74,6 +77,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       memory,
       // Configured servers; each runs inside the processes whose agents use it, so this process's state is only its own.
       mcpServers: colony.mcp.status(),
+      hooks,
     };
     if (options.json) return printJson(status);
 
@@ -120,6 +124,26 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
         println(`  ${m.name}  ${m.transport} (${where})  ${state}`);
       }
     }
+    const notPassed = hooks.recentRuns.failed + hooks.recentRuns.timedOut + hooks.recentRuns.refused;
+    if (hooks.configured.length > 0 || notPassed > 0) {
+      println();
+      println(color.bold(`Hooks (${hooks.configured.length})`));
+      if (hooks.configured.length === 0) println(color.dim('  none configured now'));
+      else {
+        printTable(
+          ['POINT', 'COMMAND', 'SOURCE', 'BLOCKING', 'MATCHER', 'AGENT TYPES'],
+          hooks.configured.map((h) => [h.point, cut(h.command, HOOK_COMMAND_SHOWN_CHARS), h.source, h.blocking, h.matcher ?? '-', h.agentTypes?.join(',') ?? '-']),
+        );
+      }
+    }
+    if (notPassed > 0) {
+      const r = hooks.recentRuns;
+      println(
+        color.yellow(
+          `  of the last ${r.scanned} hook runs: ${r.failed} failed, ${r.timedOut} timed out, ${r.refused} refused (${r.blocked} blocked their step); see \`colony events --type hook.ran\``,
+        ),
+      );
+    }
     if (limits.length > 0) {
       println();
       println(color.bold('Limits holding ready work back (of live processes)'));
@@ -141,6 +165,10 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       );
     }
   });
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** The database's true size: the main file plus its write-ahead log and shared-memory index. */
