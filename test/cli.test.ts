@@ -172,6 +172,7 @@ describe('help and version', () => {
     'providers test',
     'swarm',
     'swarm start',
+    'swarm diff',
     'swarm list',
     'swarm status',
     'swarm pause',
