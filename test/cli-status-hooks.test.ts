@@ -64,6 +64,13 @@ describe('colony status: hooks', () => {
     expect(text.stdout).toMatch(/toolCalling\s+echo x{54}…\s+colony\s+any-failure\s+write_file\|edit_file\s+coder,tester/);
     expect(text.stdout).toMatch(/fileEdited\s+npx prettier --write "\$CLAUDE_FILE"\s+\.claude\/settings\.json\s+exit-code-2\s+Write\|Edit\s+-/);
     expect(text.stdout).toContain('of the last 3 hook runs: 1 failed, 1 timed out, 1 refused (1 blocked their step)');
+    // The runs it points to, newest first: the last one is the timed-out hook.
+    const newest = await runJson<{ id: number; data: { command: string; outcome: string } }[]>(['events', '--type', 'hook.ran', '--newest', '--limit', '1'], { cwd: project.dir });
+    const oldest = await runJson<{ id: number; data: { command: string } }[]>(['events', '--type', 'hook.ran', '--limit', '1'], { cwd: project.dir });
+    expect(newest.data).toHaveLength(1);
+    expect(newest.data[0]?.data).toMatchObject({ command: 'sleep 30', outcome: 'timed_out' });
+    expect(oldest.data[0]?.data.command).toBe('echo checking; exit 1');
+    expect(newest.data[0]?.id).toBeGreaterThan(oldest.data[0]?.id ?? Infinity);
 
     // The API says the same, in the documented shape.
     const server = startCli(['--json', 'up', '--port', '0'], { cwd: project.dir });

@@ -275,11 +275,12 @@ function buildProgram(outcome: { code: number }, json: boolean): Command {
 
   program
     .command('events')
-    .description('list recorded events, oldest first')
+    .description('list recorded events, oldest first (--newest: newest first)')
     .option('--type <list>', 'only these types (task.* style prefixes allowed for listing: exact types)', listOption)
     .option('--correlation <id>', 'only events of this workflow, task or agent')
     .option('--after <id>', 'only events after this event id', intOption('--after', 0, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 100_000), 100)
+    .option('--newest', 'the newest events first (the last --limit of them)')
     .action(act(async (_o, cmd: Command) => (await import('./commands/events.js')).eventsCommand(g(cmd))));
 
   program

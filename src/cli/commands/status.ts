@@ -140,7 +140,7 @@ export async function statusCommand(options: GlobalOptions): Promise<void> {
       const r = hooks.recentRuns;
       println(
         color.yellow(
-          `  of the last ${r.scanned} hook runs: ${r.failed} failed, ${r.timedOut} timed out, ${r.refused} refused (${r.blocked} blocked their step); see \`colony events --type hook.ran\``,
+          `  of the last ${r.scanned} hook runs: ${r.failed} failed, ${r.timedOut} timed out, ${r.refused} refused (${r.blocked} blocked their step); see \`colony events --type hook.ran --newest\``,
         ),
       );
     }
