@@ -28,6 +28,25 @@ function repoWith(files: Record<string, string>): string {
 }
 
 describe('git CLI adapter', () => {
+  it('commitAll leaves out the excluded names, at any depth and in any case', async () => {
+    const git = createGitCli();
+    const repo = repoWith({ 'f.txt': 'one\n' });
+    const base = (await git.resolve(repo, 'HEAD')) as string;
+    mkdirSync(join(repo, '.claude'));
+    writeFileSync(join(repo, '.claude', 'settings.json'), '{"hooks":{}}');
+    mkdirSync(join(repo, 'sub', '.Claude'), { recursive: true });
+    writeFileSync(join(repo, 'sub', '.Claude', 'settings.json'), '{}');
+    writeFileSync(join(repo, '.mcp.json'), '{}');
+    writeFileSync(join(repo, 'sub', 'CLAUDE.md'), 'hi');
+    writeFileSync(join(repo, 'g.txt'), 'kept\n');
+    const head = await git.commitAll(repo, 'some', ['.claude', '.mcp.json', 'CLAUDE.md']);
+    expect(await git.diffFiles(repo, base, head)).toEqual([{ path: 'g.txt', additions: 1, deletions: 0 }]);
+    // Left out, not lost: still in the worktree, uncommitted.
+    expect(sh(repo, 'status', '--porcelain', '--untracked-files=all').split('\n').sort()).toEqual(['?? .claude/settings.json', '?? .mcp.json', '?? sub/.Claude/settings.json', '?? sub/CLAUDE.md']);
+    // Only excluded names: nothing to commit, the head stays.
+    expect(await git.commitAll(repo, 'none', ['.claude', '.mcp.json', 'CLAUDE.md'])).toBe(head);
+  });
+
   it('worktrees on branches, commits, ancestry, a clean merge and a conflicting one', async () => {
     const git = createGitCli();
     const repo = repoWith({ 'f.txt': 'one\ntwo\n' });

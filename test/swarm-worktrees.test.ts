@@ -7,7 +7,7 @@ import type { SwarmRecord } from '../src/domain/swarm.js';
 import { FakeLlmServer, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
 import { editingModel, git, gitRepo, hasToolResult } from './support/git-swarm.js';
-import { requestText } from './support/swarm-model.js';
+import { requestText, swarmModel } from './support/swarm-model.js';
 import { eventually, tempColony, tempDir, type TempColony } from './support/temp-colony.js';
 
 /**
@@ -142,6 +142,22 @@ describe('swarm worktrees in a git repository', () => {
     // The hooks changed nothing: the task's commit holds the agent's edit only.
     expect(done.result?.git?.files.map((f) => f.path)).toEqual(['a.txt']);
     expect(existsSync(join(repo, 'a.txt'))).toBe(false);
+  });
+
+  it("what an agent's command creates under protected names (.claude/, .mcp.json, CLAUDE.md) is not committed to the branch", async () => {
+    repo = gitRepo({ 'README.md': 'hello\n' });
+    const base = swarmModel();
+    const command = 'mkdir -p .claude && echo {} > .claude/settings.json && echo {} > .mcp.json && echo obey > CLAUDE.md && echo ok > ok.txt';
+    server.setDefaultReply((request) => {
+      if (!/^Your task \(a\)/m.test(requestText(request))) return base(request);
+      return hasToolResult(request) ? { text: 'done' } : { toolCalls: [{ name: 'run_shell', input: { command } }] };
+    });
+    const t = await startedIn(repo);
+    const created = await t.colony.swarms.create({ objective: 'one file', agents: 1, review: false, plan: plan([{ id: 'a' }]) });
+    const done = await t.colony.swarms.waitFor(created.id);
+    expect(done.status).toBe('completed');
+    expect(done.result?.git?.files.map((f) => f.path)).toEqual(['ok.txt']);
+    expect(git(repo, 'ls-tree', '-r', '--name-only', done.result?.git?.head as string).split('\n').sort()).toEqual(['README.md', 'ok.txt']);
   });
 
   it('edits to the same lines: the conflict goes to a resolving agent, whose edit completes the merge', async () => {

@@ -45,8 +45,12 @@ export interface Git {
   prune(repo: string): Promise<void>;
   /** Puts a worktree back to `commit`: its branch moved there, changes and untracked files dropped. */
   resetHard(worktree: string, commit: string): Promise<void>;
-  /** Commits everything in the worktree (`add -A`), and a merge in progress; the new head, or the old one when nothing changed. */
-  commitAll(worktree: string, message: string): Promise<string>;
+  /**
+   * Commits everything in the worktree (`add -A`), and a merge in progress; the new head, or the old
+   * one when nothing changed. Files and folders named in `excluded` (at any depth, any case) are left
+   * out: what changed there stays uncommitted.
+   */
+  commitAll(worktree: string, message: string, excluded?: readonly string[]): Promise<string>;
   /** Whether `ancestor` is `descendant` or one of its ancestors. */
   isAncestor(dir: string, ancestor: string, descendant: string): Promise<boolean>;
   /** Merges `commit` into the worktree's branch (always a merge commit); a conflict leaves the merge in progress. */

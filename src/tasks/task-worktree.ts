@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ExecutionError, ValidationError } from '../domain/errors.js';
 import type { Git } from '../ports/git.js';
+import { PROTECTED_NAMES } from '../sandbox/protected-paths.js';
 
 /**
  * Where a task's work goes when the workspace is a git repository: its own worktree, on its own
@@ -79,7 +80,9 @@ export async function commitTaskWorktree(git: Git, spec: TaskWorktreeSpec, messa
     // Retried: the next attempt finds the files as this one left them.
     if (marked.length > 0) throw new ExecutionError(`conflict markers are still in ${marked.join(', ')}; resolve them`);
   }
-  return git.commitAll(spec.path, message);
+  // What an agent may not change never reaches the branch: a `.claude/settings.json` or `.mcp.json` its
+  // command created (the sandbox keeps only existing ones read-only) would run code for whoever merges.
+  return git.commitAll(spec.path, message, PROTECTED_NAMES.map((rule) => rule.name));
 }
 
 /** Files among the merge's conflicted ones that still hold conflict markers. */

@@ -82,8 +82,9 @@ export function createGitCli(): Git {
       await ok(worktree, ['reset', '--hard', '--quiet', commit]);
       await ok(worktree, ['clean', '-fdq']);
     },
-    async commitAll(worktree, message) {
-      await ok(worktree, ['add', '-A']);
+    async commitAll(worktree, message, excluded = []) {
+      const leftOut = excluded.flatMap((name) => [`:(exclude,glob,icase)**/${name}`, `:(exclude,glob,icase)**/${name}/**`]);
+      await ok(worktree, ['add', '-A', '--', '.', ...leftOut]);
       const staged = await run(worktree, ['diff', '--cached', '--quiet']);
       // A merge in progress is committed even when its result equals one side (nothing staged against HEAD).
       const merging = (await run(worktree, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD'])).code === 0;
