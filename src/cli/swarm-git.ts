@@ -1,4 +1,4 @@
-import type { SwarmRecord } from '../domain/swarm.js';
+import { changedLines, type SwarmRecord } from '../domain/swarm.js';
 import { color } from './output.js';
 
 /** Files listed by name before the rest are only counted. */
@@ -14,8 +14,7 @@ export function swarmGitLines(swarm: SwarmRecord): string[] {
   const result = swarm.result?.git;
   const short = (sha: string): string => sha.slice(0, 12);
   if (result === undefined) return [`  branch        ${config.branch} from ${short(config.base)}${config.dirty ? color.yellow(' (uncommitted changes of the checkout not included)') : ''}`];
-  const added = result.files.reduce((sum, f) => sum + (f.additions ?? 0), 0);
-  const removed = result.files.reduce((sum, f) => sum + (f.deletions ?? 0), 0);
+  const { additions: added, deletions: removed } = changedLines(result.files);
   const lines = [
     `  branch        ${result.branch} ${short(result.base)}..${short(result.head)}: ${result.files.length} file${result.files.length === 1 ? '' : 's'} changed, +${added} -${removed}${result.dirty ? color.yellow(' (uncommitted changes of the checkout not included)') : ''}`,
   ];

@@ -98,6 +98,17 @@ export interface SwarmMergeConflict {
   files: string[];
 }
 
+/** The lines a diff's files add and remove in all (a binary file counts none). */
+export function changedLines(files: readonly { additions: number | null; deletions: number | null }[]): { additions: number; deletions: number } {
+  let additions = 0;
+  let deletions = 0;
+  for (const file of files) {
+    additions += file.additions ?? 0;
+    deletions += file.deletions ?? 0;
+  }
+  return { additions, deletions };
+}
+
 /** What a swarm with a git repository produced: its branch and how it differs from where it started. */
 export interface SwarmGitResult {
   branch: string;

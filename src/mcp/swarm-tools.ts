@@ -3,7 +3,7 @@ import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Colony } from '../app/colony.js';
 import { ValidationError } from '../domain/errors.js';
-import { SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
+import { changedLines, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
 import type { SwarmStatusReport } from '../swarm/swarms.js';
 
 /**
@@ -133,8 +133,7 @@ function gitView(s: SwarmRecord) {
     head: result.head,
     dirty: result.dirty,
     filesChanged: result.files.length,
-    additions: result.files.reduce((sum, f) => sum + (f.additions ?? 0), 0),
-    deletions: result.files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
+    ...changedLines(result.files),
     files: result.files.slice(0, STATUS_FILES_SHOWN).map((f) => `${f.path} ${f.additions === null ? 'binary' : `+${f.additions} -${f.deletions ?? 0}`}`),
     ...(result.files.length > STATUS_FILES_SHOWN ? { moreFiles: result.files.length - STATUS_FILES_SHOWN } : {}),
     merged: result.merged,
@@ -184,8 +183,7 @@ export function swarmToolHandlers(colony: Colony): { [N in SwarmToolName]: (args
         base: diff.base,
         head: diff.head,
         filesChanged: diff.files.length,
-        additions: diff.files.reduce((sum, f) => sum + (f.additions ?? 0), 0),
-        deletions: diff.files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
+        ...changedLines(diff.files),
         files: diff.files,
         patchBytes,
         truncated: patch.cut,
