@@ -1,6 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
 import { request } from './support/api-server.js';
+import { call, callError } from './support/mcp-calls.js';
 import { OpenApiChecker, type OpenApiDoc } from './support/openapi-check.js';
 import { requestText, swarmModel } from './support/swarm-model.js';
 import { tempColony, tempDir, type TempColony } from './support/temp-colony.js';
@@ -104,23 +104,6 @@ async function connect(colony: TempColony['colony'], role: Role): Promise<Client
   const client = new Client({ name: 'colony-test', version: '1.0.0' });
   await client.connect(clientSide);
   return client;
-}
-
-function textOf(result: unknown): string {
-  return ((result as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('');
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<any> {
-  const result = await client.callTool({ name, arguments: args });
-  expect(result.isError, `${name}: ${textOf(result)}`).toBeFalsy();
-  return JSON.parse(textOf(result));
-}
-
-async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
-  const result = await client.callTool({ name, arguments: args });
-  expect(result.isError, `${name} should fail: ${textOf(result)}`).toBe(true);
-  return textOf(result);
 }
 
 describe('swarm_diff over MCP', () => {

@@ -1,7 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createColony } from '../src/app/colony.js';
@@ -9,6 +8,7 @@ import type { ConfigInput } from '../src/app/config.js';
 import { TOOL_ROLES } from '../src/mcp/mcp-tool-roles.js';
 import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer } from '../src/testing/fake-llm-server.js';
+import { call, callError } from './support/mcp-calls.js';
 import { startApi, type TestApi } from './support/api-server.js';
 import { COLONY_BIN, cliEnv, eventually, isAlive, removeTempProjects, startCli, tempProject } from './support/cli.js';
 import { holdWhere } from './support/held-reply.js';
@@ -54,24 +54,6 @@ function providerConfig(): ConfigInput {
     agents: { defaultProvider: 'anthropic' },
     tasks: { defaultMaxRetries: 0, pollIntervalMs: 20 },
   };
-}
-
-function textOf(result: unknown): string {
-  const content = (result as CallToolResult).content ?? [];
-  return content.map((c) => (c.type === 'text' ? c.text : '')).join('');
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
-  const result = await client.callTool({ name, arguments: args });
-  expect(result.isError, `${name}: ${textOf(result)}`).toBeFalsy();
-  return JSON.parse(textOf(result));
-}
-
-async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
-  const result = await client.callTool({ name, arguments: args });
-  expect(result.isError, `${name} should fail: ${textOf(result)}`).toBe(true);
-  return textOf(result);
 }
 
 async function finished(client: Client, taskId: string) {
