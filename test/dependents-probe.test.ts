@@ -29,7 +29,7 @@ async function openStore(): Promise<SqliteStore> {
   return store;
 }
 
-function probeOver(store: SqliteStore): { probe: DependentsProbe; readiness: PromotableQuery[]; promoted: string[] } {
+function probeOver(store: SqliteStore, covered: ReadonlySet<string> = new Set()): { probe: DependentsProbe; readiness: PromotableQuery[]; promoted: string[] } {
   const readiness: PromotableQuery[] = [];
   const promoted: string[] = [];
   const probe = new DependentsProbe({
@@ -45,6 +45,7 @@ function probeOver(store: SqliteStore): { probe: DependentsProbe; readiness: Pro
     promote: async (tasks: readonly TaskRecord[]) => {
       promoted.push(...tasks.map((t) => t.id));
     },
+    covered: (id) => covered.has(id),
     logger: createLogger('silent'),
   });
   return { probe, readiness, promoted };
@@ -101,5 +102,25 @@ describe('DependentsProbe', () => {
     expect(readiness).toHaveLength(1);
     expect([...(readiness[0]?.dependentsOf ?? [])].sort()).toEqual(['tsk_x', 'tsk_y']);
     expect(promoted).toEqual(['tsk_both']);
+  });
+
+  it('skips a dependent covered here (it waits on a task this process holds), but not one beside it that is not', async () => {
+    const store = await openStore();
+    await store.tasks.insert([
+      done('tsk_a'),
+      taskRecord('tsk_held', { status: 'running', attempts: 1 }),
+      taskRecord('tsk_waits', { dependencies: ['tsk_a', 'tsk_held'] }),
+      done('tsk_b'),
+      taskRecord('tsk_ready', { dependencies: ['tsk_b'] }),
+      taskRecord('tsk_waits_too', { dependencies: ['tsk_b', 'tsk_held'] }),
+    ]);
+    const covered = new Set(['tsk_waits', 'tsk_waits_too']);
+    const { probe, readiness, promoted } = probeOver(store, covered);
+    probe.completed('tsk_a', []);
+    probe.completed('tsk_b', []);
+    await probe.idle();
+    // tsk_a's only dependent is covered: no readiness query for it. tsk_b has one that is not.
+    expect(readiness.map((q) => q.dependentsOf)).toEqual([['tsk_b']]);
+    expect(promoted).toEqual(['tsk_ready']);
   });
 });

@@ -69,6 +69,29 @@ describe('TaskDependencies', () => {
     expect(deps.readyDependents(running.id).map((t) => t.id)).toEqual(pending.filter((_, i) => i % 4 === 0).map((t) => t.id));
   });
 
+  it('says which watched tasks still wait for a task this process holds, until its completion is seen', async () => {
+    const store = await openStore();
+    const held = taskRecord('tsk_held', { status: 'running' });
+    const other = taskRecord('tsk_other', { status: 'running' });
+    const both = taskRecord('tsk_both', { status: 'pending', dependencies: [held.id, other.id] });
+    const onlyOther = taskRecord('tsk_only_other', { status: 'pending', dependencies: [other.id] });
+    await store.tasks.insert([held, other, both, onlyOther]);
+    const deps = new TaskDependencies({ store: counted(store), promote: async () => {} });
+    deps.watch([both, onlyOther]);
+    await deps.idle();
+    const holds = (id: string) => id === held.id;
+
+    expect(deps.waitsOnHeld(both.id, holds)).toBe(true);
+    expect(deps.waitsOnHeld(onlyOther.id, holds)).toBe(false);
+    expect(deps.waitsOnHeld('tsk_unwatched', () => true)).toBe(false);
+    // The held task's completion here is seen: nothing it covered is covered any more.
+    expect(deps.readyDependents(held.id)).toEqual([]);
+    expect(deps.waitsOnHeld(both.id, holds)).toBe(false);
+    expect(deps.waitsOnHeld(both.id, (id) => id === other.id)).toBe(true);
+    deps.forget(both.id);
+    expect(deps.waitsOnHeld(both.id, () => true)).toBe(false);
+  });
+
   it('reads many distinct dependencies a bounded batch at a time, and a dependency watched here is not read', async () => {
     const store = await openStore();
     const roots = Array.from({ length: 1_200 }, (_, i) => taskRecord(`tsk_r${String(i).padStart(4, '0')}`, { status: 'completed' }));

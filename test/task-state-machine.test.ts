@@ -5,6 +5,7 @@ import { allowedTransitions, assertTransition, canTransition } from '../src/doma
 
 const LEGAL: [TaskStatus, TaskStatus][] = [
   ['pending', 'queued'],
+  ['pending', 'running'],
   ['pending', 'cancelled'],
   ['queued', 'running'],
   ['queued', 'cancelled'],

@@ -4,12 +4,13 @@ import type { TaskStatus } from './task.js';
 /**
  * Legal task transitions. Anything not listed is an error, never a silent overwrite.
  * - pending: waiting for dependencies
+ * - pending -> running: claimed in the write that completes its last dependency, by that process
  * - queued: ready (or waiting out a retry backoff)
  * - failed/cancelled -> queued|pending: an explicit retry
  * - running -> queued: a retry after a failed attempt, or recovery after a crash
  */
 const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
-  pending: ['queued', 'cancelled'],
+  pending: ['queued', 'running', 'cancelled'],
   queued: ['running', 'cancelled', 'pending'],
   running: ['completed', 'failed', 'cancelled', 'queued'],
   completed: [],

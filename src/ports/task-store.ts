@@ -108,7 +108,8 @@ export interface AgentAssignment {
 /** One compare-and-set update of `updateMany`. */
 export interface TaskChange {
   next: TaskRecord;
-  expected: TaskExpectation;
+  /** As `update`'s: with `updatedAt`, the stored task must also have been last written then. */
+  expected: TaskExpectation & { updatedAt?: number };
   /**
    * Events that report the change (a `task.completed`), written with it: a process killed right after
    * the commit cannot leave the change unreported, nor a retried write report it twice.

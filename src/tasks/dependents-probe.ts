@@ -7,6 +7,12 @@ export interface DependentsProbeDeps {
   store: { tasks: Pick<TaskStore, 'listPromotable' | 'listDependentEdges'> };
   /** Queues pending tasks whose dependencies have all completed (compare-and-set: one process wins each). */
   promote: (tasks: readonly TaskRecord[]) => Promise<void>;
+  /**
+   * Whether a dependent needs no probe now: it still waits for a dependency this process holds, whose
+   * completion here promotes it or probes again (see TaskDependencies.waitsOnHeld). If that
+   * dependency is lost here, the process that completes it instead probes after its own commit.
+   */
+  covered: (dependentId: string) => boolean;
   logger: Logger;
 }
 
@@ -25,8 +31,8 @@ interface Completion {
  * reads both as completed and promotes. Completions of one tick are asked about in one read.
  *
  * The read is in two steps because most completions need nothing: first the dependency edges (an
- * index-only read), and only completions with a dependent their own write did not promote get the
- * full readiness query. A dependent whose edge commits after that first read was submitted by a
+ * index-only read), and only completions with a dependent their own write did not promote, and that
+ * does not still wait for a task this process holds, get the full readiness query. A dependent whose edge commits after that first read was submitted by a
  * process that checks its new tasks' dependencies after its own commit, and sees this completion.
  */
 export class DependentsProbe {
@@ -71,12 +77,13 @@ export class DependentsProbe {
     }
   }
 
-  /** The completed tasks with a dependent in the store that their own write did not promote. */
+  /** The completed tasks with a dependent in the store that their own write did not promote, and that is not covered here. */
   private async needingCheck(batch: readonly Completion[]): Promise<string[]> {
     const byId = new Map(batch.map((c) => [c.id, c]));
     const needed = new Set<string>();
     for (const edge of await this.deps.store.tasks.listDependentEdges([...byId.keys()])) {
-      if (!byId.get(edge.dependsOn)?.promoted.has(edge.taskId)) needed.add(edge.dependsOn);
+      if (needed.has(edge.dependsOn) || byId.get(edge.dependsOn)?.promoted.has(edge.taskId)) continue;
+      if (!this.deps.covered(edge.taskId)) needed.add(edge.dependsOn);
     }
     return [...needed];
   }

@@ -78,6 +78,18 @@ export class TaskDependencies {
     return out;
   }
 
+  /**
+   * Whether `id` is watched here and still waits for a dependency that `held` says this process holds
+   * (running, or being started): that dependency's completion here will promote it, in its own write
+   * or by its probe, so a probe for it now would find nothing.
+   */
+  waitsOnHeld(id: string, held: (dependency: string) => boolean): boolean {
+    const open = this.open.get(id);
+    if (!open || !this.pending.has(id)) return false;
+    for (const dependency of open) if (held(dependency)) return true;
+    return false;
+  }
+
   /** `id` settled: nothing waits for it here any more (its dependents were promoted or cancelled). */
   settled(id: string): void {
     this.waiting.delete(id);

@@ -42,8 +42,25 @@ export interface TaskOutcomeDeps {
    * submitted them, or they wait on more) may be ready now.
    */
   probeDependents: (id: string, promoted: readonly string[]) => void;
+  /** Dependents a completion claims for this runner in its own write. */
+  handOff: DependentHandOff;
   /** How an outcome's write is tried again while the store does not answer. Default: DEFAULT_STORE_RETRY. */
   storeRetry?: StoreRetryPolicy;
+}
+
+/**
+ * The dependents a completion here makes ready that this runner takes at once: they go from pending
+ * to running in the completion's write, one write where a promotion and a claim would be two.
+ */
+export interface DependentHandOff {
+  /** This runner, written on the tasks it takes. */
+  runnerId: string;
+  /** Of the dependents made ready, those to take (a slot free for each, now held): the rest are queued for any runner. */
+  reserve(ready: readonly TaskRecord[]): readonly TaskRecord[];
+  /** Taken by a committed write: to be started. */
+  taken(tasks: readonly TaskRecord[]): void;
+  /** Reserved, but not taken after all (the write did not commit them): their slots are free again. */
+  dropped(ids: readonly string[]): void;
 }
 
 /**
@@ -64,17 +81,26 @@ export class TaskOutcomes {
     // outbox: a process killed right after the commit cannot leave the completion unreported. The
     // task's own events not yet in the log (task.started, an agent's turns) go in that write first.
     const outbox = events.outbox;
-    const taking = outbox ? outbox.take(task.id) : [];
-    const carried = Array.isArray(taking) ? taking : await taking;
-    // The completion and the promotion of dependents it makes ready commit together: one write.
+    const own = outbox ? outbox.take(task.id) : [];
+    const carried = Array.isArray(own) ? own : await own;
+    // The completion and the promotion of dependents it makes ready commit together: one write. Those
+    // this runner has a free slot for are claimed in it (fenced: a copy older than an operator's
+    // revision is not run), the rest queued.
     const ready = dependencies.readyDependents(task.id);
+    const handOff = this.deps.handOff;
+    const reserved = ready.length > 0 ? handOff.reserve(ready) : [];
+    const taking = new Set(reserved.map((d) => d.id));
     const completion = { result, error: null, completedAt: this.deps.now() };
     const reported = { taskId: task.id, name: task.name, attempt: task.attempts, durationMs };
     const meta = { source: TASK_EVENT_SOURCE, correlationId: transitions.correlation(task) };
     const report = { id: 0, type: 'task.completed', data: reported, ...meta, timestamp: completion.completedAt } as ColonyEvent<'task.completed'>;
     const logged = outbox ? [...carried, report].map(newEventOf) : undefined;
     const completing = { task, to: 'completed' as const, patch: completion, ...(logged ? { events: logged } : {}) };
-    const changes = [completing, ...ready.map((d) => ({ task: d, to: 'queued' as const }))];
+    const claim = { runnerId: handOff.runnerId, notBefore: null, startedAt: completion.completedAt };
+    const changes = [
+      completing,
+      ...ready.map((d) => (taking.has(d.id) ? { task: d, to: 'running' as const, patch: { ...claim, attempts: d.attempts + 1 }, fenced: true } : { task: d, to: 'queued' as const })),
+    ];
     // Before the write: a dependent claimed in the same commit may start before this function resumes.
     this.deps.results.completed({ ...task, ...completion, status: 'completed' });
     let written: TaskRecord[] | undefined;
@@ -83,7 +109,8 @@ export class TaskOutcomes {
       // A claim issued after this write, in the same turn, commits with it and sees these dependents
       // queued: they are put forward now, not once the write is in (a claim that finds them otherwise
       // just takes nothing).
-      if (ready.length > 0) this.deps.queued(ready.map((d) => ({ ...d, status: 'queued' as const })));
+      const queueing = ready.filter((d) => !taking.has(d.id));
+      if (queueing.length > 0) this.deps.queued(queueing.map((d) => ({ ...d, status: 'queued' as const })));
       written = await writing;
       if (!written && ready.length > 0) {
         // A dependent changed meanwhile (cancelled, or promoted by another process): complete alone.
@@ -94,6 +121,7 @@ export class TaskOutcomes {
       if (!written) {
         outbox?.restore(carried);
         this.deps.results.forget(task.id);
+        handOff.dropped(reserved.map((d) => d.id));
       }
     }
     if (!written) return this.lost(task);
@@ -105,7 +133,32 @@ export class TaskOutcomes {
     this.deps.settled(done);
     this.deps.probeDependents(done.id, promoted.map((d) => d.id));
     this.promoted(promoted, false);
-    if (promoted.length < ready.length) for (const d of ready) if (!promoted.some((p) => p.id === d.id)) await this.promote(d);
+    handOff.taken(promoted.filter((d) => d.status === 'running'));
+    if (promoted.length === ready.length) return;
+    // Not in the write as it came back: completed alone, or its answer lost and the task read back.
+    for (const d of ready) {
+      if (promoted.some((p) => p.id === d.id)) continue;
+      if (taking.has(d.id)) await this.followTaken(d);
+      else await this.promote(d);
+    }
+  }
+
+  /**
+   * A dependent reserved for this runner that the completion's write, as it came back, did not show:
+   * taken if the store has it running here at the attempt the write would have made, else followed as
+   * the store says.
+   */
+  private async followTaken(reserved: TaskRecord): Promise<void> {
+    const fresh = await this.deps.store.tasks.get(reserved.id).catch(() => undefined);
+    if (fresh?.status === 'running' && fresh.runnerId === this.deps.handOff.runnerId && fresh.attempts === reserved.attempts + 1) {
+      this.promoted([fresh], false);
+      this.deps.handOff.taken([fresh]);
+      return;
+    }
+    this.deps.handOff.dropped([reserved.id]);
+    if (fresh?.status === 'pending') await this.promote(fresh);
+    else if (!fresh || fresh.status !== 'queued') this.deps.forget(reserved.id);
+    else this.deps.queued([fresh]);
   }
 
   async failed(task: TaskRecord, error: ColonyError, abortKind: AbortKind | null): Promise<void> {

@@ -10,6 +10,7 @@ import { DependencyResults } from './dependency-results.js';
 import { DependentsProbe } from './dependents-probe.js';
 import type { OrphanedProcessReaper } from './orphaned-process-reaper.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { needsAgent } from './agent-availability.js';
 import { TaskClaims, type StartableTask, type TaskAgents } from './task-claim.js';
 import { TaskDependencies } from './task-dependencies.js';
 import { TaskDiscovery } from './task-discovery.js';
@@ -80,6 +81,13 @@ export class TaskScheduler {
   /** Slots asked for by the claim in flight (one at a time); a wake meanwhile claims again after it. */
   private claiming = 0;
   private claimAgain = false;
+  /**
+   * Wake-ups so far, and the count at the last claim that came back short: while they are equal no
+   * queued work is known to wait, and a completion may take the dependents it makes ready itself
+   * (see `reserve`); otherwise they are queued, for the claim to take work in priority order.
+   */
+  private wakeUps = 0;
+  private shortClaimAt = -1;
   /** True while this process admits tasks it made ready: the queue's wake-up then names their types. */
   private admitting = false;
   private reconcileTimer: NodeJS.Timeout | null = null;
@@ -107,8 +115,22 @@ export class TaskScheduler {
       forget: (id) => this.forget(id),
       probeDependents: (id, promoted) => this.dependents.completed(id, promoted),
       results: this.results,
+      handOff: {
+        runnerId: deps.runners.id,
+        reserve: (ready) => this.reserve(ready),
+        taken: (tasks) => this.launch(tasks),
+        dropped: (ids) => {
+          for (const id of ids) this.launching.delete(id);
+          this.pump();
+        },
+      },
     });
-    this.dependents = new DependentsProbe({ store: deps.store, promote: (tasks) => this.outcomes.promoteMany(tasks), logger: deps.logger });
+    this.dependents = new DependentsProbe({
+      store: deps.store,
+      promote: (tasks) => this.outcomes.promoteMany(tasks),
+      covered: (id) => this.dependencies.waitsOnHeld(id, (dependency) => this.running.has(dependency) || this.launching.has(dependency)),
+      logger: deps.logger,
+    });
     this.discovery = new TaskDiscovery({
       store: deps.store,
       cascade: deps,
@@ -142,6 +164,7 @@ export class TaskScheduler {
       runnerId: this.deps.runners.id,
       scope,
       onReady: () => {
+        this.wakeUps++;
         if (!this.admitting) this.slots.wake();
         this.pump();
       },
@@ -265,10 +288,12 @@ export class TaskScheduler {
     if (groups.length === 0) return;
     this.claimAgain = false;
     this.claiming = free;
+    const wakeUps = this.wakeUps;
     void this.claims
       .claimBatch(free, groups)
       .then((claimed) => {
         this.slots.claimedAll(groups, free, claimed);
+        if (claimed.length < free) this.shortClaimAt = wakeUps;
         this.launch(claimed);
       })
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not claim tasks; will try again'))
@@ -276,6 +301,29 @@ export class TaskScheduler {
         this.claiming = 0;
         if (this.claimAgain) this.pump();
       });
+  }
+
+  /**
+   * Of the dependents a completion here makes ready, those this runner takes in the completion's write
+   * (see DependentHandOff): in scope, needing no agent (an agent is taken after a claim), with a free
+   * slot, and only while no queued work is known to wait for one. Each holds its slot as launching.
+   */
+  private reserve(ready: readonly TaskRecord[]): TaskRecord[] {
+    if (this.state !== 'running' || this.shortClaimAt !== this.wakeUps) return [];
+    const active = this.activeByType();
+    let activeTotal = 0;
+    for (const n of active.values()) activeTotal += n;
+    const taken: TaskRecord[] = [];
+    for (const task of ready) {
+      if (task.notBefore !== null || needsAgent(task.requirements) || (task.pool !== null && !this.pools.has(task.pool))) continue;
+      if (!this.scope.includes(task) || this.running.has(task.id) || this.launching.has(task.id)) continue;
+      if (!this.slots.mayStart(active, activeTotal, task.type, this.claiming)) continue;
+      this.launching.set(task.id, task.type);
+      active.set(task.type, (active.get(task.type) ?? 0) + 1);
+      activeTotal++;
+      taken.push(task);
+    }
+    return taken;
   }
 
   /** Attempts holding a slot, by task type: being started, or running their executor (not those whose outcome is being recorded). */

@@ -89,6 +89,22 @@ export class TaskSlots {
     return { free, groups };
   }
 
+  /**
+   * Whether an attempt of `type` may start now without a claim (a dependent taken by the completion
+   * that made it ready): a free slot under the total and under the type's own limit, and no backlog
+   * under either that a claim, which takes work in priority order, should serve first.
+   */
+  mayStart(active: ReadonlyMap<string, number>, activeTotal: number, type: string, claiming: number): boolean {
+    // A claim in flight may fill the slots it asked for.
+    if (activeTotal + claiming >= this.deps.total || this.backlog.get(TOTAL_LIMIT) === true) return false;
+    const executor = this.deps.executors.get(type);
+    if (executor === undefined) return false;
+    if (executor.concurrency === undefined) return true;
+    // The claim in flight may be of this type, up to its room: not counted per type, so not guessed at.
+    if (claiming > 0) return false;
+    return (active.get(type) ?? 0) < executor.concurrency && this.backlog.get(typeLimitName(executor)) !== true;
+  }
+
   /** What a claim of `plan`'s groups returned (they are claimed in order, within `free` in all). */
   claimedAll(groups: readonly ClaimGroup[], free: number, tasks: readonly { type: string }[]): void {
     let taken = 0;

@@ -5,6 +5,15 @@ import type { TaskStore } from '../ports/task-store.js';
 
 export const TASK_EVENT_SOURCE = 'task-engine';
 
+/** One change of `applyAll`; `fenced` as in `apply`. */
+export interface TaskTransition {
+  task: TaskRecord;
+  to: TaskStatus;
+  patch?: Partial<TaskRecord>;
+  events?: readonly NewEvent[];
+  fenced?: boolean;
+}
+
 export interface TaskTransitionsDeps {
   store: { tasks: Pick<TaskStore, 'update' | 'updateMany'> };
   now: () => number;
@@ -48,11 +57,12 @@ export class TaskTransitions {
    * Applies several transitions atomically: all are written, or none (returns undefined). A change's
    * `events` are written to the event log with them (see TaskStore.updateMany).
    */
-  async applyAll(changes: readonly { task: TaskRecord; to: TaskStatus; patch?: Partial<TaskRecord>; events?: readonly NewEvent[] }[]): Promise<TaskRecord[] | undefined> {
+  async applyAll(changes: readonly TaskTransition[]): Promise<TaskRecord[] | undefined> {
     const now = this.deps.now();
-    const nexts = changes.map(({ task, to, patch, events }) => {
+    const nexts = changes.map(({ task, to, patch, events, fenced }) => {
       assertTransition(task.id, task.status, to);
-      return { next: { ...task, ...patch, status: to, updatedAt: now }, expected: { status: task.status, attempts: task.attempts }, ...(events ? { events } : {}) };
+      const expected = { status: task.status, attempts: task.attempts, ...(fenced ? { updatedAt: task.updatedAt } : {}) };
+      return { next: { ...task, ...patch, status: to, updatedAt: now }, expected, ...(events ? { events } : {}) };
     });
     return (await this.deps.store.tasks.updateMany(nexts)) ? nexts.map((n) => n.next) : undefined;
   }

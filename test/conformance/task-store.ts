@@ -177,6 +177,27 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
         expect(await store.tasks.get('tsk_1')).toEqual(completed);
       });
 
+      it('updateMany writes every change or none, and a change with updatedAt is fenced on it (a revised task is not overwritten)', async () => {
+        const done = task('tsk_dep', { status: 'running', attempts: 1, updatedAt: T });
+        const dependent = task('tsk_next', { status: 'pending', dependencies: ['tsk_dep'], updatedAt: T });
+        await store.tasks.insert([done, dependent]);
+        const completed: TaskRecord = { ...done, status: 'completed', result: 1, completedAt: T + 5, updatedAt: T + 5 };
+        const claimed: TaskRecord = { ...dependent, status: 'running', attempts: 1, runnerId: 'run_a', startedAt: T + 5, updatedAt: T + 5 };
+        // An operator revised the dependent after the copy was read: the fenced change fails, and the group with it.
+        expect(await store.tasks.revise({ ...dependent, priority: 80, updatedAt: T + 1 }, { status: 'pending', attempts: 0, updatedAt: T })).toBe(true);
+        const group = (fence: number) => [
+          { next: completed, expected: { status: 'running' as const, attempts: 1 } },
+          { next: { ...claimed, priority: 80 }, expected: { status: 'pending' as const, attempts: 0, updatedAt: fence } },
+        ];
+        expect(await store.tasks.updateMany(group(T))).toBe(false);
+        expect((await store.tasks.get('tsk_dep'))?.status).toBe('running');
+        expect((await store.tasks.get('tsk_next'))?.status).toBe('pending');
+        // With the revision's time, both are written.
+        expect(await store.tasks.updateMany(group(T + 1))).toBe(true);
+        expect(await store.tasks.get('tsk_dep')).toEqual(completed);
+        expect(await store.tasks.get('tsk_next')).toEqual({ ...claimed, priority: 80 });
+      });
+
       it('returns false for an update of an unknown task', async () => {
         expect(await store.tasks.update(task('tsk_ghost', { status: 'running' }), { status: 'pending', attempts: 0 })).toBe(false);
         expect(await store.tasks.get('tsk_ghost')).toBeUndefined();
