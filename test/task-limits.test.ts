@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/app/config.js';
 import type { StoredEvent } from '../src/domain/events.js';
 import type { TaskExecutor } from '../src/tasks/task-executor.js';
+import { SlotHolders } from '../src/tasks/slot-holders.js';
 import { TaskSlots, type LimitChange } from '../src/tasks/task-slots.js';
 import { tempColony, type TempColony } from './support/temp-colony.js';
 
@@ -103,6 +104,30 @@ describe('TaskSlots', () => {
       { limit: 'tasks.concurrency', value: 3, reached: false },
       { limit: 'tasks.shellConcurrency', value: 1, reached: false },
     ]);
+  });
+});
+
+describe('SlotHolders', () => {
+  it('counts each task once per type while it holds its slot, and a second release changes nothing', () => {
+    const holders = new SlotHolders();
+    holders.hold('t1', 'shell');
+    holders.hold('t1', 'shell');
+    holders.hold('t2', 'shell');
+    holders.hold('t3', 'agent');
+    expect(holders.total).toBe(3);
+    expect([...holders.byType]).toEqual([
+      ['shell', 2],
+      ['agent', 1],
+    ]);
+    holders.release('t3');
+    holders.release('t3');
+    holders.release('unknown');
+    expect(holders.total).toBe(2);
+    expect([...holders.byType]).toEqual([['shell', 2]]);
+    holders.release('t1');
+    holders.release('t2');
+    expect(holders.total).toBe(0);
+    expect(holders.byType.size).toBe(0);
   });
 });
 

@@ -18,8 +18,6 @@ export class RunningTask {
   readonly controller = new AbortController();
   /** Set when the attempt is aborted: what the outcome makes of the failure. */
   abortKind: AbortKind | null = null;
-  /** The executor is done; the outcome is being recorded (the slot is free for the next task). */
-  finishing = false;
   /** The task had changed elsewhere by the time the attempt started: nobody's failure. */
   changedAtStart = false;
   /** Settles when the attempt's outcome is recorded and its agent released. */
@@ -88,13 +86,17 @@ export async function runAttempt(deps: TaskRunDeps, running: RunningTask): Promi
     const dependencies =
       deps.knownDependencyResults?.(task) ??
       (await Promise.race([retryStoreWrite(() => deps.dependencyResults(task), deps.storeRetry ? { policy: deps.storeRetry } : {}), aborted]));
+    let logger: Logger | undefined;
     const context: TaskContext = {
       task,
       attempt: task.attempts,
       signal: controller.signal,
       agent: running.agent,
       workspace: deps.workspace,
-      logger: deps.logger.child({ taskId: task.id }),
+      // Made when the executor first logs: a child logger per attempt was a tenth of a trivial task's cost.
+      get logger() {
+        return (logger ??= deps.logger.child({ taskId: task.id }));
+      },
       dependencies,
     };
     result = await deps.tracer.withSpan(span, async () => {

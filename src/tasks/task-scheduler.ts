@@ -17,6 +17,7 @@ import { TaskDiscovery } from './task-discovery.js';
 import type { TaskExecutor } from './task-executor.js';
 import { TaskOutcomes } from './task-outcome.js';
 import { RunningTask, runAttempt, type TaskRunDeps } from './task-run.js';
+import { SlotHolders } from './slot-holders.js';
 import { TaskScopeFilter } from './task-scope-filter.js';
 import type { Tracer } from '../ports/tracer.js';
 import { TaskSlots, type LimitChange } from './task-slots.js';
@@ -71,6 +72,8 @@ export class TaskScheduler {
   private readonly discovery: TaskDiscovery;
   private readonly slots: TaskSlots;
   private readonly running = new Map<string, RunningTask>();
+  /** The attempts holding a slot: being started, or running their executor (not recording their outcome). */
+  private readonly holders = new SlotHolders();
   /** Claimed tasks taking their agent, not yet running. */
   private readonly launching = new Map<string, string>();
   private readonly terminalListeners = new Set<(task: TaskRecord) => void>();
@@ -120,7 +123,7 @@ export class TaskScheduler {
         reserve: (ready) => this.reserve(ready),
         taken: (tasks) => this.launch(tasks),
         dropped: (ids) => {
-          for (const id of ids) this.launching.delete(id);
+          for (const id of ids) this.unlaunch(id);
           this.pump();
         },
       },
@@ -284,7 +287,7 @@ export class TaskScheduler {
       this.claimAgain = true;
       return;
     }
-    const { free, groups } = this.slots.plan(this.activeByType(), this.claims.types());
+    const { free, groups } = this.slots.plan(this.holders.byType, this.claims.types());
     if (groups.length === 0) return;
     this.claimAgain = false;
     this.claiming = free;
@@ -310,15 +313,14 @@ export class TaskScheduler {
    */
   private reserve(ready: readonly TaskRecord[]): TaskRecord[] {
     if (this.state !== 'running' || this.shortClaimAt !== this.wakeUps) return [];
-    const active = this.activeByType();
-    let activeTotal = 0;
-    for (const n of active.values()) activeTotal += n;
+    const active = new Map(this.holders.byType);
+    let activeTotal = this.holders.total;
     const taken: TaskRecord[] = [];
     for (const task of ready) {
       if (task.notBefore !== null || needsAgent(task.requirements) || (task.pool !== null && !this.pools.has(task.pool))) continue;
       if (!this.scope.includes(task) || this.running.has(task.id) || this.launching.has(task.id)) continue;
       if (!this.slots.mayStart(active, activeTotal, task.type, this.claiming)) continue;
-      this.launching.set(task.id, task.type);
+      this.launchingOne(task);
       active.set(task.type, (active.get(task.type) ?? 0) + 1);
       activeTotal++;
       taken.push(task);
@@ -326,12 +328,16 @@ export class TaskScheduler {
     return taken;
   }
 
-  /** Attempts holding a slot, by task type: being started, or running their executor (not those whose outcome is being recorded). */
-  private activeByType(): Map<string, number> {
-    const active = new Map<string, number>();
-    for (const r of this.running.values()) if (!r.finishing) active.set(r.task.type, (active.get(r.task.type) ?? 0) + 1);
-    for (const type of this.launching.values()) active.set(type, (active.get(type) ?? 0) + 1);
-    return active;
+  /** A claimed or reserved task being started: it holds a slot from now until its executor is done. */
+  private launchingOne(task: TaskRecord): void {
+    this.launching.set(task.id, task.type);
+    this.holders.hold(task.id, task.type);
+  }
+
+  /** A task that will not start here after all (given back, or its hand-off not written): its slot is free. */
+  private unlaunch(id: string): void {
+    this.launching.delete(id);
+    this.holders.release(id);
   }
 
   /** A limit of this process started or stopped holding ready work back: an event, for status and the live views. */
@@ -344,17 +350,20 @@ export class TaskScheduler {
   /** A claimed batch: each task's agent, then its attempt. */
   private launch(claimed: readonly TaskRecord[]): void {
     for (const task of claimed) {
-      this.launching.set(task.id, task.type);
+      this.launchingOne(task);
       this.dependencies.forget(task.id);
     }
     const landed = (task: TaskRecord, startable: StartableTask | undefined): void => {
       if (startable && this.state !== 'running') {
         // Claimed while the scheduler was being stopped: not started, given back uncounted.
-        void this.claims.giveBack(startable).finally(() => this.launching.delete(task.id));
+        void this.claims.giveBack(startable).finally(() => this.unlaunch(task.id));
         return;
       }
-      this.launching.delete(task.id);
-      if (startable) this.begin(startable);
+      // Started, it keeps its slot (see SlotHolders); not started, it gives it back.
+      if (startable) {
+        this.launching.delete(task.id);
+        this.begin(startable);
+      } else this.unlaunch(task.id);
       this.pump();
     };
     if (this.state !== 'running') {
@@ -380,6 +389,7 @@ export class TaskScheduler {
     });
     running.done = this.attempt(running).finally(() => {
       this.running.delete(task.id);
+      this.holders.release(task.id);
       this.pump();
     });
   }
@@ -390,7 +400,7 @@ export class TaskScheduler {
     // The slot is free once the executor is done. The outcome's writes, the agent's release and the claim
     // of the next tasks (which the outcome may have made ready) all go out in this turn, so that they
     // commit together: one transaction from one task to the next.
-    running.finishing = true;
+    this.holders.release(task.id);
     const outcome = (end.failure ? this.outcomes.failed(task, end.failure, running.abortKind) : this.outcomes.completed(task, end.result, end.durationMs)).catch(
       (error: unknown) => this.deps.logger.error({ err: error, taskId: task.id }, 'could not record task outcome'),
     );
