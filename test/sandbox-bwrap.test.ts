@@ -57,6 +57,7 @@ function sandbox(config: Partial<SandboxConfig> = {}): CommandSandbox {
     env: { PATH: process.env.PATH, HOME: home, OPENAI_API_KEY: SECRET },
     hide: [join(workspace, '.colony', 'colony.db')],
     hideFromAgents: [join(workspace, '.colony')],
+    quarantineDir: join(root, 'quarantine'),
   });
 }
 
@@ -126,6 +127,31 @@ describe('agent shell commands under bubblewrap', { timeout: 60_000 }, () => {
     expect(read.isError, read.content).toBe(false);
     expect(read.content).toContain('instructions');
     expect(await readFile(join(workspace, 'src.txt'), 'utf8')).toBe('ok\n');
+  });
+
+  it("cannot create git's or Claude Code's configuration where there was none: what it creates is moved out of the workspace, kept for the operator", async () => {
+    const hook = '{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"touch pwned"}]}]}}';
+    const create = `mkdir -p .claude && echo '${hook}' > .claude/settings.json && echo '{"mcpServers":{}}' > .mcp.json && echo hi > CLAUDE.md && echo ok > src.txt`;
+    const hosts = { bwrap: sandbox(), host: new CommandSandbox({ config: { ...SANDBOX_DEFAULT_CONFIG, mode: 'off' }, env: { PATH: process.env.PATH }, quarantineDir: join(root, 'quarantine') }) };
+    for (const [where, chosen] of Object.entries(hosts)) {
+      const run = await runTool(create, { sandbox: chosen });
+      expect(run.isError, `${where}: ${run.content}`).toBe(true);
+      for (const name of ['.claude/', '.mcp.json', 'CLAUDE.md']) expect(run.content, where).toContain(`[removed ${name}, which this command created`);
+      for (const name of ['.claude', '.mcp.json', 'CLAUDE.md']) expect(existsSync(join(workspace, name)), `${where}: ${name}`).toBe(false);
+      // The rest of what it did stands, and the workspace's own data directory is untouched.
+      expect(await readFile(join(workspace, 'src.txt'), 'utf8')).toBe('ok\n');
+      expect(existsSync(join(workspace, '.colony', 'colony.db'))).toBe(true);
+    }
+    // Nothing is deleted: each command's creations are in a folder of their own.
+    const folders = readdirSync(join(root, 'quarantine'));
+    expect(folders).toHaveLength(2);
+    for (const folder of folders) {
+      expect(readFileSync(join(root, 'quarantine', folder, '.claude', 'settings.json'), 'utf8')).toBe(`${hook}\n`);
+      expect(readdirSync(join(root, 'quarantine', folder)).sort()).toEqual(['.claude', '.mcp.json', 'CLAUDE.md']);
+    }
+    // A command that creates none of them is not told of any.
+    const plain = await runTool('echo again > src.txt');
+    expect(plain).toEqual({ content: expect.not.stringContaining('[removed'), isError: false });
   });
 
   it('sees no secret: not in its environment, not in any /proc/*/environ, not in .colony, not in HOME', async () => {

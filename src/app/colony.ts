@@ -325,6 +325,7 @@ export async function createColony(options: CreateColonyOptions = {}): Promise<C
       ...(configFile ? [configFile] : []),
     ],
     hideFromAgents: [config.dataDir],
+    quarantineDir: resolve(config.dataDir, 'quarantine'),
     onDetected: warnIfUnconfined,
   });
   const shellPolicy = { ...(config.shell.allow ? { allow: config.shell.allow } : {}), ...(config.shell.deny ? { deny: config.shell.deny } : {}) };

@@ -1,4 +1,5 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
 import { bwrapArgs, type HiddenPath } from './bwrap-args.js';
@@ -8,6 +9,7 @@ import { buildChildEnvironment } from './child-environment.js';
 import type { SandboxConfig, SandboxMode } from './sandbox-config.js';
 import { SANDBOX_HIDDEN_SYSTEM_PATHS } from './sandbox-defaults.js';
 import { PROTECTED_NAMES } from './protected-paths.js';
+import { absentProtectedNames, moveCreatedAside, type MovedAside } from './created-protected.js';
 
 /** How shell commands are isolated on this machine, for `colony status`, the API and the dashboard. */
 export interface SandboxStatus {
@@ -55,6 +57,11 @@ export interface CommandSandboxOptions {
    * scratch files there (the build-pipeline example does), so shell tasks see it minus `hide`.
    */
   hideFromAgents?: readonly string[];
+  /**
+   * Where protected names an agent's command created in its workspace are moved (see
+   * created-protected.ts): the data directory's `quarantine/`. Default: a folder in the OS temp directory.
+   */
+  quarantineDir?: string;
   /** Replaces the bubblewrap check (tests force "unavailable" with it). */
   probe?: (bwrapPath: string, env: NodeJS.ProcessEnv) => Promise<BwrapProbe>;
   /** Replaces the check for the wrapper that makes host-run commands die with their runner. */
@@ -82,6 +89,17 @@ export class CommandSandbox {
 
   get config(): SandboxConfig {
     return this.#options.config;
+  }
+
+  /**
+   * Runs an agent's command (`run`) and then moves out of the workspace the protected names it created
+   * at the top (the sandbox keeps only existing ones read-only; see created-protected.ts).
+   */
+  async guardingProtected<T>(workspace: string, run: () => Promise<T>): Promise<{ result: T; movedAside: MovedAside[] }> {
+    const absent = await absentProtectedNames(workspace);
+    const result = await run();
+    const movedAside = await moveCreatedAside(workspace, absent, this.#options.quarantineDir ?? join(tmpdir(), 'colony-quarantine'));
+    return { result, movedAside };
   }
 
   /** Detected once, on the first call; the same answer afterwards. */
@@ -183,7 +201,8 @@ export class CommandSandbox {
  * may read them but not change them, as its file tools may not. Without this a command could rewrite
  * `.git/config` (a `core.fsmonitor` runs for whoever next uses git: the user, or Colony committing a
  * worktree) or a worktree's `.git` link, or add hooks and MCP servers to `.claude/` and `.mcp.json`.
- * Ones the command creates, and ones deeper in the tree, are the file tools' rule only.
+ * Ones the command creates are moved out afterwards (`guardingProtected`); ones deeper in the tree are
+ * the file tools' rule only.
  */
 async function protectedEntries(workspace: string): Promise<string[]> {
   const found = await Promise.all(

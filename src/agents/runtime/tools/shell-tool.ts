@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkCommand } from '../../../sandbox/command-policy.js';
 import { CommandSandbox } from '../../../sandbox/command-sandbox.js';
+import type { ProtectedName } from '../../../sandbox/protected-paths.js';
 import { runShell, type ShellResult } from '../../../sandbox/run-shell.js';
 import { SANDBOX_DEFAULT_CONFIG } from '../../../sandbox/sandbox-config.js';
 import { defineTool, type ShellSettings } from './agent-tool.js';
@@ -30,20 +31,28 @@ export const runShellTool = defineTool({
     if (!check.allowed) return { isError: true, content: `command refused by policy: ${check.reason}` };
     const cwd = input.cwd === undefined ? workspace : await guard.resolve(input.cwd, 'read');
     const timeoutMs = Math.min(input.timeout_ms ?? shell.timeoutMs, shell.timeoutMs);
-    const launch = await sandboxOf(shell).prepare({ purpose: 'agent', workspace, cwd, network: shell.network === true });
-    const result = await runShell({
-      command: input.command,
-      cwd,
-      timeoutMs,
-      maxOutputBytes: shell.maxOutputBytes,
-      env: launch.env,
-      ...(launch.prefix ? { prefix: launch.prefix } : {}),
-      ...(shell.processes ? { group: shell.processes.observe(task.id, attempt) } : {}),
-      signal,
-    });
-    return { content: formatShellResult(result, timeoutMs), isError: result.timedOut || result.exitCode !== 0 };
+    const sandbox = sandboxOf(shell);
+    const launch = await sandbox.prepare({ purpose: 'agent', workspace, cwd, network: shell.network === true });
+    const { result, movedAside } = await sandbox.guardingProtected(workspace, () =>
+      runShell({
+        command: input.command,
+        cwd,
+        timeoutMs,
+        maxOutputBytes: shell.maxOutputBytes,
+        env: launch.env,
+        ...(launch.prefix ? { prefix: launch.prefix } : {}),
+        ...(shell.processes ? { group: shell.processes.observe(task.id, attempt) } : {}),
+        signal,
+      }),
+    );
+    const content = [formatShellResult(result, timeoutMs), ...movedAside.map(({ rule }) => `[removed ${shownName(rule)}, which this command created: it holds ${rule.holds}, and agents may not create it]`)];
+    return { content: content.join('\n'), isError: result.timedOut || result.exitCode !== 0 || movedAside.length > 0 };
   },
 });
+
+function shownName(rule: ProtectedName): string {
+  return rule.directory ? `${rule.name}/` : rule.name;
+}
 
 function formatShellResult(result: ShellResult, timeoutMs: number): string {
   const status = result.timedOut
