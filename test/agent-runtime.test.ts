@@ -15,7 +15,7 @@ import { LocalEventBus } from '../src/kernel/local-event-bus.js';
 import type { EventBus } from '../src/ports/event-bus.js';
 import { createLogger } from '../src/kernel/logger.js';
 import type { AgentRecord, AgentTypeDefinition } from '../src/domain/agent.js';
-import { CancelledError, ExecutionError, ProviderError, type ColonyError } from '../src/domain/errors.js';
+import { CancelledError, ExecutionError, ProviderError, StorageError, type ColonyError } from '../src/domain/errors.js';
 import type { ColonyEvent } from '../src/domain/events.js';
 import type { TaskRecord } from '../src/domain/task.js';
 import type { Provider } from '../src/ports/provider.js';
@@ -338,6 +338,23 @@ describe.each(protocols)('agent runtime over $name', (protocol) => {
     expect((error as ExecutionError).retryable).toBe(false);
     expect(server.requests).toHaveLength(3);
     expect((await store.transcripts.listTurns({ taskId: task.id })).filter((t) => t.role === 'assistant')).toHaveLength(3);
+  });
+
+  it('fails the run when a turn’s tool results cannot be written, at the next model answer, keeping what was written in order', async () => {
+    server.setDefaultReply({ toolCalls: [{ name: 'list_files', input: {} }] });
+    const appendTurns = store.transcripts.appendTurns.bind(store.transcripts);
+    let toolTurns = 0;
+    store.transcripts.appendTurns = async (rows) => {
+      if (rows.some((row) => row.role === 'tool') && ++toolTurns === 2) throw new StorageError('disk full (test)', { retryable: true });
+      return appendTurns(rows);
+    };
+    const error = await rejectionOf(runAgent(options({ limits: { ...LIMITS, maxTurns: 10 } })));
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).message).toBe('disk full (test)');
+    // The results of turn 2 were written while the model answered them (call 3); the run went no further.
+    expect(server.requests).toHaveLength(3);
+    const turns = await store.transcripts.listTurns({ taskId: task.id });
+    expect(turns.map((t) => `${t.turn}:${t.role}`)).toEqual(['0:system', '0:user', '1:assistant', '1:tool', '2:assistant', '3:assistant']);
   });
 
   it('fails cleanly when the token budget is spent, without running that turn’s tools', async () => {

@@ -189,6 +189,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
   const failure = (message: string, turns: number): ExecutionError =>
     new ExecutionError(message, { retryable: false, details: { taskId: task.id, turns, usage: { ...usage } } });
 
+  /** The last tool results' write, under way while the model answers them. */
+  let toolTurn: Promise<void> = Promise.resolve();
   for (let turn = 1; ; turn++) {
     throwIfAborted(signal);
     if (turn > limits.maxTurns) throw failure(`agent did not finish within ${limits.maxTurns} turns`, turn - 1);
@@ -207,11 +209,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
       usage.inputTokens += response.usage.inputTokens;
       usage.outputTokens += response.usage.outputTokens;
       // Usage metrics and the assistant turn are written in the same turn of the event loop, so they
-      // share one commit (group commit) instead of paying for two.
+      // share one commit (group commit) instead of paying for two. The last tool results, written while
+      // the model answered, settled before them (writes apply in order): a failure there fails the run now.
       const [cost] = await Promise.all([
         recorder.usage(turn, response.model || options.model, response.usage),
         recorder.turns([{ turn, role: 'assistant', content: response.content, usage: response.usage, model: response.model || options.model }]),
       ]);
+      await toolTurn;
       usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
       messages.push({ role: 'assistant', content: response.content });
 
@@ -261,8 +265,16 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
           results[index] = { type: 'tool_result', toolUseId: (calls[index] as ToolUsePart).id, content: refusal.message, isError: true };
         }
       }
-      await recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
-      if (reported !== undefined) return result(reported.value, turn, 'report_result');
+      const written = recorder.turns([{ turn, role: 'tool', content: results, toolNames: calls.map((call) => call.name) }]);
+      if (reported !== undefined) {
+        await written;
+        return result(reported.value, turn, 'report_result');
+      }
+      // Not awaited before the next model call: the store applies this process's writes in order, so
+      // the results land before the answer they led to, and an in-process model's answer shares their
+      // commit (one per turn, not two). Observed here so that a failure waits for that await.
+      written.catch(() => undefined);
+      toolTurn = written;
       messages.push({ role: 'user', content: results });
       return 'continue';
     });
