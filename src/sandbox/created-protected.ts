@@ -12,10 +12,9 @@ import { PROTECTED_NAMES, type ProtectedName } from './protected-paths.js';
  */
 const GUARDED = PROTECTED_NAMES.filter((rule) => !rule.unreadable);
 
-/** A removed entry: its name, the rule, and where it was moved. */
+/** A removed entry, by the rule that names it (the operator finds it under the quarantine folder). */
 export interface MovedAside {
   rule: ProtectedName;
-  to: string;
 }
 
 /** The guarded names absent from the top of `workspace` now. */
@@ -44,7 +43,7 @@ export async function moveCreatedAside(workspace: string, absent: readonly Prote
       await cp(from, to, { recursive: true, verbatimSymlinks: true });
       await rm(from, { recursive: true, force: true });
     });
-    moved.push({ rule, to });
+    moved.push({ rule });
   }
   return moved;
 }

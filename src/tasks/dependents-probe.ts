@@ -32,8 +32,9 @@ interface Completion {
  *
  * The read is in two steps because most completions need nothing: first the dependency edges (an
  * index-only read), and only completions with a dependent their own write did not promote, and that
- * does not still wait for a task this process holds, get the full readiness query. A dependent whose edge commits after that first read was submitted by a
- * process that checks its new tasks' dependencies after its own commit, and sees this completion.
+ * does not still wait for a task this process holds, get the full readiness query. A dependent whose
+ * edge commits after that first read was submitted by a process that checks its new tasks'
+ * dependencies after its own commit, and sees this completion.
  */
 export class DependentsProbe {
   private readonly deps: DependentsProbeDeps;
