@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SqliteStore } from '../src/adapters/storage/sqlite/sqlite-store.js';
 import { runAgent, type RunAgentOptions } from '../src/agents/runtime/agent-runtime.js';
 import { loadConfig } from '../src/app/config.js';
+import { ClaudeCodeProvider } from '../src/adapters/providers/claude-code/claude-code-provider.js';
 import { createProvider } from '../src/app/create-provider.js';
 import type { AgentTypeDefinition } from '../src/domain/agent.js';
 import { ConfigError, ExecutionError } from '../src/domain/errors.js';
@@ -363,6 +364,26 @@ describe('hooks in the agent loop', () => {
     expect(run.result).toBe('Fixed now.');
     expect(run.stopReason).toBe('end_turn');
     expect(lastUserText(server.requests[1])).toContain('FAIL: fixed.txt does not say fixed');
+  });
+
+  it('through the claude-code provider (the real CLI), a refused finish goes back to Claude Code with the hook output, and the next answer completes', async () => {
+    const home = join(dir, 'home');
+    await mkdir(home);
+    const claudeCode = new ClaudeCodeProvider({ apiKey: 'sk-ant-hooks-test-0123456789', baseUrl: server.address.anthropicBaseUrl, cwd: workspace, baseEnv: { PATH: process.env.PATH, HOME: home }, timeoutMs: 60_000 });
+    server.enqueue({ text: 'All good.' }, { text: 'Fixed now.' });
+    // Refuses the first finish, passes the next: as a test suite would once the cause is fixed.
+    const once = 'test -f .seen || { touch .seen; echo "FAIL: the tests do not pass yet" >&2; exit 2; }';
+    const run = await runAgent({ ...options(hooksConfig({ taskCompleting: [{ command: once }] })), provider: claudeCode, providerId: 'claude-code', agentType: { ...coderType, tools: [] } });
+    expect(run.result).toBe('Fixed now.');
+    expect(run.stopReason).toBe('end_turn');
+    expect(run.turns).toBe(2);
+    const calls = server.requests.filter((request) => request.path === '/v1/messages');
+    expect(calls).toHaveLength(2);
+    // Claude Code's second run was sent the conversation: its answer, then the refusal with the hook's output.
+    expect(JSON.stringify(calls[1]?.body)).toContain('All good.');
+    expect(JSON.stringify(calls[1]?.body)).toContain('FAIL: the tests do not pass yet');
+    await events.flush();
+    expect(ran.map((event) => `${event.data.point}:${event.data.outcome}:${event.data.blocked}`)).toEqual(['taskCompleting:failed:true', 'taskCompleting:passed:false']);
   });
 
   it('a blocking toolCalling hook refuses the call before it runs; the model gets the reason', async () => {
