@@ -76,6 +76,8 @@ describe('dependents handed on by the completion that makes them ready', () => {
     for (const task of tasks.slice(1)) {
       const stored = await t.colony.store.events.list({ correlationId: task.id });
       expect(stored.map((e) => e.type)).toEqual(['task.created', 'task.queued', 'task.started', 'task.completed']);
+      // The queued event names the runner that took it: no other runner is woken for it.
+      expect(stored[1]?.data).toEqual({ taskId: task.id, name: task.name, takenBy: [...runnerIds][0] });
     }
   });
 

@@ -10,7 +10,8 @@ export interface ColonyEventMap {
   'colony.started': { runnerId: string; pid: number };
   'colony.stopped': { runnerId: string; drained: boolean };
   'task.created': { taskId: string; name: string | null; type: string; priority: number; workflowId: string | null; dependencies: string[]; status: TaskStatus };
-  'task.queued': { taskId: string; name: string | null };
+  /** `takenBy`: the runner that took the task in the same write, as its last dependency completed there (no claim needed). */
+  'task.queued': { taskId: string; name: string | null; takenBy?: string };
   'task.started': { taskId: string; name: string | null; type: string; attempt: number; agentId: string | null; runnerId: string };
   'task.completed': { taskId: string; name: string | null; attempt: number; durationMs: number };
   'task.failed': { taskId: string; name: string | null; attempt: number; error: TaskErrorInfo; willRetry: boolean; retryInMs: number | null };

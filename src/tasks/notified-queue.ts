@@ -76,9 +76,13 @@ export class NotifiedQueue implements TaskQueue {
       if (event.data.willRetry) this.later(event.timestamp + (event.data.retryInMs ?? 0));
       return;
     }
-    // Dependents a completion promotes are put forward before its write commits, and a claim on another
-    // connection may miss them; the event comes after the commit, so this runner claims again too.
-    if (event.type === 'task.queued') this.deps.queue.wake();
+    if (event.type === 'task.queued') {
+      // Taken by its runner in the write that made it ready: nobody need look for it.
+      if (event.data.takenBy !== undefined) return;
+      // Dependents a completion promotes are put forward before its write commits, and a claim on another
+      // connection may miss them; the event comes after the commit, so this runner claims again too.
+      this.deps.queue.wake();
+    }
     this.deps.notifier.notify('tasks');
   }
 

@@ -245,13 +245,16 @@ export class TaskOutcomes {
     }
   }
 
-  /** Says that tasks were queued here (and, unless they were put forward already, passes them on to be claimed). */
+  /**
+   * Says that tasks were queued here (and, unless they were put forward already, passes them on to be
+   * claimed). A dependent taken in the completion's write is running already: its event names the runner.
+   */
   private promoted(tasks: readonly TaskRecord[], passOn = true): void {
     if (tasks.length === 0) return;
     for (const queued of tasks) {
       this.deps.events.publish(
         'task.queued',
-        { taskId: queued.id, name: queued.name },
+        { taskId: queued.id, name: queued.name, ...(queued.status === 'running' && queued.runnerId !== null ? { takenBy: queued.runnerId } : {}) },
         { source: TASK_EVENT_SOURCE, correlationId: this.deps.transitions.correlation(queued) },
       );
       this.deps.dependencies.forget(queued.id);
