@@ -49,9 +49,10 @@ describe('running swarms from the Studio', { timeout: 60_000 }, () => {
       expect(new URL(page.url()).pathname).toBe(`/swarms/${swarm?.id}`);
       await page.locator('#swarm-result').waitFor();
       expect(await page.locator('#swarm-result').textContent()).toMatch(/^SYNTHESIS/);
-      await eventually(async () => (await page.locator('#plan-svg .node.status-fill-completed').count()) === 3);
+      // Bounded below the test's timeout, so that a failure names the step.
+      await eventually(async () => (await page.locator('#plan-svg .node.status-fill-completed').count()) === 3, 20_000);
       // Its events: a bar per task run on the timeline, and replay steps through them up to swarm.finished.
-      await eventually(async () => (await page.locator('#gantt .bar-completed').count()) === 3);
+      await eventually(async () => (await page.locator('#gantt .bar-completed').count()) === 3, 20_000);
       await page.locator('#replay-at').filter({ hasText: 'swarm.finished' }).waitFor();
 
       // Back on the list, the swarm is there, completed, linking to its page.

@@ -216,7 +216,7 @@ export async function mount(view, ctx) {
       report = nextReport;
       votes = nextVotes.items;
       usage = nextUsage;
-      addEvents(newEvents);
+      addEvents(newEvents, true);
       await loadDiff(report.swarm);
       // Replay is of a finished swarm; a running one is shown as it is.
       at = replay.setEvents(events, !FINISHED.includes(report.swarm.status) ? null : first ? requestedAt : at);
@@ -227,12 +227,17 @@ export async function mount(view, ctx) {
     }
   }
 
-  function addEvents(list) {
+  /**
+   * Adds events not seen yet. Only a page read moves the cursor: an event from the stream may have a
+   * higher id than ones the stream did not bring this page (published while it was loading, before
+   * it listened), and paging after it would skip those for good.
+   */
+  function addEvents(list, paged) {
+    if (paged && list.length > 0) lastEventId = Math.max(lastEventId, ...list.map((e) => e.id));
     const known = new Set(events.map((e) => e.id));
     const fresh = list.filter((e) => !known.has(e.id) && isReplayEvent(e));
     if (fresh.length === 0) return;
     events = [...events, ...fresh].sort((a, b) => a.id - b.id);
-    lastEventId = Math.max(lastEventId, ...fresh.map((e) => e.id));
   }
 
   async function control(action) {
@@ -259,7 +264,7 @@ export async function mount(view, ctx) {
   const off = ctx.live.on(
     (e) => e.correlationId === report?.swarm.id || (e.type.startsWith('agent.') && e.type !== 'agent.output' && e.type !== 'agent.turn' && report?.swarm.agentIds.includes(e.data?.agentId)),
     (e) => {
-      if (e.correlationId === report?.swarm.id) addEvents([e]);
+      if (e.correlationId === report?.swarm.id) addEvents([e], false);
       refreshSoon();
     },
   );
