@@ -149,4 +149,22 @@ describe('dependents handed on by the completion that makes them ready', () => {
     expect(ran).toMatchObject({ status: 'completed', attempts: 1, priority: 100 });
     expect(r.started).toEqual(['gate', 'after']);
   });
+
+  it('a completion while the engine drains takes nothing: its dependent is left queued for the next runner, no attempt counted', async () => {
+    const t = await colonyWith({ tasks: { concurrency: 2 } });
+    const r = recorder(['a']);
+    t.colony.registerExecutor(r.executor);
+    await t.colony.start();
+    const [a, b] = await t.colony.tasks.submit([
+      { type: 'note', name: 'a' },
+      { type: 'note', name: 'b', dependencies: ['a'] },
+    ]);
+    await eventually(() => r.started.includes('a'));
+    const stopping = t.colony.stop({ drainTimeoutMs: 30_000 });
+    r.open('a');
+    expect(await stopping).toEqual({ drained: true });
+    expect(r.started).toEqual(['a']);
+    expect(await t.colony.tasks.get(a!.id)).toMatchObject({ status: 'completed' });
+    expect(await t.colony.tasks.get(b!.id)).toMatchObject({ status: 'queued', attempts: 0, runnerId: null });
+  });
 });
