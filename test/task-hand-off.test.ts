@@ -36,6 +36,19 @@ function recorder(gates: string[] = []) {
   return { started, executor, open: (name: string) => opens.get(name)?.() };
 }
 
+/** A started colony running "gate" (held until opened) with "after" depending on it; returns once "gate" has started. */
+async function gatedPair(t: TempColony): Promise<{ r: ReturnType<typeof recorder>; gate: TaskRecord; after: TaskRecord }> {
+  const r = recorder(['gate']);
+  t.colony.registerExecutor(r.executor);
+  await t.colony.start();
+  const [gate, after] = await t.colony.tasks.submit([
+    { type: 'note', name: 'gate' },
+    { type: 'note', name: 'after', dependencies: ['gate'] },
+  ]);
+  await eventually(() => r.started.includes('gate'));
+  return { r, gate: gate as TaskRecord, after: after as TaskRecord };
+}
+
 /** The ids the store's claim statement hands out, as the colony's queue calls it. */
 function claimsOf(t: TempColony): string[] {
   const claimed: string[] = [];
@@ -133,38 +146,24 @@ describe('dependents handed on by the completion that makes them ready', () => {
   it('a dependent revised by another process after this one read it runs as revised, once', async () => {
     const first = await colonyWith({ tasks: { concurrency: 2 } });
     const second = await colonyWith({}, { dir: first.dir });
-    const r = recorder(['gate']);
-    first.colony.registerExecutor(r.executor);
-    await first.colony.start();
-    const [gate, after] = await first.colony.tasks.submit([
-      { type: 'note', name: 'gate' },
-      { type: 'note', name: 'after', dependencies: ['gate'] },
-    ]);
-    await eventually(() => r.started.includes('gate'));
+    const { r, gate, after } = await gatedPair(first);
     // The first colony holds its copy of "after" from before this revision.
-    const revised: TaskRecord = await second.colony.tasks.revise(after!.id, { priority: 'critical' });
+    const revised: TaskRecord = await second.colony.tasks.revise(after.id, { priority: 'critical' });
     expect(revised.priority).toBe(100);
     r.open('gate');
-    const [, ran] = await first.colony.tasks.waitFor([gate!.id, after!.id]);
+    const [, ran] = await first.colony.tasks.waitFor([gate.id, after.id]);
     expect(ran).toMatchObject({ status: 'completed', attempts: 1, priority: 100 });
     expect(r.started).toEqual(['gate', 'after']);
   });
 
   it('a completion while the engine drains takes nothing: its dependent is left queued for the next runner, no attempt counted', async () => {
     const t = await colonyWith({ tasks: { concurrency: 2 } });
-    const r = recorder(['a']);
-    t.colony.registerExecutor(r.executor);
-    await t.colony.start();
-    const [a, b] = await t.colony.tasks.submit([
-      { type: 'note', name: 'a' },
-      { type: 'note', name: 'b', dependencies: ['a'] },
-    ]);
-    await eventually(() => r.started.includes('a'));
+    const { r, gate, after } = await gatedPair(t);
     const stopping = t.colony.stop({ drainTimeoutMs: 30_000 });
-    r.open('a');
+    r.open('gate');
     expect(await stopping).toEqual({ drained: true });
-    expect(r.started).toEqual(['a']);
-    expect(await t.colony.tasks.get(a!.id)).toMatchObject({ status: 'completed' });
-    expect(await t.colony.tasks.get(b!.id)).toMatchObject({ status: 'queued', attempts: 0, runnerId: null });
+    expect(r.started).toEqual(['gate']);
+    expect(await t.colony.tasks.get(gate.id)).toMatchObject({ status: 'completed' });
+    expect(await t.colony.tasks.get(after.id)).toMatchObject({ status: 'queued', attempts: 0, runnerId: null });
   });
 });
