@@ -89,7 +89,18 @@ beforeAll(async () => {
   browser = await launchStudioBrowser();
   llm = new FakeLlmServer({ defaultReply: model });
   const { anthropicBaseUrl } = await llm.start();
-  api = await startApi({ providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } }, agents: { defaultProvider: 'anthropic' } }, { startEngine: true });
+  api = await startApi(
+    {
+      providers: { anthropic: { baseUrl: anthropicBaseUrl, apiKey: 'sk-ant-test-0123456789', model: 'fake-model', maxRetries: 0 } },
+      agents: { defaultProvider: 'anthropic' },
+      // Shown on the System page; none of them fires for the seeded work.
+      hooks: {
+        toolCalling: [{ command: 'scripts/check-command.sh', matcher: 'Bash|run_shell', blocking: true }],
+        fileEdited: [{ command: 'npx prettier --check "$COLONY_FILE"', agentTypes: ['formatter'] }],
+      },
+    },
+    { startEngine: true },
+  );
   await seed();
 }, 120_000);
 
@@ -165,6 +176,32 @@ describe('Studio pages for what exists', () => {
       const tasks = await api.colony.tasks.list({ assignedAgent: agentId as string });
       expect(await page.locator('#agent-recent-tasks tbody tr').count()).toBe(Math.min(10, tasks.length));
       await screenshots(page, 'agents-one-agent');
+      expect(page.problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('system: the hooks are listed in the order they run, with how the newest runs went and a link to them', async () => {
+    api.colony.events.publish(
+      'hook.ran',
+      { point: 'toolCalling', command: 'scripts/check-command.sh', source: 'colony', taskId: ids.task ?? null, swarmId: null, outcome: 'failed', exitCode: 1, durationMs: 12, blocked: true, output: 'refused: rm -rf' },
+      { source: 'hooks', correlationId: ids.task },
+    );
+    await api.colony.events.flush();
+    const page = await open('/system');
+    try {
+      await page.locator('#hook-table').waitFor();
+      const rows = await page.locator('#hook-table tr.hook').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+      expect(rows).toEqual([
+        ['toolCalling', 'scripts/check-command.sh', 'colony', 'any failure', 'Bash|run_shell', 'every type', '1 min 0 s'],
+        ['fileEdited', 'npx prettier --check "$COLONY_FILE"', 'colony', 'exit status 2', 'every tool', 'formatter', '1 min 0 s'],
+      ]);
+      const runs = page.locator('#hook-runs');
+      expect(await runs.textContent()).toMatch(/^Of the newest 1 runs: 1 failed, 0 timed out, 0 could not run; 1 blocked their step\. The newest: /);
+      expect(await runs.getAttribute('class')).toContain('warn');
+      await page.click('a[href="/events?types=hook.ran"]');
+      await page.locator('#view').filter({ hasText: 'refused: rm -rf' }).waitFor();
       expect(page.problems).toEqual([]);
     } finally {
       await page.close();

@@ -1,5 +1,5 @@
 // System (/system): the processes on this database and what each does, the task queue, the
-// database, memory's tiers, the shell sandbox and the limits holding work back, with every
+// database, memory's tiers, the shell sandbox, the hooks and the limits holding work back, with every
 // degraded mode said in words.
 
 import { el, link, status, section, count, duration, dateTime } from '../lib/dom.js';
@@ -14,6 +14,48 @@ const TASK_ORDER = ['pending', 'queued', 'running', 'completed', 'failed', 'canc
 const bytes = (n) => (n === null ? 'not known' : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 const facts = (pairs) => el('dl', { class: 'facts' }, ...pairs.filter(Boolean).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 const degradedNote = (text) => el('p', { class: 'banner warn degraded' }, text);
+
+/** Which failures of a hook block its step, in words. */
+const BLOCKS_ON = { 'any-failure': 'any failure', never: 'never (reported only)', 'exit-code-2': 'exit status 2' };
+/** The hook points whose hooks match tool names. */
+const TOOL_POINTS = ['toolCalling', 'fileEdited'];
+
+/** The configured hooks in the order they run, and how the newest runs of any process went. */
+function hooksSection(hooks) {
+  const runs = hooks.recentRuns;
+  const troubled = runs.failed + runs.timedOut + runs.refused;
+  return section(
+    'Hooks',
+    hooks.configured.length === 0
+      ? el('p', { class: 'empty', id: 'no-hooks' }, 'No hooks are configured (hooks: in the configuration, or the hooks of .claude/settings.json).')
+      : dataTable(
+          'Hooks',
+          ['Point', 'Command', 'From', 'Blocks on', 'Tools', 'Agent types', 'Timeout'],
+          hooks.configured.map((h) =>
+            el(
+              'tr',
+              { class: 'hook' },
+              el('td', {}, h.point),
+              el('td', {}, el('code', {}, h.command)),
+              el('td', {}, h.source),
+              el('td', {}, BLOCKS_ON[h.blocking] ?? h.blocking),
+              el('td', {}, TOOL_POINTS.includes(h.point) ? (h.matcher ?? 'every tool') : '—'),
+              el('td', {}, h.agentTypes ? h.agentTypes.join(', ') : 'every type'),
+              el('td', { class: 'num' }, duration(h.timeoutMs)),
+            ),
+          ),
+          { id: 'hook-table' },
+        ),
+    el(
+      'p',
+      { id: 'hook-runs', class: troubled > 0 ? 'banner warn' : 'muted' },
+      runs.scanned === 0
+        ? 'No hook has run yet.'
+        : `Of the newest ${count(runs.scanned)} runs: ${count(runs.failed)} failed, ${count(runs.timedOut)} timed out, ${count(runs.refused)} could not run; ${count(runs.blocked)} blocked their step. The newest: ${dateTime(runs.latestAt)}.`,
+    ),
+    link('/events?types=hook.ran', 'Hook runs'),
+  );
+}
 
 export async function mount(view, ctx) {
   const body = el('div', { id: 'system', class: 'stack' });
@@ -125,6 +167,7 @@ export async function mount(view, ctx) {
               { id: 'limit-table' },
             ),
       ),
+      hooksSection(s.hooks),
       section(
         'Provider breakers',
         s.providerCircuits.length === 0
