@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/create-server.js';
 import type { ConfigInput } from '../src/app/config.js';
 import { createMcpServer } from '../src/mcp/create-mcp-server.js';
-import { cutPatch } from '../src/mcp/swarm-tools.js';
+import { cutPatch } from '../src/domain/swarm.js';
 import type { Role } from '../src/security/roles.js';
 import { FakeLlmServer, type FakeReplyFunction, type RecordedRequest } from '../src/testing/fake-llm-server.js';
 import { worktreeRoot } from '../src/tasks/task-worktree.js';
@@ -202,8 +202,27 @@ describe('GET /api/v2/swarms/:id/diff', () => {
         { path: 'big.txt', additions: BIG_LINES, deletions: 0 },
         { path: 'small.txt', additions: 2, deletions: 0 },
       ]);
+      expect(diff.json.truncated).toBe(false);
+      expect(diff.json.patchBytes).toBe(Buffer.byteLength(diff.json.patch, 'utf8'));
       const checker = new OpenApiChecker((await request(origin, 'GET', '/api/v2/openapi.json')).json as OpenApiDoc);
       expect(checker.problems('GET /api/v2/swarms/{id}/diff', diff)).toEqual([]);
+
+      // maxBytes: the start of the patch, cut at a line end, saying so; the files are all there.
+      const cut = await request(origin, 'GET', `/api/v2/swarms/${swarmId}/diff?maxBytes=1000`);
+      expect(cut.status).toBe(200);
+      expect(cut.json).toMatchObject({ truncated: true, patchBytes: diff.json.patchBytes, files: diff.json.files });
+      expect(Buffer.byteLength(cut.json.patch, 'utf8')).toBeLessThanOrEqual(1000);
+      expect(diff.json.patch.startsWith(cut.json.patch)).toBe(true);
+      expect(cut.json.patch.endsWith('\n')).toBe(true);
+      expect(checker.problems('GET /api/v2/swarms/{id}/diff', cut)).toEqual([]);
+      const roomy = await request(origin, 'GET', `/api/v2/swarms/${swarmId}/diff?maxBytes=${diff.json.patchBytes}`);
+      expect(roomy.json).toMatchObject({ truncated: false, patch: diff.json.patch });
+      // A bad maxBytes is the client's mistake, named.
+      for (const bad of ['10', 'all', '1.5']) {
+        const refused = await request(origin, 'GET', `/api/v2/swarms/${swarmId}/diff?maxBytes=${bad}`);
+        expect(refused.status, bad).toBe(400);
+        expect(JSON.stringify(refused.json), bad).toContain('maxBytes');
+      }
     } finally {
       await server.close();
     }

@@ -98,6 +98,15 @@ export interface SwarmMergeConflict {
   files: string[];
 }
 
+/** The patch cut at a line end within `maxBytes` (UTF-8), so that no line or character is split. */
+export function cutPatch(patch: string, maxBytes: number): { text: string; cut: boolean } {
+  const bytes = Buffer.from(patch, 'utf8');
+  if (bytes.length <= maxBytes) return { text: patch, cut: false };
+  const head = bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  const lineEnd = head.lastIndexOf('\n');
+  return { text: lineEnd < 0 ? head : head.slice(0, lineEnd + 1), cut: true };
+}
+
 /** The lines a diff's files add and remove in all (a binary file counts none). */
 export function changedLines(files: readonly { additions: number | null; deletions: number | null }[]): { additions: number; deletions: number } {
   let additions = 0;

@@ -3,7 +3,7 @@ import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Colony } from '../app/colony.js';
 import { ValidationError } from '../domain/errors.js';
-import { changedLines, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
+import { changedLines, cutPatch, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
 import type { SwarmStatusReport } from '../swarm/swarms.js';
 
 /**
@@ -140,15 +140,6 @@ function gitView(s: SwarmRecord) {
     conflicts: result.conflicts.map((c) => ({ planTaskId: c.planTaskId, branch: c.branch, files: c.files })),
     kept: result.kept,
   };
-}
-
-/** The patch cut at a line end within `maxBytes` (UTF-8), so that no line or character is split. */
-export function cutPatch(patch: string, maxBytes: number): { text: string; cut: boolean } {
-  const bytes = Buffer.from(patch, 'utf8');
-  if (bytes.length <= maxBytes) return { text: patch, cut: false };
-  const head = bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
-  const lineEnd = head.lastIndexOf('\n');
-  return { text: lineEnd < 0 ? head : head.slice(0, lineEnd + 1), cut: true };
 }
 
 export function swarmToolHandlers(colony: Colony): { [N in SwarmToolName]: (args: Args<N>) => Promise<unknown> } {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SWARM_STATUSES, SWARM_TOPOLOGIES } from '../../domain/swarm.js';
+import { cutPatch, SWARM_STATUSES, SWARM_TOPOLOGIES } from '../../domain/swarm.js';
 import { swarmSpecSchema } from '../../swarm/swarm-spec.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -10,6 +10,17 @@ import { proposalRecordSchema, voteRecordSchema } from './consensus.js';
 
 const swarmStatusSchema = z.enum(SWARM_STATUSES);
 const topologySchema = z.enum(SWARM_TOPOLOGIES);
+
+/** The least `maxBytes` the diff route takes: a patch cut shorter says nothing. */
+const DIFF_MIN_BYTES = 1_000;
+const diffQuery = z.strictObject({
+  maxBytes: z.coerce
+    .number()
+    .int()
+    .min(DIFF_MIN_BYTES)
+    .optional()
+    .meta({ description: `The most of the patch returned, in bytes (at least ${DIFF_MIN_BYTES}), cut at a line end; absent: all of it` }),
+});
 
 const listQuery = z.strictObject({
   limit: limitSchema(),
@@ -250,6 +261,7 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
         summary: "A swarm's work in its git repository: the patch from its base to its branch's head",
         description: "409 when the swarm has no git branch (its workspace is not a git repository, or it was created with `worktrees: false`).",
         params: idParams,
+        querystring: diffQuery,
         response: {
           200: z.object({
             swarmId: z.string(),
@@ -259,14 +271,21 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
             files: z
               .array(z.object({ path: z.string(), additions: z.number().int().nullable(), deletions: z.number().int().nullable() }))
               .meta({ description: 'The files changed from base to head, with line counts (null: binary)' }),
-            patch: z.string().meta({ description: '`git diff base head`' }),
+            patch: z.string().meta({ description: '`git diff base head`, cut at `maxBytes` when given' }),
+            patchBytes: z.number().int().meta({ description: 'The whole patch\'s size in bytes (UTF-8)' }),
+            truncated: z.boolean().meta({ description: 'Whether `patch` is cut short of the whole (see `maxBytes`)' }),
           }),
           409: ERROR_RESPONSES[400],
           ...ERROR_RESPONSES,
         },
       },
     },
-    async (request) => colony.swarms.diff((request.params as z.output<typeof idParams>).id),
+    async (request) => {
+      const { maxBytes } = request.query as z.output<typeof diffQuery>;
+      const diff = await colony.swarms.diff((request.params as z.output<typeof idParams>).id);
+      const patch = maxBytes === undefined ? { text: diff.patch, cut: false } : cutPatch(diff.patch, maxBytes);
+      return { ...diff, patch: patch.text, patchBytes: Buffer.byteLength(diff.patch, 'utf8'), truncated: patch.cut };
+    },
   );
 
   app.post(

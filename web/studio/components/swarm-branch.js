@@ -5,7 +5,6 @@
 // its result.
 
 import { el, table } from '../lib/dom.js';
-import { parsePatch } from './diff.js';
 
 const SHORT = 8;
 const short = (commit) => (commit ? String(commit).slice(0, SHORT) : '…');
@@ -41,7 +40,7 @@ export function branchModel(swarm, marks, diff, finished) {
   const result = swarm.result?.git ?? null;
   if (!config && !result) return null;
   if (result) return { ...result, ended: true };
-  const files = diff ? parsePatch(diff.patch).map((f) => ({ path: f.path, additions: f.added, deletions: f.removed })) : [];
+  const files = diff ? diff.files : [];
   const merged = [...marks].filter(([, m]) => m.state === 'merged').map(([id]) => id);
   const conflicts = [...marks].filter(([, m]) => m.state !== 'merged').map(([planTaskId, m]) => ({ planTaskId, branch: null, commit: null, files: m.files, resolving: m.state === 'resolving' }));
   return { branch: config.branch, base: config.base, head: diff?.head ?? lastMergedHead(marks), dirty: config.dirty, files, merged, conflicts, kept: [], ended: finished };

@@ -19,6 +19,22 @@ export const title = 'Swarm';
 
 const FINISHED = ['completed', 'failed', 'stopped'];
 
+/** The most of a branch's patch the page fetches: the rest is for git (a patch can be tens of megabytes). */
+const PATCH_FETCH_BYTES = 2_000_000;
+
+/** The patch as fetched, saying so when it is only the start of it. */
+function shownPatchView(diff) {
+  const view = patchView(diff.patch);
+  if (!diff.truncated) return view;
+  const mb = (bytes) => `${(bytes / 1_000_000).toFixed(1)} MB`;
+  return el(
+    'div',
+    {},
+    el('p', { class: 'banner warn', id: 'patch-cut' }, `The patch is ${mb(diff.patchBytes)}: its first ${mb(PATCH_FETCH_BYTES)} are shown. All of it: `, el('code', {}, `git diff ${diff.base} ${diff.branch}`), '.'),
+    view,
+  );
+}
+
 export async function mount(view, ctx) {
   const id = ctx.params.id;
   const enc = encodeURIComponent(id);
@@ -168,7 +184,7 @@ export async function mount(view, ctx) {
     const shownPatch = JSON.stringify([diffError, diff?.head ?? null, diff?.patch.length ?? null]);
     if (shownPatch !== patchKey) {
       patchKey = shownPatch;
-      replaceKeepingFocus(patchBox, diffError ? el('p', { class: 'empty' }, `No patch: ${diffError}`) : diff ? patchView(diff.patch) : el('p', { class: 'empty' }, 'Loading the patch…'));
+      replaceKeepingFocus(patchBox, diffError ? el('p', { class: 'empty' }, `No patch: ${diffError}`) : diff ? shownPatchView(diff) : el('p', { class: 'empty' }, 'Loading the patch…'));
     }
   }
 
@@ -179,7 +195,7 @@ export async function mount(view, ctx) {
     const key = JSON.stringify([s.result?.git?.head ?? null, [...marks.values()].map((m) => m.head), s.status]);
     if (key === diffKey) return;
     try {
-      diff = await ctx.api.get(`/swarms/${enc}/diff`);
+      diff = await ctx.api.get(`/swarms/${enc}/diff?maxBytes=${PATCH_FETCH_BYTES}`);
       diffError = '';
     } catch (error) {
       diff = null;
