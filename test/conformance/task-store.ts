@@ -407,6 +407,19 @@ export function runTaskStoreConformance(name: string, create: () => Promise<{ st
           expect(await store.tasks.get('tsk_f')).toMatchObject({ status: 'completed' });
         });
 
+        it("never records a start before a dependency's recorded completion (a claim's now read before another process completed it)", async () => {
+          await store.tasks.insert([
+            task('tsk_early', { status: 'completed', completedAt: NOW - 10 }),
+            task('tsk_late', { status: 'completed', completedAt: NOW + 25 }),
+            task('tsk_after_both', { status: 'queued', dependencies: ['tsk_early', 'tsk_late'] }),
+            task('tsk_after_early', { status: 'queued', dependencies: ['tsk_early'] }),
+            task('tsk_alone', { status: 'queued' }),
+          ]);
+          const claimed = new Map((await claim()).map((t) => [t.id, t.startedAt]));
+          expect(Object.fromEntries(claimed)).toEqual({ tsk_after_both: NOW + 25, tsk_after_early: NOW, tsk_alone: NOW });
+          expect((await store.tasks.get('tsk_after_both'))?.startedAt).toBe(NOW + 25);
+        });
+
         it('leaves a task until its retry time has come', async () => {
           await store.tasks.insert([
             task('tsk_later', { status: 'queued', notBefore: NOW + 1 }),

@@ -184,9 +184,12 @@ export class PostgresTaskStore implements TaskStore {
     filters.push(pools.length === 0 ? sql`and pool is null` : sql`and (pool is null or pool = any(${[...pools]}::text[]))`);
     if (query.exclude !== undefined && query.exclude.length > 0) filters.push(sql`and not (id = any(${[...query.exclude]}::text[]))`);
     return mapped('claim ready tasks', async () => {
+      // The start is never recorded before a dependency's completion: `now` was read before the statement
+      // waited for a connection, and a completion another process recorded meanwhile may be later.
       const { rows } = await sql<TaskRow>`
-        update tasks set status = 'running', attempts = attempts + 1, runner_id = ${query.runnerId}, not_before = null,
-          started_at = ${query.now}, updated_at = ${query.now}
+        update tasks as t set status = 'running', attempts = attempts + 1, runner_id = ${query.runnerId}, not_before = null,
+          started_at = greatest(${query.now}::bigint, (select max(d.completed_at) from task_dependencies td join tasks d on d.id = td.depends_on where td.task_id = t.id)),
+          updated_at = ${query.now}
         where status = 'queued' and id = any(array(
           select id from tasks
           where status = 'queued' and (not_before is null or not_before <= ${query.now}) ${sql.join(filters, sql` `)}

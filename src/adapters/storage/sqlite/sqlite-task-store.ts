@@ -180,8 +180,12 @@ export class SqliteTaskStore extends SqliteAggregate implements TaskStore {
     // last update, so no other connection or process claims in between. (One UPDATE ... WHERE id IN
     // (SELECT ...) RETURNING does the same, but SQLite runs it several times slower, even with nothing to claim.)
     return this.write('claim ready tasks', () => {
+      // The start is never recorded before a dependency's completion (another process's clock, or a
+      // completion recorded after `now` was read).
       const claim = this.stmt(
-        `UPDATE tasks SET status = 'running', attempts = attempts + 1, runner_id = ?, not_before = NULL, started_at = ?, updated_at = ?
+        `UPDATE tasks SET status = 'running', attempts = attempts + 1, runner_id = ?, not_before = NULL,
+           started_at = max(?, coalesce((SELECT max(d.completed_at) FROM task_dependencies td JOIN tasks d ON d.id = td.depends_on WHERE td.task_id = tasks.id), 0)),
+           updated_at = ?
          WHERE id = ? AND status = 'queued' RETURNING ${TASK_COLUMNS}`,
       );
       const claimed: TaskRecord[] = [];
