@@ -231,9 +231,11 @@ describe('GET /api/v2/swarms/:id/diff', () => {
 
 describe('cutPatch', () => {
   it('never splits a character or a line', () => {
-    expect(cutPatch('ab\ncd\n', 100)).toEqual({ text: 'ab\ncd\n', cut: false });
-    expect(cutPatch('ab\ncd\n', 4)).toEqual({ text: 'ab\n', cut: true });
+    expect(cutPatch('ab\ncd\n', 100)).toEqual({ text: 'ab\ncd\n', cut: false, patchBytes: 6 });
+    expect(cutPatch('ab\ncd\n', 4)).toEqual({ text: 'ab\n', cut: true, patchBytes: 6 });
     // 'é' is two bytes: a cut inside it drops it whole.
-    expect(cutPatch('aé', 2)).toEqual({ text: 'a', cut: true });
+    expect(cutPatch('aé', 2)).toEqual({ text: 'a', cut: true, patchBytes: 3 });
+    // No limit: all of it.
+    expect(cutPatch('aé\n')).toEqual({ text: 'aé\n', cut: false, patchBytes: 4 });
   });
 });

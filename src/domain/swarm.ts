@@ -98,13 +98,19 @@ export interface SwarmMergeConflict {
   files: string[];
 }
 
-/** The patch cut at a line end within `maxBytes` (UTF-8), so that no line or character is split. */
-export function cutPatch(patch: string, maxBytes: number): { text: string; cut: boolean } {
+/** The least a patch may be cut to (REST's and MCP's `maxBytes`): a shorter cut says nothing. */
+export const PATCH_CUT_MIN_BYTES = 1_000;
+
+/**
+ * The patch cut at a line end within `maxBytes` (UTF-8; none: all of it), so that no line or
+ * character is split, with the whole patch's size in bytes.
+ */
+export function cutPatch(patch: string, maxBytes = Number.POSITIVE_INFINITY): { text: string; cut: boolean; patchBytes: number } {
   const bytes = Buffer.from(patch, 'utf8');
-  if (bytes.length <= maxBytes) return { text: patch, cut: false };
+  if (bytes.length <= maxBytes) return { text: patch, cut: false, patchBytes: bytes.length };
   const head = bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
   const lineEnd = head.lastIndexOf('\n');
-  return { text: lineEnd < 0 ? head : head.slice(0, lineEnd + 1), cut: true };
+  return { text: lineEnd < 0 ? head : head.slice(0, lineEnd + 1), cut: true, patchBytes: bytes.length };
 }
 
 /** The lines a diff's files add and remove in all (a binary file counts none). */

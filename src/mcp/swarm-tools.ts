@@ -3,7 +3,7 @@ import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Colony } from '../app/colony.js';
 import { ValidationError } from '../domain/errors.js';
-import { changedLines, cutPatch, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
+import { changedLines, cutPatch, PATCH_CUT_MIN_BYTES, SWARM_TOPOLOGIES, type SwarmRecord, type SwarmTopology } from '../domain/swarm.js';
 import type { SwarmStatusReport } from '../swarm/swarms.js';
 
 /**
@@ -21,7 +21,6 @@ const RESULT_PREVIEW_CHARS = 4_000;
 /** A swarm_diff patch by default, and at most: a model's context is the limit, not git's. */
 const DIFF_DEFAULT_BYTES = 100_000;
 const DIFF_MAX_BYTES = 1_000_000;
-const DIFF_MIN_BYTES = 1_000;
 /** Files of a swarm's git result listed by swarm_status; swarm_diff lists them all. */
 const STATUS_FILES_SHOWN = 20;
 
@@ -45,7 +44,7 @@ export const SWARM_TOOL_SCHEMAS = {
     maxBytes: z
       .number()
       .int()
-      .min(DIFF_MIN_BYTES)
+      .min(PATCH_CUT_MIN_BYTES)
       .max(DIFF_MAX_BYTES)
       .optional()
       .describe(`the most of the patch returned, in bytes (default ${DIFF_DEFAULT_BYTES}, at most ${DIFF_MAX_BYTES})`),
@@ -166,7 +165,7 @@ export function swarmToolHandlers(colony: Colony): { [N in SwarmToolName]: (args
       const diff = await colony.swarms.diff(args.swarmId);
       const maxBytes = args.maxBytes ?? DIFF_DEFAULT_BYTES;
       const patch = cutPatch(diff.patch, maxBytes);
-      const patchBytes = Buffer.byteLength(diff.patch, 'utf8');
+      const { patchBytes } = patch;
       return {
         success: true,
         swarmId: diff.swarmId,

@@ -1,5 +1,6 @@
-import { cp, lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lstatIfExists } from './lstat-if-exists.js';
 import { PROTECTED_NAMES, type ProtectedName } from './protected-paths.js';
 
 /**
@@ -49,5 +50,5 @@ export async function moveCreatedAside(workspace: string, absent: readonly Prote
 }
 
 async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => null)) !== null;
+  return (await lstatIfExists(path)) !== undefined;
 }

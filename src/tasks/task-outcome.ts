@@ -157,8 +157,7 @@ export class TaskOutcomes {
     }
     this.deps.handOff.dropped([reserved.id]);
     if (fresh?.status === 'pending') await this.promote(fresh);
-    else if (!fresh || fresh.status !== 'queued') this.deps.forget(reserved.id);
-    else this.deps.queued([fresh]);
+    else this.followStore(reserved.id, fresh);
   }
 
   async failed(task: TaskRecord, error: ColonyError, abortKind: AbortKind | null): Promise<void> {
@@ -220,8 +219,12 @@ export class TaskOutcomes {
     const queued = await this.deps.transitions.apply(task, 'queued');
     if (queued) return this.promoted([queued]);
     // Promoted meanwhile (by another process), or cancelled: what the store says goes.
-    const fresh = await this.deps.store.tasks.get(task.id);
-    if (!fresh || fresh.status !== 'pending') this.deps.forget(task.id);
+    this.followStore(task.id, await this.deps.store.tasks.get(task.id));
+  }
+
+  /** A dependent this process could not promote or take: followed as the store has it (queued: on to be claimed). */
+  private followStore(id: string, fresh: TaskRecord | undefined): void {
+    if (!fresh || fresh.status !== 'pending') this.deps.forget(id);
     if (fresh?.status === 'queued') this.deps.queued([fresh]);
   }
 

@@ -256,7 +256,7 @@ export class TaskScheduler {
 
   /** Queued tasks to the queue, past the claims' check of their agents; another pool's are no hint of work here. */
   private admitQueued(given: readonly TaskRecord[]): void {
-    const tasks = given.filter((t) => t.pool === null || this.pools.has(t.pool));
+    const tasks = given.filter((t) => this.servesPool(t));
     if (tasks.length === 0) return;
     this.claims.admitted(tasks);
     // The wake-up this admission causes is about these tasks' types: a limited type is claimed on its
@@ -268,6 +268,11 @@ export class TaskScheduler {
     } finally {
       this.admitting = false;
     }
+  }
+
+  /** Whether this runner takes a task of the task's pool: unpooled, or one of its own pools. */
+  private servesPool(task: TaskRecord): boolean {
+    return task.pool === null || this.pools.has(task.pool);
   }
 
   private forget(id: string): void {
@@ -317,7 +322,7 @@ export class TaskScheduler {
     let activeTotal = this.holders.total;
     const taken: TaskRecord[] = [];
     for (const task of ready) {
-      if (task.notBefore !== null || needsAgent(task.requirements) || (task.pool !== null && !this.pools.has(task.pool))) continue;
+      if (task.notBefore !== null || needsAgent(task.requirements) || !this.servesPool(task)) continue;
       if (!this.scope.includes(task) || this.running.has(task.id) || this.launching.has(task.id)) continue;
       if (!this.slots.mayStart(active, activeTotal, task.type, this.claiming)) continue;
       this.launchingOne(task);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { cutPatch, SWARM_STATUSES, SWARM_TOPOLOGIES } from '../../domain/swarm.js';
+import { cutPatch, PATCH_CUT_MIN_BYTES, SWARM_STATUSES, SWARM_TOPOLOGIES } from '../../domain/swarm.js';
 import { swarmSpecSchema } from '../../swarm/swarm-spec.js';
 import { API_PREFIX } from '../api-defaults.js';
 import type { ApiContext } from '../api-context.js';
@@ -11,15 +11,13 @@ import { proposalRecordSchema, voteRecordSchema } from './consensus.js';
 const swarmStatusSchema = z.enum(SWARM_STATUSES);
 const topologySchema = z.enum(SWARM_TOPOLOGIES);
 
-/** The least `maxBytes` the diff route takes: a patch cut shorter says nothing. */
-const DIFF_MIN_BYTES = 1_000;
 const diffQuery = z.strictObject({
   maxBytes: z.coerce
     .number()
     .int()
-    .min(DIFF_MIN_BYTES)
+    .min(PATCH_CUT_MIN_BYTES)
     .optional()
-    .meta({ description: `The most of the patch returned, in bytes (at least ${DIFF_MIN_BYTES}), cut at a line end; absent: all of it` }),
+    .meta({ description: `The most of the patch returned, in bytes (at least ${PATCH_CUT_MIN_BYTES}), cut at a line end; absent: all of it` }),
 });
 
 const listQuery = z.strictObject({
@@ -283,8 +281,8 @@ export function registerSwarmRoutes(app: FastifyInstance, { colony }: ApiContext
     async (request) => {
       const { maxBytes } = request.query as z.output<typeof diffQuery>;
       const diff = await colony.swarms.diff((request.params as z.output<typeof idParams>).id);
-      const patch = maxBytes === undefined ? { text: diff.patch, cut: false } : cutPatch(diff.patch, maxBytes);
-      return { ...diff, patch: patch.text, patchBytes: Buffer.byteLength(diff.patch, 'utf8'), truncated: patch.cut };
+      const { text, cut, patchBytes } = cutPatch(diff.patch, maxBytes);
+      return { ...diff, patch: text, patchBytes, truncated: cut };
     },
   );
 
